@@ -1,0 +1,24 @@
+"""ModelVault: a governed model and package repository inside Jupyter.
+
+Importing this package stays cheap (no tornado, jupyter_server, fickling or IPython): kernels load
+it for the magics, and the server extension entry points import their modules lazily.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from ._version import __version__
+except ImportError:  # a source checkout that was never built
+    __version__ = "0.0.0.dev0"
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "modelvault-jlab"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .extension import ModelVaultApp
+
+    return [{"module": "modelvault_jlab", "app": ModelVaultApp}]

@@ -1,0 +1,207 @@
+"""``modelvault``: run the standalone server and administer a vault from the shell.
+
+Admin commands open the vault's storage directly (SQLite WAL allows it while a server runs); they
+are for operators on the vault's machine. Kernels and notebooks use the HTTP API instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from traitlets.config import Config, PyFileConfigLoader
+
+from . import __version__
+from .config import VaultSettings
+from .core.identity import SCOPES, SYSTEM
+from .errors import VaultError
+from .storage.base import REPOSITORY_KINDS
+
+
+def _settings(args: argparse.Namespace) -> VaultSettings:
+    config = Config()
+    if getattr(args, "config", None):
+        path = Path(args.config).resolve()
+        config = PyFileConfigLoader(path.name, str(path.parent)).load_config()
+    settings = VaultSettings(config=config)
+    if getattr(args, "data_dir", None):
+        settings.data_dir = args.data_dir
+    return settings
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from .bootstrap import open_vault
+
+    return open_vault(_settings(args))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from tornado.httpserver import HTTPServer
+
+    from .web.app import make_app
+    from .web.base import WebContext
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = _settings(args)
+    if args.public_url:
+        settings.public_url = args.public_url
+    vault = _open(args)
+    vault.recover()
+    base_url = "/" + args.base_url.strip("/") + "/" if args.base_url.strip("/") else "/"
+    context = WebContext(
+        base_url=base_url,
+        public_url=settings.public_url or None,
+        download_chunk_bytes=settings.download_chunk_bytes,
+        version=__version__,
+    )
+    app = make_app(vault, context)
+
+    async def run() -> None:
+        server = HTTPServer(
+            app, xheaders=args.xheaders, max_body_size=16 * 1024**4, idle_connection_timeout=3600
+        )
+        server.listen(args.port, args.host)
+        print(
+            f"ModelVault {__version__} on http://{args.host}:{args.port}{base_url} "
+            f"(data: {settings.data_dir})",
+            flush=True,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        server.stop()
+        vault.close()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    issued = vault.identity.issue_token(
+        name=args.name,
+        scope=args.scope,
+        created_by=args.user,
+        repositories=args.repo or [],
+        expires_in_seconds=args.expires_in,
+    )
+    vault.audit.record(
+        SYSTEM, "token.create", subject=issued.record.id, scope=args.scope, via="cli"
+    )
+    if args.json:
+        print(json.dumps({"token": issued.secret, "id": issued.record.id}))
+    else:
+        print(issued.secret)
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    for t in vault.identity.list_tokens():
+        state = "revoked" if t.revoked_at else "active"
+        repos = ",".join(t.repositories) or "*"
+        print(
+            f"{t.id}  {t.name:20}  user={t.created_by}  scope={t.scopes[0]}  repos={repos}  {state}"
+        )
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    vault.identity.revoke(args.id)
+    vault.audit.record(SYSTEM, "token.revoke", subject=args.id, via="cli")
+    return 0
+
+
+def cmd_repo_create(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    vault.repositories.create(
+        SYSTEM, args.key, args.kind, description=args.description, public=args.public
+    )
+    print(args.key)
+    return 0
+
+
+def cmd_repo_list(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    for r in vault.repositories.list(SYSTEM):
+        print(f"{r.key:24} {r.kind:12} {'public' if r.public else 'private'}  {r.description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelvault", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir", help="vault folder (default: $MODELVAULT_DATA_DIR or the Jupyter data dir)"
+    )
+    common.add_argument("--config", help="a jupyter_modelvault_config.py-style file")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the standalone server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--base-url", default="/")
+    serve.add_argument("--public-url", default="")
+    serve.add_argument(
+        "--xheaders", action="store_true", help="trust X-Forwarded-* (behind a proxy)"
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
+    create = token.add_parser("create", parents=[common], help="issue a token and print it once")
+    create.add_argument("--name", default="cli")
+    create.add_argument("--user", default="admin", help="whom the token belongs to")
+    create.add_argument("--scope", choices=SCOPES, default="read")
+    create.add_argument("--repo", action="append", help="limit to this repository (repeatable)")
+    create.add_argument("--expires-in", type=float, default=None, help="seconds")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(func=cmd_token_create)
+    listing = token.add_parser("list", parents=[common])
+    listing.set_defaults(func=cmd_token_list)
+    revoke = token.add_parser("revoke", parents=[common])
+    revoke.add_argument("id")
+    revoke.set_defaults(func=cmd_token_revoke)
+
+    repo = sub.add_parser("repo", help="repositories").add_subparsers(dest="action", required=True)
+    rcreate = repo.add_parser("create", parents=[common])
+    rcreate.add_argument("key")
+    rcreate.add_argument("--kind", choices=REPOSITORY_KINDS, default="hf-local")
+    rcreate.add_argument("--description", default="")
+    rcreate.add_argument("--public", action="store_true", help="readable without a token")
+    rcreate.set_defaults(func=cmd_repo_create)
+    rlist = repo.add_parser("list", parents=[common])
+    rlist.set_defaults(func=cmd_repo_list)
+
+    try:
+        from . import scan_cli
+    except ImportError:  # the scanner is optional at this layer
+        pass
+    else:
+        scan_cli.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except VaultError as exc:
+        print(f"modelvault: error: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

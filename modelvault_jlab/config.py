@@ -1,0 +1,76 @@
+"""Operator settings, read identically by the Jupyter extension, ``modelvault serve`` and the CLI.
+
+Set them in ``jupyter_server_config.py`` / ``jupyter_modelvault_config.py`` as
+``c.VaultSettings.<name> = …``, or on the command line (``--VaultSettings.<name>=…``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_data_dir
+from traitlets import Int, Unicode, default, validate
+from traitlets.config import LoggingConfigurable
+
+from .core.vault import VaultOptions
+
+MiB = 1024 * 1024
+
+
+class VaultSettings(LoggingConfigurable):
+    data_dir = Unicode(
+        help="""Folder holding the embedded vault: metadata.sqlite3 (SQLite, WAL) and blobs/
+        (content-addressed files). Defaults to $MODELVAULT_DATA_DIR, else
+        <jupyter data dir>/modelvault.""",
+    ).tag(config=True)
+
+    @default("data_dir")
+    def _default_data_dir(self) -> str:
+        return os.environ.get("MODELVAULT_DATA_DIR") or str(Path(jupyter_data_dir()) / "modelvault")
+
+    @validate("data_dir")
+    def _validate_data_dir(self, proposal: dict[str, str]) -> str:
+        return str(Path(proposal["value"]).expanduser().resolve())
+
+    default_hf_repository = Unicode(
+        "models",
+        help="""Key of an hf-local repository created at first start so that the vault is usable
+        at once (empty: create none).""",
+    ).tag(config=True)
+
+    public_url = Unicode(
+        "",
+        help="""Absolute URL clients use to reach this server (e.g. https://vault.example.com/),
+        used in absolute links (LFS upload URLs, pagination). Empty: derived from each request's
+        Host header.""",
+    ).tag(config=True)
+
+    regular_upload_max_bytes = Int(
+        10 * MiB,
+        help="""Files up to this size are uploaded inline in the commit ('regular' preupload
+        mode), which works with a stock huggingface_hub even when hf_xet is installed. Larger
+        files use Git LFS, which needs HF_HUB_DISABLE_XET=1 on the client.""",
+    ).tag(config=True)
+
+    lfs_multipart_threshold_bytes = Int(
+        5 * 1024 * MiB,
+        help="LFS objects larger than this are uploaded in parts (Hub multipart transfer).",
+    ).tag(config=True)
+
+    lfs_part_size_bytes = Int(
+        512 * MiB, help="Part size offered to clients for multipart LFS uploads."
+    ).tag(config=True)
+
+    download_chunk_bytes = Int(
+        1 * MiB,
+        help="""Bytes read from storage and written to the socket per step when serving a file.
+        Bounds memory per download.""",
+    ).tag(config=True)
+
+    def options(self) -> VaultOptions:
+        return VaultOptions(
+            regular_upload_max_bytes=self.regular_upload_max_bytes,
+            lfs_multipart_threshold_bytes=self.lfs_multipart_threshold_bytes,
+            lfs_part_size_bytes=self.lfs_part_size_bytes,
+        )

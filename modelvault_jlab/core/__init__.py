@@ -1,0 +1,1 @@
+"""The domain: repositories, identity, audit, Hub repos, uploads. No HTTP, Jupyter or traitlets."""

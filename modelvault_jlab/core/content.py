@@ -1,0 +1,71 @@
+"""Content: the blob store plus its registry, and the git object ids the Hub protocol needs."""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..errors import BlobNotFoundError
+from ..ids import Sha256
+from ..storage.base import BlobInfo, BlobStore, BlobWriter, MetadataStore
+
+
+def git_blob_oid(data: bytes) -> str:
+    """The git blob sha1 of ``data``: what the Hub shows as the etag of a regular file."""
+    h = hashlib.sha1(usedforsecurity=False)
+    h.update(b"blob %d\0" % len(data))
+    h.update(data)
+    return h.hexdigest()
+
+
+def lfs_pointer(sha256: str, size: int) -> bytes:
+    return (
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
+    )
+
+
+def lfs_pointer_oid(sha256: str, size: int) -> str:
+    """The git blob sha1 of an LFS file's pointer: the Hub's tree ``oid`` of an LFS file."""
+    return git_blob_oid(lfs_pointer(sha256, size))
+
+
+class ContentStore:
+    """Blobs that are stored *and* registered in metadata.
+
+    The blob store holds bytes; the registry row is what makes a blob referencable by a commit.
+    A blob is registered only after its writer verified and published it.
+    """
+
+    def __init__(self, blobs: BlobStore, meta: MetadataStore) -> None:
+        self.blobs = blobs
+        self._meta = meta
+
+    def writer(self) -> BlobWriter:
+        return self.blobs.open_writer()
+
+    def finish(
+        self,
+        writer: BlobWriter,
+        expected_sha256: str | None = None,
+        expected_size: int | None = None,
+    ) -> BlobInfo:
+        info = writer.commit(expected_sha256, expected_size)
+        self._meta.register_blob(info)
+        return info
+
+    def put_bytes(self, data: bytes) -> BlobInfo:
+        info = self.blobs.put_bytes(data)
+        self._meta.register_blob(info)
+        return info
+
+    def known(self, sha256: Sha256) -> BlobInfo | None:
+        """The registered blob, if its bytes are really there (a lost file is not 'known')."""
+        info = self._meta.get_blob(sha256)
+        if info is None or not self.blobs.exists(sha256):
+            return None
+        return info
+
+    def require(self, sha256: Sha256) -> BlobInfo:
+        info = self.known(sha256)
+        if info is None:
+            raise BlobNotFoundError(f"Object {sha256} is not stored.")
+        return info

@@ -1,0 +1,173 @@
+"""Principals, scoped API tokens and the access rule.
+
+Tokens look like ``mvt_<id>_<secret>``. Only the sha256 of the secret is stored (the secret has 256
+bits of entropy, so a slow KDF buys nothing); the id makes lookup a primary-key read and is safe to
+show in audit logs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..errors import AuthenticationError, InvalidInputError, NotFoundError, PermissionDeniedError
+from ..ids import validate_repository_key
+from ..storage.base import MetadataStore, TokenRecord
+
+Action = Literal["read", "write", "admin"]
+SCOPES: tuple[Action, ...] = ("read", "write", "admin")
+_RANK: dict[str, int] = {"read": 1, "write": 2, "admin": 3}
+TOKEN_PREFIX = "mvt_"  # noqa: S105 - a prefix, not a secret
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking. ``repositories`` empty means every repository."""
+
+    name: str
+    scope: Action | None
+    kind: Literal["token", "jupyter", "anonymous", "system"]
+    token_id: str | None = None
+    repositories: frozenset[str] = field(default_factory=frozenset)
+    remote_addr: str | None = None
+    """Where the request came from, for the audit log; set by the adapter."""
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.kind == "anonymous"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.scope == "admin" and not self.repositories
+
+    def allows(self, action: Action, repository: str | None) -> bool:
+        if self.scope is None or _RANK[self.scope] < _RANK[action]:
+            return False
+        if self.repositories and (repository is None or repository not in self.repositories):
+            return False
+        return True
+
+
+ANONYMOUS = Principal(name="anonymous", scope=None, kind="anonymous")
+SYSTEM = Principal(name="system", scope="admin", kind="system")
+
+
+def jupyter_user(name: str) -> Principal:
+    """The user logged in to the Jupyter server hosting the vault administers it."""
+    return Principal(name=name, scope="admin", kind="jupyter")
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token as shown once to its owner; only ``record`` is stored."""
+
+    secret: str
+    record: TokenRecord
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class IdentityService:
+    """Issues, checks and revokes API tokens; decides what a principal may do."""
+
+    def __init__(self, meta: MetadataStore, clock: Callable[[], float] = time.time) -> None:
+        self._meta = meta
+        self._clock = clock
+
+    def issue_token(
+        self,
+        *,
+        name: str,
+        scope: Action,
+        created_by: str,
+        repositories: Iterable[str] = (),
+        expires_in_seconds: float | None = None,
+        description: str = "",
+    ) -> IssuedToken:
+        if scope not in SCOPES:
+            raise InvalidInputError(f"Invalid scope {scope!r}: expected one of {SCOPES}.")
+        if not name or len(name) > 100:
+            raise InvalidInputError("A token needs a name of 1-100 characters.")
+        repos = tuple(sorted({validate_repository_key(r) for r in repositories}))
+        token_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        now = self._clock()
+        record = TokenRecord(
+            id=token_id,
+            name=name,
+            secret_hash=_hash_secret(secret),
+            scopes=(scope,),
+            repositories=repos,
+            created_by=created_by,
+            created_at=now,
+            expires_at=None if expires_in_seconds is None else now + expires_in_seconds,
+            revoked_at=None,
+            description=description,
+        )
+        self._meta.create_token(record)
+        return IssuedToken(secret=f"{TOKEN_PREFIX}{token_id}_{secret}", record=record)
+
+    @staticmethod
+    def looks_like_token(value: str) -> bool:
+        return value.startswith(TOKEN_PREFIX)
+
+    def authenticate(self, presented: str) -> Principal:
+        """Turn a presented token into a principal.
+
+        Raises:
+            AuthenticationError: malformed, unknown, revoked or expired token.
+        """
+        if not presented.startswith(TOKEN_PREFIX):
+            raise AuthenticationError("Invalid token: not a ModelVault token.")
+        token_id, _, secret = presented[len(TOKEN_PREFIX) :].partition("_")
+        record = self._meta.get_token(token_id) if token_id and secret else None
+        if record is None or not hmac.compare_digest(record.secret_hash, _hash_secret(secret)):
+            raise AuthenticationError("Invalid token: unknown or wrong secret.")
+        if record.revoked_at is not None:
+            raise AuthenticationError(f"Token '{record.name}' was revoked.")
+        if record.expires_at is not None and record.expires_at <= self._clock():
+            raise AuthenticationError(f"Token '{record.name}' has expired.")
+        return Principal(
+            name=record.created_by,
+            scope=record.scopes[0],  # type: ignore[arg-type]
+            kind="token",
+            token_id=record.id,
+            repositories=frozenset(record.repositories),
+        )
+
+    def revoke(self, token_id: str) -> None:
+        if not self._meta.revoke_token(token_id, self._clock()):
+            raise NotFoundError(f"No active token with id {token_id!r}.")
+
+    def list_tokens(self) -> list[TokenRecord]:
+        return self._meta.list_tokens()
+
+
+class AccessPolicy:
+    """The one access rule: scopes and repository limits, plus public repositories for reads."""
+
+    def __init__(self, meta: MetadataStore) -> None:
+        self._meta = meta
+
+    def require(self, who: Principal, action: Action, repository: str | None) -> None:
+        """Raises AuthenticationError for anonymous callers and PermissionDeniedError otherwise."""
+        if who.allows(action, repository):
+            return
+        if action == "read" and repository is not None:
+            record = self._meta.get_repository(repository)
+            if record is not None and record.public:
+                return
+        if who.is_anonymous:
+            raise AuthenticationError(
+                "Authentication required: send a ModelVault token "
+                "(HF_TOKEN for huggingface_hub, the password for pip)."
+            )
+        where = f" on repository '{repository}'" if repository else ""
+        raise PermissionDeniedError(f"Token '{who.name}' lacks the '{action}' permission{where}.")

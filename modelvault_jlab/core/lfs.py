@@ -1,0 +1,203 @@
+"""Git LFS uploads: batch negotiation, pre-authorised upload grants, multipart assembly.
+
+The Hub client sends LFS ``PUT``s (and multipart part ``PUT``s and the completion ``POST``) without
+its ``Authorization`` header, so each upload URL carries its own credential: an HMAC over
+(repository, oid, size, expiry) with a key kept in metadata, valid only for that one object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ..errors import (
+    AuthenticationError,
+    BlobNotFoundError,
+    InvalidInputError,
+    NotFoundError,
+)
+from ..ids import Sha256, validate_sha256
+from ..storage.base import BlobInfo, MetadataStore
+from .audit import AuditLog
+from .content import ContentStore
+from .hub import HubRef, HubService
+from .identity import Principal
+
+
+@dataclass(frozen=True)
+class UploadGrant:
+    """Permission to upload one object into one repository until ``expires_at``."""
+
+    repository: str
+    oid: Sha256
+    size: int
+    expires_at: int
+    signature: str
+    part_size: int | None
+
+    @property
+    def part_count(self) -> int | None:
+        if self.part_size is None:
+            return None
+        return max(1, math.ceil(self.size / self.part_size))
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    oid: str
+    size: int
+    grant: UploadGrant | None  # None: already stored, nothing to upload
+
+
+class LfsService:
+    def __init__(
+        self,
+        meta: MetadataStore,
+        content: ContentStore,
+        hub: HubService,
+        audit: AuditLog,
+        *,
+        multipart_threshold_bytes: int,
+        part_size_bytes: int,
+        grant_ttl_seconds: int = 24 * 3600,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._meta = meta
+        self._content = content
+        self._hub = hub
+        self._audit = audit
+        self._multipart_threshold = multipart_threshold_bytes
+        self._part_size = part_size_bytes
+        self._ttl = grant_ttl_seconds
+        self._clock = clock
+        self._key = bytes.fromhex(
+            meta.set_setting_if_absent("lfs_upload_key", secrets.token_hex(32))
+        )
+
+    def _sign(
+        self, repository: str, oid: str, size: int, expires_at: int, part_size: int | None
+    ) -> str:
+        msg = f"{repository}|{oid}|{size}|{expires_at}|{part_size or 0}".encode()
+        return hmac.new(self._key, msg, hashlib.sha256).hexdigest()
+
+    def batch(
+        self, who: Principal, ref: HubRef, objects: Sequence[tuple[str, int]]
+    ) -> list[BatchResult]:
+        """Decide, per object, whether it must be uploaded, and grant the upload.
+
+        Raises:
+            RepoNotFoundError, PermissionDeniedError, InvalidInputError.
+        """
+        self._hub._repo(who, ref, "write")
+        results = []
+        for oid, size in objects:
+            sha = validate_sha256(oid)
+            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+                raise InvalidInputError(f"Invalid size for object {oid}: {size!r}.")
+            known = self._content.known(sha)
+            if known is not None and known.size == size:
+                results.append(BatchResult(sha, size, None))
+                continue
+            expires_at = int(self._clock()) + self._ttl
+            part_size = self._part_size if size > self._multipart_threshold else None
+            grant = UploadGrant(
+                ref.repository,
+                sha,
+                size,
+                expires_at,
+                self._sign(ref.repository, sha, size, expires_at, part_size),
+                part_size,
+            )
+            results.append(BatchResult(sha, size, grant))
+        return results
+
+    def check_grant(
+        self,
+        repository: str,
+        oid: str,
+        size: int,
+        expires_at: int,
+        signature: str,
+        part_size: int | None,
+    ) -> UploadGrant:
+        """Raises AuthenticationError for a forged, altered or expired upload URL."""
+        sha = validate_sha256(oid)
+        expected = self._sign(repository, sha, size, expires_at, part_size)
+        if not hmac.compare_digest(expected, signature):
+            raise AuthenticationError("Invalid upload URL: its signature does not match.")
+        if expires_at < self._clock():
+            raise AuthenticationError("Upload URL expired: ask for a new one (retry the upload).")
+        return UploadGrant(repository, sha, size, expires_at, signature, part_size)
+
+    def finish_upload(self, grant: UploadGrant, info: BlobInfo) -> None:
+        self._audit.record(
+            _uploader(grant),
+            "lfs.upload",
+            repository=grant.repository,
+            subject=info.sha256,
+            size=info.size,
+        )
+
+    def part_bounds(self, grant: UploadGrant, part_number: int) -> int:
+        """The exact size part ``part_number`` (1-based) must have."""
+        count = grant.part_count
+        if grant.part_size is None or count is None:
+            raise InvalidInputError("This upload is not multipart.")
+        if not 1 <= part_number <= count:
+            raise InvalidInputError(f"Part number {part_number} is outside 1..{count}.")
+        if part_number < count:
+            return grant.part_size
+        return grant.size - grant.part_size * (count - 1)
+
+    def complete_multipart(self, grant: UploadGrant, parts: Sequence[tuple[int, str]]) -> BlobInfo:
+        """Concatenate the uploaded parts (each a stored blob named by its etag) into the object.
+
+        Raises:
+            InvalidInputError: parts missing, duplicated or out of order.
+            DigestMismatchError / SizeMismatchError: the assembled content is not the object.
+        """
+        count = grant.part_count
+        numbers = [n for n, _ in parts]
+        if count is None or numbers != list(range(1, count + 1)):
+            raise InvalidInputError(f"Multipart completion must list parts 1..{count} in order.")
+        part_shas = []
+        for n, etag in parts:
+            sha = validate_sha256(etag.strip('"'))
+            if not self._content.blobs.exists(sha):
+                raise InvalidInputError(f"Part {n} (etag {sha}) was never uploaded.")
+            part_shas.append(sha)
+        writer = self._content.writer()
+        with writer:
+            for sha in part_shas:
+                for chunk in self._content.blobs.iter_range(
+                    sha, 0, self._content.blobs.size(sha), 4 << 20
+                ):
+                    writer.write(chunk)
+            info = self._content.finish(writer, grant.oid, grant.size)
+        for sha in set(part_shas):
+            # A part is garbage once assembled, unless its bytes are also a real, registered blob.
+            if sha != info.sha256 and self._meta.get_blob(sha) is None:
+                self._content.blobs.delete(sha)
+        self.finish_upload(grant, info)
+        return info
+
+    def verify(self, who: Principal, ref: HubRef, oid: str, size: int) -> BlobInfo:
+        self._hub._repo(who, ref, "write")
+        sha = validate_sha256(oid)
+        try:
+            info = self._content.require(sha)
+        except BlobNotFoundError:
+            raise NotFoundError(f"Object {sha} was not uploaded.") from None
+        if info.size != size:
+            raise InvalidInputError(f"Object {sha} has {info.size} bytes, not {size}.")
+        return info
+
+
+def _uploader(grant: UploadGrant) -> Principal:
+    # LFS PUTs carry no token (client behaviour); the grant was issued to an authorised writer.
+    return Principal(name="lfs-upload-url", scope="write", kind="system")

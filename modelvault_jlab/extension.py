@@ -1,0 +1,76 @@
+"""The Jupyter server extension: ModelVault inside JupyterLab (``jupyter lab``) or alone
+(``jupyter modelvault``), with the same routes as ``modelvault serve``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.extension.application import ExtensionApp
+from tornado.web import RequestHandler
+
+from . import __version__
+from .bootstrap import open_vault
+from .config import VaultSettings
+from .core.identity import Principal, jupyter_user
+from .core.vault import Vault
+from .web.base import WebContext
+from .web.routes import route_table
+
+
+def jupyter_api_handler(handler: type[RequestHandler]) -> type[RequestHandler]:
+    """Let the logged-in Jupyter user stand in for a vault admin token on the JSON API.
+
+    The result runs Jupyter's own ``prepare`` (identity provider, XSRF check for cookie-based
+    requests, host check) before the vault's; vault tokens keep working on the same routes.
+    """
+
+    def ambient_principal(self: Any) -> Principal | None:
+        user = self.current_user
+        if user is None:
+            return None
+        return jupyter_user(getattr(user, "username", None) or str(user))
+
+    return type(
+        f"Jupyter{handler.__name__}",
+        (handler, JupyterHandler),
+        {"ambient_principal": ambient_principal, "auth_resource": "modelvault"},
+    )
+
+
+class ModelVaultApp(ExtensionApp):
+    """ModelVault as a Jupyter server extension."""
+
+    name = "modelvault"
+    extension_url = "/modelvault/api/info"
+    load_other_extensions = True
+    classes = [VaultSettings]
+
+    vault: Vault
+
+    def initialize_settings(self) -> None:
+        self.vault_settings = VaultSettings(parent=self)
+        self.vault = open_vault(self.vault_settings)
+        self.vault.recover()
+        self.log.info(
+            "ModelVault %s serving data from %s", __version__, self.vault_settings.data_dir
+        )
+
+    def initialize_handlers(self) -> None:
+        base_url = self.serverapp.base_url if self.serverapp else "/"
+        context = WebContext(
+            base_url=base_url,
+            public_url=self.vault_settings.public_url or None,
+            download_chunk_bytes=self.vault_settings.download_chunk_bytes,
+            version=__version__,
+        )
+        for pattern, handler, kwargs in route_table(
+            {"vault": self.vault, "context": context}, wrap_api=jupyter_api_handler
+        ):
+            self.handlers.append((pattern, handler, kwargs))
+
+    async def stop_extension(self) -> None:
+        self.vault.close()
+
+
+main = launch_new_instance = ModelVaultApp.launch_instance

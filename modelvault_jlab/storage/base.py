@@ -1,0 +1,411 @@
+"""Storage interfaces: a content-addressed ``BlobStore`` and a transactional ``MetadataStore``.
+
+The two are separate so that a deployment can put blobs on S3 and metadata on PostgreSQL
+independently. Domain services depend only on these ABCs; the composition root
+(``modelvault_jlab.bootstrap``) picks the implementations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, BinaryIO, Literal
+
+from ..ids import CommitSha, RepoType, Sha256
+
+# ------------------------------------------------------------------------------------------------
+# Blobs
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    sha256: Sha256
+    size: int
+
+
+class BlobWriter(ABC):
+    """Receives a blob as a stream of chunks, hashing as it goes.
+
+    Nothing becomes visible until :meth:`commit` has verified the digest and size, made the bytes
+    durable and published them atomically. Leaving the context manager without a commit (an
+    exception, a dropped connection) discards everything written.
+    """
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self.bytes_written = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._hash.update(data)
+        self.bytes_written += len(data)
+        self._write(data)
+
+    @property
+    def sha256(self) -> Sha256:
+        return Sha256(self._hash.hexdigest())
+
+    @abstractmethod
+    def _write(self, data: bytes | memoryview) -> None: ...
+
+    @abstractmethod
+    def commit(
+        self, expected_sha256: str | None = None, expected_size: int | None = None
+    ) -> BlobInfo:
+        """Verify and publish the blob.
+
+        Raises:
+            DigestMismatchError: the content does not hash to ``expected_sha256``.
+            SizeMismatchError: fewer or more bytes than ``expected_size`` arrived.
+        """
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Discard what was written. Idempotent."""
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.abort()
+
+
+class BlobStore(ABC):
+    """Immutable blobs addressed by their sha256. Identical content is stored once."""
+
+    @abstractmethod
+    def open_writer(self) -> BlobWriter: ...
+
+    @abstractmethod
+    def exists(self, sha256: Sha256) -> bool: ...
+
+    @abstractmethod
+    def size(self, sha256: Sha256) -> int:
+        """Raises BlobNotFoundError."""
+
+    @abstractmethod
+    def open_reader(self, sha256: Sha256) -> BinaryIO:
+        """A seekable binary file positioned at 0. Raises BlobNotFoundError."""
+
+    @abstractmethod
+    def delete(self, sha256: Sha256) -> None: ...
+
+    @abstractmethod
+    def cleanup_incomplete(self) -> int:
+        """Remove what interrupted writers left behind; returns how many were removed."""
+
+    def presigned_url(self, sha256: Sha256, expires_seconds: int) -> str | None:
+        """A URL that serves the blob without passing through this process, if the store can."""
+        return None
+
+    def put_bytes(self, data: bytes) -> BlobInfo:
+        """Store a small in-memory value (commit inline content, manifests)."""
+        with self.open_writer() as writer:
+            writer.write(data)
+            return writer.commit()
+
+    def iter_range(self, sha256: Sha256, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
+        """Yield bytes ``[start, end)`` in chunks without holding more than one in memory."""
+        with self.open_reader(sha256) as f:
+            f.seek(start)
+            remaining = end - start
+            while remaining > 0:
+                chunk = f.read(min(chunk_size, remaining))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+                yield chunk
+
+
+# ------------------------------------------------------------------------------------------------
+# Metadata records
+# ------------------------------------------------------------------------------------------------
+
+RepositoryKind = Literal[
+    "hf-local", "hf-remote", "hf-virtual", "pypi-local", "pypi-remote", "pypi-virtual"
+]
+REPOSITORY_KINDS: tuple[str, ...] = (
+    "hf-local",
+    "hf-remote",
+    "hf-virtual",
+    "pypi-local",
+    "pypi-remote",
+    "pypi-virtual",
+)
+RefKind = Literal["branch", "tag", "pr"]
+
+
+@dataclass(frozen=True)
+class RepositoryRecord:
+    """A ModelVault repository: one endpoint (``models-local``) holding many Hub repos."""
+
+    key: str
+    kind: str
+    description: str = ""
+    public: bool = False
+    config: dict[str, Any] = field(default_factory=dict)
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class HubRepoRecord:
+    """A Hub repo (``org/name`` of one type) inside a repository."""
+
+    id: int
+    repository: str
+    repo_type: RepoType
+    repo_id: str
+    private: bool
+    created_at: float
+    created_by: str
+
+
+@dataclass(frozen=True)
+class CommitRecord:
+    sha: CommitSha
+    hub_repo: int
+    parent: CommitSha | None
+    title: str
+    message: str
+    author: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A file at a commit. ``git_oid`` is the git blob sha1 (of the LFS pointer for LFS files)."""
+
+    path: str
+    sha256: Sha256
+    size: int
+    git_oid: str
+    lfs: bool
+
+
+@dataclass(frozen=True)
+class RefRecord:
+    kind: RefKind
+    name: str
+    commit: CommitSha
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One change a commit applies to its parent's file set."""
+
+    op: Literal["put", "delete_file", "delete_folder"]
+    path: str
+    entry: FileEntry | None = None
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    id: str
+    name: str
+    secret_hash: str
+    scopes: tuple[str, ...]
+    repositories: tuple[str, ...]  # empty: every repository
+    created_by: str
+    created_at: float
+    expires_at: float | None
+    revoked_at: float | None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: int
+    ts: float
+    actor: str
+    token_id: str | None
+    action: str
+    repository: str | None
+    subject: str | None
+    detail: dict[str, Any]
+    remote_addr: str | None
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    actor: str | None = None
+    action: str | None = None
+    repository: str | None = None
+    subject_prefix: str | None = None
+    before_id: int | None = None
+    limit: int = 100
+
+
+# ------------------------------------------------------------------------------------------------
+# Metadata store
+# ------------------------------------------------------------------------------------------------
+
+
+class MetadataStore(ABC):
+    """Repositories, Hub repos, commits, refs, file entries, blobs, tokens and audit events.
+
+    Every method is atomic. Refs are the only mutable state of a Hub repo and move by
+    compare-and-swap, so two writers committing on the same parent never both win.
+    """
+
+    # -- lifecycle --
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def get_setting(self, name: str) -> str | None: ...
+
+    @abstractmethod
+    def set_setting_if_absent(self, name: str, value: str) -> str:
+        """Store ``value`` unless a value exists; return the value in force (first writer wins)."""
+
+    # -- repositories --
+    @abstractmethod
+    def create_repository(self, record: RepositoryRecord) -> RepositoryRecord:
+        """Raises RepoExistsError when the key is taken."""
+
+    @abstractmethod
+    def update_repository(self, record: RepositoryRecord) -> RepositoryRecord: ...
+
+    @abstractmethod
+    def get_repository(self, key: str) -> RepositoryRecord | None: ...
+
+    @abstractmethod
+    def list_repositories(self) -> list[RepositoryRecord]: ...
+
+    @abstractmethod
+    def delete_repository(self, key: str) -> bool: ...
+
+    # -- hub repos --
+    @abstractmethod
+    def create_hub_repo(
+        self,
+        repository: str,
+        repo_type: RepoType,
+        repo_id: str,
+        private: bool,
+        created_by: str,
+        initial_commit: CommitRecord,
+    ) -> HubRepoRecord:
+        """Create the repo with ``initial_commit`` on branch ``main``. Raises RepoExistsError."""
+
+    @abstractmethod
+    def get_hub_repo(
+        self, repository: str, repo_type: RepoType, repo_id: str
+    ) -> HubRepoRecord | None: ...
+
+    @abstractmethod
+    def list_hub_repos(
+        self, repository: str, repo_type: RepoType | None, after: str | None, limit: int
+    ) -> list[HubRepoRecord]: ...
+
+    @abstractmethod
+    def update_hub_repo(self, repo: HubRepoRecord, *, private: bool) -> HubRepoRecord: ...
+
+    @abstractmethod
+    def delete_hub_repo(self, hub_repo: int) -> None: ...
+
+    # -- commits and refs --
+    @abstractmethod
+    def commit(
+        self,
+        commit: CommitRecord,
+        changes: Sequence[FileChange],
+        ref_kind: RefKind,
+        ref_name: str,
+        expected_head: CommitSha | None,
+    ) -> None:
+        """Record ``commit`` (its files = parent's files + ``changes``) and move the ref to it.
+
+        ``expected_head`` is the commit the ref must still point to (``None``: the ref must not
+        exist yet). Raises WriteConflictError when it moved, EntryNotFoundError for a deletion of a
+        path that does not exist, InvalidFilenameError when a file would shadow a folder.
+        """
+
+    @abstractmethod
+    def get_commit(self, hub_repo: int, sha: CommitSha) -> CommitRecord | None: ...
+
+    @abstractmethod
+    def list_commits(
+        self, hub_repo: int, head: CommitSha, offset: int, limit: int
+    ) -> list[CommitRecord]:
+        """The history reachable from ``head``, newest first."""
+
+    @abstractmethod
+    def get_ref(self, hub_repo: int, kind: RefKind, name: str) -> RefRecord | None: ...
+
+    @abstractmethod
+    def list_refs(self, hub_repo: int) -> list[RefRecord]: ...
+
+    @abstractmethod
+    def set_ref(
+        self, hub_repo: int, kind: RefKind, name: str, commit: CommitSha, expected: CommitSha | None
+    ) -> None:
+        """Compare-and-swap a ref; ``expected=None`` creates it. Raises RefExistsError/WriteConflictError."""
+
+    @abstractmethod
+    def delete_ref(self, hub_repo: int, kind: RefKind, name: str) -> bool: ...
+
+    @abstractmethod
+    def next_pr_number(self, hub_repo: int) -> int: ...
+
+    # -- files at a commit --
+    @abstractmethod
+    def get_file(self, hub_repo: int, commit: CommitSha, path: str) -> FileEntry | None: ...
+
+    @abstractmethod
+    def list_files(
+        self, hub_repo: int, commit: CommitSha, prefix: str, after: str | None, limit: int
+    ) -> list[FileEntry]:
+        """Files under ``prefix`` (``""`` or ``"dir/"``) in path order, strictly after ``after``."""
+
+    @abstractmethod
+    def has_folder(self, hub_repo: int, commit: CommitSha, folder: str) -> bool: ...
+
+    @abstractmethod
+    def count_files(self, hub_repo: int, commit: CommitSha) -> int: ...
+
+    # -- blobs registry --
+    @abstractmethod
+    def register_blob(self, info: BlobInfo) -> None: ...
+
+    @abstractmethod
+    def get_blob(self, sha256: Sha256) -> BlobInfo | None: ...
+
+    # -- tokens --
+    @abstractmethod
+    def create_token(self, record: TokenRecord) -> None: ...
+
+    @abstractmethod
+    def get_token(self, token_id: str) -> TokenRecord | None: ...
+
+    @abstractmethod
+    def list_tokens(self) -> list[TokenRecord]: ...
+
+    @abstractmethod
+    def revoke_token(self, token_id: str, when: float) -> bool: ...
+
+    # -- audit --
+    @abstractmethod
+    def append_audit(
+        self,
+        *,
+        ts: float,
+        actor: str,
+        token_id: str | None,
+        action: str,
+        repository: str | None,
+        subject: str | None,
+        detail: dict[str, Any],
+        remote_addr: str | None,
+    ) -> int: ...
+
+    @abstractmethod
+    def query_audit(self, query: AuditQuery) -> list[AuditEvent]: ...

@@ -1,0 +1,177 @@
+"""Filesystem blob store: ``<root>/sha256/ab/cd/<sha256>``, written through ``<root>/tmp``.
+
+A writer streams into a uniquely named temp file on the same filesystem, hashing as it goes. On
+commit it checks the digest and size, fsyncs the file, renames it into place with ``os.replace``
+(atomic on POSIX) and fsyncs the directory, so a crash at any point leaves either no blob or a
+complete one. Temp files of killed writers are removed by :meth:`FsBlobStore.cleanup_incomplete`,
+which the server calls at start-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import BinaryIO
+
+from ..errors import BlobNotFoundError, DigestMismatchError, SizeMismatchError, StorageError
+from ..ids import Sha256, is_sha256
+from .base import BlobInfo, BlobStore, BlobWriter
+
+_TMP_PREFIX = "upload-"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FsBlobWriter(BlobWriter):
+    def __init__(self, store: FsBlobStore) -> None:
+        super().__init__()
+        self._store = store
+        self._tmp_path = store.tmp_dir / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+        # O_EXCL: never write through a pre-existing name (symlink planted in tmp).
+        fd = os.open(self._tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._file: BinaryIO | None = os.fdopen(fd, "wb", buffering=0)
+        self._done = False
+
+    def _write(self, data: bytes | memoryview) -> None:
+        if self._file is None:
+            raise StorageError("write after commit or abort")
+        view = memoryview(data)
+        while view:
+            n = self._file.write(view)
+            view = view[n or 0 :]
+
+    def commit(
+        self, expected_sha256: str | None = None, expected_size: int | None = None
+    ) -> BlobInfo:
+        if self._file is None:
+            raise StorageError("commit after commit or abort")
+        sha = self.sha256
+        try:
+            if expected_size is not None and self.bytes_written != expected_size:
+                raise SizeMismatchError(
+                    f"Size mismatch: expected {expected_size} bytes, received {self.bytes_written}.",
+                    expected=expected_size,
+                    actual=self.bytes_written,
+                )
+            if expected_sha256 is not None and sha != expected_sha256:
+                raise DigestMismatchError(
+                    f"Digest mismatch: expected sha256 {expected_sha256}, content hashes to {sha}.",
+                    expected=expected_sha256,
+                    actual=sha,
+                )
+            final = self._store.path_for(sha)
+            if final.exists():
+                # Already stored once: identical content is never stored twice.
+                self.abort()
+                return BlobInfo(sha, self.bytes_written)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._file = None
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(self._tmp_path, 0o444)
+            os.replace(self._tmp_path, final)
+            _fsync_dir(final.parent)
+            self._done = True
+            return BlobInfo(sha, self.bytes_written)
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
+        with contextlib.suppress(FileNotFoundError):
+            self._tmp_path.unlink()
+
+
+class FsBlobStore(BlobStore):
+    """Content-addressed blobs in a local folder."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.tmp_dir = self.root / "tmp"
+        self.objects_dir = self.root / "sha256"
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self.objects_dir.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, sha256: str) -> Path:
+        if not is_sha256(sha256):
+            # Every caller validates first; this is the last line before a path is built.
+            raise StorageError("invalid blob address")
+        return self.objects_dir / sha256[:2] / sha256[2:4] / sha256
+
+    def open_writer(self) -> FsBlobWriter:
+        return FsBlobWriter(self)
+
+    def exists(self, sha256: Sha256) -> bool:
+        return self.path_for(sha256).is_file()
+
+    def size(self, sha256: Sha256) -> int:
+        try:
+            return self.path_for(sha256).stat().st_size
+        except FileNotFoundError:
+            raise BlobNotFoundError(f"Blob {sha256} is not stored.") from None
+
+    def open_reader(self, sha256: Sha256) -> BinaryIO:
+        try:
+            return self.path_for(sha256).open("rb")
+        except FileNotFoundError:
+            raise BlobNotFoundError(f"Blob {sha256} is not stored.") from None
+
+    def local_path(self, sha256: Sha256) -> Path:
+        """The file holding the blob (for scanners that need random access)."""
+        path = self.path_for(sha256)
+        if not path.is_file():
+            raise BlobNotFoundError(f"Blob {sha256} is not stored.")
+        return path
+
+    def delete(self, sha256: Sha256) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path_for(sha256).unlink()
+
+    def cleanup_incomplete(self, older_than_seconds: float = 0.0) -> int:
+        """Remove temp files of writers that are gone.
+
+        At start-up (``older_than_seconds=0``) every temp file belongs to a dead process, except
+        those of other live processes sharing the folder; those carry their pid in the name.
+        """
+        removed = 0
+        now = time.time()
+        for entry in self.tmp_dir.iterdir():
+            if not entry.name.startswith(_TMP_PREFIX):
+                continue
+            pid_part = entry.name[len(_TMP_PREFIX) :].split("-", 1)[0]
+            if pid_part.isdigit() and int(pid_part) != os.getpid() and _pid_alive(int(pid_part)):
+                continue
+            if pid_part.isdigit() and int(pid_part) == os.getpid():
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if now - entry.stat().st_mtime >= older_than_seconds:
+                    entry.unlink()
+                    removed += 1
+        return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,701 @@
+"""SQLite metadata store (WAL): the embedded default.
+
+The SQL sticks to what PostgreSQL also accepts (``ON CONFLICT``, recursive CTEs, range scans over
+paths) so that a PostgreSQL backend can share it. Writes run in ``BEGIN IMMEDIATE`` transactions:
+SQLite then serialises writers, and refs still move by compare-and-swap so that the loser of a race
+gets a clear conflict rather than a silently lost update.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import (
+    EntryNotFoundError,
+    InvalidFilenameError,
+    RefExistsError,
+    RepoExistsError,
+    WriteConflictError,
+)
+from ..ids import CommitSha, RepoType, Sha256
+from .base import (
+    AuditEvent,
+    AuditQuery,
+    BlobInfo,
+    CommitRecord,
+    FileChange,
+    FileEntry,
+    HubRepoRecord,
+    MetadataStore,
+    RefKind,
+    RefRecord,
+    RepositoryRecord,
+    TokenRecord,
+)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS repositories (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    public INTEGER NOT NULL DEFAULT 0,
+    config TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hub_repos (
+    id INTEGER PRIMARY KEY,
+    repository TEXT NOT NULL REFERENCES repositories(key) ON DELETE CASCADE,
+    repo_type TEXT NOT NULL,
+    repo_id TEXT NOT NULL,
+    private INTEGER NOT NULL DEFAULT 1,
+    created_at REAL NOT NULL,
+    created_by TEXT NOT NULL,
+    next_pr INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (repository, repo_type, repo_id)
+);
+CREATE TABLE IF NOT EXISTS commits (
+    pk INTEGER PRIMARY KEY,
+    hub_repo INTEGER NOT NULL REFERENCES hub_repos(id) ON DELETE CASCADE,
+    sha TEXT NOT NULL,
+    parent TEXT,
+    title TEXT NOT NULL,
+    message TEXT NOT NULL,
+    author TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    UNIQUE (hub_repo, sha)
+);
+CREATE TABLE IF NOT EXISTS files (
+    commit_pk INTEGER NOT NULL REFERENCES commits(pk) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    git_oid TEXT NOT NULL,
+    lfs INTEGER NOT NULL,
+    PRIMARY KEY (commit_pk, path)
+);
+CREATE TABLE IF NOT EXISTS refs (
+    hub_repo INTEGER NOT NULL REFERENCES hub_repos(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    commit_sha TEXT NOT NULL,
+    PRIMARY KEY (hub_repo, kind, name)
+);
+CREATE TABLE IF NOT EXISTS blobs (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    repositories TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL,
+    revoked_at REAL,
+    description TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS audit_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    actor TEXT NOT NULL,
+    token_id TEXT,
+    action TEXT NOT NULL,
+    repository TEXT,
+    subject TEXT,
+    detail TEXT NOT NULL,
+    remote_addr TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_by_repository ON audit_events (repository, id);
+CREATE INDEX IF NOT EXISTS audit_by_action ON audit_events (action, id);
+"""
+
+
+def _folder_bounds(folder: str) -> tuple[str, str]:
+    """``[lo, hi)`` such that every path under ``folder/`` sorts inside it ('0' follows '/')."""
+    folder = folder.rstrip("/")
+    return folder + "/", folder + "0"
+
+
+class SqliteMetadataStore(MetadataStore):
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection guarded by a lock: the server is single-threaded for metadata, and
+        # background workers (scans, cleanup) take the same lock.
+        self._conn = sqlite3.connect(
+            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.executescript(_SCHEMA)
+            self._conn.execute(
+                "INSERT INTO settings(name, value) VALUES('schema_version', ?) "
+                "ON CONFLICT(name) DO NOTHING",
+                (str(SCHEMA_VERSION),),
+            )
+
+    # -- plumbing --
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            row: sqlite3.Row | None = self._conn.execute(sql, params).fetchone()
+            return row
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def get_setting(self, name: str) -> str | None:
+        row = self._one("SELECT value FROM settings WHERE name = ?", (name,))
+        return None if row is None else str(row["value"])
+
+    def set_setting_if_absent(self, name: str, value: str) -> str:
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO settings(name, value) VALUES(?, ?) ON CONFLICT(name) DO NOTHING",
+                (name, value),
+            )
+            row = c.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return str(row["value"])
+
+    # -- repositories --
+    @staticmethod
+    def _repository(row: sqlite3.Row) -> RepositoryRecord:
+        return RepositoryRecord(
+            key=row["key"],
+            kind=row["kind"],
+            description=row["description"],
+            public=bool(row["public"]),
+            config=json.loads(row["config"]),
+            created_at=row["created_at"],
+        )
+
+    def create_repository(self, record: RepositoryRecord) -> RepositoryRecord:
+        try:
+            with self._tx() as c:
+                c.execute(
+                    "INSERT INTO repositories(key, kind, description, public, config, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        record.key,
+                        record.kind,
+                        record.description,
+                        int(record.public),
+                        json.dumps(record.config),
+                        record.created_at or time.time(),
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise RepoExistsError(f"Repository '{record.key}' already exists.") from None
+        result = self.get_repository(record.key)
+        assert result is not None
+        return result
+
+    def update_repository(self, record: RepositoryRecord) -> RepositoryRecord:
+        with self._tx() as c:
+            c.execute(
+                "UPDATE repositories SET description = ?, public = ?, config = ? WHERE key = ?",
+                (record.description, int(record.public), json.dumps(record.config), record.key),
+            )
+        result = self.get_repository(record.key)
+        assert result is not None
+        return result
+
+    def get_repository(self, key: str) -> RepositoryRecord | None:
+        row = self._one("SELECT * FROM repositories WHERE key = ?", (key,))
+        return None if row is None else self._repository(row)
+
+    def list_repositories(self) -> list[RepositoryRecord]:
+        return [self._repository(r) for r in self._query("SELECT * FROM repositories ORDER BY key")]
+
+    def delete_repository(self, key: str) -> bool:
+        with self._tx() as c:
+            return c.execute("DELETE FROM repositories WHERE key = ?", (key,)).rowcount > 0
+
+    # -- hub repos --
+    @staticmethod
+    def _hub_repo(row: sqlite3.Row) -> HubRepoRecord:
+        return HubRepoRecord(
+            id=row["id"],
+            repository=row["repository"],
+            repo_type=row["repo_type"],
+            repo_id=row["repo_id"],
+            private=bool(row["private"]),
+            created_at=row["created_at"],
+            created_by=row["created_by"],
+        )
+
+    def create_hub_repo(
+        self,
+        repository: str,
+        repo_type: RepoType,
+        repo_id: str,
+        private: bool,
+        created_by: str,
+        initial_commit: CommitRecord,
+    ) -> HubRepoRecord:
+        try:
+            with self._tx() as c:
+                cur = c.execute(
+                    "INSERT INTO hub_repos(repository, repo_type, repo_id, private, created_at, "
+                    "created_by) VALUES (?, ?, ?, ?, ?, ?)",
+                    (repository, repo_type, repo_id, int(private), time.time(), created_by),
+                )
+                hub_repo = int(cur.lastrowid or 0)
+                c.execute(
+                    "INSERT INTO commits(hub_repo, sha, parent, title, message, author, created_at) "
+                    "VALUES (?, ?, NULL, ?, ?, ?, ?)",
+                    (
+                        hub_repo,
+                        initial_commit.sha,
+                        initial_commit.title,
+                        initial_commit.message,
+                        initial_commit.author,
+                        initial_commit.created_at,
+                    ),
+                )
+                c.execute(
+                    "INSERT INTO refs(hub_repo, kind, name, commit_sha) VALUES (?, 'branch', 'main', ?)",
+                    (hub_repo, initial_commit.sha),
+                )
+        except sqlite3.IntegrityError:
+            raise RepoExistsError(f"Repository {repo_id} already exists.") from None
+        record = self.get_hub_repo(repository, repo_type, repo_id)
+        assert record is not None
+        return record
+
+    def get_hub_repo(
+        self, repository: str, repo_type: RepoType, repo_id: str
+    ) -> HubRepoRecord | None:
+        row = self._one(
+            "SELECT * FROM hub_repos WHERE repository = ? AND repo_type = ? AND repo_id = ?",
+            (repository, repo_type, repo_id),
+        )
+        return None if row is None else self._hub_repo(row)
+
+    def list_hub_repos(
+        self, repository: str, repo_type: RepoType | None, after: str | None, limit: int
+    ) -> list[HubRepoRecord]:
+        sql = "SELECT * FROM hub_repos WHERE repository = ?"
+        params: list[Any] = [repository]
+        if repo_type is not None:
+            sql += " AND repo_type = ?"
+            params.append(repo_type)
+        if after is not None:
+            sql += " AND repo_id > ?"
+            params.append(after)
+        sql += " ORDER BY repo_id, repo_type LIMIT ?"
+        params.append(limit)
+        return [self._hub_repo(r) for r in self._query(sql, params)]
+
+    def update_hub_repo(self, repo: HubRepoRecord, *, private: bool) -> HubRepoRecord:
+        with self._tx() as c:
+            c.execute("UPDATE hub_repos SET private = ? WHERE id = ?", (int(private), repo.id))
+        updated = self.get_hub_repo(repo.repository, repo.repo_type, repo.repo_id)
+        assert updated is not None
+        return updated
+
+    def delete_hub_repo(self, hub_repo: int) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM hub_repos WHERE id = ?", (hub_repo,))
+
+    # -- commits and refs --
+    @staticmethod
+    def _commit(row: sqlite3.Row) -> CommitRecord:
+        return CommitRecord(
+            sha=CommitSha(row["sha"]),
+            hub_repo=row["hub_repo"],
+            parent=row["parent"],
+            title=row["title"],
+            message=row["message"],
+            author=row["author"],
+            created_at=row["created_at"],
+        )
+
+    def _commit_pk(self, c: sqlite3.Connection, hub_repo: int, sha: str) -> int | None:
+        row = c.execute(
+            "SELECT pk FROM commits WHERE hub_repo = ? AND sha = ?", (hub_repo, sha)
+        ).fetchone()
+        return None if row is None else int(row["pk"])
+
+    def commit(
+        self,
+        commit: CommitRecord,
+        changes: Sequence[FileChange],
+        ref_kind: RefKind,
+        ref_name: str,
+        expected_head: CommitSha | None,
+    ) -> None:
+        with self._tx() as c:
+            row = c.execute(
+                "SELECT commit_sha FROM refs WHERE hub_repo = ? AND kind = ? AND name = ?",
+                (commit.hub_repo, ref_kind, ref_name),
+            ).fetchone()
+            current = None if row is None else row["commit_sha"]
+            if current != expected_head:
+                raise WriteConflictError(
+                    f"The {ref_kind} '{ref_name}' moved to {current} while this commit was "
+                    f"prepared on {expected_head}; fetch the new head and retry.",
+                    expected=expected_head,
+                    actual=current,
+                )
+            cur = c.execute(
+                "INSERT INTO commits(hub_repo, sha, parent, title, message, author, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    commit.hub_repo,
+                    commit.sha,
+                    commit.parent,
+                    commit.title,
+                    commit.message,
+                    commit.author,
+                    commit.created_at,
+                ),
+            )
+            pk = int(cur.lastrowid or 0)
+            if commit.parent is not None:
+                parent_pk = self._commit_pk(c, commit.hub_repo, commit.parent)
+                c.execute(
+                    "INSERT INTO files(commit_pk, path, sha256, size, git_oid, lfs) "
+                    "SELECT ?, path, sha256, size, git_oid, lfs FROM files WHERE commit_pk = ?",
+                    (pk, parent_pk),
+                )
+            for change in changes:
+                self._apply(c, pk, change)
+            if current is None:
+                c.execute(
+                    "INSERT INTO refs(hub_repo, kind, name, commit_sha) VALUES (?, ?, ?, ?)",
+                    (commit.hub_repo, ref_kind, ref_name, commit.sha),
+                )
+            else:
+                c.execute(
+                    "UPDATE refs SET commit_sha = ? WHERE hub_repo = ? AND kind = ? AND name = ?",
+                    (commit.sha, commit.hub_repo, ref_kind, ref_name),
+                )
+
+    @staticmethod
+    def _apply(c: sqlite3.Connection, pk: int, change: FileChange) -> None:
+        if change.op == "delete_file":
+            n = c.execute(
+                "DELETE FROM files WHERE commit_pk = ? AND path = ?", (pk, change.path)
+            ).rowcount
+            if n == 0:
+                raise EntryNotFoundError(
+                    f"A file with this name doesn't exist: {change.path}", path=change.path
+                )
+            return
+        if change.op == "delete_folder":
+            lo, hi = _folder_bounds(change.path)
+            n = c.execute(
+                "DELETE FROM files WHERE commit_pk = ? AND path >= ? AND path < ?", (pk, lo, hi)
+            ).rowcount
+            if n == 0:
+                raise EntryNotFoundError(
+                    f"A folder with this name doesn't exist: {change.path}", path=change.path
+                )
+            return
+        entry = change.entry
+        assert entry is not None
+        lo, hi = _folder_bounds(entry.path)
+        if c.execute(
+            "SELECT 1 FROM files WHERE commit_pk = ? AND path >= ? AND path < ? LIMIT 1",
+            (pk, lo, hi),
+        ).fetchone():
+            raise InvalidFilenameError(f"Cannot add file {entry.path!r}: a folder has that name.")
+        parts = entry.path.split("/")
+        ancestors = ["/".join(parts[:i]) for i in range(1, len(parts))]
+        if ancestors:
+            marks = ",".join("?" * len(ancestors))
+            if c.execute(
+                f"SELECT 1 FROM files WHERE commit_pk = ? AND path IN ({marks}) LIMIT 1",  # noqa: S608
+                (pk, *ancestors),
+            ).fetchone():
+                raise InvalidFilenameError(
+                    f"Cannot add file {entry.path!r}: a parent folder name is already a file."
+                )
+        c.execute(
+            "INSERT INTO files(commit_pk, path, sha256, size, git_oid, lfs) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(commit_pk, path) DO UPDATE SET sha256 = excluded.sha256, "
+            "size = excluded.size, git_oid = excluded.git_oid, lfs = excluded.lfs",
+            (pk, entry.path, entry.sha256, entry.size, entry.git_oid, int(entry.lfs)),
+        )
+
+    def get_commit(self, hub_repo: int, sha: CommitSha) -> CommitRecord | None:
+        row = self._one("SELECT * FROM commits WHERE hub_repo = ? AND sha = ?", (hub_repo, sha))
+        return None if row is None else self._commit(row)
+
+    def list_commits(
+        self, hub_repo: int, head: CommitSha, offset: int, limit: int
+    ) -> list[CommitRecord]:
+        rows = self._query(
+            """
+            WITH RECURSIVE chain(sha, depth) AS (
+                SELECT ?, 0
+                UNION ALL
+                SELECT c.parent, chain.depth + 1 FROM commits c
+                JOIN chain ON c.sha = chain.sha AND c.hub_repo = ?
+                WHERE c.parent IS NOT NULL
+            )
+            SELECT c.* FROM chain JOIN commits c ON c.sha = chain.sha AND c.hub_repo = ?
+            ORDER BY chain.depth LIMIT ? OFFSET ?
+            """,
+            (head, hub_repo, hub_repo, limit, offset),
+        )
+        return [self._commit(r) for r in rows]
+
+    def get_ref(self, hub_repo: int, kind: RefKind, name: str) -> RefRecord | None:
+        row = self._one(
+            "SELECT * FROM refs WHERE hub_repo = ? AND kind = ? AND name = ?",
+            (hub_repo, kind, name),
+        )
+        return None if row is None else RefRecord(row["kind"], row["name"], row["commit_sha"])
+
+    def list_refs(self, hub_repo: int) -> list[RefRecord]:
+        rows = self._query("SELECT * FROM refs WHERE hub_repo = ? ORDER BY kind, name", (hub_repo,))
+        return [RefRecord(r["kind"], r["name"], r["commit_sha"]) for r in rows]
+
+    def set_ref(
+        self, hub_repo: int, kind: RefKind, name: str, commit: CommitSha, expected: CommitSha | None
+    ) -> None:
+        with self._tx() as c:
+            if expected is None:
+                try:
+                    c.execute(
+                        "INSERT INTO refs(hub_repo, kind, name, commit_sha) VALUES (?, ?, ?, ?)",
+                        (hub_repo, kind, name, commit),
+                    )
+                except sqlite3.IntegrityError:
+                    raise RefExistsError(f"The {kind} '{name}' already exists.") from None
+                return
+            n = c.execute(
+                "UPDATE refs SET commit_sha = ? WHERE hub_repo = ? AND kind = ? AND name = ? "
+                "AND commit_sha = ?",
+                (commit, hub_repo, kind, name, expected),
+            ).rowcount
+            if n == 0:
+                raise WriteConflictError(f"The {kind} '{name}' moved; retry.")
+
+    def delete_ref(self, hub_repo: int, kind: RefKind, name: str) -> bool:
+        with self._tx() as c:
+            return (
+                c.execute(
+                    "DELETE FROM refs WHERE hub_repo = ? AND kind = ? AND name = ?",
+                    (hub_repo, kind, name),
+                ).rowcount
+                > 0
+            )
+
+    def next_pr_number(self, hub_repo: int) -> int:
+        with self._tx() as c:
+            row = c.execute("SELECT next_pr FROM hub_repos WHERE id = ?", (hub_repo,)).fetchone()
+            c.execute("UPDATE hub_repos SET next_pr = next_pr + 1 WHERE id = ?", (hub_repo,))
+        return int(row["next_pr"])
+
+    # -- files --
+    @staticmethod
+    def _file(row: sqlite3.Row) -> FileEntry:
+        return FileEntry(
+            path=row["path"],
+            sha256=Sha256(row["sha256"]),
+            size=row["size"],
+            git_oid=row["git_oid"],
+            lfs=bool(row["lfs"]),
+        )
+
+    _PK = "(SELECT pk FROM commits WHERE hub_repo = ? AND sha = ?)"
+
+    def get_file(self, hub_repo: int, commit: CommitSha, path: str) -> FileEntry | None:
+        row = self._one(
+            f"SELECT * FROM files WHERE commit_pk = {self._PK} AND path = ?",  # noqa: S608
+            (hub_repo, commit, path),
+        )
+        return None if row is None else self._file(row)
+
+    def list_files(
+        self, hub_repo: int, commit: CommitSha, prefix: str, after: str | None, limit: int
+    ) -> list[FileEntry]:
+        sql = f"SELECT * FROM files WHERE commit_pk = {self._PK}"  # noqa: S608
+        params: list[Any] = [hub_repo, commit]
+        if prefix:
+            lo, hi = _folder_bounds(prefix)
+            sql += " AND path >= ? AND path < ?"
+            params += [lo, hi]
+        if after is not None:
+            sql += " AND path > ?"
+            params.append(after)
+        sql += " ORDER BY path LIMIT ?"
+        params.append(limit)
+        return [self._file(r) for r in self._query(sql, params)]
+
+    def has_folder(self, hub_repo: int, commit: CommitSha, folder: str) -> bool:
+        lo, hi = _folder_bounds(folder)
+        return (
+            self._one(
+                f"SELECT 1 FROM files WHERE commit_pk = {self._PK} "  # noqa: S608
+                "AND path >= ? AND path < ? LIMIT 1",
+                (hub_repo, commit, lo, hi),
+            )
+            is not None
+        )
+
+    def count_files(self, hub_repo: int, commit: CommitSha) -> int:
+        row = self._one(
+            f"SELECT COUNT(*) AS n FROM files WHERE commit_pk = {self._PK}",  # noqa: S608
+            (hub_repo, commit),
+        )
+        return 0 if row is None else int(row["n"])
+
+    # -- blobs --
+    def register_blob(self, info: BlobInfo) -> None:
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO blobs(sha256, size, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(sha256) DO NOTHING",
+                (info.sha256, info.size, time.time()),
+            )
+
+    def get_blob(self, sha256: Sha256) -> BlobInfo | None:
+        row = self._one("SELECT sha256, size FROM blobs WHERE sha256 = ?", (sha256,))
+        return None if row is None else BlobInfo(Sha256(row["sha256"]), row["size"])
+
+    # -- tokens --
+    @staticmethod
+    def _token(row: sqlite3.Row) -> TokenRecord:
+        return TokenRecord(
+            id=row["id"],
+            name=row["name"],
+            secret_hash=row["secret_hash"],
+            scopes=tuple(json.loads(row["scopes"])),
+            repositories=tuple(json.loads(row["repositories"])),
+            created_by=row["created_by"],
+            created_at=row["created_at"],
+            expires_at=row["expires_at"],
+            revoked_at=row["revoked_at"],
+            description=row["description"],
+        )
+
+    def create_token(self, record: TokenRecord) -> None:
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO tokens(id, name, secret_hash, scopes, repositories, created_by, "
+                "created_at, expires_at, revoked_at, description) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    record.id,
+                    record.name,
+                    record.secret_hash,
+                    json.dumps(list(record.scopes)),
+                    json.dumps(list(record.repositories)),
+                    record.created_by,
+                    record.created_at,
+                    record.expires_at,
+                    record.revoked_at,
+                    record.description,
+                ),
+            )
+
+    def get_token(self, token_id: str) -> TokenRecord | None:
+        row = self._one("SELECT * FROM tokens WHERE id = ?", (token_id,))
+        return None if row is None else self._token(row)
+
+    def list_tokens(self) -> list[TokenRecord]:
+        return [self._token(r) for r in self._query("SELECT * FROM tokens ORDER BY created_at")]
+
+    def revoke_token(self, token_id: str, when: float) -> bool:
+        with self._tx() as c:
+            return (
+                c.execute(
+                    "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    (when, token_id),
+                ).rowcount
+                > 0
+            )
+
+    # -- audit --
+    def append_audit(
+        self,
+        *,
+        ts: float,
+        actor: str,
+        token_id: str | None,
+        action: str,
+        repository: str | None,
+        subject: str | None,
+        detail: dict[str, Any],
+        remote_addr: str | None,
+    ) -> int:
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO audit_events(ts, actor, token_id, action, repository, subject, detail, "
+                "remote_addr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (ts, actor, token_id, action, repository, subject, json.dumps(detail), remote_addr),
+            )
+            return int(cur.lastrowid or 0)
+
+    def query_audit(self, query: AuditQuery) -> list[AuditEvent]:
+        sql = "SELECT * FROM audit_events WHERE 1 = 1"
+        params: list[Any] = []
+        for column, value in (
+            ("actor", query.actor),
+            ("action", query.action),
+            ("repository", query.repository),
+        ):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(value)
+        if query.subject_prefix is not None:
+            sql += " AND subject >= ? AND subject < ?"
+            params += [query.subject_prefix, query.subject_prefix + "\U0010ffff"]
+        if query.before_id is not None:
+            sql += " AND id < ?"
+            params.append(query.before_id)
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(query.limit)
+        return [
+            AuditEvent(
+                id=r["id"],
+                ts=r["ts"],
+                actor=r["actor"],
+                token_id=r["token_id"],
+                action=r["action"],
+                repository=r["repository"],
+                subject=r["subject"],
+                detail=json.loads(r["detail"]),
+                remote_addr=r["remote_addr"],
+            )
+            for r in self._query(sql, params)
+        ]

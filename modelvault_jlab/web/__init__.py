@@ -1,0 +1,1 @@
+"""Tornado adapters: thin handlers that translate HTTP to one Vault call each."""

@@ -1,0 +1,208 @@
+"""The JSON API under ``{base_url}modelvault/api/``: what the sidebar, magics and CLI call.
+
+Inside Jupyter, the logged-in Jupyter user administers the vault (see ``extension.py``); everywhere,
+a ModelVault token in ``Authorization: Bearer`` works too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InvalidInputError
+from ..storage.base import AuditEvent, AuditQuery, RepositoryRecord, TokenRecord
+from .base import VaultHandler, vault_auth
+
+
+class ApiHandler(VaultHandler):
+    ambient_allowed = True
+
+    def require_admin(self) -> None:
+        self.vault.access.require(self.principal, "admin", None)
+
+
+def repository_json(record: RepositoryRecord, base: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "key": record.key,
+        "kind": record.kind,
+        "description": record.description,
+        "public": record.public,
+        "config": record.config,
+        "created_at": record.created_at,
+    }
+    if record.kind.startswith("hf-"):
+        out["hub_endpoint"] = f"{base}modelvault/hf/{record.key}"
+    if record.kind.startswith("pypi-"):
+        out["index_url"] = f"{base}modelvault/pypi/{record.key}/simple/"
+    return out
+
+
+def token_json(record: TokenRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "user": record.created_by,
+        "scope": record.scopes[0],
+        "repositories": list(record.repositories),
+        "created_at": record.created_at,
+        "expires_at": record.expires_at,
+        "revoked_at": record.revoked_at,
+    }
+
+
+def audit_json(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "ts": event.ts,
+        "actor": event.actor,
+        "token_id": event.token_id,
+        "action": event.action,
+        "repository": event.repository,
+        "subject": event.subject,
+        "detail": event.detail,
+        "remote_addr": event.remote_addr,
+    }
+
+
+class InfoHandler(ApiHandler):
+    @vault_auth
+    def get(self) -> None:
+        p = self.principal
+        self.write_json(
+            {
+                "name": "ModelVault",
+                "version": self.context.version,
+                "user": None
+                if p.is_anonymous
+                else {"name": p.name, "admin": p.is_admin, "scope": p.scope},
+            }
+        )
+
+
+class RepositoriesHandler(ApiHandler):
+    @vault_auth
+    def get(self) -> None:
+        records = self.vault.repositories.list(self.principal)
+        if self.principal.is_anonymous and not records:
+            self.vault.access.require(self.principal, "read", None)
+        base = self.public_base()
+        self.write_json({"repositories": [repository_json(r, base) for r in records]})
+
+    @vault_auth
+    def post(self) -> None:
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise InvalidInputError("Expected a JSON object.")
+        record = self.vault.repositories.create(
+            self.principal,
+            str(body.get("key", "")),
+            str(body.get("kind", "")),
+            description=str(body.get("description", "")),
+            public=bool(body.get("public", False)),
+            config=body.get("config") if isinstance(body.get("config"), dict) else None,
+        )
+        self.write_json(repository_json(record, self.public_base()), status=201)
+
+
+class RepositoryHandler(ApiHandler):
+    @vault_auth
+    def get(self, key: str) -> None:
+        record = self.vault.repositories.get(self.principal, key)
+        self.write_json(repository_json(record, self.public_base()))
+
+    @vault_auth
+    def delete(self, key: str) -> None:
+        self.vault.repositories.delete(self.principal, key)
+        self.set_status(204)
+        self.finish()
+
+
+class HubReposHandler(ApiHandler):
+    """Hub repos of an hf repository, paged by ``after`` (the last repo id seen)."""
+
+    @vault_auth
+    def get(self, key: str) -> None:
+        repo_type = self.get_argument("type", None)
+        limit = self.int_arg("limit", 100)
+        repos = self.vault.hub.list_repos(
+            self.principal,
+            key,
+            repo_type if repo_type in ("model", "dataset", "space") else None,  # type: ignore[arg-type]
+            self.get_argument("after", None),
+            limit,
+        )
+        self.write_json(
+            {
+                "repos": [
+                    {
+                        "repo_id": r.repo_id,
+                        "repo_type": r.repo_type,
+                        "private": r.private,
+                        "created_at": r.created_at,
+                        "created_by": r.created_by,
+                    }
+                    for r in repos
+                ],
+                "next": repos[-1].repo_id if len(repos) == limit and repos else None,
+            }
+        )
+
+
+class TokensHandler(ApiHandler):
+    @vault_auth
+    def get(self) -> None:
+        self.require_admin()
+        self.write_json({"tokens": [token_json(t) for t in self.vault.identity.list_tokens()]})
+
+    @vault_auth
+    def post(self) -> None:
+        self.require_admin()
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise InvalidInputError("Expected a JSON object.")
+        expires = body.get("expires_in_seconds")
+        repositories = body.get("repositories") or []
+        if not isinstance(repositories, list):
+            raise InvalidInputError("'repositories' must be a list of repository keys.")
+        issued = self.vault.identity.issue_token(
+            name=str(body.get("name", "")),
+            scope=body.get("scope", "read"),
+            created_by=str(body.get("user") or self.principal.name),
+            repositories=[str(r) for r in repositories],
+            expires_in_seconds=float(expires) if expires is not None else None,
+        )
+        self.vault.audit.record(
+            self.principal, "token.create", subject=issued.record.id, scope=issued.record.scopes[0]
+        )
+        self.write_json({"token": issued.secret, **token_json(issued.record)}, status=201)
+
+
+class TokenHandler(ApiHandler):
+    @vault_auth
+    def delete(self, token_id: str) -> None:
+        self.require_admin()
+        self.vault.identity.revoke(token_id)
+        self.vault.audit.record(self.principal, "token.revoke", subject=token_id)
+        self.set_status(204)
+        self.finish()
+
+
+class AuditHandler(ApiHandler):
+    @vault_auth
+    def get(self) -> None:
+        self.require_admin()
+        before = self.int_arg("before", 0)
+        query = AuditQuery(
+            actor=self.get_argument("actor", None),
+            action=self.get_argument("action", None),
+            repository=self.get_argument("repository", None),
+            subject_prefix=self.get_argument("subject", None),
+            before_id=before or None,
+            limit=min(self.int_arg("limit", 100), 1000),
+        )
+        events = self.vault.audit.query(query)
+        self.write_json(
+            {
+                "events": [audit_json(e) for e in events],
+                "next": events[-1].id if len(events) == query.limit and events else None,
+            }
+        )

@@ -1,0 +1,32 @@
+"""The standalone server: the same routes as the Jupyter extension, without Jupyter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tornado import web
+
+from ..core.vault import Vault
+from .base import WebContext
+from .routes import route_table
+
+
+class NotFoundHandler(web.RequestHandler):
+    def prepare(self) -> None:
+        self.set_status(404)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish('{"message": "Not found", "code": "NotFound"}')
+
+
+def make_app(vault: Vault, context: WebContext, **settings: Any) -> web.Application:
+    base = context.base_url
+    handlers = [
+        (base + pattern, handler, kwargs)
+        for pattern, handler, kwargs in route_table({"vault": vault, "context": context})
+    ]
+    return web.Application(
+        handlers,  # type: ignore[arg-type]
+        default_handler_class=NotFoundHandler,
+        xsrf_cookies=False,  # token-only authentication: no cookies to forge
+        **settings,
+    )

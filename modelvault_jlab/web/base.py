@@ -1,0 +1,184 @@
+"""The base of every ModelVault handler: the Vault as a kwarg, authentication, error rendering.
+
+Handlers authenticate with ModelVault tokens only (``Authorization: Bearer`` from huggingface_hub,
+HTTP Basic password from pip/uv/twine). They never read cookies, so cross-site request forgery does
+not apply to them and the XSRF check is skipped. Inside Jupyter, the sidebar API additionally
+accepts the logged-in Jupyter user (see ``modelvault_jlab.extension``), and those cookie-based
+requests keep Jupyter's XSRF check.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from tornado import httputil, iostream, web
+
+from ..core.identity import ANONYMOUS, Principal
+from ..core.vault import Vault
+from ..errors import AuthenticationError, InvalidInputError, VaultError
+from .errors import public_message, status_for
+
+log = logging.getLogger("modelvault")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def vault_auth(method: F) -> F:
+    """Mark a handler method as authenticated by the vault itself.
+
+    jupyter_server (with ``allow_unauthenticated_access=False``) rejects requests to methods that
+    lack this marker before they reach us; the vault's own token check is stricter than that.
+    """
+    setattr(method, "__allow_unauthenticated", True)
+    return method
+
+
+@dataclasses.dataclass(frozen=True)
+class WebContext:
+    """What every handler needs besides the vault."""
+
+    base_url: str  # ends with '/'
+    public_url: str | None  # e.g. https://vault.example.com/ when behind a proxy
+    download_chunk_bytes: int
+    version: str
+
+
+class VaultHandler(web.RequestHandler):
+    """Shared plumbing. Subclasses implement verbs; they never catch VaultError themselves."""
+
+    csrf_exempt = True
+
+    def initialize(self, vault: Vault, context: WebContext) -> None:
+        self.vault = vault
+        self.context = context
+        self.principal: Principal = ANONYMOUS
+        self._presented: str | None = None
+
+    # -- authentication --
+    def _presented_credential(self) -> str | None:
+        header = self.request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        value = value.strip()
+        if scheme.lower() in ("bearer", "token") and value:
+            return value
+        if scheme.lower() == "basic" and value:
+            try:
+                user, _, password = base64.b64decode(value).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                raise AuthenticationError("Malformed Basic authorization header.") from None
+            return password or user or None
+        return None
+
+    def ambient_principal(self) -> Principal | None:
+        """A principal established by the host (Jupyter's login), if any."""
+        return None
+
+    ambient_allowed = False
+    """True where the host's own login (Jupyter) may stand in for a vault token."""
+
+    async def prepare(self) -> None:
+        presented = self._presented_credential()
+        if (
+            presented is not None
+            and self.ambient_allowed
+            and not self.vault.identity.looks_like_token(presented)
+        ):
+            presented = None  # the Jupyter token in Authorization: Jupyter authenticates it
+        self._presented = presented
+        result = super().prepare()
+        if result is not None:
+            await result
+        if presented is not None:
+            principal = self.vault.identity.authenticate(presented)
+        else:
+            principal = self.ambient_principal() or ANONYMOUS
+        self.principal = dataclasses.replace(principal, remote_addr=self.request.remote_ip)
+
+    def check_xsrf_cookie(self) -> None:
+        if self.csrf_exempt or self._presented is not None:
+            return
+        super().check_xsrf_cookie()
+
+    # -- helpers --
+    def public_base(self) -> str:
+        """Absolute URL of the server root including base_url, ending with '/'."""
+        if self.context.public_url:
+            return self.context.public_url.rstrip("/") + "/"
+        return f"{self.request.protocol}://{self.request.host}{self.context.base_url}"
+
+    def int_arg(self, name: str, default: int) -> int:
+        raw = self.get_argument(name, None)
+        if raw is None or raw == "":
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise InvalidInputError(f"Query parameter {name!r} must be an integer.") from None
+
+    def json_body(self) -> Any:
+        try:
+            return json.loads(self.request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInputError("Request body is not valid JSON.") from None
+
+    def write_json(self, payload: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(payload))
+
+    # -- errors --
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, VaultError) and status_for(value) < 500:
+            log.info(
+                "%s %s -> %s: %s", self.request.method, self.request.path, status_for(value), value
+            )
+            return
+        if isinstance(value, web.HTTPError):
+            log.info("%s %s -> %s", self.request.method, self.request.path, value.status_code)
+            return
+        if isinstance(value, iostream.StreamClosedError):
+            return
+        super().log_exception(typ, value, tb)
+
+    def error_details(self, kwargs: dict[str, Any]) -> tuple[int, str, BaseException | None]:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, VaultError) or (exc is not None and not isinstance(exc, web.HTTPError)):
+            return status_for(exc), public_message(exc), exc
+        if isinstance(exc, web.HTTPError):
+            status = exc.status_code
+            return status, exc.log_message or httputil.responses.get(status, "Error"), exc
+        status = self.get_status()
+        return status, httputil.responses.get(status, "Error"), None
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        # tornado calls send_error(500) for any exception; map ours to their status first.
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if exc is not None and not isinstance(exc, web.HTTPError):
+            status_code = status_for(exc)
+        super().send_error(status_code, **kwargs)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        status, message, exc = self.error_details(kwargs)
+        self.set_status(status)
+        code = exc.code if isinstance(exc, VaultError) else None
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(
+            json.dumps(
+                {
+                    "message": message,
+                    "reason": httputil.responses.get(status, ""),
+                    "code": code,
+                    "details": exc.details if isinstance(exc, VaultError) else {},
+                },
+                default=str,
+            )
+        )
+
+
+AsyncVerb = Callable[..., Awaitable[None]]

@@ -1,0 +1,71 @@
+"""The one route table: every ModelVault URL, for the Jupyter extension and the standalone server.
+
+Patterns are relative to the server's base_url. Tornado matches them against the *raw* path and
+decodes only the captured groups, so a revision such as ``refs%2Fpr%2F1`` stays one segment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tornado.web import RequestHandler
+
+from . import api, hf
+
+_KEY = r"([a-z0-9][a-z0-9._-]{0,62})"
+_SEG = r"([^/]+)"
+_TYPES = r"(models|datasets|spaces)"
+_PREFIX = r"(?:(datasets|spaces)/)?"
+HF = rf"modelvault/hf/{_KEY}"
+REPO_API = rf"{HF}/api/{_TYPES}/{_SEG}/{_SEG}"
+
+ROUTES: list[tuple[str, type[RequestHandler]]] = [
+    # -- Hugging Face Hub --
+    (rf"{HF}/api/repos/create", hf.CreateRepoHandler),
+    (rf"{HF}/api/repos/delete", hf.DeleteRepoHandler),
+    (rf"{HF}/api/whoami-v2", hf.WhoAmIHandler),
+    (rf"{HF}/api/validate-yaml", hf.ValidateYamlHandler),
+    (rf"{HF}/api/agent-harnesses", hf.AgentHarnessesHandler),
+    (rf"{HF}/api/{_TYPES}", hf.RepoListHandler),
+    (rf"{REPO_API}(?:/revision/{_SEG})?", hf.RepoInfoHandler),
+    (rf"{REPO_API}/tree/{_SEG}(?:/(.+))?", hf.TreeHandler),
+    (rf"{REPO_API}/paths-info/{_SEG}", hf.PathsInfoHandler),
+    (rf"{REPO_API}/refs", hf.RefsHandler),
+    (rf"{REPO_API}/commits/{_SEG}", hf.CommitsHandler),
+    (rf"{REPO_API}/preupload/{_SEG}", hf.PreuploadHandler),
+    (rf"{REPO_API}/commit/{_SEG}", hf.CommitHandler),
+    (rf"{REPO_API}/branch/{_SEG}", hf.BranchHandler),
+    (rf"{REPO_API}/tag/{_SEG}", hf.TagHandler),
+    (rf"{REPO_API}/settings", hf.RepoSettingsHandler),
+    (rf"{REPO_API}/discussions(?:/(\d+))?", hf.DiscussionsHandler),
+    (rf"{REPO_API}/xet-(?:read|write)-token(?:/.*)?", hf.XetTokenHandler),
+    (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}\.git/info/lfs/objects/batch", hf.LfsBatchHandler),
+    (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}\.git/info/lfs/objects/verify", hf.LfsVerifyHandler),
+    (
+        rf"{HF}/lfs-objects/([0-9a-f]{{64}})/(\d{{1,20}})(?:/part/(\d{{1,6}})|/complete)?",
+        hf.LfsObjectHandler,
+    ),
+    (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}/resolve/{_SEG}/(.+)", hf.ResolveHandler),
+    # -- JSON API --
+    (r"modelvault/api/info", api.InfoHandler),
+    (r"modelvault/api/repositories", api.RepositoriesHandler),
+    (rf"modelvault/api/repositories/{_KEY}", api.RepositoryHandler),
+    (rf"modelvault/api/repositories/{_KEY}/hub", api.HubReposHandler),
+    (r"modelvault/api/tokens", api.TokensHandler),
+    (r"modelvault/api/tokens/([0-9a-f]{1,32})", api.TokenHandler),
+    (r"modelvault/api/audit", api.AuditHandler),
+]
+
+
+def route_table(
+    kwargs: dict[str, Any], wrap_api: Any = None
+) -> list[tuple[str, type[RequestHandler], dict[str, Any]]]:
+    """Routes with their handler kwargs; ``wrap_api`` adapts API handlers to the host (Jupyter)."""
+    table = []
+    for pattern, handler in ROUTES:
+        if wrap_api is not None and issubclass(handler, api.ApiHandler):
+            handler = wrap_api(handler)
+        table.append(
+            (pattern + "/?$" if not pattern.endswith("(.+)") else pattern + "$", handler, kwargs)
+        )
+    return table
