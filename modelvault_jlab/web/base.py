@@ -14,6 +14,7 @@ import binascii
 import dataclasses
 import json
 import logging
+from urllib.parse import urlencode
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -111,6 +112,15 @@ class VaultHandler(web.RequestHandler):
         if self.context.public_url:
             return self.context.public_url.rstrip("/") + "/"
         return f"{self.request.protocol}://{self.request.host}{self.context.base_url}"
+
+    def same_url_with(self, **query: str) -> str:
+        """This request's absolute URL with some query parameters replaced (pagination links)."""
+        params = {k: v[-1].decode() for k, v in self.request.query_arguments.items()}
+        params.update(query)
+        path = self.request.path
+        if path.startswith(self.context.base_url):
+            path = path[len(self.context.base_url) :]
+        return f"{self.public_base()}{path}?{urlencode(params)}"
 
     def int_arg(self, name: str, default: int) -> int:
         raw = self.get_argument(name, None)

@@ -220,13 +220,8 @@ class RepoListHandler(HfHandler):
             and (not author or r.repo_id.startswith(author + "/"))
         ]
         if len(repos) == min(max(limit, 1), 1000) and repos:
-            query = dict(self.request.query_arguments)
-            query_flat = {k: v[-1].decode() for k, v in query.items()}
-            query_flat["cursor"] = repos[-1].repo_id
-            self.set_header(
-                "Link",
-                f'<{self.endpoint(repository)}/api/{types}?{urlencode(query_flat)}>; rel="next"',
-            )
+            url = self.same_url_with(cursor=repos[-1].repo_id)
+            self.set_header("Link", f'<{url}>; rel="next"')
         self.write_json(items)
 
 
@@ -248,9 +243,7 @@ class TreeHandler(HfHandler):
             limit=limit,
         )
         if page.next_cursor:
-            query = {k: v[-1].decode() for k, v in self.request.query_arguments.items()}
-            query["cursor"] = page.next_cursor
-            url = f"{self.public_base().rstrip('/')}{self.request.path}?{urlencode(query)}"
+            url = self.same_url_with(cursor=page.next_cursor)
             self.set_header("Link", f'<{url}>; rel="next"')
         self.write_json([wire.tree_entry(e) for e in page.entries])
 
@@ -296,10 +289,7 @@ class CommitsHandler(HfHandler):
             raise InvalidInputError("Page numbers start at 0.")
         commits = self.vault.hub.commits(resolved, page * self.page_size, self.page_size + 1)
         if len(commits) > self.page_size:
-            query = {k: v[-1].decode() for k, v in self.request.query_arguments.items()}
-            query["p"] = str(page + 1)
-            url = f"{self.public_base().rstrip('/')}{self.request.path}?{urlencode(query)}"
-            self.set_header("Link", f'<{url}>; rel="next"')
+            self.set_header("Link", f'<{self.same_url_with(p=str(page + 1))}>; rel="next"')
         self.write_json([wire.commit_item(c) for c in commits[: self.page_size]])
 
 

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import RunningServer, running, start_jupyter, start_standalone
+
+
+@pytest.fixture(autouse=True)
+def _isolated_hf_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's HF cache, token or endpoint (huggingface_hub conftest style)."""
+    for name in list(os.environ):
+        if name.startswith(("HF_", "HUGGING_FACE_", "MODELVAULT_")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    monkeypatch.setenv("DISABLE_SAFETENSORS_CONVERSION", "1")
+
+
+@pytest.fixture(scope="session")
+def standalone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One ``modelvault serve`` for the session (tests use distinct repo ids)."""
+    base = tmp_path_factory.mktemp("standalone")
+    with running(start_standalone(base / "vault")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One Jupyter server with the extension, a Jupyter token and base_url /jp/."""
+    base = tmp_path_factory.mktemp("jupyter")
+    with running(start_jupyter(base / "vault", base / "root")) as server:
+        yield server
+
+
+@pytest.fixture(params=["standalone", "jupyter"])
+def server(request: pytest.FixtureRequest) -> RunningServer:
+    """Both hosts: every compat test runs against the standalone and the Jupyter-hosted server."""
+    return request.getfixturevalue(f"{request.param}_server")  # type: ignore[no-any-return]
