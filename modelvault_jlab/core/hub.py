@@ -149,6 +149,8 @@ class HubService:
     def _repository(self, who: Principal, key: str, action: Action) -> RepositoryRecord:
         record = self._meta.get_repository(key)
         if record is None:
+            if who.is_anonymous:  # anonymous callers learn nothing about what exists
+                self._access.require(who, "read", key)
             raise RepoNotFoundError(f"Repository '{key[:80]}' does not exist in this vault.")
         self._access.require(who, action, key)
         if action != "read" and record.kind != "hf-local":

@@ -15,6 +15,11 @@ from .base import VaultHandler, vault_auth
 
 class ApiHandler(VaultHandler):
     ambient_allowed = True
+    anonymous_allowed = False
+
+    def authorize(self) -> None:
+        if self.principal.is_anonymous and not self.anonymous_allowed:
+            self.vault.access.require(self.principal, "read", None)
 
     def require_admin(self) -> None:
         self.vault.access.require(self.principal, "admin", None)
@@ -64,6 +69,10 @@ def audit_json(event: AuditEvent) -> dict[str, Any]:
 
 
 class InfoHandler(ApiHandler):
+    """Server name and version, for discovery and the frontend's version handshake."""
+
+    anonymous_allowed = True
+
     @vault_auth
     def get(self) -> None:
         p = self.principal
@@ -82,8 +91,6 @@ class RepositoriesHandler(ApiHandler):
     @vault_auth
     def get(self) -> None:
         records = self.vault.repositories.list(self.principal)
-        if self.principal.is_anonymous and not records:
-            self.vault.access.require(self.principal, "read", None)
         base = self.public_base()
         self.write_json({"repositories": [repository_json(r, base) for r in records]})
 

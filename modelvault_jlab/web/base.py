@@ -100,6 +100,10 @@ class VaultHandler(web.RequestHandler):
         else:
             principal = self.ambient_principal() or ANONYMOUS
         self.principal = dataclasses.replace(principal, remote_addr=self.request.remote_ip)
+        self.authorize()
+
+    def authorize(self) -> None:
+        """Refuse a request before its body is looked at; the domain checks again on each call."""
 
     def check_xsrf_cookie(self) -> None:
         if self.csrf_exempt or self._presented is not None:

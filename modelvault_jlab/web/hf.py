@@ -12,13 +12,14 @@ import binascii
 import json
 import re
 import tempfile
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 from urllib.parse import quote, urlencode
 
 import yaml
 from tornado import iostream, web
 
 from ..core.content import git_blob_oid
+from ..core.identity import Action
 from ..core.hub import DeletePath, HubRef, Operation, PutFile, Resolved
 from ..errors import (
     AuthenticationError,
@@ -38,6 +39,21 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 class HfHandler(VaultHandler):
     """Hub routes: errors in the Hub's own shape."""
+
+    # The permission each verb needs on the repository (the first path argument); None: public
+    # or authorised otherwise (signed upload URLs).
+    actions: ClassVar[dict[str, Action | None]] = {
+        "GET": "read",
+        "HEAD": "read",
+        "POST": "write",
+        "PUT": "write",
+        "DELETE": "write",
+    }
+
+    def authorize(self) -> None:
+        action = self.actions.get(self.request.method or "GET", "write")
+        if action is not None:
+            self.vault.access.require(self.principal, action, self.path_args[0])
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         status, message, exc = self.error_details(kwargs)
@@ -251,6 +267,8 @@ class TreeHandler(HfHandler):
 class PathsInfoHandler(HfHandler):
     """``POST /api/{T}/{ns}/{name}/paths-info/{rev}`` (form or JSON ``paths``)."""
 
+    actions = {"POST": "read"}
+
     @vault_auth
     def post(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
         ref = self.hub_ref(repository, _plural(types), ns, name)
@@ -396,7 +414,6 @@ class PreuploadHandler(HfHandler):
     @vault_auth
     def post(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
         ref = self.hub_ref(repository, _plural(types), ns, name)
-        self.vault.access.require(self.principal, "write", repository)
         resolved = self.vault.hub.resolve(self.principal, ref, rev)
         body = self.json_body()
         files = body.get("files") if isinstance(body, dict) else None
@@ -447,8 +464,6 @@ class CommitHandler(HfHandler):
 
     async def prepare(self) -> None:
         await super().prepare()
-        repository = self.path_args[0]
-        self.vault.access.require(self.principal, "write", repository)
         self.request.connection.set_max_body_size(self.max_body_bytes)  # type: ignore[attr-defined]
         self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
 
@@ -617,6 +632,8 @@ class LfsObjectHandler(HfHandler):
     match the grant. A body that ends early, or a dropped connection, leaves nothing behind.
     """
 
+    actions = {"PUT": None, "POST": None}  # the client sends no token: the URL's signature decides
+
     async def prepare(self) -> None:
         await super().prepare()
         repository, oid, size, part = (
@@ -719,6 +736,8 @@ class WhoAmIHandler(HfHandler):
 
 
 class ValidateYamlHandler(HfHandler):
+    actions = {"POST": "read"}
+
     @vault_auth
     def post(self, repository: str) -> None:
         body = self.json_body()
@@ -737,6 +756,10 @@ class ValidateYamlHandler(HfHandler):
 
 
 class AgentHarnessesHandler(HfHandler):
+    """Telemetry probe the client sends without a token; answering it reveals nothing."""
+
+    actions = {"GET": None}
+
     @vault_auth
     def get(self, repository: str) -> None:
         self.write_json({"standardEnvVars": [], "harnesses": {}})
@@ -744,7 +767,7 @@ class AgentHarnessesHandler(HfHandler):
 
 class XetTokenHandler(HfHandler):
     @vault_auth
-    def get(self, *args: str) -> None:
+    def get(self, repository: str, *args: str) -> None:
         raise NotFoundError(
             "ModelVault serves files over plain HTTP and Git LFS, not Xet: "
             "set HF_HUB_DISABLE_XET=1 to upload large files."

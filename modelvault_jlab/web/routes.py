@@ -10,7 +10,7 @@ from typing import Any
 
 from tornado.web import RequestHandler
 
-from . import api, hf
+from . import api, hf, pypi
 
 _KEY = r"([a-z0-9][a-z0-9._-]{0,62})"
 _SEG = r"([^/]+)"
@@ -18,6 +18,7 @@ _TYPES = r"(models|datasets|spaces)"
 _PREFIX = r"(?:(datasets|spaces)/)?"
 HF = rf"modelvault/hf/{_KEY}"
 REPO_API = rf"{HF}/api/{_TYPES}/{_SEG}/{_SEG}"
+PYPI = rf"modelvault/pypi/{_KEY}"
 
 ROUTES: list[tuple[str, type[RequestHandler]]] = [
     # -- Hugging Face Hub --
@@ -54,6 +55,12 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"modelvault/api/tokens", api.TokensHandler),
     (r"modelvault/api/tokens/([0-9a-f]{1,32})", api.TokenHandler),
     (r"modelvault/api/audit", api.AuditHandler),
+    # -- PyPI (Simple API, PEP 658 metadata, legacy upload) --
+    (rf"{PYPI}/simple", pypi.SimpleIndexHandler),
+    (rf"{PYPI}/simple/{_SEG}", pypi.SimpleProjectHandler),
+    (rf"{PYPI}/files/([0-9a-f]{{64}})/([^/]+)\.metadata", pypi.MetadataHandler),
+    (rf"{PYPI}/files/([0-9a-f]{{64}})/([^/]+)", pypi.FileHandler),
+    (rf"{PYPI}(?:/legacy)?", pypi.UploadHandler),
 ]
 
 

@@ -1,0 +1,393 @@
+"""Containers and compression wrappers: zip (incl. torch/keras/npz routing), tar, 7z, gzip, bz2,
+xz/lzma, zlib, lz4, zstd.
+
+Stored members are scanned in place through sub-windows (no copy); compressed members are
+decompressed into a spooled temp file under the expansion-ratio and total-size budgets, so bombs
+become findings (``archive-bomb`` + ``analysis-incomplete``), never crashes or full disks.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import tarfile
+import tempfile
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any, Protocol
+
+from .context import BudgetExceededError, Location, ScanContext
+from .models import Severity
+from .stream import Window
+from .zipparse import ZipEntry, ZipFormatError, read_zip
+
+_NOTE_SEVERITY = {
+    "zip-truncated": Severity.ERROR,
+}
+MIN_RATIO_BASE = 64 << 10
+
+
+class WindowIO(io.RawIOBase):
+    """A read-only, seekable file object over a :class:`Window` (for stdlib readers)."""
+
+    def __init__(self, win: Window) -> None:
+        super().__init__()
+        self._win = win
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._win.length}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, b: Any) -> int:
+        data = self._win.read_at(self._pos, len(b))
+        n = len(data)
+        b[:n] = data
+        self._pos += n
+        return n
+
+
+class _Decompressor(Protocol):
+    def decompress(self, data: bytes, /) -> bytes: ...
+
+
+def _feed(src: Window, decomp: _Decompressor) -> Callable[[int], bytes]:
+    """A chunk reader that pulls compressed bytes from ``src`` through ``decomp``."""
+    pending = [b""]
+
+    def read(_n: int) -> bytes:
+        while True:
+            if pending[0]:
+                out, pending[0] = pending[0], b""
+                return out
+            chunk = src.read(1 << 20)
+            if not chunk:
+                return b""
+            pending[0] = decomp.decompress(chunk)
+
+    return read
+
+
+def _file_reader(f: IO[bytes]) -> Callable[[int], bytes]:
+    return f.read
+
+
+@contextmanager
+def expanded(ctx: ScanContext, reader: Callable[[int], bytes], compressed_size: int,
+             loc: Location, fmt: str) -> Iterator[Window | None]:
+    """Decompress into a spool; yields a Window on it, or None after recording a finding."""
+    with ctx.spool() as spool:
+        try:
+            n = ctx.expand_into(reader, spool, max(compressed_size, MIN_RATIO_BASE), loc)
+        except BudgetExceededError as exc:
+            ctx.bomb(loc, fmt, f"decompression stopped: {exc}")
+            yield None
+            return
+        except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as exc:
+            ctx.add(Severity.ERROR, "decompression-failed",
+                    f"{fmt} stream is corrupt: {type(exc).__name__}: {exc}", loc, fmt)
+            yield None
+            return
+        ctx.extra_bytes_read += n
+        yield Window(spool, 0, n)  # type: ignore[arg-type]
+
+
+# -- single-stream wrappers ------------------------------------------------------------------------
+def _opener(fmt: str, raw: IO[bytes]) -> Any:
+    if fmt == "gzip":
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if fmt == "bzip2":
+        return bz2.BZ2File(raw, "rb")
+    if fmt in ("xz", "lzma"):
+        return lzma.LZMAFile(raw, "rb")
+    if fmt == "lz4":
+        import lz4.frame  # optional dependency
+
+        return lz4.frame.LZ4FrameFile(raw, "rb")  # type: ignore[no-any-return]
+    if fmt == "zstd":
+        try:
+            from compression import zstd  # type: ignore[import-not-found]
+        except ImportError:
+            from backports import zstd
+        return zstd.ZstdFile(raw, "rb")  # type: ignore[no-any-return]
+    raise ValueError(fmt)
+
+
+_SUFFIXES = {"gzip": (".gz", ".gzip"), "bzip2": (".bz2",), "xz": (".xz",), "lzma": (".lzma",),
+             "zlib": (".z", ".zlib"), "lz4": (".lz4",), "zstd": (".zst",)}
+
+
+def _inner_name(loc: Location, fmt: str) -> str:
+    hint = (loc.name_hint or "").rsplit("/", 1)[-1]
+    for suffix in _SUFFIXES.get(fmt, ()):
+        if hint.lower().endswith(suffix) and len(hint) > len(suffix):
+            return hint[: -len(suffix)]
+    return f"[{fmt}]"
+
+
+def scan_compressed(fmt: str) -> Callable[[ScanContext, Window, Location], str]:
+    def scan(ctx: ScanContext, win: Window, loc: Location) -> str:
+        child = loc.child(_inner_name(loc, fmt))
+        if fmt == "zlib":
+            reader = _feed(win, zlib.decompressobj())
+            with expanded(ctx, reader, win.length, child, fmt) as inner:
+                if inner is not None:
+                    ctx.scan_inner(inner, child)
+            return fmt
+        try:
+            f = _opener(fmt, WindowIO(win))  # type: ignore[arg-type]
+        except ImportError:
+            ctx.add(Severity.ERROR, "unsupported-compression",
+                    f"{fmt} support is not installed; content not analysed", loc, fmt)
+            return fmt
+        with f, expanded(ctx, _file_reader(f), win.length, child, fmt) as inner:
+            if inner is not None:
+                ctx.scan_inner(inner, child)
+        return fmt
+
+    return scan
+
+
+# -- zip -------------------------------------------------------------------------------------------
+def _zip_decompressor(method: int) -> _Decompressor | None:
+    if method == 8:
+        return zlib.decompressobj(-15)
+    if method == 12:
+        return bz2.BZ2Decompressor()
+    if method == 14:
+        import zipfile
+
+        return zipfile.LZMADecompressor()  # type: ignore[attr-defined,no-any-return]
+    if method == 9:
+        try:
+            import inflate64  # type: ignore[import-not-found]
+        except ImportError:
+            return None
+
+        class _Inflate64:
+            def __init__(self) -> None:
+                self._i = inflate64.Inflater()
+
+            def decompress(self, data: bytes, /) -> bytes:
+                return bytes(self._i.inflate(data))
+
+        return _Inflate64()
+    return None
+
+
+@contextmanager
+def zip_member(ctx: ScanContext, win: Window, entry: ZipEntry,
+               loc: Location) -> Iterator[Window | None]:
+    """A Window on the uncompressed content of one zip member (None: a finding was recorded)."""
+    if entry.data_offset < 0:
+        ctx.add(Severity.ERROR, "zip-entry-unreadable", "entry has no readable local header",
+                loc, "zip", offset=entry.header_offset)
+        yield None
+        return
+    raw = win.sub(entry.data_offset, entry.csize)
+    if entry.method == 0:
+        yield raw
+        return
+    decomp = _zip_decompressor(entry.method)
+    if decomp is None:
+        ctx.add(Severity.ERROR, "zip-unsupported-compression",
+                f"compression method {entry.method} cannot be analysed", loc, "zip",
+                offset=entry.header_offset)
+        yield None
+        return
+    ctx.track(raw)
+    with expanded(ctx, _feed(raw, decomp), entry.csize, loc, "zip") as inner:
+        yield inner
+
+
+def _is_torch_data(name: str, prefix: str) -> bool:
+    rest = name[len(prefix):] if name.startswith(prefix) else None
+    if rest is None:
+        return False
+    if rest.startswith("data/") and rest[5:].isdigit():
+        return True
+    return rest in ("byteorder", "version", ".format_version", ".storage_alignment",
+                    ".data/version", ".data/serialization_id")
+
+
+def classify_zip(names: list[str]) -> tuple[str, str]:
+    """(kind, torch archive prefix): kind is torch-zip, keras, npz or zip."""
+    for n in names:
+        if n == "data.pkl" or n.endswith("/data.pkl"):
+            return "torch-zip", n[: -len("data.pkl")]
+    if "config.json" in names and ("metadata.json" in names or "model.weights.h5" in names):
+        return "keras", ""
+    if names and all(n.endswith(".npy") for n in names):
+        return "npz", ""
+    return "zip", ""
+
+
+def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
+    from .pickle import scan_pickle_stream
+    from .pickle_walk import PickleWalker, looks_like_pickle_head
+
+    try:
+        listing = read_zip(win, ctx.limits.max_archive_entries)
+    except ZipFormatError as exc:
+        ctx.add(Severity.ERROR, "zip-unreadable", f"zip structure cannot be read: {exc}", loc,
+                "zip")
+        return "zip"
+    for rule, msg, off in listing.notes:
+        ctx.add(_NOTE_SEVERITY.get(rule, Severity.SUSPICIOUS), rule, msg, loc, "zip", offset=off)
+    if listing.prepended > 0:
+        ctx.add(Severity.SUSPICIOUS, "zip-prepended-data",
+                f"{listing.prepended} bytes precede the zip archive", loc, "zip", offset=0)
+    names = [e.name for e in listing.entries if not e.is_dir]
+    kind, prefix = classify_zip(names)
+    if kind == "keras":
+        from .keras import scan_keras_zip_config
+
+        scan_keras_zip_config(ctx, win, listing, loc)
+    for entry in listing.entries:
+        if entry.is_dir:
+            continue
+        child = loc.child(entry.name)
+        if entry.encrypted:
+            ctx.add(Severity.SUSPICIOUS, "zip-encrypted-flag",
+                    "entry is flagged as encrypted; analysed as plain data", child, "zip",
+                    offset=entry.header_offset)
+        if kind == "torch-zip" and _is_torch_data(entry.name, prefix) and entry.method == 0:
+            # Raw tensor bytes that torch.load never unpickles: do not read them. Only a cheap
+            # check that nobody parked a well-formed malicious pickle there.
+            head = win.read_at(entry.data_offset, 2) if entry.data_offset >= 0 else b""
+            if looks_like_pickle_head(head):
+                walker = PickleWalker(win.sub(entry.data_offset, entry.csize), ctx.policy,
+                                      inner_path=child.inner_path)
+                res = walker.walk()
+                if res.complete:
+                    ctx.extend(res.findings)
+            continue
+        with zip_member(ctx, win, entry, child) as inner:
+            if inner is None:
+                continue
+            if kind == "torch-zip" and entry.name.endswith(".pkl"):
+                ctx.track(inner)
+                ctx.inner_formats[child.inner_path] = "pickle"
+                scan_pickle_stream(ctx, inner, child, fmt="pickle", persistent_ok=True)
+            else:
+                ctx.scan_inner(inner, child)
+    return kind
+
+
+# -- tar -------------------------------------------------------------------------------------------
+def scan_tar(ctx: ScanContext, win: Window, loc: Location) -> str:
+    try:
+        tf = tarfile.open(fileobj=WindowIO(win), mode="r:")  # type: ignore[arg-type]  # noqa: SIM115
+        members = []
+        for i, m in enumerate(tf):
+            if i >= ctx.limits.max_archive_entries:
+                ctx.add(Severity.ERROR, "archive-too-many-entries",
+                        "too many tar members to analyse", loc, "tar")
+                break
+            members.append(m)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        ctx.add(Severity.ERROR, "tar-unreadable", f"tar structure cannot be read: {exc}", loc,
+                "tar")
+        return "tar"
+    names = {m.name for m in members}
+    if {"pickle", "storages", "tensors"} <= names:
+        from .torch_legacy import scan_torch_legacy_tar
+
+        scan_torch_legacy_tar(ctx, win, loc, members)
+        return "torch-legacy-tar"
+    for m in members:
+        child = loc.child(m.name)
+        if m.name.startswith("/") or ".." in m.name.split("/"):
+            ctx.add(Severity.SUSPICIOUS, "archive-unsafe-path",
+                    "member path escapes the extraction directory", child, "tar")
+        if m.issym() or m.islnk():
+            ctx.add(Severity.SUSPICIOUS, "archive-link",
+                    f"member is a link to {m.linkname!r}", child, "tar")
+            continue
+        if not m.isfile():
+            continue
+        if m.offset_data + m.size > win.length:
+            ctx.add(Severity.ERROR, "tar-truncated", "member runs past the end of the archive",
+                    child, "tar")
+            continue
+        ctx.scan_inner(win.sub(m.offset_data, m.size), child)
+    return "tar"
+
+
+# -- 7z --------------------------------------------------------------------------------------------
+def scan_7z(ctx: ScanContext, win: Window, loc: Location) -> str:
+    try:
+        import py7zr
+        from py7zr.io import Py7zIO, WriterFactory
+    except ImportError:
+        ctx.add(Severity.ERROR, "unsupported-compression",
+                "7z support (py7zr) is not installed; content not analysed", loc, "7z")
+        return "7z"
+    limit = int(max(win.length, MIN_RATIO_BASE) * ctx.limits.max_expansion_ratio)
+    spools: dict[str, IO[bytes]] = {}
+    total = [0]
+
+    class _Sink(Py7zIO):
+        def __init__(self, name: str) -> None:
+            # closed by scan_7z's finally block once the member has been scanned
+            self._f: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+                max_size=ctx.limits.spool_memory_bytes)
+            spools[name] = self._f
+
+        def write(self, s: bytes | bytearray) -> int:
+            total[0] += len(s)
+            ctx.expanded_bytes += len(s)
+            if total[0] > limit or ctx.expanded_bytes > ctx.limits.max_total_expanded_bytes:
+                raise BudgetExceededError("7z content expands past the limit")
+            return self._f.write(s)
+
+        def read(self, size: int | None = None) -> bytes:
+            return self._f.read(size if size is not None else -1)
+
+        def seek(self, offset: int, whence: int = 0) -> int:
+            return self._f.seek(offset, whence)
+
+        def flush(self) -> None:
+            self._f.flush()
+
+        def size(self) -> int:
+            return total[0]
+
+    class _Factory(WriterFactory):
+        def create(self, filename: str) -> Py7zIO:
+            return _Sink(filename)
+
+    try:
+        with py7zr.SevenZipFile(WindowIO(win), mode="r") as archive:  # type: ignore[arg-type]
+            if archive.needs_password():
+                ctx.add(Severity.ERROR, "archive-encrypted",
+                        "encrypted 7z archive cannot be analysed", loc, "7z")
+                return "7z"
+            archive.extractall(factory=_Factory())  # noqa: S202 - into memory sinks, no paths
+    except BudgetExceededError as exc:
+        ctx.bomb(loc, "7z", str(exc))
+    except Exception as exc:  # py7zr raises many types on hostile input
+        ctx.add(Severity.ERROR, "7z-unreadable", f"7z archive cannot be read: {type(exc).__name__}",
+                loc, "7z")
+    try:
+        for name, f in spools.items():
+            size = f.seek(0, 2)
+            f.seek(0)
+            ctx.scan_inner(Window(f, 0, size), loc.child(name))  # type: ignore[arg-type]
+    finally:
+        for f in spools.values():
+            f.close()
+    return "7z"

@@ -1,0 +1,236 @@
+"""GGUF and ONNX: formats without pickles whose metadata can still attack a loader.
+
+* GGUF: header sanity (version, counts, string/array lengths, tensor dims and offsets — the
+  llama.cpp parser CVEs came from unchecked values) and chat templates (see :mod:`.templates`).
+  Spec: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
+* ONNX: a streaming protobuf walk (large ``raw_data`` is skipped with seek) that checks every
+  ``external_data`` location stays inside the model folder (CVE-2022-25882 class: path traversal
+  reading arbitrary files). Schema: https://github.com/onnx/onnx/blob/main/onnx/onnx.proto
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import PurePosixPath, PureWindowsPath
+
+from .context import Location, ScanContext
+from .models import Severity
+from .stream import TruncatedError, Window
+from .templates import check_template
+
+# -- GGUF ------------------------------------------------------------------------------------------
+_SCALAR = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+MAX_GGUF_COUNT = 1 << 24
+MAX_GGUF_STRING = 64 << 20
+MAX_GGUF_DIMS = 4  # GGML_MAX_DIMS
+MAX_GGML_TYPE = 64
+
+
+class _BadError(Exception):
+    pass
+
+
+class _Gguf:
+    def __init__(self, win: Window, version: int) -> None:
+        self.win = win
+        self.wide = version >= 2
+
+    def count(self) -> int:
+        if self.wide:
+            return int(struct.unpack("<Q", self.win.read_exact(8))[0])
+        return int(struct.unpack("<I", self.win.read_exact(4))[0])
+
+    def string(self, keep: bool) -> str | None:
+        n = self.count()
+        if n > MAX_GGUF_STRING or n > self.win.remaining:
+            raise _BadError(f"string of {n} bytes runs past the end of the file")
+        if not keep:
+            self.win.skip(n)
+            return None
+        return self.win.read_exact(n).decode("utf-8", "replace")
+
+    def value(self, vtype: int, keep: bool) -> str | int | None:
+        if vtype in _SCALAR:
+            raw = self.win.read_exact(_SCALAR[vtype])
+            return int.from_bytes(raw, "little") if vtype in (4, 10) else None
+        if vtype == 8:
+            return self.string(keep)
+        if vtype == 9:
+            etype = int(struct.unpack("<I", self.win.read_exact(4))[0])
+            n = self.count()
+            if n > MAX_GGUF_COUNT * 16:
+                raise _BadError(f"array of {n} elements")
+            if etype in _SCALAR:
+                if n * _SCALAR[etype] > self.win.remaining:
+                    raise _BadError("array runs past the end of the file")
+                self.win.skip(n * _SCALAR[etype])
+            elif etype in (8, 9):
+                for _ in range(n):
+                    self.value(etype, False)
+            else:
+                raise _BadError(f"array of unknown type {etype}")
+            return None
+        raise _BadError(f"unknown metadata value type {vtype}")
+
+
+def scan_gguf(ctx: ScanContext, win: Window, loc: Location) -> str:
+    try:
+        win.read_exact(4)
+        (version,) = struct.unpack("<I", win.read_exact(4))
+        if version not in (1, 2, 3):
+            raise _BadError(f"unsupported GGUF version {version}")
+        g = _Gguf(win, version)
+        n_tensors, n_kv = g.count(), g.count()
+        if n_tensors > MAX_GGUF_COUNT or n_kv > MAX_GGUF_COUNT:
+            raise _BadError(f"implausible counts ({n_tensors} tensors, {n_kv} metadata keys)")
+        alignment = 32
+        for _ in range(n_kv):
+            key = g.string(True) or ""
+            (vtype,) = struct.unpack("<I", win.read_exact(4))
+            is_template = key.startswith("tokenizer.chat_template")
+            value = g.value(vtype, keep=is_template)
+            if key == "general.alignment" and isinstance(value, int):
+                if value == 0 or value & (value - 1):
+                    raise _BadError(f"alignment {value} is not a power of two")
+                alignment = value
+            if is_template and isinstance(value, str):
+                for sev, rule, msg in check_template(value):
+                    ctx.add(sev, rule, f"{key}: {msg}", loc, "gguf", global_=key)
+        infos: list[tuple[str, int]] = []
+        for _ in range(n_tensors):
+            name = g.string(True) or ""
+            (n_dims,) = struct.unpack("<I", win.read_exact(4))
+            if n_dims > MAX_GGUF_DIMS:
+                raise _BadError(f"tensor {name!r} has {n_dims} dimensions")
+            dims = struct.unpack(f"<{n_dims}Q", win.read_exact(8 * n_dims)) if g.wide else \
+                struct.unpack(f"<{n_dims}I", win.read_exact(4 * n_dims))
+            if any(d >= 1 << 40 for d in dims):
+                raise _BadError(f"tensor {name!r} has an implausible dimension")
+            (ttype,) = struct.unpack("<I", win.read_exact(4))
+            (offset,) = struct.unpack("<Q", win.read_exact(8))
+            if ttype >= MAX_GGML_TYPE:
+                raise _BadError(f"tensor {name!r} has unknown type {ttype}")
+            infos.append((name, offset))
+        data_start = -(-win.pos // alignment) * alignment
+        for name, offset in infos:
+            if offset % alignment or data_start + offset > win.length:
+                raise _BadError(f"tensor {name!r} data offset is misaligned or past the end")
+    except (_BadError, TruncatedError, struct.error) as exc:
+        ctx.add(Severity.SUSPICIOUS, "gguf-malformed", f"malformed GGUF: {exc}", loc, "gguf",
+                offset=win.pos)
+    return "gguf"
+
+
+# -- ONNX ------------------------------------------------------------------------------------------
+# message name -> {field number: (child message name, repeated-ok)}
+_SCHEMA: dict[str, dict[int, str]] = {
+    "Model": {7: "Graph", 20: "Training", 25: "Function"},
+    "Training": {1: "Graph", 2: "Graph"},
+    "Function": {7: "Node"},
+    "Graph": {1: "Node", 5: "Tensor", 15: "Sparse"},
+    "Node": {5: "Attribute"},
+    "Attribute": {5: "Tensor", 6: "Graph", 10: "Tensor", 11: "Graph", 22: "Sparse",
+                  23: "Sparse"},
+    "Sparse": {1: "Tensor", 2: "Tensor"},
+    "Tensor": {13: "Entry"},
+    "Entry": {},
+}
+_STRINGS = {("Entry", 1), ("Entry", 2), ("Node", 7), ("Node", 4), ("Tensor", 8)}
+_STD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training",
+                "com.microsoft", "com.microsoft.nchwc", "com.microsoft.experimental",
+                "com.ms.internal.nhwc", "org.pytorch.aten"}
+MAX_PROTO_DEPTH = 48
+
+
+def _varint(win: Window) -> int:
+    shift = result = 0
+    while True:
+        b = win.read_byte()
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result
+        shift += 7
+        if shift > 63:
+            raise _BadError("varint too long")
+
+
+def location_escapes(location: str) -> bool:
+    if not location or "\x00" in location:
+        return True
+    if location.startswith(("/", "\\", "~")) or PureWindowsPath(location).drive:
+        return True
+    if ":" in location.split("/")[0]:
+        return True  # URL scheme or drive-relative path
+    parts = PurePosixPath(location.replace("\\", "/")).parts
+    return ".." in parts
+
+
+class _Onnx:
+    def __init__(self, ctx: ScanContext, win: Window, loc: Location) -> None:
+        self.ctx, self.win, self.loc = ctx, win, loc
+
+    def message(self, kind: str, end: int, depth: int) -> dict[int, str]:
+        if depth > MAX_PROTO_DEPTH:
+            raise _BadError("protobuf nesting too deep")
+        win = self.win
+        schema = _SCHEMA[kind]
+        strings: dict[int, str] = {}
+        while win.pos < end:
+            key = _varint(win)
+            field, wtype = key >> 3, key & 7
+            if field == 0:
+                raise _BadError("field number 0")
+            if wtype == 0:
+                _varint(win)
+            elif wtype == 1:
+                win.skip(8)
+            elif wtype == 5:
+                win.skip(4)
+            elif wtype == 2:
+                n = _varint(win)
+                if n > end - win.pos:
+                    raise _BadError("length-delimited field runs past its message")
+                sub_end = win.pos + n
+                if field in schema:
+                    child = self.message(schema[field], sub_end, depth + 1)
+                    self.on_child(schema[field], child, sub_end)
+                elif (kind, field) in _STRINGS and n <= 1 << 16:
+                    strings[field] = win.read_exact(n).decode("utf-8", "replace")
+                else:
+                    win.skip(n)
+                win.seek(sub_end)
+            else:
+                raise _BadError(f"unsupported wire type {wtype}")
+        if win.pos != end:
+            raise _BadError("message overruns its length")
+        return strings
+
+    def on_child(self, kind: str, fields: dict[int, str], offset: int) -> None:
+        if kind == "Entry" and fields.get(1) == "location":
+            location = fields.get(2, "")
+            if location_escapes(location):
+                self.ctx.add(Severity.MALICIOUS, "onnx-external-data-escape",
+                             f"external data location {location[:200]!r} escapes the model "
+                             "folder", self.loc, "onnx", offset=offset)
+        elif kind == "Node" and fields.get(7, "") not in _STD_DOMAINS:
+            self.ctx.add(Severity.INFO, "onnx-custom-domain",
+                         f"operator {fields.get(4, '?')!r} from custom domain {fields[7]!r} "
+                         "needs a native extension", self.loc, "onnx")
+
+
+def scan_onnx(ctx: ScanContext, win: Window, loc: Location) -> str:
+    try:
+        _Onnx(ctx, win, loc).message("Model", win.length, 0)
+    except (_BadError, TruncatedError) as exc:
+        hinted = (loc.name_hint or "").lower().endswith(".onnx")
+        if not hinted:
+            return "binary"  # the protobuf guess was wrong; nothing here can carry code
+        ctx.add(Severity.ERROR, "onnx-malformed", f"cannot parse ONNX protobuf: {exc}", loc,
+                "onnx", offset=win.pos)
+    return "onnx"
+
+
+def scan_hdf5(ctx: ScanContext, win: Window, loc: Location) -> str:
+    from .keras import scan_hdf5_keras
+
+    return scan_hdf5_keras(ctx, win, loc)

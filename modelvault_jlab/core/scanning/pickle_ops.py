@@ -1,0 +1,379 @@
+"""Opcode handlers of the streaming pickle walker (one closure per opcode byte).
+
+Semantics follow CPython ``Lib/pickle.py`` ``_Unpickler.load_*``; values are symbolic
+(:mod:`.pickle_values`) so nothing is constructed or imported.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .models import Severity
+from .pickle_values import (
+    CallResult,
+    Const,
+    DictValue,
+    Opaque,
+    SeqValue,
+    Value,
+    const_str,
+)
+from .pickle_walk import KEEP_STR, PickleParseError
+
+if TYPE_CHECKING:
+    from .pickle_walk import PickleWalker
+
+
+def _decimal(raw: bytes, offset: int) -> int:
+    text = raw.strip()
+    if text in (b"00", b"01"):  # protocol 0 booleans
+        return int(text)
+    if text.endswith(b"L"):
+        text = text[:-1]
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise PickleParseError("invalid integer literal", offset) from exc
+
+
+def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
+    """Opcode byte → handler. Handlers return True on STOP."""
+    win = w.win
+    push = w.push
+    pop = w.pop
+
+    def proto() -> None:
+        v = win.read_byte()
+        if v > 5:
+            raise PickleParseError(f"unsupported pickle protocol {v}", w._op_offset)
+        if w.result.protocol is None:
+            w.result.protocol = v
+
+    def frame() -> None:
+        w._u("<Q", 8)
+
+    def stop() -> bool:
+        w.result.value = pop()
+        return True
+
+    def mark() -> None:
+        w.metastack.append(w.stack)
+        w.stack = []
+
+    def pop_op() -> None:
+        if w.stack:
+            w.stack.pop()
+        else:
+            w.pop_mark()
+
+    def pop_mark() -> None:
+        w.pop_mark()
+
+    def dup() -> None:
+        push(w.top())
+
+    def const(v: str | int | float | bool | None) -> Callable[[], None]:
+        def h() -> None:
+            push(Const(v))
+
+        return h
+
+    def int_nl() -> None:
+        raw, _ = w._line(64)
+        push(Const(_decimal(raw, w._op_offset)))
+
+    def float_nl() -> None:
+        raw, _ = w._line(64)
+        try:
+            push(Const(float(raw)))
+        except ValueError as exc:
+            raise PickleParseError("invalid float literal", w._op_offset) from exc
+
+    def fixed_int(fmt: str, n: int) -> Callable[[], None]:
+        def h() -> None:
+            push(Const(w._u(fmt, n)))
+
+        return h
+
+    def long_n(fmt: str, n: int) -> Callable[[], None]:
+        def h() -> None:
+            size = w._u(fmt, n)
+            if size < 0 or size > 1 << 20:
+                raise PickleParseError("LONG operand too large", w._op_offset)
+            push(Const(int.from_bytes(win.read_exact(size), "little", signed=True)))
+
+        return h
+
+    def binfloat() -> None:
+        push(Const(float(struct.unpack(">d", win.read_exact(8))[0])))
+
+    def string_nl() -> None:
+        raw, n = w._line(KEEP_STR)
+        if raw[:1] in (b"'", b'"') and raw[-1:] == raw[:1]:
+            raw = raw[1:-1]
+        elif n <= KEEP_STR:
+            raise PickleParseError("the STRING opcode argument must be quoted", w._op_offset)
+        push(Const(raw.decode("latin1"), complete=n <= KEEP_STR))
+
+    def unicode_nl() -> None:
+        raw, n = w._line(KEEP_STR)
+        text = raw.decode("raw_unicode_escape", "replace")
+        w._maybe_latin1_pickle(text)
+        push(Const(text, complete=n <= KEEP_STR))
+
+    def counted_bytes(fmt: str, n: int, kind: str) -> Callable[[], None]:
+        def h() -> None:
+            push(w._payload(w._u(fmt, n), kind))
+
+        return h
+
+    def counted_text(fmt: str, n: int, kind: str) -> Callable[[], None]:
+        def h() -> None:
+            push(w._text(w._u(fmt, n), kind))
+
+        return h
+
+    def counted_str8(fmt: str, n: int, kind: str) -> Callable[[], None]:
+        # BINSTRING / SHORT_BINSTRING: Python 2 str; decoded as latin1 here.
+        def h() -> None:
+            size = w._u(fmt, n)
+            val = w._payload(size, kind)
+            if size <= KEEP_STR:
+                push(Const(win.read_at(val.offset, size).decode("latin1")))
+            else:
+                push(Const(val.head.decode("latin1"), complete=False))
+
+        return h
+
+    def seq(kind: str, items: list[Value]) -> SeqValue:
+        s = SeqValue(kind)
+        for it in items:
+            s.add(it)
+        return s
+
+    def empty(kind: str) -> Callable[[], None]:
+        def h() -> None:
+            push(DictValue() if kind == "dict" else SeqValue(kind))
+
+        return h
+
+    def tuple_mark() -> None:
+        push(seq("tuple", w.pop_mark()))
+
+    def tuple_n(n: int) -> Callable[[], None]:
+        def h() -> None:
+            items = [pop() for _ in range(n)][::-1]
+            push(seq("tuple", items))
+
+        return h
+
+    def list_mark() -> None:
+        push(seq("list", w.pop_mark()))
+
+    def frozenset_mark() -> None:
+        push(seq("frozenset", w.pop_mark()))
+
+    def dict_mark() -> None:
+        items = w.pop_mark()
+        d = DictValue()
+        for i in range(0, len(items) - 1, 2):
+            d.add(items[i], items[i + 1])
+        push(d)
+
+    def append() -> None:
+        v = pop()
+        target = w.top()
+        if isinstance(target, SeqValue):
+            target.add(v)
+
+    def appends() -> None:
+        items = w.pop_mark()
+        target = w.top()
+        if isinstance(target, SeqValue):
+            for it in items:
+                target.add(it)
+
+    def setitem() -> None:
+        v = pop()
+        k = pop()
+        target = w.top()
+        if isinstance(target, DictValue):
+            target.add(k, v)
+
+    def setitems() -> None:
+        items = w.pop_mark()
+        target = w.top()
+        if isinstance(target, DictValue):
+            for i in range(0, len(items) - 1, 2):
+                target.add(items[i], items[i + 1])
+
+    def put_nl() -> None:
+        raw, _ = w._line(64)
+        w.memo[_decimal(raw, w._op_offset)] = w.top()
+
+    def put_n(fmt: str, n: int) -> Callable[[], None]:
+        def h() -> None:
+            w.memo[w._u(fmt, n)] = w.top()
+
+        return h
+
+    def memoize() -> None:
+        w.memo[len(w.memo)] = w.top()
+
+    def get(idx: int) -> None:
+        if idx not in w.memo:
+            raise PickleParseError(f"memo key {idx} not found", w._op_offset)
+        push(w.memo[idx])
+
+    def get_nl() -> None:
+        raw, _ = w._line(64)
+        get(_decimal(raw, w._op_offset))
+
+    def get_n(fmt: str, n: int) -> Callable[[], None]:
+        def h() -> None:
+            get(w._u(fmt, n))
+
+        return h
+
+    def global_op() -> None:
+        module, name = w._global_line()
+        push(w.resolve_global(module, name, "GLOBAL"))
+
+    def stack_global() -> None:
+        name = pop()
+        module = pop()
+        m, n = const_str(module), const_str(name)
+        if m is None or n is None:
+            computed = any(isinstance(v, CallResult | Opaque) for v in (module, name))
+            w.add(
+                Severity.MALICIOUS if computed else Severity.SUSPICIOUS,
+                "pickle-dynamic-global",
+                "STACK_GLOBAL operands are not constant strings "
+                f"({type(module).__name__}, {type(name).__name__}): the import is computed",
+            )
+            push(Opaque("dynamic-global"))
+            return
+        push(w.resolve_global(m, n, "STACK_GLOBAL"))
+
+    def inst() -> None:
+        module, name = w._global_line()
+        ref = w.resolve_global(module, name, "INST")
+        args = w.pop_mark()
+        push(w.call(ref, seq("tuple", args), "INST"))
+
+    def obj() -> None:
+        items = w.pop_mark()
+        if not items:
+            raise PickleParseError("OBJ without a class", w._op_offset)
+        push(w.call(items[0], seq("tuple", items[1:]), "OBJ"))
+
+    def newobj() -> None:
+        args = pop()
+        cls = pop()
+        push(w.call(cls, args, "NEWOBJ"))
+
+    def newobj_ex() -> None:
+        pop()  # kwargs
+        args = pop()
+        cls = pop()
+        push(w.call(cls, args, "NEWOBJ_EX"))
+
+    def reduce() -> None:
+        args = pop()
+        func = pop()
+        push(w.call(func, args, "REDUCE"))
+
+    def persid() -> None:
+        raw, _ = w._line(KEEP_STR)
+        w.persistent(Const(raw.decode("latin1")))
+
+    def binpersid() -> None:
+        w.persistent(pop())
+
+    def ext_n(fmt: str, n: int) -> Callable[[], None]:
+        def h() -> None:
+            w.ext(w._u(fmt, n))
+
+        return h
+
+    def next_buffer() -> None:
+        push(Opaque("out-of-band buffer"))
+
+    def readonly_buffer() -> None:
+        w.top()
+
+    d: dict[int, Callable[[], bool | None]] = {
+        0x80: proto,
+        0x95: frame,
+        ord("."): stop,
+        ord("("): mark,
+        ord("0"): pop_op,
+        ord("1"): pop_mark,
+        ord("2"): dup,
+        ord("N"): const(None),
+        0x88: const(True),
+        0x89: const(False),
+        ord("I"): int_nl,
+        ord("L"): int_nl,
+        ord("F"): float_nl,
+        ord("J"): fixed_int("<i", 4),
+        ord("K"): fixed_int("<B", 1),
+        ord("M"): fixed_int("<H", 2),
+        0x8A: long_n("<B", 1),
+        0x8B: long_n("<i", 4),
+        ord("G"): binfloat,
+        ord("S"): string_nl,
+        ord("V"): unicode_nl,
+        ord("T"): counted_str8("<i", 4, "BINSTRING"),
+        ord("U"): counted_str8("<B", 1, "SHORT_BINSTRING"),
+        ord("B"): counted_bytes("<I", 4, "BINBYTES"),
+        ord("C"): counted_bytes("<B", 1, "SHORT_BINBYTES"),
+        0x8E: counted_bytes("<Q", 8, "BINBYTES8"),
+        0x96: counted_bytes("<Q", 8, "BYTEARRAY8"),
+        ord("X"): counted_text("<I", 4, "BINUNICODE"),
+        0x8C: counted_text("<B", 1, "SHORT_BINUNICODE"),
+        0x8D: counted_text("<Q", 8, "BINUNICODE8"),
+        ord(")"): empty("tuple"),
+        ord("t"): tuple_mark,
+        0x85: tuple_n(1),
+        0x86: tuple_n(2),
+        0x87: tuple_n(3),
+        ord("]"): empty("list"),
+        ord("l"): list_mark,
+        ord("a"): append,
+        ord("e"): appends,
+        ord("}"): empty("dict"),
+        ord("d"): dict_mark,
+        ord("s"): setitem,
+        ord("u"): setitems,
+        0x8F: empty("set"),
+        0x90: appends,
+        0x91: frozenset_mark,
+        ord("p"): put_nl,
+        ord("q"): put_n("<B", 1),
+        ord("r"): put_n("<I", 4),
+        0x94: memoize,
+        ord("g"): get_nl,
+        ord("h"): get_n("<B", 1),
+        ord("j"): get_n("<I", 4),
+        ord("c"): global_op,
+        0x93: stack_global,
+        ord("i"): inst,
+        ord("o"): obj,
+        0x81: newobj,
+        0x92: newobj_ex,
+        ord("R"): reduce,
+        ord("b"): w.build,
+        ord("P"): persid,
+        ord("Q"): binpersid,
+        0x82: ext_n("<B", 1),
+        0x83: ext_n("<H", 2),
+        0x84: ext_n("<i", 4),
+        0x97: next_buffer,
+        0x98: readonly_buffer,
+    }
+    return d
+
+

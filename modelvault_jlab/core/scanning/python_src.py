@@ -1,0 +1,77 @@
+"""Python source in a repository: custom modelling code that ``trust_remote_code`` would run.
+
+Any Python file is a ``python-code`` finding (suspicious: a human must review it); imports of
+process/network/filesystem modules and dynamic-execution calls are listed as evidence. The source
+is parsed with :func:`ast.parse` (parsing never executes code).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .context import Location, ScanContext
+from .models import Severity
+from .stream import Window
+
+MAX_SOURCE = 16 << 20
+RISKY_MODULES = frozenset({
+    "os", "subprocess", "socket", "sys", "ctypes", "shutil", "pty", "requests", "urllib",
+    "urllib3", "http", "httpx", "aiohttp", "ftplib", "smtplib", "telnetlib", "paramiko", "pickle",
+    "dill", "cloudpickle", "marshal", "importlib", "runpy", "builtins", "multiprocessing",
+    "webbrowser", "base64", "codecs", "tempfile", "asyncio", "platform", "signal", "pathlib",
+})
+RISKY_CALLS = frozenset({"eval", "exec", "compile", "__import__", "system", "popen", "Popen",
+                         "check_output", "run", "call", "getattr", "loads", "urlopen"})
+
+
+def is_python(head: bytes, loc: Location) -> bool:
+    hint = (loc.name_hint or "").lower()
+    if hint.endswith((".py", ".pyw", ".pyi")):
+        return True
+    first = head.split(b"\n", 1)[0]
+    return first.startswith(b"#!") and b"python" in first
+
+
+def scan_python(ctx: ScanContext, win: Window, loc: Location) -> str:
+    if win.length > MAX_SOURCE:
+        ctx.add(Severity.SUSPICIOUS, "python-code",
+                "very large Python source file (not parsed)", loc, "python")
+        return "python"
+    src = win.read_at(0, win.length)
+    line_offsets = [0]
+    for i, b in enumerate(src):
+        if b == 0x0A:
+            line_offsets.append(i + 1)
+    evidence: list[str] = []
+    try:
+        tree = ast.parse(src)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        ctx.add(Severity.SUSPICIOUS, "python-code",
+                "Python source that does not parse (would still be executed by "
+                "trust_remote_code if importable)", loc, "python")
+        return "python"
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Call):
+            fn = node.func
+            called = fn.id if isinstance(fn, ast.Name) else (
+                fn.attr if isinstance(fn, ast.Attribute) else None)
+            if called in RISKY_CALLS:
+                evidence.append(f"call {called}() line {node.lineno}")
+                ctx.add(Severity.INFO, "python-risky-call", f"calls {called}() on line "
+                        f"{node.lineno}", loc, "python", global_=called,
+                        offset=line_offsets[node.lineno - 1] + node.col_offset)
+            continue
+        for name in names:
+            if name.split(".")[0] in RISKY_MODULES:
+                evidence.append(f"import {name} line {node.lineno}")  # type: ignore[attr-defined]
+                ctx.add(Severity.INFO, "python-risky-import", f"imports {name}", loc, "python",
+                        global_=name, offset=line_offsets[node.lineno - 1])  # type: ignore[attr-defined]
+    summary = "; ".join(evidence[:20]) if evidence else "no risky imports found"
+    ctx.add(Severity.SUSPICIOUS, "python-code",
+            f"Python source code executed by trust_remote_code ({summary})", loc, "python")
+    return "python"

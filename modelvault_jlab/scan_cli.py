@@ -1,0 +1,112 @@
+"""``modelvault scan PATH...``: scan files and directories with the static scanner.
+
+Exit codes (ClamAV/fickling convention, error first because it means "unknown"):
+
+* ``2`` if any file could not be analysed (verdict ``error``);
+* else ``1`` if any file is flagged (``suspicious`` or ``malicious``);
+* else ``0`` (every file clean).
+
+``--json`` prints one JSON object per file per line: ``path``, ``verdict``, ``format``,
+``scanner_version``, ``findings`` (plus the rest of the report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from .core.scanning import ScanEngine, ScanReport, Verdict
+
+EXIT_CLEAN = 0
+EXIT_FLAGGED = 1
+EXIT_ERROR = 2
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``scan`` subcommand to an argparse ``subparsers`` object."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "scan",
+        help="statically scan model files for code execution risks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (recursive)")
+    p.add_argument("--json", action="store_true", help="one JSON object per file per line")
+    p.add_argument("--allow-global", action="append", default=[], metavar="MODULE.NAME",
+                   help="extra pickle global to allow (repeatable)")
+    p.add_argument("--max-depth", type=int, default=6, help="archive nesting depth limit")
+
+
+def _iter_files(paths: list[str]) -> Iterator[tuple[Path, str]]:
+    for raw in paths:
+        root = Path(raw)
+        if root.is_dir():
+            for f in sorted(root.rglob("*")):
+                if f.is_file() and not f.is_symlink():
+                    yield f, f.relative_to(root).as_posix()
+        else:
+            yield root, root.name
+
+
+def _print_human(out: TextIO, path: Path, report: ScanReport) -> None:
+    out.write(f"{path}: {report.verdict.value.upper()} ({report.format})\n")
+    for f in report.findings:
+        where = []
+        if f.inner_path:
+            where.append(f"in {f.inner_path}")
+        if f.offset is not None:
+            where.append(f"@{f.offset}")
+        if f.global_:
+            where.append(f"global {f.global_}")
+        suffix = f" [{', '.join(where)}]" if where else ""
+        out.write(f"    {f.severity.label}: {f.rule}: {f.message}{suffix}\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Scan every path; return the process exit code (see module docstring)."""
+    engine = ScanEngine(frozenset(args.allow_global), max_depth=args.max_depth)
+    out = sys.stdout
+    verdicts: list[Verdict] = []
+    for path, rel in _iter_files(list(args.paths)):
+        try:
+            report = engine.scan_file(path, name_hint=rel)
+        except OSError as exc:
+            verdicts.append(Verdict.ERROR)
+            if args.json:
+                out.write(json.dumps({"path": str(path), "verdict": "error", "format": None,
+                                      "findings": [], "error": str(exc)}) + "\n")
+            else:
+                out.write(f"{path}: ERROR (cannot read: {exc.strerror})\n")
+            continue
+        verdicts.append(report.verdict)
+        if args.json:
+            out.write(json.dumps({"path": str(path), **report.to_dict()}) + "\n")
+        else:
+            _print_human(out, path, report)
+    out.flush()
+    if Verdict.ERROR in verdicts:
+        return EXIT_ERROR
+    if any(v.is_flagged for v in verdicts):
+        return EXIT_FLAGGED
+    return EXIT_CLEAN
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="modelvault")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main(["scan", *sys.argv[1:]] if sys.argv[1:2] != ["scan"] else sys.argv[1:]))
