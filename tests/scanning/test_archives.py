@@ -55,7 +55,7 @@ def test_zip_compression_methods(scan, method):
 
 
 def test_zip_crc_mismatch_is_still_scanned(scan):
-    # GHSA-mjqp-26hc-grxg class: zipfile raises on bad CRC, torch.load does not check it
+    # CVE-2025-10156 (JFrog): zipfile raises on bad CRC, torch.load does not check it
     data = _patch_all(_zip({"archive/data.pkl": EVIL}), b"PK\x01\x02", 16, b"\x00\x00\x00\x00")
     data = _patch_all(data, b"PK\x03\x04", 14, b"\x00\x00\x00\x00")
     with pytest.raises(zipfile.BadZipFile):

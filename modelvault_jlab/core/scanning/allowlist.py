@@ -84,6 +84,10 @@ class GlobalPolicy:
         denied = self.is_denied(dotted)
         if denied is not None:
             return GlobalVerdict(False, Severity.MALICIOUS, denied)
+        if module.split(".")[0].startswith("_"):
+            # private interpreter modules (_posixsubprocess, _interpreters, _io, ...) are never
+            # needed by checkpoints; fickling GHSA-6ggj-6f2q-f7mx blocks them the same way
+            return GlobalVerdict(False, Severity.MALICIOUS, "private interpreter module")
         if not _is_identifier_path(module) or not _is_identifier_path(name):
             return GlobalVerdict(
                 False, Severity.MALICIOUS, "global name is not a Python identifier"

@@ -1,0 +1,195 @@
+"""The storage contract, run against every backend (today: filesystem blobs and SQLite metadata;
+PostgreSQL and S3 join the parametrisation without new tests)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from modelvault_jlab.errors import (
+    BlobNotFoundError,
+    DigestMismatchError,
+    EntryNotFoundError,
+    InvalidFilenameError,
+    RefExistsError,
+    RepoExistsError,
+    SizeMismatchError,
+    WriteConflictError,
+)
+from modelvault_jlab.ids import CommitSha, Sha256
+from modelvault_jlab.storage.base import (
+    AuditQuery,
+    BlobStore,
+    CommitRecord,
+    FileChange,
+    FileEntry,
+    MetadataStore,
+    RepositoryRecord,
+)
+from modelvault_jlab.storage.blobs_fs import FsBlobStore
+from modelvault_jlab.storage.meta_sqlite import SqliteMetadataStore
+
+
+@pytest.fixture(params=["fs"])
+def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+    return FsBlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture(params=["sqlite"])
+def meta(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MetadataStore]:
+    store = SqliteMetadataStore(tmp_path / "meta.sqlite3")
+    yield store
+    store.close()
+
+
+def _sha(data: bytes) -> Sha256:
+    return Sha256(hashlib.sha256(data).hexdigest())
+
+
+# -- blobs ----------------------------------------------------------------------------------------
+def test_blob_roundtrip_and_dedup(blobs: BlobStore) -> None:
+    data = os.urandom(3 << 20)
+    with blobs.open_writer() as w:
+        for i in range(0, len(data), 65536):
+            w.write(data[i : i + 65536])
+        info = w.commit(_sha(data), len(data))
+    assert info.sha256 == _sha(data) and info.size == len(data)
+    assert blobs.exists(info.sha256) and blobs.size(info.sha256) == len(data)
+    with blobs.open_reader(info.sha256) as f:
+        assert f.read() == data
+    assert b"".join(blobs.iter_range(info.sha256, 10, 5000, 1000)) == data[10:5000]
+    again = blobs.put_bytes(data)
+    assert again == info
+    if isinstance(blobs, FsBlobStore):
+        assert len([p for p in blobs.objects_dir.rglob("*") if p.is_file()]) == 1
+        assert list(blobs.tmp_dir.iterdir()) == []
+
+
+def test_blob_digest_and_size_mismatch_publish_nothing(blobs: BlobStore) -> None:
+    data = b"hello world"
+    with pytest.raises(DigestMismatchError), blobs.open_writer() as w:
+        w.write(data)
+        w.commit("0" * 64, len(data))
+    with pytest.raises(SizeMismatchError), blobs.open_writer() as w:
+        w.write(data)
+        w.commit(_sha(data), len(data) + 1)
+    assert not blobs.exists(_sha(data))
+    if isinstance(blobs, FsBlobStore):
+        assert list(blobs.tmp_dir.iterdir()) == []
+
+
+def test_abandoned_writer_is_invisible_and_cleaned(tmp_path: Path) -> None:
+    store = FsBlobStore(tmp_path / "b")
+    w = store.open_writer()
+    w.write(b"partial")
+    assert len(list(store.tmp_dir.iterdir())) == 1
+    # a temp file of a dead process (no such pid) is removed at start-up
+    (store.tmp_dir / "upload-999999999-dead").write_bytes(b"x")
+    assert store.cleanup_incomplete() == 1
+    assert len(list(store.tmp_dir.iterdir())) == 1  # our own live writer is kept
+    w.abort()
+    assert list(store.tmp_dir.iterdir()) == []
+    with pytest.raises(BlobNotFoundError):
+        store.open_reader(_sha(b"partial"))
+
+
+# -- metadata -------------------------------------------------------------------------------------
+def _commit(hub_repo: int, sha: str, parent: str | None) -> CommitRecord:
+    return CommitRecord(CommitSha(sha), hub_repo, CommitSha(parent) if parent else None, "t", "", "me", 1.0)
+
+
+def _put(path: str, data: bytes = b"x") -> FileChange:
+    return FileChange("put", path, FileEntry(path, _sha(data), len(data), "0" * 40, False))
+
+
+@pytest.fixture
+def repo(meta: MetadataStore) -> int:
+    meta.create_repository(RepositoryRecord("models", "hf-local"))
+    return meta.create_hub_repo("models", "model", "org/m", True, "me", _commit(0, "1" * 40, None)).id
+
+
+def test_repository_and_repo_uniqueness(meta: MetadataStore, repo: int) -> None:
+    with pytest.raises(RepoExistsError):
+        meta.create_repository(RepositoryRecord("models", "hf-local"))
+    with pytest.raises(RepoExistsError):
+        meta.create_hub_repo("models", "model", "org/m", True, "me", _commit(0, "2" * 40, None))
+    # same id, other type: a different repo
+    meta.create_hub_repo("models", "dataset", "org/m", True, "me", _commit(0, "3" * 40, None))
+
+
+def test_commits_inherit_and_apply_changes(meta: MetadataStore, repo: int) -> None:
+    meta.commit(_commit(repo, "a" * 40, "1" * 40), [_put("a.txt"), _put("d/b.txt"), _put("d/e/c.txt")], "branch", "main", CommitSha("1" * 40))
+    meta.commit(_commit(repo, "b" * 40, "a" * 40), [FileChange("delete_folder", "d/e"), _put("z.txt")], "branch", "main", CommitSha("a" * 40))
+    old = [f.path for f in meta.list_files(repo, CommitSha("a" * 40), "", None, 100)]
+    new = [f.path for f in meta.list_files(repo, CommitSha("b" * 40), "", None, 100)]
+    assert old == ["a.txt", "d/b.txt", "d/e/c.txt"]
+    assert new == ["a.txt", "d/b.txt", "z.txt"]
+    assert [f.path for f in meta.list_files(repo, CommitSha("b" * 40), "d/", None, 100)] == ["d/b.txt"]
+    assert meta.has_folder(repo, CommitSha("a" * 40), "d/e") and not meta.has_folder(repo, CommitSha("b" * 40), "d/e")
+    history = meta.list_commits(repo, CommitSha("b" * 40), 0, 10)
+    assert [c.sha for c in history] == ["b" * 40, "a" * 40, "1" * 40]
+
+
+def test_folder_bounds_do_not_leak_to_siblings(meta: MetadataStore, repo: int) -> None:
+    meta.commit(_commit(repo, "a" * 40, "1" * 40), [_put("d/x"), _put("d-sibling/y"), _put("d0"), _put("dd/z")], "branch", "main", CommitSha("1" * 40))
+    assert [f.path for f in meta.list_files(repo, CommitSha("a" * 40), "d/", None, 100)] == ["d/x"]
+    meta.commit(_commit(repo, "b" * 40, "a" * 40), [FileChange("delete_folder", "d")], "branch", "main", CommitSha("a" * 40))
+    assert [f.path for f in meta.list_files(repo, CommitSha("b" * 40), "", None, 100)] == ["d-sibling/y", "d0", "dd/z"]
+
+
+def test_commit_validation_is_atomic(meta: MetadataStore, repo: int) -> None:
+    with pytest.raises(EntryNotFoundError):
+        meta.commit(_commit(repo, "a" * 40, "1" * 40), [_put("ok.txt"), FileChange("delete_file", "nope")], "branch", "main", CommitSha("1" * 40))
+    with pytest.raises(InvalidFilenameError):
+        meta.commit(_commit(repo, "a" * 40, "1" * 40), [_put("f"), _put("f/g")], "branch", "main", CommitSha("1" * 40))
+    # nothing of the failed commits is visible and the branch did not move
+    assert meta.get_ref(repo, "branch", "main").commit == "1" * 40  # type: ignore[union-attr]
+    assert meta.get_commit(repo, CommitSha("a" * 40)) is None
+
+
+def test_refs_compare_and_swap(meta: MetadataStore, repo: int) -> None:
+    with pytest.raises(WriteConflictError):
+        meta.commit(_commit(repo, "a" * 40, "1" * 40), [], "branch", "main", CommitSha("f" * 40))
+    meta.set_ref(repo, "tag", "v1", CommitSha("1" * 40), None)
+    with pytest.raises(RefExistsError):
+        meta.set_ref(repo, "tag", "v1", CommitSha("1" * 40), None)
+    with pytest.raises(WriteConflictError):
+        meta.set_ref(repo, "tag", "v1", CommitSha("1" * 40), CommitSha("e" * 40))
+    assert meta.delete_ref(repo, "tag", "v1") and not meta.delete_ref(repo, "tag", "v1")
+
+
+def test_racing_commits_one_wins(meta: MetadataStore, repo: int) -> None:
+    outcomes: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def race(i: int) -> None:
+        barrier.wait()
+        try:
+            meta.commit(_commit(repo, f"{i:040x}", "1" * 40), [_put(f"f{i}")], "branch", "main", CommitSha("1" * 40))
+            outcomes.append("won")
+        except WriteConflictError:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=race, args=(i + 2,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["lost"] * 7 + ["won"]
+
+
+def test_audit_and_settings(meta: MetadataStore) -> None:
+    assert meta.set_setting_if_absent("k", "first") == "first"
+    assert meta.set_setting_if_absent("k", "second") == "first"
+    for i in range(5):
+        meta.append_audit(ts=float(i), actor="a" if i % 2 else "b", token_id=None, action="x", repository="r", subject=f"s/{i}", detail={"i": i}, remote_addr=None)
+    events = meta.query_audit(AuditQuery(actor="a"))
+    assert [e.detail["i"] for e in events] == [3, 1]
+    page = meta.query_audit(AuditQuery(limit=2))
+    assert [e.detail["i"] for e in page] == [4, 3]
+    assert [e.detail["i"] for e in meta.query_audit(AuditQuery(before_id=page[-1].id, limit=2))] == [2, 1]
