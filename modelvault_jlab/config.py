@@ -10,9 +10,10 @@ import os
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Int, Unicode, default, validate
+from traitlets import Bool, Float, Int, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
+from .core.pypi import PypiOptions
 from .core.vault import VaultOptions
 
 MiB = 1024 * 1024
@@ -68,9 +69,53 @@ class VaultSettings(LoggingConfigurable):
         Bounds memory per download.""",
     ).tag(config=True)
 
+    offline = Bool(
+        False,
+        help="""Never contact any upstream (all remote repositories at once): serve only what
+        is cached; uncached models, projects and files answer 503. A remote repository (hf-remote,
+        pypi-remote) can also be switched offline alone with its config {"offline": true}.""",
+    ).tag(config=True)
+
+    upstream_timeout_seconds = Float(
+        10.0,
+        help="""Seconds to wait for an upstream to connect or to send the next bytes before
+        giving up (then what is cached is served, marked stale). Per remote repository:
+        config {"timeout_seconds": N}.""",
+    ).tag(config=True)
+
+    pypi_remote_ttl_seconds = Float(
+        1800.0,
+        help="""How long a pypi-remote repository uses a cached project page before asking the
+        upstream again (revalidated with ETag when the upstream sends one). Files are cached
+        forever. Per repository: config {"ttl_seconds": N}.""",
+    ).tag(config=True)
+
+    pypi_remote_negative_ttl_seconds = Float(
+        300.0,
+        help="""How long a pypi-remote repository remembers that its upstream does not have a
+        project (404) before asking again. Per repository: config {"negative_ttl_seconds": N}.""",
+    ).tag(config=True)
+
+    pypi_upload_max_bytes = Int(
+        4 * 1024 * MiB,
+        help="""Largest distribution file accepted by a pypi-local upload (twine, uv publish).
+        Uploads stream to disk, so this bounds disk use, not memory.""",
+    ).tag(config=True)
+
+    def pypi_options(self) -> PypiOptions:
+        return PypiOptions(
+            remote_ttl_seconds=self.pypi_remote_ttl_seconds,
+            negative_ttl_seconds=self.pypi_remote_negative_ttl_seconds,
+            upstream_timeout_seconds=self.upstream_timeout_seconds,
+            offline=self.offline,
+            upload_max_bytes=self.pypi_upload_max_bytes,
+        )
+
     def options(self) -> VaultOptions:
         return VaultOptions(
             regular_upload_max_bytes=self.regular_upload_max_bytes,
+            offline=self.offline,
+            upstream_timeout_seconds=self.upstream_timeout_seconds,
             lfs_multipart_threshold_bytes=self.lfs_multipart_threshold_bytes,
             lfs_part_size_bytes=self.lfs_part_size_bytes,
         )

@@ -12,9 +12,9 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from ..errors import (
     ConflictError,
@@ -23,6 +23,7 @@ from ..errors import (
     InvalidRevisionError,
     RepoNotFoundError,
     RevisionNotFoundError,
+    StorageError,
     UnsupportedOperationError,
     WriteConflictError,
 )
@@ -40,6 +41,7 @@ from ..ids import (
     validate_sha256,
 )
 from ..storage.base import (
+    BlobStore,
     CommitRecord,
     FileChange,
     FileEntry,
@@ -50,8 +52,11 @@ from ..storage.base import (
     RepositoryRecord,
 )
 from .audit import AuditLog
+from .cards import MAX_CARD_BYTES, parse_card
 from .content import ContentStore, lfs_pointer_oid
 from .identity import AccessPolicy, Action, Principal
+from .mirror import HubMirror
+from .streaming import Flight
 
 DEFAULT_BRANCH = "main"
 TREE_PAGE_SIZE = 1000
@@ -73,11 +78,45 @@ class HubRef:
 
 @dataclass(frozen=True)
 class Resolved:
-    """A revision resolved to a commit of a repo."""
+    """A revision resolved to a commit of a repo (of a member, for a virtual repository)."""
 
     repo: HubRepoRecord
     commit: CommitRecord
     revision: str
+    source: RepositoryRecord
+    """The repository that holds the repo: hf-local, or hf-remote for a mirrored one."""
+    warning: str | None = None
+    """Set when the answer comes from cache because the upstream could not be asked."""
+
+
+class ContentStream:
+    """A file's bytes, opened before any response header is sent (so errors stay clean)."""
+
+    def __init__(self, blobs: BlobStore, sha256: Sha256 | None, flight: Flight | None) -> None:
+        self._blobs = blobs
+        self._sha256 = sha256
+        self._flight = flight
+
+    @property
+    def cached(self) -> bool:
+        return self._flight is None
+
+    async def chunks(self, start: int, end: int, chunk_size: int) -> AsyncIterator[bytes]:
+        """Raises UpstreamError mid-stream when a stream-through fails (cut the client off)."""
+        if self._flight is not None:
+            async for chunk in self._flight.read(start, end, chunk_size):
+                yield chunk
+            return
+        assert self._sha256 is not None
+        with self._blobs.open_reader(self._sha256) as f:
+            f.seek(start)
+            remaining = end - start
+            while remaining > 0:
+                chunk = f.read(min(chunk_size, remaining))
+                if not chunk:  # the stored blob is shorter than recorded: never pad or pretend
+                    raise StorageError(f"blob {self._sha256} is truncated in storage")
+                remaining -= len(chunk)
+                yield chunk
 
 
 @dataclass(frozen=True)
@@ -137,12 +176,14 @@ class HubService:
         content: ContentStore,
         access: AccessPolicy,
         audit: AuditLog,
+        mirror: HubMirror | None = None,
         clock: Callable[[], float] = _now,
     ) -> None:
         self._meta = meta
         self._content = content
         self._access = access
         self._audit = audit
+        self._mirror = mirror
         self._clock = clock
 
     # -- repositories and repos --
@@ -234,15 +275,44 @@ class HubService:
         return self._meta.update_hub_repo(repo, private=private)
 
     # -- revisions --
-    def resolve(self, who: Principal, ref: HubRef, revision: str | None) -> Resolved:
+    async def resolve(self, who: Principal, ref: HubRef, revision: str | None) -> Resolved:
         """Resolve a branch, tag, ``refs/pr/N`` or full commit sha.
 
+        A virtual repository asks its members in order (local before remote); the first member
+        that has the repo answers, even if it then lacks the revision.
+
         Raises:
-            RepoNotFoundError, RevisionNotFoundError, InvalidRevisionError.
+            RepoNotFoundError, RevisionNotFoundError, InvalidRevisionError, UpstreamError.
         """
-        repo = self._repo(who, ref, "read")
+        record = self._repository(who, ref.repository, "read")
         rev = validate_revision(revision or DEFAULT_BRANCH)
-        return Resolved(repo, self._resolve_commit(repo, rev), rev)
+        if record.kind != "hf-virtual":
+            return await self._resolve_in(record, ref, rev)
+        for member in self._members(record):
+            try:
+                return await self._resolve_in(member, replace(ref, repository=member.key), rev)
+            except RepoNotFoundError:
+                continue
+        raise RepoNotFoundError(f"Repository Not Found: {ref.repo_type} {ref.repo_id}.")
+
+    def _members(self, record: RepositoryRecord) -> list[RepositoryRecord]:
+        members = []
+        for key in record.config.get("members", []):
+            member = self._meta.get_repository(str(key))
+            if member is not None and member.kind in ("hf-local", "hf-remote"):
+                members.append(member)
+        return members
+
+    async def _resolve_in(self, record: RepositoryRecord, ref: HubRef, rev: str) -> Resolved:
+        if record.kind == "hf-remote":
+            if self._mirror is None:
+                raise UnsupportedOperationError("Remote repositories are not enabled on this server.")
+            found = await self._mirror.resolve(record, ref.repo_type, ref.repo_id, rev)
+            return Resolved(found.repo, found.commit, rev, record, found.warning)
+        repo = self._meta.get_hub_repo(record.key, ref.repo_type, ref.repo_id)
+        if repo is None:
+            raise RepoNotFoundError(f"Repository Not Found: {ref.repo_type} {ref.repo_id}.")
+        return Resolved(repo, self._resolve_commit(repo, rev), rev, record)
 
     def _resolve_commit(self, repo: HubRepoRecord, rev: str) -> CommitRecord:
         sha: str | None = None
@@ -271,6 +341,32 @@ class HubService:
                 commit=resolved.commit.sha,
             )
         return entry
+
+    async def open(self, resolved: Resolved, entry: FileEntry) -> ContentStream:
+        """The bytes of ``entry``: from the store, or streamed through from the upstream.
+
+        Raises:
+            OfflineModeError, UpstreamUnavailableError, EntryNotFoundError: nothing was sent yet.
+        """
+        if resolved.source.kind != "hf-remote":
+            return ContentStream(self._content.blobs, entry.sha256, None)
+        assert self._mirror is not None
+        cached = self._mirror.cached_blob(entry)
+        if cached is not None:
+            return ContentStream(self._content.blobs, cached, None)
+        flight = await self._mirror.open_stream(
+            resolved.source, resolved.repo, resolved.commit.sha, entry
+        )
+        return ContentStream(self._content.blobs, None, flight)
+
+    async def card(self, resolved: Resolved) -> dict[str, Any]:
+        """The YAML front matter of the repo's README.md at this commit ({} when there is none)."""
+        entry = self._meta.get_file(resolved.repo.id, resolved.commit.sha, "README.md")
+        if entry is None or entry.size > MAX_CARD_BYTES:
+            return {}
+        stream = await self.open(resolved, entry)
+        text = b"".join([c async for c in stream.chunks(0, entry.size, entry.size or 1)])
+        return parse_card(text.decode("utf-8", "replace"))
 
     def record_download(self, who: Principal, resolved: Resolved, entry: FileEntry) -> None:
         self._audit.record(
@@ -376,9 +472,18 @@ class HubService:
                 out.append(self._dir(resolved, path))
         return out
 
-    def refs(self, who: Principal, ref: HubRef) -> list[RefRecord]:
-        repo = self._repo(who, ref, "read")
-        return self._meta.list_refs(repo.id)
+    async def refs(self, who: Principal, ref: HubRef) -> list[RefRecord]:
+        resolved = await self.resolve(who, ref, None)
+        if resolved.source.kind != "hf-remote":
+            return self._meta.list_refs(resolved.repo.id)
+        assert self._mirror is not None
+        upstream = await self._mirror.refs(resolved.source, resolved.repo)
+        if upstream is None:  # what the vault learnt while the upstream answered
+            return [
+                RefRecord("branch", name, sha)
+                for name, sha in self._meta.list_remote_refs(resolved.repo.id)
+            ]
+        return _refs_from_upstream(upstream)
 
     def commits(self, resolved: Resolved, offset: int, limit: int) -> list[CommitRecord]:
         return self._meta.list_commits(
@@ -545,6 +650,18 @@ class HubService:
         self._audit.record(
             who, "hub.tag.delete", repository=ref.repository, subject=f"{_subject(ref)}@{tag}"
         )
+
+
+def _refs_from_upstream(data: dict[str, Any]) -> list[RefRecord]:
+    out = []
+    for key, kind in (("branches", "branch"), ("tags", "tag"), ("pullRequests", "pr")):
+        for item in data.get(key) or []:
+            if isinstance(item, dict) and is_commit_sha(str(item.get("targetCommit", ""))):
+                name = str(item.get("name", ""))
+                if kind == "pr":
+                    name = name.rsplit("/", 1)[-1]
+                out.append(RefRecord(kind, name, CommitSha(str(item["targetCommit"]))))  # type: ignore[arg-type]
+    return out
 
 
 def _ref_of(rev: str) -> tuple[RefKind, str]:

@@ -7,13 +7,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..storage.base import BlobStore, MetadataStore
+import httpx
+
+from ..storage.base import BlobStore, MetadataStore, RepositoryRecord
+from ..storage.packages import PackageStore
+from ..storage.packages_sqlite import SqlitePackageStore
+from ..upstream.hf_http import HfUpstream
 from .audit import AuditLog
 from .content import ContentStore
 from .hub import HubService
 from .identity import AccessPolicy, IdentityService
 from .lfs import LfsService
+from .mirror import HubMirror
+from .pypi import PypiOptions, PypiService
+from .pypi.ports import PypiUpstream
 from .repositories import RepositoryService
+from .streaming import StreamThrough
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +32,8 @@ class VaultOptions:
     """Domain settings (no traitlets below the config layer)."""
 
     regular_upload_max_bytes: int = 10 * 1024 * 1024
+    offline: bool = False
+    upstream_timeout_seconds: float = 10.0
     lfs_multipart_threshold_bytes: int = 5 * 1024**3
     lfs_part_size_bytes: int = 512 * 1024**2
 
@@ -34,6 +45,10 @@ class Vault:
         blobs: BlobStore,
         options: VaultOptions | None = None,
         clock: Callable[[], float] = time.time,
+        *,
+        packages: PackageStore | None = None,
+        pypi_upstream: PypiUpstream | None = None,
+        pypi_options: PypiOptions | None = None,
     ) -> None:
         self.options = options or VaultOptions()
         self.meta = meta
@@ -43,7 +58,17 @@ class Vault:
         self.identity = IdentityService(meta, clock)
         self.content = ContentStore(blobs, meta)
         self.repositories = RepositoryService(meta, self.access, self.audit)
-        self.hub = HubService(meta, self.content, self.access, self.audit, clock)
+        self.streams = StreamThrough(self.content)
+        self._http: httpx.AsyncClient | None = None
+        self.mirror = HubMirror(
+            meta,
+            self.content,
+            self.streams,
+            self._hub_upstream,
+            offline=lambda: self.options.offline,
+            clock=clock,
+        )
+        self.hub = HubService(meta, self.content, self.access, self.audit, self.mirror, clock)
         self.lfs = LfsService(
             meta,
             self.content,
@@ -53,6 +78,26 @@ class Vault:
             part_size_bytes=self.options.lfs_part_size_bytes,
             clock=clock,
         )
+        self.pypi = PypiService(
+            meta=meta,
+            packages=packages or SqlitePackageStore(":memory:"),
+            content=self.content,
+            access=self.access,
+            audit=self.audit,
+            upstream=pypi_upstream,
+            options=pypi_options,
+            clock=clock,
+        )
+
+    def _hub_upstream(self, record: RepositoryRecord) -> HfUpstream:
+        """The upstream of an hf-remote repository (one shared connection pool)."""
+        if self._http is None:
+            # trust_env=False: the server account's proxies and .netrc never reach an upstream.
+            self._http = httpx.AsyncClient(follow_redirects=True, trust_env=False)
+        endpoint = str(record.config.get("upstream") or "https://huggingface.co")
+        token = record.config.get("upstream_token")
+        timeout = record.config.get("timeout_seconds", self.options.upstream_timeout_seconds)
+        return HfUpstream(self._http, endpoint, str(token) if token else None, float(timeout))
 
     def recover(self) -> None:
         """Start-up maintenance: drop what writers killed mid-upload left behind."""
@@ -61,4 +106,5 @@ class Vault:
             log.warning("Removed %d incomplete upload(s) left by an interrupted server.", removed)
 
     def close(self) -> None:
+        self.pypi.close()
         self.meta.close()

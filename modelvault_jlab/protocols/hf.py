@@ -9,8 +9,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import yaml
-
 from ..core.content import lfs_pointer
 from ..core.hub import Resolved, TreeEntry
 from ..storage.base import CommitRecord, FileEntry, HubRepoRecord, RefRecord
@@ -25,8 +23,6 @@ TYPE_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 TYPE_FROM_PLURAL = {"models": "model", "datasets": "dataset", "spaces": "space"}
 TYPE_FROM_PREFIX = {None: "model", "": "model", "datasets": "dataset", "spaces": "space"}
 
-MAX_CARD_BYTES = 1024 * 1024
-
 
 def hub_date(ts: float) -> str:
     """The only format the client parses: ``2024-01-02T03:04:05.000Z``."""
@@ -36,20 +32,6 @@ def hub_date(ts: float) -> str:
 def etag_of(entry: FileEntry) -> str:
     """git blob sha1 for regular files, sha256 for LFS files (what the Hub sends)."""
     return entry.sha256 if entry.lfs else entry.git_oid
-
-
-def parse_card(text: str) -> dict[str, Any]:
-    """The YAML front matter of a model card, or ``{}`` (malformed YAML is not an error here)."""
-    if not text.startswith("---"):
-        return {}
-    end = text.find("\n---", 3)
-    if end < 0:
-        return {}
-    try:
-        data = yaml.safe_load(text[3:end])
-    except yaml.YAMLError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def tree_entry(entry: TreeEntry) -> dict[str, Any]:

@@ -66,6 +66,13 @@ class BlobWriter(ABC):
     def abort(self) -> None:
         """Discard what was written. Idempotent."""
 
+    def open_partial(self) -> BinaryIO:
+        """A reader of the bytes written so far (stream-through to other clients).
+
+        The reader stays valid after :meth:`commit`; after :meth:`abort` its reads may fail.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot be read while it is written")
+
     def __enter__(self) -> BlobWriter:
         return self
 
@@ -292,9 +299,10 @@ class MetadataStore(ABC):
         repo_id: str,
         private: bool,
         created_by: str,
-        initial_commit: CommitRecord,
+        initial_commit: CommitRecord | None,
     ) -> HubRepoRecord:
-        """Create the repo with ``initial_commit`` on branch ``main``. Raises RepoExistsError."""
+        """Create the repo with ``initial_commit`` on branch ``main`` (a mirror starts with no
+        commit). Raises RepoExistsError."""
 
     @abstractmethod
     def get_hub_repo(
@@ -355,6 +363,28 @@ class MetadataStore(ABC):
 
     @abstractmethod
     def next_pr_number(self, hub_repo: int) -> int: ...
+
+    # -- mirrors of upstream repos --
+    @abstractmethod
+    def mirror_commit(self, commit: CommitRecord, files: Sequence[FileEntry]) -> None:
+        """Record an upstream commit and its files as they are; a no-op if it is known."""
+
+    @abstractmethod
+    def get_remote_ref(self, hub_repo: int, revision: str) -> tuple[CommitSha, float] | None:
+        """The commit an upstream revision name resolved to, and when that was learned."""
+
+    @abstractmethod
+    def set_remote_ref(self, hub_repo: int, revision: str, commit: CommitSha, fetched_at: float) -> None: ...
+
+    @abstractmethod
+    def list_remote_refs(self, hub_repo: int) -> list[tuple[str, CommitSha]]: ...
+
+    @abstractmethod
+    def get_git_object(self, git_oid: str) -> Sha256 | None:
+        """The sha256 of cached content whose git blob id is ``git_oid`` (regular mirrored files)."""
+
+    @abstractmethod
+    def put_git_object(self, git_oid: str, sha256: Sha256) -> None: ...
 
     # -- files at a commit --
     @abstractmethod

@@ -49,6 +49,10 @@ class FsBlobWriter(BlobWriter):
             n = self._file.write(view)
             view = view[n or 0 :]
 
+    def open_partial(self) -> BinaryIO:
+        # The descriptor follows the inode through the rename at commit.
+        return self._tmp_path.open("rb")
+
     def commit(
         self, expected_sha256: str | None = None, expected_size: int | None = None
     ) -> BlobInfo:

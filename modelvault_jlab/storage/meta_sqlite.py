@@ -121,6 +121,17 @@ CREATE TABLE IF NOT EXISTS audit_events (
     detail TEXT NOT NULL,
     remote_addr TEXT
 );
+CREATE TABLE IF NOT EXISTS remote_refs (
+    hub_repo INTEGER NOT NULL REFERENCES hub_repos(id) ON DELETE CASCADE,
+    revision TEXT NOT NULL,
+    commit_sha TEXT NOT NULL,
+    fetched_at REAL NOT NULL,
+    PRIMARY KEY (hub_repo, revision)
+);
+CREATE TABLE IF NOT EXISTS git_objects (
+    git_oid TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS audit_by_repository ON audit_events (repository, id);
 CREATE INDEX IF NOT EXISTS audit_by_action ON audit_events (action, id);
 """
@@ -267,7 +278,7 @@ class SqliteMetadataStore(MetadataStore):
         repo_id: str,
         private: bool,
         created_by: str,
-        initial_commit: CommitRecord,
+        initial_commit: CommitRecord | None,
     ) -> HubRepoRecord:
         try:
             with self._tx() as c:
@@ -277,6 +288,10 @@ class SqliteMetadataStore(MetadataStore):
                     (repository, repo_type, repo_id, int(private), time.time(), created_by),
                 )
                 hub_repo = int(cur.lastrowid or 0)
+                if initial_commit is None:
+                    return self._hub_repo(
+                        c.execute("SELECT * FROM hub_repos WHERE id = ?", (hub_repo,)).fetchone()
+                    )
                 c.execute(
                     "INSERT INTO commits(hub_repo, sha, parent, title, message, author, created_at) "
                     "VALUES (?, ?, NULL, ?, ?, ?, ?)",
@@ -525,6 +540,67 @@ class SqliteMetadataStore(MetadataStore):
             row = c.execute("SELECT next_pr FROM hub_repos WHERE id = ?", (hub_repo,)).fetchone()
             c.execute("UPDATE hub_repos SET next_pr = next_pr + 1 WHERE id = ?", (hub_repo,))
         return int(row["next_pr"])
+
+    # -- mirrors --
+    def mirror_commit(self, commit: CommitRecord, files: Sequence[FileEntry]) -> None:
+        with self._tx() as c:
+            if self._commit_pk(c, commit.hub_repo, commit.sha) is not None:
+                return
+            cur = c.execute(
+                "INSERT INTO commits(hub_repo, sha, parent, title, message, author, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    commit.hub_repo,
+                    commit.sha,
+                    commit.parent,
+                    commit.title,
+                    commit.message,
+                    commit.author,
+                    commit.created_at,
+                ),
+            )
+            pk = int(cur.lastrowid or 0)
+            c.executemany(
+                "INSERT INTO files(commit_pk, path, sha256, size, git_oid, lfs) VALUES (?,?,?,?,?,?)",
+                [(pk, f.path, f.sha256, f.size, f.git_oid, int(f.lfs)) for f in files],
+            )
+
+    def get_remote_ref(self, hub_repo: int, revision: str) -> tuple[CommitSha, float] | None:
+        row = self._one(
+            "SELECT commit_sha, fetched_at FROM remote_refs WHERE hub_repo = ? AND revision = ?",
+            (hub_repo, revision),
+        )
+        return None if row is None else (CommitSha(row["commit_sha"]), float(row["fetched_at"]))
+
+    def set_remote_ref(
+        self, hub_repo: int, revision: str, commit: CommitSha, fetched_at: float
+    ) -> None:
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO remote_refs(hub_repo, revision, commit_sha, fetched_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(hub_repo, revision) DO UPDATE SET "
+                "commit_sha = excluded.commit_sha, fetched_at = excluded.fetched_at",
+                (hub_repo, revision, commit, fetched_at),
+            )
+
+    def list_remote_refs(self, hub_repo: int) -> list[tuple[str, CommitSha]]:
+        rows = self._query(
+            "SELECT revision, commit_sha FROM remote_refs WHERE hub_repo = ? ORDER BY revision",
+            (hub_repo,),
+        )
+        return [(r["revision"], CommitSha(r["commit_sha"])) for r in rows]
+
+    def get_git_object(self, git_oid: str) -> Sha256 | None:
+        row = self._one("SELECT sha256 FROM git_objects WHERE git_oid = ?", (git_oid,))
+        return None if row is None else Sha256(row["sha256"])
+
+    def put_git_object(self, git_oid: str, sha256: Sha256) -> None:
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO git_objects(git_oid, sha256) VALUES (?, ?) "
+                "ON CONFLICT(git_oid) DO NOTHING",
+                (git_oid, sha256),
+            )
 
     # -- files --
     @staticmethod

@@ -25,13 +25,24 @@ class ApiHandler(VaultHandler):
         self.vault.access.require(self.principal, "admin", None)
 
 
+SECRET_KEYS = ("token", "password", "secret")
+
+
+def redacted(config: dict[str, Any]) -> dict[str, Any]:
+    """Repository config as clients may see it: upstream credentials never leave the server."""
+    return {
+        k: ("***" if any(s in k.lower() for s in SECRET_KEYS) and v else v)
+        for k, v in config.items()
+    }
+
+
 def repository_json(record: RepositoryRecord, base: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "key": record.key,
         "kind": record.kind,
         "description": record.description,
         "public": record.public,
-        "config": record.config,
+        "config": redacted(record.config),
         "created_at": record.created_at,
     }
     if record.kind.startswith("hf-"):

@@ -19,19 +19,20 @@ import yaml
 from tornado import iostream, web
 
 from ..core.content import git_blob_oid
+from ..core.hub import ContentStream, DeletePath, HubRef, Operation, PutFile, Resolved
 from ..core.identity import Action
-from ..core.hub import DeletePath, HubRef, Operation, PutFile, Resolved
 from ..errors import (
     AuthenticationError,
     EntryNotFoundError,
     InvalidInputError,
     NotFoundError,
     RepoExistsError,
-    StorageError,
+    VaultError,
 )
 from ..ids import validate_repo_type
 from ..protocols import hf as wire
-from .base import VaultHandler, vault_auth
+from ..storage.base import FileEntry
+from .base import VaultHandler, log, vault_auth
 from .errors import hf_error_code
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -86,6 +87,12 @@ class HfHandler(VaultHandler):
     def repo_url(self, ref: HubRef) -> str:
         return f"{self.endpoint(ref.repository)}/{wire.TYPE_PREFIX[ref.repo_type]}{ref.repo_id}"
 
+    def warn_if_stale(self, resolved: Resolved) -> None:
+        if resolved.warning:
+            # huggingface_hub logs X-HF-Warning once per topic.
+            text = " ".join(resolved.warning.split()).encode("latin-1", "replace").decode("latin-1")
+            self.set_header("X-HF-Warning", f"ModelVault; {text}")
+
     def flag(self, name: str) -> bool:
         return self.get_argument(name, "false").lower() in ("1", "true", "yes")
 
@@ -100,11 +107,11 @@ def _plural(repo_types: str) -> str:
 class ResolveHandler(HfHandler):
     """``HEAD``/``GET /{type-prefix}{ns}/{name}/resolve/{rev}/{path}``: metadata and bytes."""
 
-    def _locate(
+    async def _locate(
         self, repository: str, prefix: str | None, ns: str, name: str, rev: str, path: str
-    ) -> tuple[Resolved, Any]:
+    ) -> tuple[Resolved, FileEntry]:
         ref = self.hub_ref(repository, wire.TYPE_FROM_PREFIX[prefix], ns, name)
-        resolved = self.vault.hub.resolve(self.principal, ref, rev)
+        resolved = await self.vault.hub.resolve(self.principal, ref, rev)
         return resolved, self.vault.hub.file(resolved, path)
 
     @vault_auth
@@ -126,7 +133,8 @@ class ResolveHandler(HfHandler):
         *,
         send_body: bool,
     ) -> None:
-        resolved, entry = self._locate(repository, prefix, ns, name, rev, path)
+        resolved, entry = await self._locate(repository, prefix, ns, name, rev, path)
+        self.warn_if_stale(resolved)
         size = entry.size
         etag = wire.etag_of(entry)
         self.set_header(wire.HEADER_REPO_COMMIT, resolved.commit.sha)
@@ -162,25 +170,23 @@ class ResolveHandler(HfHandler):
         if not send_body:
             self.finish()
             return
+        content = await self.vault.hub.open(resolved, entry)  # errors still get a clean answer
         self.vault.hub.record_download(self.principal, resolved, entry)
-        await self._stream(entry.sha256, start, end)
+        await self._stream(content, start, end)
 
-    async def _stream(self, sha256: str, start: int, end: int) -> None:
-        chunk_size = self.context.download_chunk_bytes
-        with self.vault.blobs.open_reader(sha256) as f:  # type: ignore[arg-type]
-            f.seek(start)
-            remaining = end - start
-            while remaining > 0:
-                chunk = f.read(min(chunk_size, remaining))
-                if not chunk:
-                    # The stored blob is shorter than recorded: never pad or pretend.
-                    raise StorageError(f"blob {sha256} is truncated in storage")
-                remaining -= len(chunk)
+    async def _stream(self, content: ContentStream, start: int, end: int) -> None:
+        try:
+            async for chunk in content.chunks(start, end, self.context.download_chunk_bytes):
                 self.write(chunk)
-                try:
-                    await self.flush()
-                except iostream.StreamClosedError:
-                    return
+                await self.flush()
+        except iostream.StreamClosedError:
+            return
+        except VaultError as exc:
+            # Headers are out: cut the connection so the client sees a short body, never a
+            # complete-looking file.
+            log.warning("Download of %s cut short: %s", self.request.path, exc.message)
+            self.request.connection.close()  # type: ignore[attr-defined]
+            return
         self.finish()
 
 
@@ -207,15 +213,12 @@ class RepoInfoHandler(HfHandler):
     """``GET /api/{T}/{ns}/{name}[/revision/{rev}]``."""
 
     @vault_auth
-    def get(self, repository: str, types: str, ns: str, name: str, rev: str | None = None) -> None:
+    async def get(self, repository: str, types: str, ns: str, name: str, rev: str | None = None) -> None:
         ref = self.hub_ref(repository, _plural(types), ns, name)
-        resolved = self.vault.hub.resolve(self.principal, ref, rev)
+        resolved = await self.vault.hub.resolve(self.principal, ref, rev)
+        self.warn_if_stale(resolved)
         files = self.vault.hub.files(resolved)
-        card: dict[str, Any] = {}
-        readme = next((f for f in files if f.path == "README.md"), None)
-        if readme is not None and readme.size <= wire.MAX_CARD_BYTES:
-            with self.vault.blobs.open_reader(readme.sha256) as fh:
-                card = wire.parse_card(fh.read().decode("utf-8", "replace"))
+        card = await self.vault.hub.card(resolved)
         self.write_json(wire.repo_info(resolved, files, card, blobs=self.flag("blobs")))
 
 
@@ -245,11 +248,11 @@ class TreeHandler(HfHandler):
     """``GET /api/{T}/{ns}/{name}/tree/{rev}[/{path}]``, paged with an absolute ``Link``."""
 
     @vault_auth
-    def get(
+    async def get(
         self, repository: str, types: str, ns: str, name: str, rev: str, path: str | None = None
     ) -> None:
         ref = self.hub_ref(repository, _plural(types), ns, name)
-        resolved = self.vault.hub.resolve(self.principal, ref, rev)
+        resolved = await self.vault.hub.resolve(self.principal, ref, rev)
         limit = self.int_arg("limit", 1000)
         page = self.vault.hub.tree(
             resolved,
@@ -270,9 +273,9 @@ class PathsInfoHandler(HfHandler):
     actions = {"POST": "read"}
 
     @vault_auth
-    def post(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
+    async def post(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
         ref = self.hub_ref(repository, _plural(types), ns, name)
-        resolved = self.vault.hub.resolve(self.principal, ref, rev)
+        resolved = await self.vault.hub.resolve(self.principal, ref, rev)
         paths = self.get_body_arguments("paths")
         if not paths and self.request.headers.get("Content-Type", "").startswith(
             "application/json"
@@ -287,9 +290,9 @@ class PathsInfoHandler(HfHandler):
 
 class RefsHandler(HfHandler):
     @vault_auth
-    def get(self, repository: str, types: str, ns: str, name: str) -> None:
+    async def get(self, repository: str, types: str, ns: str, name: str) -> None:
         ref = self.hub_ref(repository, _plural(types), ns, name)
-        records = self.vault.hub.refs(self.principal, ref)
+        records = await self.vault.hub.refs(self.principal, ref)
         self.write_json(wire.refs(records, self.flag("include_prs")))
 
 
@@ -299,9 +302,9 @@ class CommitsHandler(HfHandler):
     page_size = 50
 
     @vault_auth
-    def get(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
+    async def get(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
         ref = self.hub_ref(repository, _plural(types), ns, name)
-        resolved = self.vault.hub.resolve(self.principal, ref, rev)
+        resolved = await self.vault.hub.resolve(self.principal, ref, rev)
         page = self.int_arg("p", 0)
         if page < 0:
             raise InvalidInputError("Page numbers start at 0.")
@@ -412,9 +415,9 @@ class PreuploadHandler(HfHandler):
     """Small files travel inline ('regular'); large ones go through Git LFS."""
 
     @vault_auth
-    def post(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
+    async def post(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
         ref = self.hub_ref(repository, _plural(types), ns, name)
-        resolved = self.vault.hub.resolve(self.principal, ref, rev)
+        resolved = await self.vault.hub.resolve(self.principal, ref, rev)
         body = self.json_body()
         files = body.get("files") if isinstance(body, dict) else None
         if not isinstance(files, list):
@@ -778,13 +781,13 @@ class DiscussionsHandler(HfHandler):
     """Pull requests exist as ``refs/pr/N``; discussions themselves are not stored."""
 
     @vault_auth
-    def get(self, repository: str, types: str, ns: str, name: str, num: str | None = None) -> None:
+    async def get(self, repository: str, types: str, ns: str, name: str, num: str | None = None) -> None:
         ref = self.hub_ref(repository, _plural(types), ns, name)
         if num is None:
             self.vault.hub.get_repo(self.principal, ref)
             self.write_json({"discussions": [], "count": 0, "start": 0, "numClosedDiscussions": 0})
             return
-        refs = {r.name: r for r in self.vault.hub.refs(self.principal, ref) if r.kind == "pr"}
+        refs = {r.name: r for r in await self.vault.hub.refs(self.principal, ref) if r.kind == "pr"}
         if num not in refs:
             raise NotFoundError(f"Pull request #{num[:12]} does not exist.")
         repo = self.vault.hub.get_repo(self.principal, ref)

@@ -1,0 +1,152 @@
+"""Stream-through with single flight: one upstream transfer per file, read by every client while
+it is written.
+
+The first request for an uncached file starts a *flight*: a task that streams the upstream body
+into a blob writer. Every client of that file — the first and any that arrive meanwhile — reads the
+bytes from the writer's partial file as they land, so the first bytes go out long before the
+transfer ends and N concurrent misses cause exactly one upstream download.
+
+The last byte of the file is held back until the flight verified the content (digest and size)
+and published the blob. A transfer that breaks or fails verification therefore never hands any
+client a complete-looking file: the client's connection is cut short and it reports an error, and
+nothing enters the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import BinaryIO
+
+from ..errors import UpstreamError, UpstreamUnavailableError, VaultError
+from ..storage.base import BlobInfo, BlobWriter
+from .content import ContentStore
+
+log = logging.getLogger(__name__)
+
+
+class Flight:
+    """One upstream transfer in progress."""
+
+    def __init__(self, key: str, size: int, writer: BlobWriter) -> None:
+        self.key = key
+        self.size = size
+        self.writer = writer
+        self.written = 0
+        self.result: BlobInfo | None = None
+        self.error: VaultError | None = None
+        loop = asyncio.get_running_loop()
+        self.started: asyncio.Future[None] = loop.create_future()
+        self._progress = asyncio.Event()
+
+    def write(self, chunk: bytes) -> None:
+        self.writer.write(chunk)
+        self.written += len(chunk)
+        self._notify()
+
+    def _notify(self) -> None:
+        event, self._progress = self._progress, asyncio.Event()
+        event.set()
+
+    def mark_started(self) -> None:
+        if not self.started.done():
+            self.started.set_result(None)
+
+    def finish(self, result: BlobInfo | None, error: VaultError | None) -> None:
+        self.result, self.error = result, error
+        if not self.started.done():
+            if error is not None:
+                self.started.set_exception(error)
+            else:
+                self.started.set_result(None)
+        self._notify()
+
+    async def read(self, start: int, end: int, chunk_size: int) -> AsyncIterator[bytes]:
+        """Bytes ``[start, end)`` as they are written; the final byte only once verified.
+
+        Raises:
+            UpstreamError: the transfer failed or did not verify (the client must be cut off).
+        """
+        reader = self._open_partial()
+        with reader:
+            pos = start
+            while pos < end:
+                progress = self._progress
+                if self.error is not None:
+                    raise self.error
+                verified = self.result is not None
+                available = self.written if verified else min(self.written, self.size - 1)
+                if pos < available:
+                    reader.seek(pos)
+                    data = reader.read(min(chunk_size, available - pos, end - pos))
+                    if not data:
+                        raise UpstreamUnavailableError("The cached copy vanished mid-read.")
+                    pos += len(data)
+                    yield data
+                elif verified:
+                    raise UpstreamUnavailableError(
+                        f"Upstream transfer ended at {self.written} of {self.size} bytes."
+                    )
+                else:
+                    await progress.wait()
+
+    def _open_partial(self) -> BinaryIO:
+        try:
+            return self.writer.open_partial()
+        except FileNotFoundError:
+            raise self.error or UpstreamUnavailableError("The upstream transfer was abandoned.") from None
+
+
+Fetch = Callable[[Flight], Awaitable[BlobInfo]]
+
+
+class StreamThrough:
+    """The flights in progress in this process, by content key."""
+
+    def __init__(self, content: ContentStore) -> None:
+        self._content = content
+        self._flights: dict[str, Flight] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.transfers_started = 0
+
+    def join(self, key: str, size: int, fetch: Fetch) -> Flight:
+        """The flight for ``key``, started with ``fetch`` if none is running."""
+        flight = self._flights.get(key)
+        if flight is not None:
+            return flight
+        flight = Flight(key, size, self._content.writer())
+        self._flights[key] = flight
+        self.transfers_started += 1
+        task = asyncio.create_task(self._run(flight, fetch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return flight
+
+    async def _run(self, flight: Flight, fetch: Fetch) -> None:
+        try:
+            info = await fetch(flight)
+        except BaseException as exc:
+            flight.writer.abort()
+            error = exc if isinstance(exc, VaultError) else UpstreamUnavailableError(
+                f"The upstream transfer failed ({type(exc).__name__}); nothing was cached."
+            )
+            log.warning("Stream-through of %s failed, nothing cached: %s", flight.key, error)
+            flight.finish(None, error)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+        else:
+            flight.finish(info, None)
+        finally:
+            self._flights.pop(flight.key, None)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+
+
+__all__ = ["Flight", "StreamThrough", "UpstreamError"]

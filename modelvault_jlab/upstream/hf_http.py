@@ -1,0 +1,176 @@
+"""Outbound HTTP to an upstream Hugging Face Hub (huggingface.co or another ModelVault).
+
+Only this module talks to the upstream. It sends the repository's configured upstream token, never
+anything from the client's request, and maps upstream answers onto the vault's error tree:
+the Hub's ``X-Error-Code`` becomes RepoNotFound / RevisionNotFound / EntryNotFound, and network
+failures, timeouts, 429 and 5xx become ``UpstreamUnavailableError`` naming the upstream (without
+credentials).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from ..errors import (
+    EntryNotFoundError,
+    PermissionDeniedError,
+    RepoNotFoundError,
+    RevisionNotFoundError,
+    UpstreamError,
+    UpstreamUnavailableError,
+)
+
+_TYPE_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
+MAX_TREE_PAGES = 10_000
+
+
+def safe_origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: no credentials, no path, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}"
+
+
+@dataclass(frozen=True)
+class UpstreamBody:
+    size: int | None
+    chunks: AsyncIterator[bytes]
+
+
+class HfUpstream:
+    """One upstream Hub endpoint (the part before ``/api``), with an optional token."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, endpoint: str, token: str | None, timeout: float
+    ) -> None:
+        self._client = client
+        self.endpoint = endpoint.rstrip("/")
+        self._token = token
+        self._timeout = timeout
+        self.name = safe_origin(endpoint)
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"User-Agent": "modelvault", "X-HF-Download-Counter": "0"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        return headers
+
+    def _failure(self, exc: Exception, during: str) -> UpstreamUnavailableError:
+        if isinstance(exc, httpx.TimeoutException):
+            reason = f"timed out after {self._timeout:g}s"
+        else:
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
+        return UpstreamUnavailableError(
+            f"Upstream {self.name} unreachable while {during} ({reason.rstrip(': ')}).",
+            upstream=self.name,
+        )
+
+    def _raise_for(self, response: httpx.Response, during: str, commit: str | None = None) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        code = response.headers.get("X-Error-Code", "")
+        message = response.headers.get("X-Error-Message") or f"HTTP {status}"
+        text = f"Upstream {self.name}: {message}"
+        if code == "EntryNotFound" or (status == 404 and code == "" and "resolve" in during):
+            raise EntryNotFoundError(text, commit=commit or response.headers.get("X-Repo-Commit"))
+        if code == "RevisionNotFound":
+            raise RevisionNotFoundError(text)
+        if code in ("RepoNotFound", "GatedRepo") or status in (401, 404):
+            raise RepoNotFoundError(text)
+        if status == 403:
+            raise PermissionDeniedError(text)
+        raise UpstreamUnavailableError(
+            f"Upstream {self.name} answered HTTP {status} while {during}.", upstream=self.name, status=status
+        )
+
+    async def _get_json(self, url: str, during: str, params: dict[str, str] | None = None) -> httpx.Response:
+        try:
+            response = await self._client.get(
+                url, params=params, headers=self._headers(), timeout=self._timeout
+            )
+        except httpx.HTTPError as exc:
+            raise self._failure(exc, during) from None
+        self._raise_for(response, during)
+        return response
+
+    def _repo_api(self, repo_type: str, repo_id: str) -> str:
+        return f"{self.endpoint}/api/{repo_type}s/{repo_id}"
+
+    async def revision_info(self, repo_type: str, repo_id: str, revision: str) -> dict[str, Any]:
+        url = f"{self._repo_api(repo_type, repo_id)}/revision/{quote(revision, safe='')}"
+        response = await self._get_json(url, f"resolving {repo_id}@{revision}")
+        data = _json(response, self.name)
+        if not isinstance(data, dict) or not isinstance(data.get("sha"), str):
+            raise UpstreamUnavailableError(f"Upstream {self.name} sent repo info without 'sha'.")
+        return data
+
+    async def tree(self, repo_type: str, repo_id: str, commit: str) -> list[dict[str, Any]]:
+        """Every file of ``commit`` (recursive listing, following ``Link: rel=next``)."""
+        url: str | None = f"{self._repo_api(repo_type, repo_id)}/tree/{commit}"
+        params: dict[str, str] | None = {"recursive": "true", "expand": "false"}
+        files: list[dict[str, Any]] = []
+        for _ in range(MAX_TREE_PAGES):
+            if url is None:
+                return files
+            response = await self._get_json(url, f"listing {repo_id}@{commit}", params)
+            page = _json(response, self.name)
+            if not isinstance(page, list):
+                raise UpstreamUnavailableError(f"Upstream {self.name} sent a malformed tree page.")
+            files += [e for e in page if isinstance(e, dict) and e.get("type") == "file"]
+            url = response.links.get("next", {}).get("url")
+            params = None
+        raise UpstreamUnavailableError(f"Upstream {self.name} tree of {repo_id} never ends.")
+
+    async def refs(self, repo_type: str, repo_id: str) -> dict[str, Any]:
+        response = await self._get_json(
+            f"{self._repo_api(repo_type, repo_id)}/refs",
+            f"listing refs of {repo_id}",
+            {"include_prs": "1"},
+        )
+        data = _json(response, self.name)
+        if not isinstance(data, dict):
+            raise UpstreamUnavailableError(f"Upstream {self.name} sent malformed refs.")
+        return data
+
+    @asynccontextmanager
+    async def open_file(
+        self, repo_type: str, repo_id: str, commit: str, path: str
+    ) -> AsyncIterator[UpstreamBody]:
+        url = f"{self.endpoint}/{_TYPE_PREFIX[repo_type]}{repo_id}/resolve/{commit}/{quote(path)}"
+        during = f"downloading {repo_id}/{path}"
+        try:
+            # identity: the bytes hashed must be the file, not a compressed transfer of it
+            headers = {**self._headers(), "Accept-Encoding": "identity"}
+            async with self._client.stream(
+                "GET", url, headers=headers, timeout=self._timeout
+            ) as response:
+                self._raise_for(response, during, commit)
+                length = response.headers.get("Content-Length")
+
+                async def chunks() -> AsyncIterator[bytes]:
+                    try:
+                        async for chunk in response.aiter_raw(1 << 20):
+                            yield chunk
+                    except httpx.HTTPError as exc:
+                        raise self._failure(exc, during) from None
+
+                yield UpstreamBody(int(length) if length and length.isdigit() else None, chunks())
+        except httpx.HTTPError as exc:
+            raise self._failure(exc, during) from None
+
+
+def _json(response: httpx.Response, name: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise UpstreamUnavailableError(f"Upstream {name} sent a response that is not JSON.") from None
+
+
+__all__ = ["HfUpstream", "UpstreamBody", "UpstreamError", "safe_origin"]
