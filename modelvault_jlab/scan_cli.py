@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from .core.scanning import ScanEngine, ScanReport, Verdict
+from .core.scanning import ScanEngine, ScanReport, Severity, Verdict
 
 EXIT_CLEAN = 0
 EXIT_FLAGGED = 1
@@ -41,9 +41,15 @@ def register(subparsers: Any) -> None:
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (recursive)")
     p.add_argument("--json", action="store_true", help="one JSON object per file per line")
-    p.add_argument("--allow-global", action="append", default=[], metavar="MODULE.NAME",
-                   help="extra pickle global to allow (repeatable)")
+    p.add_argument(
+        "--allow-global",
+        action="append",
+        default=[],
+        metavar="MODULE.NAME",
+        help="extra pickle global to allow (repeatable)",
+    )
     p.add_argument("--max-depth", type=int, default=6, help="archive nesting depth limit")
+    p.add_argument("-v", "--verbose", action="store_true", help="also print informational findings")
 
 
 def _iter_files(paths: list[str]) -> Iterator[tuple[Path, str]]:
@@ -57,9 +63,11 @@ def _iter_files(paths: list[str]) -> Iterator[tuple[Path, str]]:
             yield root, root.name
 
 
-def _print_human(out: TextIO, path: Path, report: ScanReport) -> None:
+def _print_human(out: TextIO, path: Path, report: ScanReport, verbose: bool) -> None:
     out.write(f"{path}: {report.verdict.value.upper()} ({report.format})\n")
     for f in report.findings:
+        if f.severity is Severity.INFO and not verbose:
+            continue
         where = []
         if f.inner_path:
             where.append(f"in {f.inner_path}")
@@ -82,8 +90,18 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             verdicts.append(Verdict.ERROR)
             if args.json:
-                out.write(json.dumps({"path": str(path), "verdict": "error", "format": None,
-                                      "findings": [], "error": str(exc)}) + "\n")
+                out.write(
+                    json.dumps(
+                        {
+                            "path": str(path),
+                            "verdict": "error",
+                            "format": None,
+                            "findings": [],
+                            "error": str(exc),
+                        }
+                    )
+                    + "\n"
+                )
             else:
                 out.write(f"{path}: ERROR (cannot read: {exc.strerror})\n")
             continue
@@ -91,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             out.write(json.dumps({"path": str(path), **report.to_dict()}) + "\n")
         else:
-            _print_human(out, path, report)
+            _print_human(out, path, report, bool(getattr(args, "verbose", False)))
     out.flush()
     if Verdict.ERROR in verdicts:
         return EXIT_ERROR

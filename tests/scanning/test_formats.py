@@ -47,6 +47,26 @@ def test_torch_full_training_checkpoint_is_clean(scan, tmp_path):
     assert report.verdict is Verdict.CLEAN, report.findings
 
 
+def test_torchscript_archive_is_flagged_not_parsed_as_python(scan, tmp_path):
+    scripted = torch.jit.script(torch.nn.Linear(2, 2))
+    path = tmp_path / "scripted.pt"
+    torch.jit.save(scripted, path)
+    report = scan.file(path)
+    assert report.format == "torch-zip"
+    assert "torchscript-code" in rules(report)
+    assert "python-code" not in rules(report)
+    assert report.verdict is Verdict.SUSPICIOUS, report.findings
+
+
+def test_trainer_rng_state_is_clean(scan, tmp_path):
+    import random
+
+    path = tmp_path / "rng_state.pth"
+    torch.save({"python": random.getstate(), "numpy": np.random.get_state(),
+                "cpu": torch.random.get_rng_state()}, path)
+    assert scan.file(path).verdict is Verdict.CLEAN
+
+
 def test_torch_legacy_format_is_clean(scan, tmp_path, state_dict):
     path = tmp_path / "legacy.pth"
     torch.save(state_dict, path, _use_new_zipfile_serialization=False)

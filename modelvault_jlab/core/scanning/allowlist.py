@@ -81,6 +81,10 @@ class GlobalPolicy:
         dotted = f"{module}.{name}"
         if dotted in self.allowed:
             return GlobalVerdict(True, None, "allow-listed")
+        if module == "__torch__" or module.startswith("__torch__."):
+            # TorchScript classes, resolved by torch's C++ unpickler against the archive's own
+            # compiled code (reported separately as torchscript-code), not Python imports.
+            return GlobalVerdict(False, Severity.SUSPICIOUS, "TorchScript class")
         denied = self.is_denied(dotted)
         if denied is not None:
             return GlobalVerdict(False, Severity.MALICIOUS, denied)

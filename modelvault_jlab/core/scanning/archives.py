@@ -256,10 +256,16 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
         from .keras import scan_keras_zip_config
 
         scan_keras_zip_config(ctx, win, listing, loc)
+    if kind == "torch-zip" and any(n.startswith(f"{prefix}code/") for n in names):
+        ctx.add(Severity.SUSPICIOUS, "torchscript-code",
+                "TorchScript archive: its code/ entries run on torch.jit.load", loc, kind)
     for entry in listing.entries:
         if entry.is_dir:
             continue
         child = loc.child(entry.name)
+        if kind == "torch-zip" and entry.name.startswith(f"{prefix}code/") and \
+                not entry.name.endswith(".pkl"):
+            continue  # TorchScript source/debug info, reported once above
         if entry.encrypted:
             ctx.add(Severity.SUSPICIOUS, "zip-encrypted-flag",
                     "entry is flagged as encrypted; analysed as plain data", child, "zip",

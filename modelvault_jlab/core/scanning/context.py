@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, BinaryIO
+from typing import IO
 
 from .allowlist import GlobalPolicy
 from .models import Finding, Severity
@@ -152,11 +150,3 @@ class ScanContext:
             loc,
             fmt,
         )
-
-
-def copy_limited(src: BinaryIO, dst: IO[bytes], n: int) -> None:
-    shutil.copyfileobj(src, dst, n)
-
-
-def fileobj_size(f: BinaryIO) -> int:
-    return os.fstat(f.fileno()).st_size

@@ -63,7 +63,8 @@ def _is_safetensors(head: bytes, size: int) -> bool:
     if len(head) < 10:
         return False
     (n,) = struct.unpack("<Q", head[:8])
-    return 2 <= n <= size - 8 and head[8:9] == b"{"
+    # A header length past the end of the file still means "safetensors" (a malformed one).
+    return 2 <= n < 1 << 40 and head[8:9] == b"{"
 
 
 def _looks_like_onnx(head: bytes, name_hint: str | None) -> bool:
@@ -76,7 +77,7 @@ def _looks_like_onnx(head: bytes, name_hint: str | None) -> bool:
     return head[2] in (0x12, 0x1A, 0x22, 0x2A, 0x3A, 0x42)
 
 
-def _utf8_text(head: bytes) -> bool:
+def is_utf8_text(head: bytes) -> bool:
     if b"\x00" in head:
         return False
     try:
@@ -130,7 +131,7 @@ def detect_format(head: bytes, size: int, name_hint: str | None) -> str:
         return "onnx"
     if head[:1] and head[0] in _PROTO0_FIRST:
         return "pickle-probe"
-    if _utf8_text(head):
+    if is_utf8_text(head):
         return "text"
     return "binary"
 

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .allowlist import GlobalPolicy
+from .archives import scan_zip
 from .context import Limits, Location, ScanContext
-from .detect import HEAD_SIZE, detect_format
+from .detect import HEAD_SIZE, detect_format, is_utf8_text
 from .models import SCANNER_VERSION, Finding, ScanReport, Severity, verdict_of
 from .pickle import probe_pickle
 from .python_src import is_python
+from .registry import POLYGLOT_CHECK, SCANNERS
 from .stream import Window
 from .zipparse import find_eocd
 
@@ -90,14 +92,13 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
 
 def dispatch(ctx: ScanContext, win: Window, loc: Location) -> str:
     """Identify ``win``'s format by content and run its scanner."""
-    from .registry import POLYGLOT_CHECK, SCANNERS
-
     head = win.read_at(0, HEAD_SIZE)
     fmt = detect_format(head, win.length, loc.name_hint)
     if fmt == "pickle-probe":
-        fmt = "pickle" if probe_pickle(win, ctx, loc) else (
-            "text" if detect_format(head, win.length, None) != "binary"
-            and b"\x00" not in head else "binary")
+        if probe_pickle(win, ctx, loc):
+            fmt = "pickle"
+        else:
+            fmt = "text" if is_utf8_text(head) else "binary"
     if fmt == "text" and is_python(head, loc):
         fmt = "python"
     scanner = SCANNERS.get(fmt)
@@ -106,8 +107,6 @@ def dispatch(ctx: ScanContext, win: Window, loc: Location) -> str:
         win.seek(0)
         result = scanner(ctx, win, loc)
     if fmt in POLYGLOT_CHECK and win.length >= 22 and find_eocd(win) is not None:
-        from .archives import scan_zip
-
         before = len(ctx.findings)
         scan_zip(ctx, win.sub(0, win.length), loc)
         zip_rules = {f.rule for f in ctx.findings[before:]}

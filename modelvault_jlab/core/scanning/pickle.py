@@ -21,6 +21,11 @@ from .pickle_walk import PickleWalker, WalkResult
 from .stream import Window
 
 FICKLING_MAX_BYTES = 8 << 20
+# fickling's interpreter is superlinear on long opcode streams (a state dict with thousands of
+# tensors takes seconds), so it runs on small pickles and on anything the walker flagged; the
+# streaming walker alone covers large clean checkpoints.
+FICKLING_MAX_OPCODES = 400
+FICKLING_MAX_OPCODES_FLAGGED = 50_000
 MAX_PICKLES_PER_STREAM = 64
 
 
@@ -88,14 +93,21 @@ def _fickling_second_opinion(
     size = res.end - res.start
     if size > FICKLING_MAX_BYTES or size <= 0 or res.inline_raw_data:
         return
+    flagged = bool(res.findings)
+    if res.opcodes > FICKLING_MAX_OPCODES_FLAGGED or (
+        not flagged and res.opcodes > FICKLING_MAX_OPCODES
+    ):
+        return
     data = win.read_at(res.start, size)
     known = {g.dotted for g in res.globals}
-    for f in fickling_findings(data, ctx, loc, fmt, known):
-        ctx.extend([f])
+    findings = fickling_findings(data, ctx, loc, fmt, known)
+    if not flagged:  # fickling's own (INFO) opinions are kept as evidence on flagged pickles only
+        findings = [f for f in findings if f.severity is not Severity.INFO]
+    ctx.extend(findings)
 
 
 def fickling_findings(
-    data: bytes, ctx: ScanContext, loc: Location, fmt: str, known: set[str]
+    data: bytes, ctx: ScanContext, loc: Location, fmt: str, known: set[str],
 ) -> list[Finding]:
     """Findings from fickling's static analysis of one in-memory pickle."""
     from fickling.analysis import Severity as FSeverity

@@ -101,8 +101,6 @@ class PickleWalker:
         self.result = WalkResult(start=win.pos, end=win.pos, complete=False)
         self._seen: set[tuple[str, str | None]] = set()
         self._op_offset = 0
-        from .pickle_ops import build_dispatch
-
         self._dispatch = build_dispatch(self)
 
     # -- findings ----------------------------------------------------------------------------
@@ -405,5 +403,7 @@ def _state_dicts(state: Value) -> list[DictValue]:
         return [v for v in items if isinstance(v, DictValue)]
     return []
 
+
+from .pickle_ops import build_dispatch  # noqa: E402  (circular: pickle_ops needs the classes)
 
 __all__ = ["MARK", "PickleParseError", "PickleWalker", "WalkResult", "looks_like_pickle_head"]

@@ -39,9 +39,10 @@ def scan_python(ctx: ScanContext, win: Window, loc: Location) -> str:
         return "python"
     src = win.read_at(0, win.length)
     line_offsets = [0]
-    for i, b in enumerate(src):
-        if b == 0x0A:
-            line_offsets.append(i + 1)
+    nl = src.find(b"\n")
+    while nl >= 0:
+        line_offsets.append(nl + 1)
+        nl = src.find(b"\n", nl + 1)
     evidence: list[str] = []
     try:
         tree = ast.parse(src)

@@ -85,6 +85,8 @@ def scan_safetensors(ctx: ScanContext, win: Window, loc: Location) -> str:
     try:
         if n > MAX_HEADER:
             raise _InvalidError(f"header of {n} bytes exceeds the {MAX_HEADER} byte limit")
+        if n > win.length - 8:
+            raise _InvalidError(f"header of {n} bytes runs past the end of the file")
         raw = win.read_exact(n)
         try:
             header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_dupes)

@@ -137,10 +137,14 @@ class Window:
             self._i = len(self._buf)
 
     def read_at(self, offset: int, n: int) -> bytes:
-        """Random-access read that does not disturb the buffered position much."""
-        saved = self.pos
-        self.seek(offset)
-        try:
-            return self.read(n)
-        finally:
-            self.seek(saved)
+        """Random-access read of up to ``n`` bytes; leaves the buffered position untouched."""
+        if offset < 0 or n <= 0 or offset >= self.length:
+            return b""
+        n = min(n, self.length - offset)
+        if self._buf_pos <= offset and offset + n <= self._buf_pos + len(self._buf):
+            i = offset - self._buf_pos
+            return self._buf[i : i + n]
+        self._f.seek(self.start + offset)
+        data = self._f.read(n)
+        self.consumed += len(data)
+        return data

@@ -2,10 +2,10 @@
 
 Python's ``zipfile`` rejects archives that other loaders accept (CRC mismatches, encryption flag
 bits on stored data, local/central name mismatches, unknown methods), which is how several
-picklescan bypasses worked (CVE-2025-1944 / GHSA-7q5r-7gvp-wc82 name mismatch, CVE-2025-1945 /
-GHSA-w8jq-xcqf-f792 flag bits, CVE-2025-10156 CRC errors). This reader never verifies CRCs, reads the
-central directory *and* walks the local-header chain, tolerates data prepended before the archive,
-and reports every anomaly as a note so the scanner can grade it.
+picklescan bypasses worked (CVE-2025-1944 / GHSA-7q5r-7gvp-wc82 name mismatch,
+CVE-2025-1945 / GHSA-w8jq-xcqf-f792 flag bits, CVE-2025-10156 CRC errors). This reader never
+verifies CRCs, reads the central directory *and* walks the local-header chain, tolerates data
+prepended before the archive, and reports every anomaly as a note so the scanner can grade it.
 """
 
 from __future__ import annotations
