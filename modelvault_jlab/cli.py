@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from traitlets.config import Config, PyFileConfigLoader
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
 
 from . import __version__
 from .config import VaultSettings
@@ -125,8 +126,21 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 
 def cmd_repo_create(args: argparse.Namespace) -> int:
     vault = _open(args)
+    try:
+        config = json.loads(args.repo_config) if args.repo_config else {}
+    except ValueError:
+        config = None
+    if not isinstance(config, dict):
+        print("modelvault: error: --repo-config must be a JSON object", file=sys.stderr)
+        return 2
+    vault.pypi.validate_config(args.kind, config)
     vault.repositories.create(
-        SYSTEM, args.key, args.kind, description=args.description, public=args.public
+        SYSTEM,
+        args.key,
+        args.kind,
+        description=args.description,
+        public=args.public,
+        config=config,
     )
     print(args.key)
     return 0
@@ -180,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     rcreate.add_argument("--kind", choices=REPOSITORY_KINDS, default="hf-local")
     rcreate.add_argument("--description", default="")
     rcreate.add_argument("--public", action="store_true", help="readable without a token")
+    rcreate.add_argument(
+        "--repo-config",
+        default="",
+        help='per-repository settings as JSON, e.g. \'{"upstream": "https://pypi.org/simple/"}\'',
+    )
     rcreate.set_defaults(func=cmd_repo_create)
     rlist = repo.add_parser("list", parents=[common])
     rlist.set_defaults(func=cmd_repo_list)

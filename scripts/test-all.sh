@@ -44,4 +44,4 @@ step "UI tests (Galata, Chromium)"
 ( cd ui-tests && jlpm install && jlpm playwright test )
 
 step "pytest"
-python -m pytest -q -p no:cacheprovider "$@"
+MODELVAULT_FAIL_ON_SKIP=1 python -m pytest -q -p no:cacheprovider "$@"

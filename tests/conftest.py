@@ -40,3 +40,14 @@ def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
 def server(request: pytest.FixtureRequest) -> RunningServer:
     """Both hosts: every compat test runs against the standalone and the Jupyter-hosted server."""
     return request.getfixturevalue(f"{request.param}_server")  # type: ignore[no-any-return]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With MODELVAULT_FAIL_ON_SKIP=1 (CI), a skipped test is a failure: a missing test
+    dependency must never pass silently."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and os.environ.get("MODELVAULT_FAIL_ON_SKIP") == "1" and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, which CI counts as a failure: {report.longrepr}"

@@ -48,9 +48,7 @@ class Principal:
     def allows(self, action: Action, repository: str | None) -> bool:
         if self.scope is None or _RANK[self.scope] < _RANK[action]:
             return False
-        if self.repositories and (repository is None or repository not in self.repositories):
-            return False
-        return True
+        return not self.repositories or repository in self.repositories
 
 
 ANONYMOUS = Principal(name="anonymous", scope=None, kind="anonymous")

@@ -86,7 +86,7 @@ class LfsService:
         return hmac.new(self._key, msg, hashlib.sha256).hexdigest()
 
     def batch(
-        self, who: Principal, ref: HubRef, objects: Sequence[tuple[str, int]]
+        self, who: Principal, ref: HubRef, objects: Sequence[tuple[str, object]]
     ) -> list[BatchResult]:
         """Decide, per object, whether it must be uploaded, and grant the upload.
 

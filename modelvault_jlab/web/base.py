@@ -14,11 +14,13 @@ import binascii
 import dataclasses
 import json
 import logging
-from urllib.parse import urlencode
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
-from tornado import httputil, iostream, web
+from http.client import responses
+
+from tornado import iostream, web
 
 from ..core.identity import ANONYMOUS, Principal
 from ..core.vault import Vault
@@ -166,9 +168,9 @@ class VaultHandler(web.RequestHandler):
             return status_for(exc), public_message(exc), exc
         if isinstance(exc, web.HTTPError):
             status = exc.status_code
-            return status, exc.log_message or httputil.responses.get(status, "Error"), exc
+            return status, exc.log_message or responses.get(status, "Error"), exc
         status = self.get_status()
-        return status, httputil.responses.get(status, "Error"), None
+        return status, responses.get(status, "Error"), None
 
     def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         # tornado calls send_error(500) for any exception; map ours to their status first.
@@ -186,7 +188,7 @@ class VaultHandler(web.RequestHandler):
             json.dumps(
                 {
                     "message": message,
-                    "reason": httputil.responses.get(status, ""),
+                    "reason": responses.get(status, ""),
                     "code": code,
                     "details": exc.details if isinstance(exc, VaultError) else {},
                 },

@@ -185,7 +185,7 @@ class ResolveHandler(HfHandler):
             # Headers are out: cut the connection so the client sees a short body, never a
             # complete-looking file.
             log.warning("Download of %s cut short: %s", self.request.path, exc.message)
-            self.request.connection.close()  # type: ignore[attr-defined]
+            self.request.connection.close()  # type: ignore[union-attr]
             return
         self.finish()
 
@@ -213,7 +213,9 @@ class RepoInfoHandler(HfHandler):
     """``GET /api/{T}/{ns}/{name}[/revision/{rev}]``."""
 
     @vault_auth
-    async def get(self, repository: str, types: str, ns: str, name: str, rev: str | None = None) -> None:
+    async def get(
+        self, repository: str, types: str, ns: str, name: str, rev: str | None = None
+    ) -> None:
         ref = self.hub_ref(repository, _plural(types), ns, name)
         resolved = await self.vault.hub.resolve(self.principal, ref, rev)
         self.warn_if_stale(resolved)
@@ -229,7 +231,9 @@ class RepoListHandler(HfHandler):
     def get(self, repository: str, types: str) -> None:
         limit = self.int_arg("limit", 100)
         after = self.get_argument("cursor", None)
-        repos = self.vault.hub.list_repos(self.principal, repository, _plural(types), after, limit)
+        repos = self.vault.hub.list_repos(
+            self.principal, repository, validate_repo_type(_plural(types)), after, limit
+        )
         search = self.get_argument("search", "")
         author = self.get_argument("author", "")
         items = [
@@ -467,7 +471,7 @@ class CommitHandler(HfHandler):
 
     async def prepare(self) -> None:
         await super().prepare()
-        self.request.connection.set_max_body_size(self.max_body_bytes)  # type: ignore[attr-defined]
+        self.request.connection.set_max_body_size(self.max_body_bytes)  # type: ignore[union-attr]
         self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
 
     def data_received(self, chunk: bytes) -> None:
@@ -655,7 +659,9 @@ class LfsObjectHandler(HfHandler):
         )
         self.part_number = int(part) if part else None
         self.writer = None
+        self.completion = bytearray()
         if self.request.method != "PUT":
+            self.request.connection.set_max_body_size(1 << 20)  # type: ignore[union-attr]
             return
         expected = (
             self.vault.lfs.part_bounds(self.grant, self.part_number)
@@ -670,12 +676,14 @@ class LfsObjectHandler(HfHandler):
                 f"Content-Length {declared} does not match the announced size {expected}."
             )
         self.expected_size = expected
-        self.request.connection.set_max_body_size(expected)  # type: ignore[attr-defined]
+        self.request.connection.set_max_body_size(expected)  # type: ignore[union-attr]
         self.writer = self.vault.content.writer()
 
     def data_received(self, chunk: bytes) -> None:
         if self.writer is not None:
             self.writer.write(chunk)
+        else:
+            self.completion += chunk  # the small JSON of a multipart completion
 
     def on_connection_close(self) -> None:
         if self.writer is not None:
@@ -701,6 +709,7 @@ class LfsObjectHandler(HfHandler):
     @vault_auth
     def post(self, repository: str, oid: str, size: str, part: str | None = None) -> None:
         """Multipart completion: ``{"oid", "parts": [{"partNumber", "etag"}]}``."""
+        self.request.body = bytes(self.completion)
         body = self.json_body()
         parts = body.get("parts") if isinstance(body, dict) else None
         if not isinstance(parts, list):
@@ -781,7 +790,9 @@ class DiscussionsHandler(HfHandler):
     """Pull requests exist as ``refs/pr/N``; discussions themselves are not stored."""
 
     @vault_auth
-    async def get(self, repository: str, types: str, ns: str, name: str, num: str | None = None) -> None:
+    async def get(
+        self, repository: str, types: str, ns: str, name: str, num: str | None = None
+    ) -> None:
         ref = self.hub_ref(repository, _plural(types), ns, name)
         if num is None:
             self.vault.hub.get_repo(self.principal, ref)
