@@ -7,6 +7,7 @@ plus its changes, so resolving a file at any commit is one indexed lookup.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -54,8 +55,10 @@ from ..storage.base import (
 from .audit import AuditLog
 from .cards import MAX_CARD_BYTES, parse_card
 from .content import ContentStore, lfs_pointer_oid
-from .identity import AccessPolicy, Action, Principal
+from .gate import Gate, Subject
+from .identity import SYSTEM, AccessPolicy, Action, Principal
 from .mirror import HubMirror
+from .policy.engine import Decision
 from .streaming import Flight
 
 DEFAULT_BRANCH = "main"
@@ -177,6 +180,7 @@ class HubService:
         access: AccessPolicy,
         audit: AuditLog,
         mirror: HubMirror | None = None,
+        gate: Gate | None = None,
         clock: Callable[[], float] = _now,
     ) -> None:
         self._meta = meta
@@ -184,7 +188,9 @@ class HubService:
         self._access = access
         self._audit = audit
         self._mirror = mirror
+        self._gate = gate
         self._clock = clock
+        self._repo_decisions: dict[tuple[str, int, str, str], Decision] = {}
 
     # -- repositories and repos --
     def _repository(self, who: Principal, key: str, action: Action) -> RepositoryRecord:
@@ -306,7 +312,9 @@ class HubService:
     async def _resolve_in(self, record: RepositoryRecord, ref: HubRef, rev: str) -> Resolved:
         if record.kind == "hf-remote":
             if self._mirror is None:
-                raise UnsupportedOperationError("Remote repositories are not enabled on this server.")
+                raise UnsupportedOperationError(
+                    "Remote repositories are not enabled on this server."
+                )
             found = await self._mirror.resolve(record, ref.repo_type, ref.repo_id, rev)
             return Resolved(found.repo, found.commit, rev, record, found.warning)
         repo = self._meta.get_hub_repo(record.key, ref.repo_type, ref.repo_id)
@@ -342,20 +350,83 @@ class HubService:
             )
         return entry
 
-    async def open(self, resolved: Resolved, entry: FileEntry) -> ContentStream:
+    def _cached_sha(self, resolved: Resolved, entry: FileEntry) -> Sha256 | None:
+        if resolved.source.kind != "hf-remote":
+            return entry.sha256
+        assert self._mirror is not None
+        return self._mirror.cached_blob(entry)
+
+    async def admit(
+        self, who: Principal, requested: str, resolved: Resolved, entry: FileEntry
+    ) -> list[str]:
+        """Apply policy to serving ``entry``: raise PolicyError to block, return warnings.
+
+        Repo-level policies (licence, custom code) always apply; the file's scan verdict applies
+        when its content is in the vault (scanning it now if it never was). An uncached remote
+        file is scanned while it streams through (see :meth:`open`).
+        """
+        if self._gate is None:
+            return []
+        subject = Subject(
+            requested,
+            resolved.source,
+            resolved.repo.repo_type,
+            resolved.repo.repo_id,
+            resolved.commit.sha,
+        )
+        decision = await self._repo_decision(subject, resolved)
+        sha = self._cached_sha(resolved, entry)
+        if sha is not None:
+            scan = await asyncio.to_thread(self._gate.scan, sha, entry.path)
+            decision = decision.merge(self._gate.file_decision(subject, entry, scan))
+        return self._gate.enforce(who, subject, entry.path, decision)
+
+    async def _repo_decision(self, subject: Subject, resolved: Resolved) -> Decision:
+        assert self._gate is not None
+        # A commit's card and files never change; only policies and waivers do (their epoch).
+        key = (subject.source.key, resolved.repo.id, subject.commit, self._gate.epoch())
+        cached = self._repo_decisions.get(key)
+        if cached is None:
+            paths = [f.path for f in self.files(resolved, limit=100_000)]
+            cached = self._gate.repo_decision(subject, await self.card(resolved), paths)
+            if len(self._repo_decisions) > 4096:
+                self._repo_decisions.clear()
+            self._repo_decisions[key] = cached
+        return cached
+
+    async def open(
+        self, who: Principal, requested: str, resolved: Resolved, entry: FileEntry
+    ) -> ContentStream:
         """The bytes of ``entry``: from the store, or streamed through from the upstream.
+
+        A streamed-through file is verified and scanned before its last byte goes out; if policy
+        blocks it then, every client of that transfer is cut off and the blob stays quarantined.
 
         Raises:
             OfflineModeError, UpstreamUnavailableError, EntryNotFoundError: nothing was sent yet.
         """
-        if resolved.source.kind != "hf-remote":
-            return ContentStream(self._content.blobs, entry.sha256, None)
+        sha = self._cached_sha(resolved, entry)
+        if sha is not None:
+            return ContentStream(self._content.blobs, sha, None)
         assert self._mirror is not None
-        cached = self._mirror.cached_blob(entry)
-        if cached is not None:
-            return ContentStream(self._content.blobs, cached, None)
+
+        async def admit_blob(sha256: Sha256) -> None:
+            if self._gate is None:
+                return
+            subject = Subject(
+                requested,
+                resolved.source,
+                resolved.repo.repo_type,
+                resolved.repo.repo_id,
+                resolved.commit.sha,
+            )
+            scan = await asyncio.to_thread(self._gate.scan, sha256, entry.path)
+            self._gate.enforce(
+                who, subject, entry.path, self._gate.file_decision(subject, entry, scan)
+            )
+
         flight = await self._mirror.open_stream(
-            resolved.source, resolved.repo, resolved.commit.sha, entry
+            resolved.source, resolved.repo, resolved.commit.sha, entry, admit_blob
         )
         return ContentStream(self._content.blobs, None, flight)
 
@@ -364,7 +435,7 @@ class HubService:
         entry = self._meta.get_file(resolved.repo.id, resolved.commit.sha, "README.md")
         if entry is None or entry.size > MAX_CARD_BYTES:
             return {}
-        stream = await self.open(resolved, entry)
+        stream = await self.open(SYSTEM, resolved.source.key, resolved, entry)
         text = b"".join([c async for c in stream.chunks(0, entry.size, entry.size or 1)])
         return parse_card(text.decode("utf-8", "replace"))
 
@@ -551,6 +622,11 @@ class HubService:
             kind, name = "pr", str(pr)
         commit = self._new_commit(ref.repository, repo.id, head, title, message, who.name)
         self._meta.commit(commit, changes, kind, name, head)
+        if self._gate is not None:
+            # Scanned at commit: a blocked file stays stored (quarantined) but is never served.
+            for change in changes:
+                if change.entry is not None:
+                    self._gate.scan(change.entry.sha256, change.entry.path)
         self._audit.record(
             who,
             "hub.commit",

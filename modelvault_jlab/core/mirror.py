@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,7 +148,9 @@ class HubMirror:
         self, record: RepositoryRecord, repo_type: RepoType, repo_id: str, private: bool
     ) -> HubRepoRecord:
         try:
-            return self._meta.create_hub_repo(record.key, repo_type, repo_id, private, "upstream", None)
+            return self._meta.create_hub_repo(
+                record.key, repo_type, repo_id, private, "upstream", None
+            )
         except RepoExistsError:  # a concurrent first request created it
             repo = self._meta.get_hub_repo(record.key, repo_type, repo_id)
             assert repo is not None
@@ -171,7 +173,12 @@ class HubMirror:
         return None
 
     async def open_stream(
-        self, record: RepositoryRecord, repo: HubRepoRecord, commit: CommitSha, entry: FileEntry
+        self,
+        record: RepositoryRecord,
+        repo: HubRepoRecord,
+        commit: CommitSha,
+        entry: FileEntry,
+        admit: Callable[[Sha256], Awaitable[None]],
     ) -> Flight:
         """Start or join the transfer of an uncached file; returns once upstream answered.
 
@@ -212,6 +219,7 @@ class HubMirror:
             )
             if not entry.lfs:
                 self._meta.put_git_object(entry.git_oid, info.sha256)
+            await admit(info.sha256)  # scanned before the last byte goes out; may block it
             return info
 
         key = entry.sha256 if entry.lfs else f"git:{entry.git_oid}"
@@ -230,7 +238,9 @@ def _entry(raw: dict[str, Any]) -> FileEntry:
     try:
         validate_repo_path(path)
     except InvalidInputError as exc:
-        raise UpstreamUnavailableError(f"Upstream tree holds an unsafe path: {exc.message}") from None
+        raise UpstreamUnavailableError(
+            f"Upstream tree holds an unsafe path: {exc.message}"
+        ) from None
     lfs = raw.get("lfs")
     if isinstance(lfs, dict):
         sha = str(lfs.get("oid", ""))

@@ -15,6 +15,7 @@ from ..storage.packages_sqlite import SqlitePackageStore
 from ..upstream.hf_http import HfUpstream
 from .audit import AuditLog
 from .content import ContentStore
+from .gate import Gate
 from .hub import HubService
 from .identity import AccessPolicy, IdentityService
 from .lfs import LfsService
@@ -68,7 +69,10 @@ class Vault:
             offline=lambda: self.options.offline,
             clock=clock,
         )
-        self.hub = HubService(meta, self.content, self.access, self.audit, self.mirror, clock)
+        self.gate = Gate(meta, self.content, self.access, self.audit, clock)
+        self.hub = HubService(
+            meta, self.content, self.access, self.audit, self.mirror, self.gate, clock
+        )
         self.lfs = LfsService(
             meta,
             self.content,

@@ -241,6 +241,35 @@ class AuditEvent:
 
 
 @dataclass(frozen=True)
+class ScanRecord:
+    """A scanner's verdict on one blob, kept per sha256 and scanner version."""
+
+    sha256: Sha256
+    scanner_version: str
+    verdict: str
+    report: dict[str, Any]
+    scanned_at: float
+
+
+@dataclass(frozen=True)
+class WaiverRecord:
+    """An explicit, expiring exception to one policy for one repo (at a commit, or any) or blob."""
+
+    id: int
+    policy: str
+    repository: str | None
+    repo_type: str | None
+    repo_id: str | None
+    commit: str | None
+    sha256: str | None
+    justification: str
+    created_by: str
+    created_at: float
+    expires_at: float
+    revoked_at: float | None
+
+
+@dataclass(frozen=True)
 class AuditQuery:
     actor: str | None = None
     action: str | None = None
@@ -374,7 +403,9 @@ class MetadataStore(ABC):
         """The commit an upstream revision name resolved to, and when that was learned."""
 
     @abstractmethod
-    def set_remote_ref(self, hub_repo: int, revision: str, commit: CommitSha, fetched_at: float) -> None: ...
+    def set_remote_ref(
+        self, hub_repo: int, revision: str, commit: CommitSha, fetched_at: float
+    ) -> None: ...
 
     @abstractmethod
     def list_remote_refs(self, hub_repo: int) -> list[tuple[str, CommitSha]]: ...
@@ -408,6 +439,32 @@ class MetadataStore(ABC):
 
     @abstractmethod
     def get_blob(self, sha256: Sha256) -> BlobInfo | None: ...
+
+    # -- governance --
+    @abstractmethod
+    def set_setting(self, name: str, value: str) -> None: ...
+
+    @abstractmethod
+    def get_scan(self, sha256: Sha256) -> ScanRecord | None: ...
+
+    @abstractmethod
+    def put_scan(self, record: ScanRecord) -> None: ...
+
+    @abstractmethod
+    def list_scans(self, verdicts: Sequence[str], limit: int) -> list[ScanRecord]: ...
+
+    @abstractmethod
+    def stale_scans(self, scanner_version: str, limit: int) -> list[Sha256]:
+        """Blobs scanned by another scanner version (to re-scan after an upgrade)."""
+
+    @abstractmethod
+    def create_waiver(self, record: WaiverRecord) -> WaiverRecord: ...
+
+    @abstractmethod
+    def list_waivers(self, include_inactive: bool, now: float) -> list[WaiverRecord]: ...
+
+    @abstractmethod
+    def revoke_waiver(self, waiver_id: int, when: float) -> bool: ...
 
     # -- tokens --
     @abstractmethod

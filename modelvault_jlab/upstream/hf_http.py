@@ -82,15 +82,19 @@ class HfUpstream:
             raise EntryNotFoundError(text, commit=commit or response.headers.get("X-Repo-Commit"))
         if code == "RevisionNotFound":
             raise RevisionNotFoundError(text)
-        if code in ("RepoNotFound", "GatedRepo") or status in (401, 404):
+        if code == "RepoNotFound" or status in (401, 404):
             raise RepoNotFoundError(text)
-        if status == 403:
+        if status == 403:  # gated or refused upstream: say so, with the upstream's reason
             raise PermissionDeniedError(text)
         raise UpstreamUnavailableError(
-            f"Upstream {self.name} answered HTTP {status} while {during}.", upstream=self.name, status=status
+            f"Upstream {self.name} answered HTTP {status} while {during}.",
+            upstream=self.name,
+            status=status,
         )
 
-    async def _get_json(self, url: str, during: str, params: dict[str, str] | None = None) -> httpx.Response:
+    async def _get_json(
+        self, url: str, during: str, params: dict[str, str] | None = None
+    ) -> httpx.Response:
         try:
             response = await self._client.get(
                 url, params=params, headers=self._headers(), timeout=self._timeout
@@ -170,7 +174,9 @@ def _json(response: httpx.Response, name: str) -> Any:
     try:
         return response.json()
     except ValueError:
-        raise UpstreamUnavailableError(f"Upstream {name} sent a response that is not JSON.") from None
+        raise UpstreamUnavailableError(
+            f"Upstream {name} sent a response that is not JSON."
+        ) from None
 
 
 __all__ = ["HfUpstream", "UpstreamBody", "UpstreamError", "safe_origin"]

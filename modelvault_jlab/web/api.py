@@ -6,10 +6,19 @@ a ModelVault token in ``Authorization: Bearer`` works too.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from ..errors import InvalidInputError
-from ..storage.base import AuditEvent, AuditQuery, RepositoryRecord, TokenRecord
+from ..errors import InvalidInputError, NotFoundError
+from ..ids import validate_sha256
+from ..storage.base import (
+    AuditEvent,
+    AuditQuery,
+    RepositoryRecord,
+    ScanRecord,
+    TokenRecord,
+    WaiverRecord,
+)
 from .base import VaultHandler, vault_auth
 
 
@@ -223,4 +232,108 @@ class AuditHandler(ApiHandler):
                 "events": [audit_json(e) for e in events],
                 "next": events[-1].id if len(events) == query.limit and events else None,
             }
+        )
+
+
+def waiver_json(w: WaiverRecord) -> dict[str, Any]:
+    return {
+        "id": w.id,
+        "policy": w.policy,
+        "repository": w.repository,
+        "repo_type": w.repo_type,
+        "repo_id": w.repo_id,
+        "commit": w.commit,
+        "sha256": w.sha256,
+        "justification": w.justification,
+        "created_by": w.created_by,
+        "created_at": w.created_at,
+        "expires_at": w.expires_at,
+        "revoked_at": w.revoked_at,
+    }
+
+
+class PoliciesHandler(ApiHandler):
+    """Global policies (repositories override them by name in their config)."""
+
+    @vault_auth
+    def get(self) -> None:
+        self.write_json({"policies": [p.to_dict() for p in self.vault.gate.global_policies()]})
+
+    @vault_auth
+    def put(self) -> None:
+        body = self.json_body()
+        raw = body.get("policies") if isinstance(body, dict) else body
+        policies = self.vault.gate.set_global_policies(self.principal, raw)
+        self.write_json({"policies": [p.to_dict() for p in policies]})
+
+
+class WaiversHandler(ApiHandler):
+    @vault_auth
+    def get(self) -> None:
+        inactive = self.get_argument("all", "false").lower() in ("1", "true")
+        waivers = self.vault.gate.waivers(self.principal, include_inactive=inactive)
+        self.write_json({"waivers": [waiver_json(w) for w in waivers]})
+
+    @vault_auth
+    def post(self) -> None:
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise InvalidInputError("Expected a JSON object.")
+        self.write_json(waiver_json(self.vault.gate.grant_waiver(self.principal, body)), status=201)
+
+
+class WaiverHandler(ApiHandler):
+    @vault_auth
+    def delete(self, waiver_id: str) -> None:
+        self.vault.gate.revoke_waiver(self.principal, int(waiver_id))
+        self.set_status(204)
+        self.finish()
+
+
+class ScanHandler(ApiHandler):
+    """A blob's scan report; POST re-scans it (admin)."""
+
+    @vault_auth
+    def get(self, sha256: str) -> None:
+        self.vault.access.require(self.principal, "read", None)
+        record = self.vault.meta.get_scan(validate_sha256(sha256))
+        if record is None:
+            raise NotFoundError(f"Blob {sha256} has not been scanned.")
+        self.write_json(scan_json(record))
+
+    @vault_auth
+    async def post(self, sha256: str) -> None:
+        self.require_admin()
+        sha = validate_sha256(sha256)
+        record = await asyncio.to_thread(self.vault.gate.scan, sha, None, force=True)
+        self.vault.audit.record(self.principal, "scan.rescan", subject=sha, verdict=record.verdict)
+        self.write_json(scan_json(record))
+
+
+def scan_json(record: ScanRecord) -> dict[str, Any]:
+    return {
+        "sha256": record.sha256,
+        "verdict": record.verdict,
+        "scanner_version": record.scanner_version,
+        "scanned_at": record.scanned_at,
+        "report": record.report,
+    }
+
+
+class ViolationsHandler(ApiHandler):
+    """Recent blocks and warnings (from the audit log) and every flagged blob."""
+
+    @vault_auth
+    def get(self) -> None:
+        self.vault.access.require(self.principal, "read", None)
+        limit = min(self.int_arg("limit", 200), 1000)
+        events = [
+            audit_json(e)
+            for action in ("policy.block", "policy.warn")
+            for e in self.vault.audit.query(AuditQuery(action=action, limit=limit))
+        ]
+        events.sort(key=lambda e: -int(e["id"]))
+        flagged = self.vault.meta.list_scans(["malicious", "suspicious", "error"], limit)
+        self.write_json(
+            {"events": events[:limit], "flagged_blobs": [scan_json(r) for r in flagged]}
         )

@@ -7,6 +7,7 @@ client raises its own typed exceptions.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -62,11 +63,8 @@ class HfHandler(VaultHandler):
         code = hf_error_code(exc) if exc is not None else None
         if code:
             self.set_header(wire.HEADER_ERROR_CODE, code)
-        # Header values must be one line of latin-1: the client shows this text verbatim.
-        one_line = " ".join(message.split())
-        self.set_header(
-            wire.HEADER_ERROR_MESSAGE, one_line.encode("latin-1", "replace").decode("latin-1")
-        )
+        # The client shows this text verbatim.
+        self.set_header(wire.HEADER_ERROR_MESSAGE, _header_text(message))
         if isinstance(exc, EntryNotFoundError) and exc.details.get("commit"):
             # Lets the client cache the absence (.no_exist/<sha>/<path>) instead of re-probing.
             self.set_header(wire.HEADER_REPO_COMMIT, exc.details["commit"])
@@ -90,11 +88,15 @@ class HfHandler(VaultHandler):
     def warn_if_stale(self, resolved: Resolved) -> None:
         if resolved.warning:
             # huggingface_hub logs X-HF-Warning once per topic.
-            text = " ".join(resolved.warning.split()).encode("latin-1", "replace").decode("latin-1")
-            self.set_header("X-HF-Warning", f"ModelVault; {text}")
+            self.add_header("X-HF-Warning", f"ModelVault; {_header_text(resolved.warning)}")
 
     def flag(self, name: str) -> bool:
         return self.get_argument(name, "false").lower() in ("1", "true", "yes")
+
+
+def _header_text(text: str) -> str:
+    """Header values must be one line of latin-1."""
+    return " ".join(text.split()).encode("latin-1", "replace").decode("latin-1")
 
 
 def _plural(repo_types: str) -> str:
@@ -135,6 +137,9 @@ class ResolveHandler(HfHandler):
     ) -> None:
         resolved, entry = await self._locate(repository, prefix, ns, name, rev, path)
         self.warn_if_stale(resolved)
+        # Policy first: a blocked file answers 403 + GatedRepo with the reason, HEAD included.
+        for warning in await self.vault.hub.admit(self.principal, repository, resolved, entry):
+            self.add_header("X-HF-Warning", f"ModelVault policy; {_header_text(warning)}")
         size = entry.size
         etag = wire.etag_of(entry)
         self.set_header(wire.HEADER_REPO_COMMIT, resolved.commit.sha)
@@ -170,7 +175,8 @@ class ResolveHandler(HfHandler):
         if not send_body:
             self.finish()
             return
-        content = await self.vault.hub.open(resolved, entry)  # errors still get a clean answer
+        # Opened before any byte is sent, so upstream errors still get a clean answer.
+        content = await self.vault.hub.open(self.principal, repository, resolved, entry)
         self.vault.hub.record_download(self.principal, resolved, entry)
         await self._stream(content, start, end)
 
@@ -694,7 +700,7 @@ class LfsObjectHandler(HfHandler):
             self.writer.abort()  # no-op after a successful commit
 
     @vault_auth
-    def put(self, repository: str, oid: str, size: str, part: str | None = None) -> None:
+    async def put(self, repository: str, oid: str, size: str, part: str | None = None) -> None:
         assert self.writer is not None
         if self.part_number is not None:
             # Parts are plain (unregistered) blobs named by their sha256, which is their ETag.
@@ -704,6 +710,8 @@ class LfsObjectHandler(HfHandler):
             return
         blob = self.vault.content.finish(self.writer, self.grant.oid, self.grant.size)
         self.vault.lfs.finish_upload(self.grant, blob)
+        # Scanned on arrival, so the commit that references it finds the verdict ready.
+        await asyncio.to_thread(self.vault.gate.scan, blob.sha256)
         self.finish()
 
     @vault_auth

@@ -55,6 +55,11 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"modelvault/api/tokens", api.TokensHandler),
     (r"modelvault/api/tokens/([0-9a-f]{1,32})", api.TokenHandler),
     (r"modelvault/api/audit", api.AuditHandler),
+    (r"modelvault/api/policies", api.PoliciesHandler),
+    (r"modelvault/api/waivers", api.WaiversHandler),
+    (r"modelvault/api/waivers/(\d{1,12})", api.WaiverHandler),
+    (r"modelvault/api/scans/([0-9a-f]{64})", api.ScanHandler),
+    (r"modelvault/api/violations", api.ViolationsHandler),
     # -- PyPI (Simple API, PEP 658 metadata, legacy upload) --
     (rf"{PYPI}/simple", pypi.SimpleIndexHandler),
     (rf"{PYPI}/simple/{_SEG}", pypi.SimpleProjectHandler),

@@ -39,12 +39,22 @@ SAMPLES: list[tuple[str, str]] = [
     ("PUT", f"modelvault/hf/models/lfs-objects/{OID}/10"),
     ("GET", "modelvault/hf/models/org/name/resolve/main/config.json"),
     ("HEAD", "modelvault/hf/models/datasets/org/name/resolve/main/config.json"),
+    ("GET", "modelvault/pypi/models/simple/"),
+    ("GET", "modelvault/pypi/models/simple/numpy/"),
+    ("GET", f"modelvault/pypi/models/files/{OID}/x-1.0-py3-none-any.whl.metadata"),
+    ("GET", f"modelvault/pypi/models/files/{OID}/x-1.0-py3-none-any.whl"),
+    ("POST", "modelvault/pypi/models/legacy/"),
     ("GET", "modelvault/api/repositories"),
     ("GET", "modelvault/api/repositories/models"),
     ("GET", "modelvault/api/repositories/models/hub"),
     ("GET", "modelvault/api/tokens"),
     ("DELETE", "modelvault/api/tokens/abcdef"),
     ("GET", "modelvault/api/audit"),
+    ("PUT", "modelvault/api/policies"),
+    ("POST", "modelvault/api/waivers"),
+    ("DELETE", "modelvault/api/waivers/1"),
+    ("GET", f"modelvault/api/scans/{OID}"),
+    ("GET", "modelvault/api/violations"),
 ]
 PUBLIC = [("GET", "modelvault/api/info"), ("GET", "modelvault/hf/models/api/agent-harnesses")]
 
@@ -52,15 +62,27 @@ PUBLIC = [("GET", "modelvault/api/info"), ("GET", "modelvault/hf/models/api/agen
 def test_samples_cover_every_route() -> None:
     for pattern, handler in ROUTES:
         rx = re.compile(pattern + "/?$")
-        assert any(rx.match(path) for _, path in SAMPLES + PUBLIC), f"no auth sample for {handler.__name__}"
+        assert any(rx.match(path) for _, path in SAMPLES + PUBLIC), (
+            f"no auth sample for {handler.__name__}"
+        )
 
 
 @pytest.mark.parametrize(("method", "path"), SAMPLES)
-@pytest.mark.parametrize("auth", [None, "Bearer mvt_0123456789ab_wrong", "Basic X19fOm5vcGU=", "Bearer hf_abc"])
-def test_route_requires_a_valid_token(server: RunningServer, method: str, path: str, auth: str | None) -> None:
+@pytest.mark.parametrize(
+    "auth", [None, "Bearer mvt_0123456789ab_wrong", "Basic X19fOm5vcGU=", "Bearer hf_abc"]
+)
+def test_route_requires_a_valid_token(
+    server: RunningServer, method: str, path: str, auth: str | None
+) -> None:
     headers = {"Authorization": auth} if auth else {}
-    r = httpx.request(method, server.url + path, headers=headers, content=b"{}" if method != "GET" else None)
-    if server.kind == "jupyter" and path.startswith("modelvault/api/") and auth in (None, "Bearer hf_abc"):
+    r = httpx.request(
+        method, server.url + path, headers=headers, content=b"{}" if method != "GET" else None
+    )
+    if (
+        server.kind == "jupyter"
+        and path.startswith("modelvault/api/")
+        and auth in (None, "Bearer hf_abc")
+    ):
         # Jupyter's own login guards the sidebar API first when no vault token is presented.
         assert r.status_code in (401, 403), r.text
         return
@@ -84,7 +106,9 @@ def test_scopes_and_repository_limits(standalone_server: RunningServer) -> None:
     assert reader.list_repo_files(repo_id) == ["f.txt"]
     with pytest.raises(hf_errors.HfHubHTTPError) as err:
         reader.upload_file(path_or_fileobj=b"2", path_in_repo="g.txt", repo_id=repo_id)
-    assert err.value.response.status_code == 403 and "lacks the 'write' permission" in str(err.value)
+    assert err.value.response.status_code == 403 and "lacks the 'write' permission" in str(
+        err.value
+    )
 
     limited = mint_token(s.data_dir, "write", "lena", "models")
     other = HfApi(endpoint=s.hf_endpoint("team-a"), token=limited)
@@ -126,7 +150,9 @@ def test_tokens_are_stored_hashed(standalone_server: RunningServer) -> None:
     assert secret not in dump and token not in dump
 
 
-def test_public_repository_is_readable_anonymously(standalone_server: RunningServer, tmp_path: object) -> None:
+def test_public_repository_is_readable_anonymously(
+    standalone_server: RunningServer, tmp_path: object
+) -> None:
     s = standalone_server
     cli(s.data_dir, "repo", "create", "open-models", "--public")
     HfApi(endpoint=s.hf_endpoint("open-models"), token=s.admin_token).create_repo("pub/m")
@@ -145,9 +171,17 @@ def test_jupyter_user_administers_the_vault(jupyter_server: RunningServer) -> No
     r = httpx.post(s.api("tokens"), json={"name": "nb", "scope": "read"}, headers=jupyter)
     assert r.status_code == 201
     token = r.json()["token"]
-    assert HfApi(endpoint=s.hf_endpoint(), token=token).whoami()["auth"]["accessToken"]["role"] == "read"
+    assert (
+        HfApi(endpoint=s.hf_endpoint(), token=token).whoami()["auth"]["accessToken"]["role"]
+        == "read"
+    )
     # the Jupyter token is not a vault token: the Hub endpoints do not accept it
-    r = httpx.get(s.hf_endpoint() + "/api/whoami-v2", headers={"Authorization": f"Bearer {s.jupyter_token}"})
+    r = httpx.get(
+        s.hf_endpoint() + "/api/whoami-v2", headers={"Authorization": f"Bearer {s.jupyter_token}"}
+    )
     assert r.status_code == 401
     # cookie-less browser-style POST without XSRF and without a token is refused
-    assert httpx.post(s.api("tokens"), json={"name": "x", "scope": "read"}).status_code in (401, 403)
+    assert httpx.post(s.api("tokens"), json={"name": "x", "scope": "read"}).status_code in (
+        401,
+        403,
+    )

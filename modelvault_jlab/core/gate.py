@@ -1,0 +1,297 @@
+"""The gate: every file is scanned before its first byte is served, and policy decides.
+
+Decisions combine repo-level policies (licence from the model card, custom code) with the scan
+verdict of the file's blob. Scan results are kept per sha256 with the scanner version, so a blob
+is scanned once however many repos hold it; a scanner upgrade re-scans in the background. Waivers
+lift one policy for one repo (optionally at one commit) or one blob, until they expire. Every
+block, warning and waiver is an audit event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInputError, NotFoundError, PolicyError
+from ..ids import Sha256, validate_repo_id, validate_repo_type, validate_sha256
+from ..storage.base import FileEntry, MetadataStore, RepositoryRecord, ScanRecord, WaiverRecord
+from .audit import AuditLog
+from .content import ContentStore
+from .identity import AccessPolicy, Principal
+from .policy.engine import (
+    Decision,
+    Policy,
+    Violation,
+    code_violations,
+    effective_policies,
+    license_violations,
+    parse_policies,
+    scan_violations,
+)
+from .policy.licenses import license_of_card
+
+if TYPE_CHECKING:
+    from .scanning import ScanEngine
+
+log = logging.getLogger(__name__)
+MAX_WAIVER_SECONDS = 366 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a decision is about: a repo at a commit, as the client asked for it."""
+
+    repository: str  # the repository the client used (a virtual one, possibly)
+    source: RepositoryRecord  # where the repo lives
+    repo_type: str
+    repo_id: str
+    commit: str
+
+
+class Gate:
+    def __init__(
+        self,
+        meta: MetadataStore,
+        content: ContentStore,
+        access: AccessPolicy,
+        audit: AuditLog,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._meta = meta
+        self._content = content
+        self._access = access
+        self._audit = audit
+        self._clock = clock
+        self._engine: ScanEngine | None = None
+
+    # -- scanning --
+    @property
+    def engine(self) -> ScanEngine:
+        if self._engine is None:
+            from .scanning import ScanEngine  # fickling loads only where scans run
+
+            extra = frozenset(json.loads(self._meta.get_setting("scan_allowed_globals") or "[]"))
+            self._engine = ScanEngine(extra_allowed_globals=extra)
+        return self._engine
+
+    @property
+    def scanner_version(self) -> str:
+        from .scanning import SCANNER_VERSION
+
+        return SCANNER_VERSION
+
+    def scan(
+        self, sha256: Sha256, name_hint: str | None = None, *, force: bool = False
+    ) -> ScanRecord:
+        """The verdict on a stored blob, scanning it now unless this scanner version already did.
+
+        Blocking (reads the whole blob in a streaming pass): call it from a worker thread.
+        """
+        known = self._meta.get_scan(sha256)
+        if known is not None and known.scanner_version == self.scanner_version and not force:
+            return known
+        size = self._content.blobs.size(sha256)
+        with self._content.blobs.open_reader(sha256) as f:
+            report = self.engine.scan_fileobj(f, size, name_hint=name_hint)
+        record = ScanRecord(
+            sha256,
+            report.scanner_version,
+            report.verdict.value,
+            report.to_dict(),
+            self._clock(),
+        )
+        self._meta.put_scan(record)
+        if known is not None and known.verdict != record.verdict:
+            self._audit.record(
+                _SCANNER,
+                "scan.verdict.changed",
+                subject=sha256,
+                before=known.verdict,
+                after=record.verdict,
+                scanner_version=record.scanner_version,
+            )
+        return record
+
+    def rescan_stale(self, batch: int = 100) -> int:
+        """Re-scan blobs scanned by an older scanner; report those newly blocked. Returns count."""
+        done = 0
+        while True:
+            stale = self._meta.stale_scans(self.scanner_version, batch)
+            if not stale:
+                return done
+            for sha in stale:
+                try:
+                    self.scan(sha, force=True)
+                except NotFoundError:  # the blob is gone: forget its verdict
+                    self._meta.put_scan(
+                        ScanRecord(
+                            sha, self.scanner_version, "error", {"findings": []}, self._clock()
+                        )
+                    )
+                done += 1
+
+    # -- policies --
+    def epoch(self) -> str:
+        """Changes whenever policies or waivers change (cached decisions key on it)."""
+        return self._meta.get_setting("policy_epoch") or "0"
+
+    def _bump(self) -> None:
+        self._meta.set_setting("policy_epoch", f"{self._clock():.6f}")
+
+    def global_policies(self) -> list[Policy]:
+        return parse_policies(self._meta.get_setting("policies"))
+
+    def set_global_policies(self, who: Principal, raw: object) -> list[Policy]:
+        self._access.require(who, "admin", None)
+        if not isinstance(raw, list):
+            raise InvalidInputError("Expected a list of policies.")
+        policies = [Policy.from_dict(p) for p in raw]
+        self._meta.set_setting("policies", json.dumps([p.to_dict() for p in policies]))
+        self._bump()
+        self._audit.record(who, "policy.update", names=[p.name for p in policies])
+        return policies
+
+    def policies_for(self, record: RepositoryRecord) -> list[Policy]:
+        return effective_policies(
+            self.global_policies(), record.config.get("policies") or [], record.kind
+        )
+
+    # -- decisions --
+    def repo_decision(self, subject: Subject, card: dict[str, Any], paths: list[str]) -> Decision:
+        policies = self.policies_for(subject.source)
+        what = f"{subject.repo_type} {subject.repo_id}"
+        violations = license_violations(policies, license_of_card(card), what)
+        violations += code_violations(policies, [p for p in paths if p.endswith(".py")], what)
+        return self._waive(subject, None, violations)
+
+    def file_decision(self, subject: Subject, entry: FileEntry, scan: ScanRecord) -> Decision:
+        findings = scan.report.get("findings") or []
+        violations = scan_violations(
+            self.policies_for(subject.source), scan.verdict, findings, entry.path
+        )
+        return self._waive(subject, scan.sha256, violations)
+
+    def _waive(self, subject: Subject, sha256: str | None, violations: list[Violation]) -> Decision:
+        if not violations:
+            return Decision()
+        active = self._meta.list_waivers(False, self._clock())
+        kept, waived = [], []
+        for v in violations:
+            if any(_covers(w, v, subject, sha256) for w in active):
+                waived.append(v)
+            else:
+                kept.append(v)
+        return Decision(tuple(kept), tuple(waived))
+
+    def enforce(self, who: Principal, subject: Subject, path: str, decision: Decision) -> list[str]:
+        """Raise PolicyError for a block (audited); return warning texts for the client."""
+        block = decision.blocking
+        subject_text = f"{subject.repo_type}s/{subject.repo_id}@{subject.commit}/{path}"
+        if block is not None:
+            self._audit.record(
+                who,
+                "policy.block",
+                repository=subject.repository,
+                subject=subject_text,
+                policy=block.policy,
+                reason=block.reason,
+                evidence=block.evidence,
+            )
+            raise PolicyError(block.message(), policy=block.policy, evidence=block.evidence)
+        for v in decision.violations:
+            if v.action in ("warn", "audit"):
+                self._audit.record(
+                    who,
+                    f"policy.{v.action}",
+                    repository=subject.repository,
+                    subject=subject_text,
+                    policy=v.policy,
+                    reason=v.reason,
+                )
+        return [v.message() for v in decision.warnings]
+
+    # -- waivers --
+    def grant_waiver(self, who: Principal, body: dict[str, Any]) -> WaiverRecord:
+        self._access.require(who, "admin", None)
+        policy = body.get("policy")
+        justification = body.get("justification")
+        expires_in = body.get("expires_in_seconds")
+        if not isinstance(policy, str) or not policy:
+            raise InvalidInputError("A waiver names the 'policy' it lifts.")
+        if not isinstance(justification, str) or len(justification.strip()) < 5:
+            raise InvalidInputError("A waiver needs a 'justification' (at least 5 characters).")
+        if not isinstance(expires_in, int | float) or not 0 < expires_in <= MAX_WAIVER_SECONDS:
+            raise InvalidInputError(
+                f"A waiver needs 'expires_in_seconds' between 1 and {MAX_WAIVER_SECONDS}."
+            )
+        sha = validate_sha256(body["sha256"]) if body.get("sha256") else None
+        repo_id = validate_repo_id(body["repo_id"]) if body.get("repo_id") else None
+        if sha is None and repo_id is None:
+            raise InvalidInputError(
+                "A waiver applies to a 'repo_id' (optionally at a 'commit') or a 'sha256'."
+            )
+        commit = body.get("commit")
+        if commit is not None and not (isinstance(commit, str) and len(commit) == 40):
+            raise InvalidInputError("'commit' must be a full 40-hex commit id.")
+        now = self._clock()
+        record = self._meta.create_waiver(
+            WaiverRecord(
+                id=0,
+                policy=policy,
+                repository=str(body["repository"]) if body.get("repository") else None,
+                repo_type=validate_repo_type(body.get("repo_type")) if repo_id else None,
+                repo_id=repo_id,
+                commit=commit,
+                sha256=sha,
+                justification=justification.strip(),
+                created_by=who.name,
+                created_at=now,
+                expires_at=now + float(expires_in),
+                revoked_at=None,
+            )
+        )
+        self._bump()
+        self._audit.record(
+            who,
+            "waiver.grant",
+            repository=record.repository,
+            subject=record.sha256 or f"{record.repo_type}s/{record.repo_id}@{record.commit or '*'}",
+            policy=policy,
+            justification=record.justification,
+            expires_at=record.expires_at,
+            waiver_id=record.id,
+        )
+        return record
+
+    def revoke_waiver(self, who: Principal, waiver_id: int) -> None:
+        self._access.require(who, "admin", None)
+        if not self._meta.revoke_waiver(waiver_id, self._clock()):
+            raise NotFoundError(f"No active waiver {waiver_id}.")
+        self._bump()
+        self._audit.record(who, "waiver.revoke", subject=str(waiver_id))
+
+    def waivers(self, who: Principal, include_inactive: bool = False) -> list[WaiverRecord]:
+        self._access.require(who, "read", None)
+        return self._meta.list_waivers(include_inactive, self._clock())
+
+
+def _covers(w: WaiverRecord, v: Violation, subject: Subject, sha256: str | None) -> bool:
+    if w.policy != v.policy:
+        return False
+    if w.sha256 is not None:
+        return sha256 is not None and w.sha256 == sha256
+    return (
+        w.repo_id == subject.repo_id
+        and (w.repo_type or "model") == subject.repo_type
+        and (w.repository is None or w.repository in (subject.repository, subject.source.key))
+        and (w.commit is None or w.commit == subject.commit)
+    )
+
+
+_SCANNER = Principal(name="scanner", scope="admin", kind="system")
+
+__all__ = ["Gate", "PolicyError", "Subject"]

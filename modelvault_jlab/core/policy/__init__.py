@@ -1,0 +1,1 @@
+"""Governance: licence normalisation, policies, decisions and waivers."""
