@@ -75,13 +75,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"(data: {settings.data_dir})",
             flush=True,
         )
+        background = asyncio.create_task(vault.run_background())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         server.stop()
-        vault.close()
+        background.cancel()
+        await vault.aclose()
 
     asyncio.run(run())
     return 0

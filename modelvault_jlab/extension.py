@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from jupyter_server.base.handlers import JupyterHandler
@@ -69,8 +70,12 @@ class ModelVaultApp(ExtensionApp):
         ):
             self.handlers.append((pattern, handler, kwargs))
 
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        await super()._start_jupyter_server_extension(serverapp)  # type: ignore[no-untyped-call]
+        self._background = asyncio.create_task(self.vault.run_background())
+
     async def stop_extension(self) -> None:
-        self.vault.close()
+        await self.vault.aclose()
 
 
 main = launch_new_instance = ModelVaultApp.launch_instance

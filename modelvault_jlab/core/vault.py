@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -108,6 +109,23 @@ class Vault:
         removed = self.blobs.cleanup_incomplete()
         if removed:
             log.warning("Removed %d incomplete upload(s) left by an interrupted server.", removed)
+
+    async def run_background(self) -> None:
+        """Work that follows start-up: re-scan blobs an older scanner judged (an upgrade may
+        block what was allowed; the gate reports those as audit events)."""
+        try:
+            count = await asyncio.to_thread(self.gate.rescan_stale)
+        except Exception:
+            log.exception("Background re-scan failed")
+            return
+        if count:
+            log.warning("Re-scanned %d blob(s) judged by an older scanner version.", count)
+
+    async def aclose(self) -> None:
+        await self.streams.aclose()
+        if self._http is not None:
+            await self._http.aclose()
+        self.close()
 
     def close(self) -> None:
         self.pypi.close()
