@@ -8,6 +8,8 @@ from .config import VaultSettings
 from .core.vault import Vault
 from .storage.blobs_fs import FsBlobStore
 from .storage.meta_sqlite import SqliteMetadataStore
+from .storage.packages_sqlite import SqlitePackageStore
+from .upstream.pypi_http import HttpxPypiUpstream
 
 
 def open_vault(settings: VaultSettings) -> Vault:
@@ -17,6 +19,9 @@ def open_vault(settings: VaultSettings) -> Vault:
         meta=SqliteMetadataStore(root / "metadata.sqlite3"),
         blobs=FsBlobStore(root / "blobs"),
         options=settings.options(),
+        packages=SqlitePackageStore(root / "metadata.sqlite3"),
+        pypi_upstream=HttpxPypiUpstream(user_agent="ModelVault"),
+        pypi_options=settings.pypi_options(),
     )
     if settings.default_hf_repository:
         vault.repositories.ensure(

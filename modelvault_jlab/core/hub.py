@@ -26,6 +26,7 @@ from ..errors import (
     RevisionNotFoundError,
     StorageError,
     UnsupportedOperationError,
+    VaultError,
     WriteConflictError,
 )
 from ..ids import (
@@ -388,11 +389,36 @@ class HubService:
         cached = self._repo_decisions.get(key)
         if cached is None:
             paths = [f.path for f in self.files(resolved, limit=100_000)]
-            cached = self._gate.repo_decision(subject, await self.card(resolved), paths)
+            card = await self.card(resolved)
+            cached = self._gate.repo_decision(subject, card, paths)
+            for base_id in _base_models(card):
+                cached = cached.merge(await self._base_model_decision(subject, base_id))
             if len(self._repo_decisions) > 4096:
                 self._repo_decisions.clear()
             self._repo_decisions[key] = cached
         return cached
+
+    async def _base_model_decision(self, subject: Subject, base_id: str) -> Decision:
+        """A model's ``base_model`` must pass the licence policies too, when the vault can see
+        it (same repository, or its upstream). An unknown base model is not a violation."""
+        assert self._gate is not None
+        try:
+            ref = HubRef.parse(subject.repository, "model", base_id)
+            base = await self.resolve(SYSTEM, ref, None)
+        except VaultError:
+            return Decision()
+        base_subject = Subject(
+            subject.repository, base.source, "model", base.repo.repo_id, base.commit.sha
+        )
+        decision = self._gate.repo_decision(base_subject, await self.card(base), [])
+        return Decision(
+            tuple(
+                replace(v, reason=f"its base model {v.reason}")
+                for v in decision.violations
+                if v.evidence.get("license", "-") != "-"  # licence findings only, not code
+            ),
+            decision.waived,
+        )
 
     async def open(
         self, who: Principal, requested: str, resolved: Resolved, entry: FileEntry
@@ -726,6 +752,12 @@ class HubService:
         self._audit.record(
             who, "hub.tag.delete", repository=ref.repository, subject=f"{_subject(ref)}@{tag}"
         )
+
+
+def _base_models(card: dict[str, Any]) -> list[str]:
+    raw = card.get("base_model")
+    values = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
+    return [v for v in values if isinstance(v, str) and v.count("/") == 1][:4]
 
 
 def _refs_from_upstream(data: dict[str, Any]) -> list[RefRecord]:

@@ -96,7 +96,9 @@ class Flight:
         try:
             return self.writer.open_partial()
         except FileNotFoundError:
-            raise self.error or UpstreamUnavailableError("The upstream transfer was abandoned.") from None
+            raise self.error or UpstreamUnavailableError(
+                "The upstream transfer was abandoned."
+            ) from None
 
 
 Fetch = Callable[[Flight], Awaitable[BlobInfo]]
@@ -129,8 +131,12 @@ class StreamThrough:
             info = await fetch(flight)
         except BaseException as exc:
             flight.writer.abort()
-            error = exc if isinstance(exc, VaultError) else UpstreamUnavailableError(
-                f"The upstream transfer failed ({type(exc).__name__}); nothing was cached."
+            error = (
+                exc
+                if isinstance(exc, VaultError)
+                else UpstreamUnavailableError(
+                    f"The upstream transfer failed ({type(exc).__name__}); nothing was cached."
+                )
             )
             log.warning("Stream-through of %s failed, nothing cached: %s", flight.key, error)
             flight.finish(None, error)

@@ -19,7 +19,7 @@ from tornado import iostream, web
 
 from ..core.pypi.local import UploadSession
 from ..core.pypi.models import FileSource
-from ..core.pypi.names import normalize
+from ..core.pypi.names import validate_project_name
 from ..errors import InvalidInputError, VaultError
 from ..ids import validate_sha256
 from ..protocols import pypi as wire
@@ -111,7 +111,7 @@ class SimpleProjectHandler(PypiHandler):
 
     @vault_auth
     async def get(self, key: str, project: str) -> None:
-        canonical = normalize(project)
+        canonical = validate_project_name(project)
         if canonical != project or not self.request.path.endswith("/"):
             self.redirect(f"{self.index_root(key)}{canonical}/", permanent=True)
             return

@@ -1,0 +1,148 @@
+"""httpx implementation of :class:`~modelvault_jlab.core.pypi.ports.PypiUpstream`.
+
+Security: the client never forwards anything of the incoming request. ``trust_env=False`` keeps
+the server account's ``~/.netrc`` and proxy variables out (credentials for an upstream belong in
+its configured URL). Error messages name the upstream by :func:`safe_url` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from ..core.pypi.ports import PypiUpstream, UpstreamFile, UpstreamPage
+from ..core.pypi.remote import safe_url
+from ..errors import UpstreamUnavailableError
+from .pypi_parse import parse_page
+
+# What pip/uv send: JSON first, HTML accepted (shared/pypi-protocol.md §2).
+PAGE_ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.01"
+)
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+
+
+def _failure(
+    url: str, exc: httpx.HTTPError, timeout: float, during: str
+) -> UpstreamUnavailableError:
+    where = safe_url(url)
+    if isinstance(exc, httpx.TimeoutException):
+        return UpstreamUnavailableError(
+            f"upstream {where} timed out after {timeout:g}s {during}", upstream=where
+        )
+    detail = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+    return UpstreamUnavailableError(
+        f"upstream {where} failed {during}: {type(exc).__name__}: {detail}", upstream=where
+    )
+
+
+def _status_error(url: str, response: httpx.Response) -> UpstreamUnavailableError:
+    where = safe_url(url)
+    phrase = response.reason_phrase or ""
+    return UpstreamUnavailableError(
+        f"upstream {where} answered HTTP {response.status_code} {phrase}".rstrip(),
+        upstream=where,
+        status=response.status_code,
+    )
+
+
+class HttpxPypiUpstream(PypiUpstream):
+    def __init__(self, *, user_agent: str, max_connections: int = 32) -> None:
+        self._user_agent = user_agent
+        self._max_connections = max_connections
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                follow_redirects=True,
+                trust_env=False,
+                headers={"User-Agent": self._user_agent},
+                limits=httpx.Limits(max_connections=self._max_connections),
+            )
+        return self._client
+
+    async def fetch_page(self, url: str, *, etag: str | None, timeout: float) -> UpstreamPage:
+        headers = {"Accept": PAGE_ACCEPT}
+        if etag:
+            headers["If-None-Match"] = etag
+        client = self._http()
+        try:
+            async with client.stream(
+                "GET", url, headers=headers, timeout=httpx.Timeout(timeout)
+            ) as response:
+                if response.status_code == 304:
+                    return UpstreamPage(304, etag)
+                if response.status_code in (404, 410):
+                    return UpstreamPage(404)
+                if response.status_code != 200:
+                    raise _status_error(url, response)
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_PAGE_BYTES:
+                        raise UpstreamUnavailableError(
+                            f"upstream {safe_url(url)} sent a page larger than "
+                            f"{MAX_PAGE_BYTES} bytes"
+                        )
+                final_url = str(response.url)
+                content_type = response.headers.get("Content-Type", "")
+                new_etag = response.headers.get("ETag")
+        except httpx.HTTPError as exc:
+            raise _failure(url, exc, timeout, "while fetching the project page") from None
+        try:
+            links = parse_page(bytes(body), content_type, final_url)
+        except UpstreamUnavailableError as exc:
+            raise UpstreamUnavailableError(
+                f"upstream {safe_url(url)} sent a malformed index page: {exc.message}"
+            ) from None
+        return UpstreamPage(200, new_etag, links)
+
+    @asynccontextmanager
+    async def open_file(self, url: str, *, timeout: float) -> AsyncIterator[UpstreamFile]:
+        client = self._http()
+        request = client.build_request(
+            "GET", url, headers={"Accept-Encoding": "identity"}, timeout=httpx.Timeout(timeout)
+        )
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise _failure(url, exc, timeout, "before the file transfer") from None
+        try:
+            if response.status_code != 200:
+                raise _status_error(url, response)
+            length = response.headers.get("Content-Length")
+            encoded = response.headers.get("Content-Encoding", "identity") != "identity"
+            size = int(length) if length and length.isdigit() and not encoded else None
+            yield UpstreamFile(size, self._chunks(response, url, timeout))
+        finally:
+            await response.aclose()
+
+    @staticmethod
+    async def _chunks(response: httpx.Response, url: str, timeout: float) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in response.aiter_raw():
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise _failure(url, exc, timeout, "during the file transfer") from None
+
+    async def fetch_small(self, url: str, *, limit: int, timeout: float) -> bytes:
+        async with self.open_file(url, timeout=timeout) as body:
+            data = bytearray()
+            async for chunk in body.chunks:
+                data += chunk
+                if len(data) > limit:
+                    raise UpstreamUnavailableError(
+                        f"upstream {safe_url(url)} sent more than {limit} bytes of metadata"
+                    )
+        if body.size is not None and len(data) != body.size:
+            raise UpstreamUnavailableError(f"upstream {safe_url(url)} sent a truncated document")
+        return bytes(data)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
