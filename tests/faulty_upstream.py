@@ -60,7 +60,11 @@ class FaultyProxy:
                         return
                 length = int(self.headers.get("Content-Length") or 0)
                 data = self.rfile.read(length) if length else None
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("host", "content-length")
+                }
                 with httpx.Client(timeout=60) as client:
                     r = client.request(
                         self.command, proxy.upstream_root + self.path, headers=headers, content=data
@@ -85,7 +89,9 @@ class FaultyProxy:
                 if proxy.mode == "reset":
                     self.wfile.write(content[:half])
                     self.wfile.flush()
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
                     self.connection.close()
                 elif proxy.mode == "short":
                     self.wfile.write(content[:-100])

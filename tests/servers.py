@@ -77,7 +77,9 @@ class RunningServer:
         return self.proc.poll() is None
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 60) -> None:
+def _wait_ready(
+    url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 60
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -86,7 +88,9 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout
             if httpx.get(url, timeout=2).status_code < 500:
                 return
         time.sleep(0.2)
-    raise RuntimeError(f"server not ready after {timeout}s:\n{log_path.read_text(errors='replace')}")
+    raise RuntimeError(
+        f"server not ready after {timeout}s:\n{log_path.read_text(errors='replace')}"
+    )
 
 
 def start_standalone(data_dir: Path, *extra_args: str, port: int | None = None) -> RunningServer:
@@ -96,8 +100,15 @@ def start_standalone(data_dir: Path, *extra_args: str, port: int | None = None) 
     log_path = data_dir.parent / f"{data_dir.name}-serve-{port}.log"
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "modelvault_jlab.cli", "serve",
-            "--data-dir", str(data_dir), "--port", str(port), *extra_args,
+            sys.executable,
+            "-m",
+            "modelvault_jlab.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            *extra_args,
         ],
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
@@ -108,7 +119,9 @@ def start_standalone(data_dir: Path, *extra_args: str, port: int | None = None) 
     return RunningServer("standalone", url, data_dir, port, proc, log_path, token)
 
 
-def start_jupyter(data_dir: Path, root_dir: Path, base_url: str = "/jp/", port: int | None = None) -> RunningServer:
+def start_jupyter(
+    data_dir: Path, root_dir: Path, base_url: str = "/jp/", port: int | None = None
+) -> RunningServer:
     """``jupyter server`` with the extension enabled, a real Jupyter token and a non-root base_url."""
     data_dir.mkdir(parents=True, exist_ok=True)
     root_dir.mkdir(parents=True, exist_ok=True)
@@ -118,9 +131,14 @@ def start_jupyter(data_dir: Path, root_dir: Path, base_url: str = "/jp/", port: 
     log_path = data_dir.parent / f"{data_dir.name}-jupyter-{port}.log"
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "jupyter_server",
-            "--no-browser", "--allow-root",
-            f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            "--allow-root",
+            f"--ServerApp.port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--ServerApp.port_retries=0",
             f"--ServerApp.base_url={base_url}",
             f"--ServerApp.root_dir={root_dir}",
             f"--IdentityProvider.token={jupyter_token}",

@@ -22,17 +22,23 @@ def test_audit_trail_of_a_repo(server: RunningServer, tmp_path: Path) -> None:
     repo_id = f"audit/r-{uuid.uuid4().hex[:6]}"
     api.create_repo(repo_id)
     api.upload_file(path_or_fileobj=b"weights", path_in_repo="w.bin", repo_id=repo_id)
-    hf_hub_download(repo_id, "w.bin", endpoint=server.hf_endpoint(), token=token, cache_dir=tmp_path)
+    hf_hub_download(
+        repo_id, "w.bin", endpoint=server.hf_endpoint(), token=token, cache_dir=tmp_path
+    )
     api.delete_repo(repo_id)
 
-    r = httpx.get(server.api("audit"), params={"actor": "auditor-" + server.kind}, headers=server.headers())
+    r = httpx.get(
+        server.api("audit"), params={"actor": "auditor-" + server.kind}, headers=server.headers()
+    )
     assert r.status_code == 200
     events = r.json()["events"]
     actions = [e["action"] for e in reversed(events)]
     assert actions == ["hub.repo.create", "hub.commit", "hub.file.download", "hub.repo.delete"]
     assert {e["token_id"] for e in events} == {token_id}
     download = next(e for e in events if e["action"] == "hub.file.download")
-    assert download["subject"].startswith(f"models/{repo_id}@") and download["subject"].endswith("/w.bin")
+    assert download["subject"].startswith(f"models/{repo_id}@") and download["subject"].endswith(
+        "/w.bin"
+    )
     assert download["detail"]["size"] == 7 and download["remote_addr"] == "127.0.0.1"
     assert download["repository"] == "models"
 
@@ -46,13 +52,33 @@ def test_cli_tokens_and_repositories(tmp_path: Path) -> None:
     cli(data, "repo", "create", "team-models", "--description", "the team's")
     assert "team-models" in cli(data, "repo", "list")
     bad = subprocess.run(
-        [sys.executable, "-m", "modelvault_jlab.cli", "repo", "create", "../evil", "--data-dir", str(data)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "modelvault_jlab.cli",
+            "repo",
+            "create",
+            "../evil",
+            "--data-dir",
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert bad.returncode == 2 and "Invalid repository key" in bad.stderr
     dup = subprocess.run(
-        [sys.executable, "-m", "modelvault_jlab.cli", "repo", "create", "team-models", "--data-dir", str(data)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "modelvault_jlab.cli",
+            "repo",
+            "create",
+            "team-models",
+            "--data-dir",
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert dup.returncode == 2 and "already exists" in dup.stderr
 

@@ -83,7 +83,10 @@ def test_sigkill_mid_upload_then_restart(tmp_path: Path, monkeypatch: object) ->
             # committed files download and verify
             for path, data in committed.items():
                 local = hf_hub_download(
-                    "crash/model", path, endpoint=restarted.hf_endpoint(), token=restarted.admin_token,
+                    "crash/model",
+                    path,
+                    endpoint=restarted.hf_endpoint(),
+                    token=restarted.admin_token,
                     cache_dir=tmp_path / "cache",
                 )
                 assert _sha256(local) == hashlib.sha256(data).hexdigest()

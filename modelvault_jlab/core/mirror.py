@@ -228,6 +228,63 @@ class HubMirror:
         return flight
 
 
+_HF_CONFIG: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "hf-local": {},
+    "hf-remote": {
+        "upstream": str,
+        "upstream_token": str,
+        "revision_ttl_seconds": (int, float),
+        "timeout_seconds": (int, float),
+        "offline": bool,
+    },
+    "hf-virtual": {"members": list},
+}
+
+
+def validate_hf_config(
+    meta: MetadataStore,
+) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    """A repository-config validator for the Hugging Face kinds."""
+
+    def validate(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+        allowed = _HF_CONFIG.get(kind)
+        if allowed is None:
+            return config
+        for key, value in config.items():
+            if key not in allowed:
+                raise InvalidInputError(
+                    f"Unknown {kind} setting {key!r}; expected one of {sorted(allowed)}."
+                )
+            if not isinstance(value, allowed[key]) or (
+                allowed[key] is not bool and isinstance(value, bool)
+            ):
+                raise InvalidInputError(f"The {kind} setting {key!r} has the wrong type.")
+            if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+                raise InvalidInputError(f"The {kind} setting {key!r} must not be negative.")
+        upstream = config.get("upstream")
+        if upstream is not None and not str(upstream).startswith(("http://", "https://")):
+            raise InvalidInputError("'upstream' must be an http(s) URL of a Hub endpoint.")
+        if kind == "hf-virtual":
+            members = config.get("members")
+            if (
+                not isinstance(members, list)
+                or not members
+                or len(set(map(str, members))) != len(members)
+            ):
+                raise InvalidInputError(
+                    "An hf-virtual repository needs a 'members' list of distinct keys."
+                )
+            for member in members:
+                record = meta.get_repository(str(member))
+                if record is None or record.kind not in ("hf-local", "hf-remote"):
+                    raise InvalidInputError(
+                        f"Member {member!r} is not an hf-local or hf-remote repository."
+                    )
+        return config
+
+    return validate
+
+
 def _entry(raw: dict[str, Any]) -> FileEntry:
     """A tree entry from the upstream, validated like any client input."""
     path = raw.get("path")

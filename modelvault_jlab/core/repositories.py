@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ..errors import InvalidInputError, RepositoryNotFoundError
@@ -11,12 +13,31 @@ from ..storage.base import REPOSITORY_KINDS, MetadataStore, RepositoryRecord
 from .audit import AuditLog
 from .identity import AccessPolicy, Principal
 
+ConfigValidator = Callable[[str, dict[str, Any]], dict[str, Any]]
+"""Checks the kind-specific part of a repository's config; raises InvalidInputError."""
+
 
 class RepositoryService:
     def __init__(self, meta: MetadataStore, access: AccessPolicy, audit: AuditLog) -> None:
         self._meta = meta
         self._access = access
         self._audit = audit
+        self._validators: list[ConfigValidator] = []
+
+    def add_config_validator(self, validator: ConfigValidator) -> None:
+        self._validators.append(validator)
+
+    def _validated(self, kind: str, config: dict[str, Any] | None) -> dict[str, Any]:
+        config = dict(config or {})
+        policies = config.pop("policies", None)
+        if policies is not None and not (
+            isinstance(policies, list)
+            and all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in policies)
+        ):
+            raise InvalidInputError("'policies' must be a list of objects with a 'name'.")
+        for validate in self._validators:
+            config = validate(kind, config)
+        return {**config, "policies": policies} if policies else config
 
     def create(
         self,
@@ -40,12 +61,44 @@ class RepositoryService:
                 kind=kind,
                 description=description,
                 public=public,
-                config=config or {},
+                config=self._validated(kind, config),
                 created_at=time.time(),
             )
         )
         self._audit.record(who, "repository.create", repository=key, kind=kind, public=public)
         return record
+
+    def update(
+        self,
+        who: Principal,
+        key: str,
+        *,
+        description: str | None = None,
+        public: bool | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> RepositoryRecord:
+        """Change what may change: description, public flag, config (e.g. an offline switch)."""
+        self._access.require(who, "admin", None)
+        record = self._meta.get_repository(key)
+        if record is None:
+            raise RepositoryNotFoundError(f"Repository '{key[:80]}' does not exist.")
+        updated = replace(
+            record,
+            description=record.description if description is None else description,
+            public=record.public if public is None else public,
+            config=record.config
+            if config is None
+            else self._validated(record.kind, _keep_masked_secrets(config, record.config)),
+        )
+        result = self._meta.update_repository(updated)
+        self._audit.record(
+            who,
+            "repository.update",
+            repository=key,
+            public=result.public,
+            config_keys=sorted(result.config),
+        )
+        return result
 
     def get(self, who: Principal, key: str) -> RepositoryRecord:
         """Raises RepositoryNotFoundError, also when the caller may not see it."""
@@ -72,3 +125,8 @@ class RepositoryService:
         return self._meta.create_repository(
             RepositoryRecord(key=key, kind=kind, description=description, created_at=time.time())
         )
+
+
+def _keep_masked_secrets(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """A config read back from the API shows secrets as "***": keep the stored value then."""
+    return {k: (old[k] if v == "***" and k in old else v) for k, v in new.items()}

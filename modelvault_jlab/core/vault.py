@@ -20,7 +20,7 @@ from .gate import Gate
 from .hub import HubService
 from .identity import AccessPolicy, IdentityService
 from .lfs import LfsService
-from .mirror import HubMirror
+from .mirror import HubMirror, validate_hf_config
 from .pypi import PypiOptions, PypiService
 from .pypi.ports import PypiUpstream
 from .repositories import RepositoryService
@@ -71,6 +71,7 @@ class Vault:
             clock=clock,
         )
         self.gate = Gate(meta, self.content, self.access, self.audit, clock)
+        self.repositories.add_config_validator(validate_hf_config(meta))
         self.hub = HubService(
             meta, self.content, self.access, self.audit, self.mirror, self.gate, clock
         )
@@ -93,6 +94,7 @@ class Vault:
             options=pypi_options,
             clock=clock,
         )
+        self.repositories.add_config_validator(self.pypi.validate_config)
 
     def _hub_upstream(self, record: RepositoryRecord) -> HfUpstream:
         """The upstream of an hf-remote repository (one shared connection pool)."""

@@ -137,6 +137,25 @@ class RepositoryHandler(ApiHandler):
         self.write_json(repository_json(record, self.public_base()))
 
     @vault_auth
+    def patch(self, key: str) -> None:
+        """Change description, public flag or config (e.g. ``{"config": {"offline": true}}``)."""
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise InvalidInputError("Expected a JSON object.")
+        config = body.get("config")
+        if config is not None and not isinstance(config, dict):
+            raise InvalidInputError("'config' must be an object.")
+        public = body.get("public")
+        record = self.vault.repositories.update(
+            self.principal,
+            key,
+            description=str(body["description"]) if "description" in body else None,
+            public=bool(public) if public is not None else None,
+            config=config,
+        )
+        self.write_json(repository_json(record, self.public_base()))
+
+    @vault_auth
     def delete(self, key: str) -> None:
         self.vault.repositories.delete(self.principal, key)
         self.set_status(204)

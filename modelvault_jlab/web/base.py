@@ -15,14 +15,13 @@ import dataclasses
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-from urllib.parse import urlencode
-
 from http.client import responses
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlencode
 
 from tornado import iostream, web
 
-from ..core.identity import ANONYMOUS, Principal
+from ..core.identity import ANONYMOUS, Action, Principal
 from ..core.vault import Vault
 from ..errors import AuthenticationError, InvalidInputError, VaultError
 from .errors import public_message, status_for
@@ -104,8 +103,15 @@ class VaultHandler(web.RequestHandler):
         self.principal = dataclasses.replace(principal, remote_addr=self.request.remote_ip)
         self.authorize()
 
+    # The permission each verb needs on the repository named by the first path argument; a verb
+    # not listed (or None) is public or authorised otherwise (signed upload URLs).
+    actions: ClassVar[dict[str, Action | None]] = {}
+
     def authorize(self) -> None:
         """Refuse a request before its body is looked at; the domain checks again on each call."""
+        action = self.actions.get(self.request.method or "GET")
+        if action is not None:
+            self.vault.access.require(self.principal, action, self.path_args[0])
 
     def check_xsrf_cookie(self) -> None:
         if self.csrf_exempt or self._presented is not None:

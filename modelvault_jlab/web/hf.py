@@ -42,8 +42,6 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 class HfHandler(VaultHandler):
     """Hub routes: errors in the Hub's own shape."""
 
-    # The permission each verb needs on the repository (the first path argument); None: public
-    # or authorised otherwise (signed upload URLs).
     actions: ClassVar[dict[str, Action | None]] = {
         "GET": "read",
         "HEAD": "read",
@@ -51,11 +49,6 @@ class HfHandler(VaultHandler):
         "PUT": "write",
         "DELETE": "write",
     }
-
-    def authorize(self) -> None:
-        action = self.actions.get(self.request.method or "GET", "write")
-        if action is not None:
-            self.vault.access.require(self.principal, action, self.path_args[0])
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         status, message, exc = self.error_details(kwargs)

@@ -13,10 +13,11 @@ import json
 import logging
 import re
 from http.client import responses
-from typing import Any
+from typing import Any, ClassVar
 
 from tornado import iostream, web
 
+from ..core.identity import Action
 from ..core.pypi.local import UploadSession
 from ..core.pypi.models import FileSource
 from ..core.pypi.names import validate_project_name
@@ -43,6 +44,8 @@ def reason_phrase(message: str) -> str:
 
 class PypiHandler(VaultHandler):
     """PyPI routes: reason phrase + RFC 9457 problem details on errors."""
+
+    actions: ClassVar[dict[str, Action | None]] = {"GET": "read", "HEAD": "read", "POST": "write"}
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         status, message, exc = self.error_details(kwargs)

@@ -37,11 +37,7 @@ def run_client(
 
     Raises AssertionError with the client's stderr when the script fails.
     """
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("HF_", "HUGGING_FACE_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE_"))}
     env.update(
         HF_ENDPOINT=endpoint,
         HF_HOME=str(hf_home),

@@ -63,18 +63,26 @@ def seeded(server: RunningServer, tmp_path: Path) -> tuple[RunningServer, str, d
     return server, repo_id, files
 
 
-def test_upload_download_roundtrip(seeded: tuple[RunningServer, str, dict[str, bytes]], tmp_path: Path) -> None:
+def test_upload_download_roundtrip(
+    seeded: tuple[RunningServer, str, dict[str, bytes]], tmp_path: Path
+) -> None:
     server, repo_id, files = seeded
     api = _api(server)
     assert sorted(api.list_repo_files(repo_id)) == sorted(files)
     for path, data in files.items():
         local = hf_hub_download(
-            repo_id, path, endpoint=server.hf_endpoint(), token=server.admin_token,
+            repo_id,
+            path,
+            endpoint=server.hf_endpoint(),
+            token=server.admin_token,
             cache_dir=tmp_path / "cache",
         )
         assert Path(local).read_bytes() == data
     snap = snapshot_download(
-        repo_id, endpoint=server.hf_endpoint(), token=server.admin_token, cache_dir=tmp_path / "snap"
+        repo_id,
+        endpoint=server.hf_endpoint(),
+        token=server.admin_token,
+        cache_dir=tmp_path / "snap",
     )
     for path, data in files.items():
         assert (Path(snap) / path).read_bytes() == data
@@ -99,7 +107,9 @@ def test_snapshot_allow_patterns_and_revisions(
     assert first is not None
     api.create_tag(repo_id, tag="v1")
     api.create_branch(repo_id, branch="dev")
-    api.upload_file(path_or_fileobj=b"second", path_in_repo="config.json", repo_id=repo_id, revision="dev")
+    api.upload_file(
+        path_or_fileobj=b"second", path_in_repo="config.json", repo_id=repo_id, revision="dev"
+    )
     # a pull request: refs/pr/1, committed with create_pr
     pr = api.create_commit(
         repo_id,
@@ -112,8 +122,12 @@ def test_snapshot_allow_patterns_and_revisions(
     def snap(revision: str, patterns: list[str] | None = None) -> Path:
         return Path(
             snapshot_download(
-                repo_id, revision=revision, allow_patterns=patterns, endpoint=server.hf_endpoint(),
-                token=server.admin_token, cache_dir=tmp_path / uuid.uuid4().hex,
+                repo_id,
+                revision=revision,
+                allow_patterns=patterns,
+                endpoint=server.hf_endpoint(),
+                token=server.admin_token,
+                cache_dir=tmp_path / uuid.uuid4().hex,
             )
         )
 
@@ -127,8 +141,12 @@ def test_snapshot_allow_patterns_and_revisions(
     got = sorted(str(p.relative_to(only_sub)) for p in only_sub.rglob("*") if p.is_file())
     assert got == ["sub/dir/a b.txt", "sub/weights.bin"]
     local = hf_hub_download(
-        repo_id, "pr-only.txt", revision="refs/pr/1", endpoint=server.hf_endpoint(),
-        token=server.admin_token, cache_dir=tmp_path / "pr",
+        repo_id,
+        "pr-only.txt",
+        revision="refs/pr/1",
+        endpoint=server.hf_endpoint(),
+        token=server.admin_token,
+        cache_dir=tmp_path / "pr",
     )
     assert Path(local).read_bytes() == b"from the pr"
 
@@ -159,7 +177,9 @@ def test_tree_pagination_is_absolute_and_complete(server: RunningServer) -> None
     api.create_repo(repo_id)
     ops = [CommitOperationAdd(f"d{i % 7}/f{i:05d}.txt", str(i).encode()) for i in range(2500)]
     api.create_commit(repo_id, ops, commit_message="many")
-    files = [e for e in api.list_repo_tree(repo_id, recursive=True) if e.__class__.__name__ == "RepoFile"]
+    files = [
+        e for e in api.list_repo_tree(repo_id, recursive=True) if e.__class__.__name__ == "RepoFile"
+    ]
     assert len(files) == 2500
     assert len({f.path for f in files}) == 2500
     assert len(api.list_repo_files(repo_id)) == 2500
@@ -193,13 +213,18 @@ def test_commit_additions_deletions_copies(server: RunningServer, tmp_path: Path
     with pytest.raises(hf_errors.EntryNotFoundError):
         api.delete_file("never-existed.txt", repo_id)
     got = hf_hub_download(
-        repo_id, "copy-of-a.txt", endpoint=server.hf_endpoint(), token=server.admin_token,
+        repo_id,
+        "copy-of-a.txt",
+        endpoint=server.hf_endpoint(),
+        token=server.admin_token,
         cache_dir=tmp_path,
     )
     assert Path(got).read_bytes() == b"A"
 
 
-def test_lfs_upload_with_xet_disabled(server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lfs_upload_with_xet_disabled(
+    server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Files above the inline limit go through the LFS batch API (basic transfer)."""
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_DISABLE_XET", True)
     api = _api(server)
@@ -211,7 +236,10 @@ def test_lfs_upload_with_xet_disabled(server: RunningServer, tmp_path: Path, mon
     entry = next(iter(api.get_paths_info(repo_id, ["model.safetensors"])))
     assert entry.lfs is not None and entry.lfs.sha256 == _sha256(big)
     got = hf_hub_download(
-        repo_id, "model.safetensors", endpoint=server.hf_endpoint(), token=server.admin_token,
+        repo_id,
+        "model.safetensors",
+        endpoint=server.hf_endpoint(),
+        token=server.admin_token,
         cache_dir=tmp_path / "c",
     )
     assert _sha256(got) == _sha256(big)
@@ -219,7 +247,8 @@ def test_lfs_upload_with_xet_disabled(server: RunningServer, tmp_path: Path, mon
     api.upload_file(path_or_fileobj=str(big), path_in_repo="copy.safetensors", repo_id=repo_id)
     assert sorted(api.list_repo_files(repo_id)) == ["copy.safetensors", "model.safetensors"]
     events = httpx.get(
-        server.api("audit"), params={"action": "lfs.upload", "subject": _sha256(big)},
+        server.api("audit"),
+        params={"action": "lfs.upload", "subject": _sha256(big)},
         headers=server.headers(),
     ).json()["events"]
     assert len(events) == 1
@@ -229,12 +258,21 @@ def test_datasets_and_delete_repo(server: RunningServer, tmp_path: Path) -> None
     api = _api(server)
     repo_id = _repo_id("data")
     api.create_repo(repo_id, repo_type="dataset")
-    api.upload_file(path_or_fileobj=b"a,b\n1,2\n", path_in_repo="train.csv", repo_id=repo_id, repo_type="dataset")
+    api.upload_file(
+        path_or_fileobj=b"a,b\n1,2\n",
+        path_in_repo="train.csv",
+        repo_id=repo_id,
+        repo_type="dataset",
+    )
     info = api.dataset_info(repo_id)
     assert [s.rfilename for s in info.siblings or []] == ["train.csv"]
     got = hf_hub_download(
-        repo_id, "train.csv", repo_type="dataset", endpoint=server.hf_endpoint(),
-        token=server.admin_token, cache_dir=tmp_path,
+        repo_id,
+        "train.csv",
+        repo_type="dataset",
+        endpoint=server.hf_endpoint(),
+        token=server.admin_token,
+        cache_dir=tmp_path,
     )
     assert Path(got).read_bytes() == b"a,b\n1,2\n"
     with pytest.raises(hf_errors.RepositoryNotFoundError):
@@ -273,7 +311,9 @@ def test_anonymous_and_wrong_tokens_are_rejected(
 ) -> None:
     server, repo_id, _ = seeded
     with pytest.raises(hf_errors.RepositoryNotFoundError) as err:
-        hf_hub_download(repo_id, "config.json", endpoint=server.hf_endpoint(), token=False, cache_dir=tmp_path)
+        hf_hub_download(
+            repo_id, "config.json", endpoint=server.hf_endpoint(), token=False, cache_dir=tmp_path
+        )
     assert "Authentication required" in str(err.value)
     with pytest.raises(hf_errors.RepositoryNotFoundError) as err:
         HfApi(endpoint=server.hf_endpoint(), token="mvt_0000_nope").model_info(repo_id)

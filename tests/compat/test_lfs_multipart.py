@@ -31,10 +31,15 @@ def test_multipart_upload_roundtrip(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         src.write_bytes(data)
         api.upload_file(path_or_fileobj=str(src), path_in_repo="weights.bin", repo_id="mp/model")
         got = hf_hub_download(
-            "mp/model", "weights.bin", endpoint=server.hf_endpoint(), token=server.admin_token,
+            "mp/model",
+            "weights.bin",
+            endpoint=server.hf_endpoint(),
+            token=server.admin_token,
             cache_dir=tmp_path / "cache",
         )
-        assert hashlib.sha256(Path(got).read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
+        assert (
+            hashlib.sha256(Path(got).read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
+        )
         # parts were temporary blobs: only the assembled object (and small files) remain
         stored = [p for p in (server.data_dir / "blobs" / "sha256").rglob("*") if p.is_file()]
         assert sum(p.stat().st_size for p in stored) < len(data) + MiB
@@ -50,5 +55,7 @@ def test_multipart_upload_roundtrip(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert batch["transfer"] == "multipart" and action["header"]["chunk_size"] == str(5 * MiB)
         r = httpx.put(action["header"]["1"], content=b"x" * 10)
         assert r.status_code == 400 and "does not match the announced size" in r.json()["error"]
-        r = httpx.post(action["href"], json={"oid": oid, "parts": [{"partNumber": 2, "etag": "a" * 64}]})
+        r = httpx.post(
+            action["href"], json={"oid": oid, "parts": [{"partNumber": 2, "etag": "a" * 64}]}
+        )
         assert r.status_code == 400 and "parts 1..4" in r.json()["error"]

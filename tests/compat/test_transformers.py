@@ -58,14 +58,20 @@ def _roundtrip(server: RunningServer, tmp_path: Path, safe: str) -> None:
     repo_id = f"tiny/bert-{uuid.uuid4().hex[:8]}"
     env = {"REPO_ID": repo_id, "SAFE": safe, "HF_HUB_DISABLE_XET": "1"}
     pushed = run_client(
-        BUILD_AND_PUSH, endpoint=server.hf_endpoint(), token=server.admin_token,
-        hf_home=tmp_path / "push", extra_env=env,
+        BUILD_AND_PUSH,
+        endpoint=server.hf_endpoint(),
+        token=server.admin_token,
+        hf_home=tmp_path / "push",
+        extra_env=env,
     )
     weights = "model.safetensors" if safe == "1" else "pytorch_model.bin"
     assert weights in pushed["files"]
     loaded = run_client(
-        LOAD, endpoint=server.hf_endpoint(), token=server.admin_token,
-        hf_home=tmp_path / "load", extra_env=env,
+        LOAD,
+        endpoint=server.hf_endpoint(),
+        token=server.admin_token,
+        hf_home=tmp_path / "load",
+        extra_env=env,
     )
     assert loaded["hidden"] == 16
     assert loaded["ids"] == pushed["ids"] == [5, 6]

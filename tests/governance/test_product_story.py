@@ -36,11 +36,14 @@ def malicious_pickle() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, str, dict[str, str]]]:
+def story(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[RunningServer, str, dict[str, str]]]:
     base = tmp_path_factory.mktemp("story")
-    with running(start_standalone(base / "upstream")) as upstream, running(
-        start_standalone(base / "vault")
-    ) as vault:
+    with (
+        running(start_standalone(base / "upstream")) as upstream,
+        running(start_standalone(base / "vault")) as vault,
+    ):
         # The upstream plays huggingface.co, which serves whatever was published.
         r = httpx.put(
             upstream.api("policies"),
@@ -81,41 +84,63 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSer
 
 def _download(vault: RunningServer, key: str, repo_id: str, path: str, cache: Path) -> Path:
     return Path(
-        hf_hub_download(repo_id, path, endpoint=vault.hf_endpoint(key), token=vault.admin_token, cache_dir=cache)
+        hf_hub_download(
+            repo_id, path, endpoint=vault.hf_endpoint(key), token=vault.admin_token, cache_dir=cache
+        )
     )
 
 
-def test_unlicensed_model_is_blocked_with_a_clear_message(story: tuple[RunningServer, str, dict[str, str]], tmp_path: Path) -> None:
+def test_unlicensed_model_is_blocked_with_a_clear_message(
+    story: tuple[RunningServer, str, dict[str, str]], tmp_path: Path
+) -> None:
     vault, key, repos = story
     with pytest.raises(hf_errors.GatedRepoError) as err:
         _download(vault, key, repos["unlicensed"], "config.json", tmp_path)
     expected = f"blocked by policy 'approved-licenses': model {repos['unlicensed']} has no licence"
     assert expected in str(err.value)
     with pytest.raises(hf_errors.GatedRepoError) as err:
-        snapshot_download(repos["unlicensed"], endpoint=vault.hf_endpoint(key), token=vault.admin_token, cache_dir=tmp_path / "s")
+        snapshot_download(
+            repos["unlicensed"],
+            endpoint=vault.hf_endpoint(key),
+            token=vault.admin_token,
+            cache_dir=tmp_path / "s",
+        )
     assert expected in str(err.value)
     # transformers shows it in the top-level exception too (HF_ENDPOINT/HF_TOKEN, a fresh process)
     out = run_client(
         f"""
 from transformers import AutoConfig
 try:
-    AutoConfig.from_pretrained("{repos['unlicensed']}")
+    AutoConfig.from_pretrained("{repos["unlicensed"]}")
     emit("loaded")
 except OSError as exc:
     emit(str(exc))
 """,
-        endpoint=vault.hf_endpoint(key), token=vault.admin_token, hf_home=tmp_path / "tf",
+        endpoint=vault.hf_endpoint(key),
+        token=vault.admin_token,
+        hf_home=tmp_path / "tf",
     )
     assert expected in out
 
 
-def test_apache_model_is_served(story: tuple[RunningServer, str, dict[str, str]], tmp_path: Path) -> None:
+def test_apache_model_is_served(
+    story: tuple[RunningServer, str, dict[str, str]], tmp_path: Path
+) -> None:
     vault, key, repos = story
-    snap = Path(snapshot_download(repos["apache"], endpoint=vault.hf_endpoint(key), token=vault.admin_token, cache_dir=tmp_path))
+    snap = Path(
+        snapshot_download(
+            repos["apache"],
+            endpoint=vault.hf_endpoint(key),
+            token=vault.admin_token,
+            cache_dir=tmp_path,
+        )
+    )
     assert (snap / "README.md").read_bytes() == APACHE_CARD
 
 
-def test_malicious_pickle_is_blocked_with_its_finding(story: tuple[RunningServer, str, dict[str, str]], tmp_path: Path) -> None:
+def test_malicious_pickle_is_blocked_with_its_finding(
+    story: tuple[RunningServer, str, dict[str, str]], tmp_path: Path
+) -> None:
     vault, key, repos = story
     assert _download(vault, key, repos["evil"], "config.json", tmp_path / "ok").exists()
     with pytest.raises(hf_errors.GatedRepoError) as err:
@@ -123,36 +148,72 @@ def test_malicious_pickle_is_blocked_with_its_finding(story: tuple[RunningServer
     message = str(err.value)
     assert "blocked by policy 'malicious-models': pytorch_model.bin is malicious" in message
     assert "posix.system" in message
-    assert not list((tmp_path / "bad").rglob("pytorch_model.bin"))  # no copy reached the client cache
+    assert not list(
+        (tmp_path / "bad").rglob("pytorch_model.bin")
+    )  # no copy reached the client cache
     events = httpx.get(vault.api("violations"), headers=vault.headers()).json()["events"]
-    assert any(e["detail"]["policy"] == "malicious-models" and repos["evil"] in e["subject"] for e in events)
+    assert any(
+        e["detail"]["policy"] == "malicious-models" and repos["evil"] in e["subject"]
+        for e in events
+    )
 
 
-def test_waiver_lets_the_unlicensed_model_through(story: tuple[RunningServer, str, dict[str, str]], tmp_path: Path) -> None:
+def test_waiver_lets_the_unlicensed_model_through(
+    story: tuple[RunningServer, str, dict[str, str]], tmp_path: Path
+) -> None:
     vault, key, repos = story
     r = httpx.post(
         vault.api("waivers"),
-        json={"policy": "approved-licenses", "repo_id": repos["unlicensed"], "justification": "internal evaluation only", "expires_in_seconds": 3600},
+        json={
+            "policy": "approved-licenses",
+            "repo_id": repos["unlicensed"],
+            "justification": "internal evaluation only",
+            "expires_in_seconds": 3600,
+        },
         headers=vault.headers(),
     )
     assert r.status_code == 201, r.text
     waiver = r.json()
-    assert _download(vault, key, repos["unlicensed"], "config.json", tmp_path).read_bytes().startswith(b'{"model_type"')
+    assert (
+        _download(vault, key, repos["unlicensed"], "config.json", tmp_path)
+        .read_bytes()
+        .startswith(b'{"model_type"')
+    )
     # revoked: blocked again
-    assert httpx.delete(vault.api(f"waivers/{waiver['id']}"), headers=vault.headers()).status_code == 204
+    assert (
+        httpx.delete(vault.api(f"waivers/{waiver['id']}"), headers=vault.headers()).status_code
+        == 204
+    )
     with pytest.raises(hf_errors.GatedRepoError):
         _download(vault, key, repos["unlicensed"], "config.json", tmp_path / "again")
-    actions = [e["action"] for e in httpx.get(vault.api("audit"), headers=vault.headers()).json()["events"]]
+    actions = [
+        e["action"] for e in httpx.get(vault.api("audit"), headers=vault.headers()).json()["events"]
+    ]
     assert "waiver.grant" in actions and "waiver.revoke" in actions and "policy.block" in actions
 
 
 def test_waiver_validation(story: tuple[RunningServer, str, dict[str, str]]) -> None:
     vault, _, repos = story
     for body in (
-        {"policy": "approved-licenses", "repo_id": repos["unlicensed"], "justification": "ok ok", "expires_in_seconds": 0},
-        {"policy": "approved-licenses", "repo_id": repos["unlicensed"], "justification": "", "expires_in_seconds": 60},
+        {
+            "policy": "approved-licenses",
+            "repo_id": repos["unlicensed"],
+            "justification": "ok ok",
+            "expires_in_seconds": 0,
+        },
+        {
+            "policy": "approved-licenses",
+            "repo_id": repos["unlicensed"],
+            "justification": "",
+            "expires_in_seconds": 60,
+        },
         {"policy": "approved-licenses", "justification": "no target", "expires_in_seconds": 60},
-        {"policy": "approved-licenses", "repo_id": "../x", "justification": "bad id", "expires_in_seconds": 60},
+        {
+            "policy": "approved-licenses",
+            "repo_id": "../x",
+            "justification": "bad id",
+            "expires_in_seconds": 60,
+        },
     ):
         r = httpx.post(vault.api("waivers"), json=body, headers=vault.headers())
         assert r.status_code == 400, body
@@ -161,13 +222,17 @@ def test_waiver_validation(story: tuple[RunningServer, str, dict[str, str]]) -> 
     assert r.status_code == 403
 
 
-def test_local_malicious_upload_is_quarantined(story: tuple[RunningServer, str, dict[str, str]], tmp_path: Path) -> None:
+def test_local_malicious_upload_is_quarantined(
+    story: tuple[RunningServer, str, dict[str, str]], tmp_path: Path
+) -> None:
     vault, _, _ = story
     api = HfApi(endpoint=vault.hf_endpoint(), token=vault.admin_token)
     repo_id = f"team/upload-{uuid.uuid4().hex[:6]}"
     api.create_repo(repo_id)
     api.upload_file(path_or_fileobj=malicious_pickle(), path_in_repo="model.pkl", repo_id=repo_id)
     assert "model.pkl" in api.list_repo_files(repo_id)  # stored, in quarantine
-    r = httpx.head(f"{vault.hf_endpoint()}/{repo_id}/resolve/main/model.pkl", headers=vault.headers())
+    r = httpx.head(
+        f"{vault.hf_endpoint()}/{repo_id}/resolve/main/model.pkl", headers=vault.headers()
+    )
     assert r.status_code == 403 and r.headers["x-error-code"] == "GatedRepo"
     assert "malicious" in r.headers["x-error-message"]

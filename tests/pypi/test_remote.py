@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -238,14 +236,13 @@ def test_offline_switch(standalone_server: RunningServer, faulty: FaultyIndex) -
     url, _ = _file_url(server, key, warm)
     assert httpx.get(url, headers=server.headers()).status_code == 200
     assert _page(server, key, cold).status_code == 200  # page cached, file not
-    # Switch the repository offline (there is no config-update API yet: edit the record).
-    db = sqlite3.connect(server.data_dir / "metadata.sqlite3")
-    db.execute(
-        "UPDATE repositories SET config = ? WHERE key = ?",
-        (json.dumps({"upstream": faulty.url(scenario), "offline": True}), key),
+    # Switch the repository offline through the admin API.
+    r = httpx.patch(
+        server.api(f"repositories/{key}"),
+        json={"config": {"upstream": faulty.url(scenario), "offline": True}},
+        headers=server.headers(),
     )
-    db.commit()
-    db.close()
+    assert r.status_code == 200 and r.json()["config"]["offline"] is True
     hits = len(faulty.requests)
     assert httpx.get(url, headers=server.headers()).status_code == 200
     cold_page = _page(server, key, cold)

@@ -91,14 +91,22 @@ def test_virtual_guard_and_install(
 
 
 def test_virtual_config_validation(standalone_server: RunningServer) -> None:
+    """A bad config is refused when the repository is created or changed, with the reason."""
     server = standalone_server
     hf = create_repo(server, "hf-local")
+    good = create_repo(server, "pypi-virtual", {"members": [create_repo(server, "pypi-local")]})
     for config in (
         {"members": []},
         {"members": ["does-not-exist"]},
         {"members": [hf]},
         {"members": "pypi-local"},
+        {"nonsense": 1},
     ):
-        key = create_repo(server, "pypi-virtual", config)
-        r = httpx.get(index_url(server, key) + "anything/", headers=server.headers())
-        assert r.status_code == 400 and "misconfigured" in r.reason_phrase, config
+        r = httpx.post(
+            server.api("repositories"),
+            headers=server.headers(),
+            json={"key": f"pypi-virtual-{uid()}", "kind": "pypi-virtual", "config": config},
+        )
+        assert r.status_code == 400 and r.json()["code"] == "InvalidInput", (config, r.text)
+        r = httpx.patch(server.api(f"repositories/{good}"), headers=server.headers(), json={"config": config})
+        assert r.status_code == 400, (config, r.text)

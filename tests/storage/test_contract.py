@@ -100,7 +100,9 @@ def test_abandoned_writer_is_invisible_and_cleaned(tmp_path: Path) -> None:
 
 # -- metadata -------------------------------------------------------------------------------------
 def _commit(hub_repo: int, sha: str, parent: str | None) -> CommitRecord:
-    return CommitRecord(CommitSha(sha), hub_repo, CommitSha(parent) if parent else None, "t", "", "me", 1.0)
+    return CommitRecord(
+        CommitSha(sha), hub_repo, CommitSha(parent) if parent else None, "t", "", "me", 1.0
+    )
 
 
 def _put(path: str, data: bytes = b"x") -> FileChange:
@@ -110,7 +112,9 @@ def _put(path: str, data: bytes = b"x") -> FileChange:
 @pytest.fixture
 def repo(meta: MetadataStore) -> int:
     meta.create_repository(RepositoryRecord("models", "hf-local"))
-    return meta.create_hub_repo("models", "model", "org/m", True, "me", _commit(0, "1" * 40, None)).id
+    return meta.create_hub_repo(
+        "models", "model", "org/m", True, "me", _commit(0, "1" * 40, None)
+    ).id
 
 
 def test_repository_and_repo_uniqueness(meta: MetadataStore, repo: int) -> None:
@@ -123,30 +127,74 @@ def test_repository_and_repo_uniqueness(meta: MetadataStore, repo: int) -> None:
 
 
 def test_commits_inherit_and_apply_changes(meta: MetadataStore, repo: int) -> None:
-    meta.commit(_commit(repo, "a" * 40, "1" * 40), [_put("a.txt"), _put("d/b.txt"), _put("d/e/c.txt")], "branch", "main", CommitSha("1" * 40))
-    meta.commit(_commit(repo, "b" * 40, "a" * 40), [FileChange("delete_folder", "d/e"), _put("z.txt")], "branch", "main", CommitSha("a" * 40))
+    meta.commit(
+        _commit(repo, "a" * 40, "1" * 40),
+        [_put("a.txt"), _put("d/b.txt"), _put("d/e/c.txt")],
+        "branch",
+        "main",
+        CommitSha("1" * 40),
+    )
+    meta.commit(
+        _commit(repo, "b" * 40, "a" * 40),
+        [FileChange("delete_folder", "d/e"), _put("z.txt")],
+        "branch",
+        "main",
+        CommitSha("a" * 40),
+    )
     old = [f.path for f in meta.list_files(repo, CommitSha("a" * 40), "", None, 100)]
     new = [f.path for f in meta.list_files(repo, CommitSha("b" * 40), "", None, 100)]
     assert old == ["a.txt", "d/b.txt", "d/e/c.txt"]
     assert new == ["a.txt", "d/b.txt", "z.txt"]
-    assert [f.path for f in meta.list_files(repo, CommitSha("b" * 40), "d/", None, 100)] == ["d/b.txt"]
-    assert meta.has_folder(repo, CommitSha("a" * 40), "d/e") and not meta.has_folder(repo, CommitSha("b" * 40), "d/e")
+    assert [f.path for f in meta.list_files(repo, CommitSha("b" * 40), "d/", None, 100)] == [
+        "d/b.txt"
+    ]
+    assert meta.has_folder(repo, CommitSha("a" * 40), "d/e") and not meta.has_folder(
+        repo, CommitSha("b" * 40), "d/e"
+    )
     history = meta.list_commits(repo, CommitSha("b" * 40), 0, 10)
     assert [c.sha for c in history] == ["b" * 40, "a" * 40, "1" * 40]
 
 
 def test_folder_bounds_do_not_leak_to_siblings(meta: MetadataStore, repo: int) -> None:
-    meta.commit(_commit(repo, "a" * 40, "1" * 40), [_put("d/x"), _put("d-sibling/y"), _put("d0"), _put("dd/z")], "branch", "main", CommitSha("1" * 40))
+    meta.commit(
+        _commit(repo, "a" * 40, "1" * 40),
+        [_put("d/x"), _put("d-sibling/y"), _put("d0"), _put("dd/z")],
+        "branch",
+        "main",
+        CommitSha("1" * 40),
+    )
     assert [f.path for f in meta.list_files(repo, CommitSha("a" * 40), "d/", None, 100)] == ["d/x"]
-    meta.commit(_commit(repo, "b" * 40, "a" * 40), [FileChange("delete_folder", "d")], "branch", "main", CommitSha("a" * 40))
-    assert [f.path for f in meta.list_files(repo, CommitSha("b" * 40), "", None, 100)] == ["d-sibling/y", "d0", "dd/z"]
+    meta.commit(
+        _commit(repo, "b" * 40, "a" * 40),
+        [FileChange("delete_folder", "d")],
+        "branch",
+        "main",
+        CommitSha("a" * 40),
+    )
+    assert [f.path for f in meta.list_files(repo, CommitSha("b" * 40), "", None, 100)] == [
+        "d-sibling/y",
+        "d0",
+        "dd/z",
+    ]
 
 
 def test_commit_validation_is_atomic(meta: MetadataStore, repo: int) -> None:
     with pytest.raises(EntryNotFoundError):
-        meta.commit(_commit(repo, "a" * 40, "1" * 40), [_put("ok.txt"), FileChange("delete_file", "nope")], "branch", "main", CommitSha("1" * 40))
+        meta.commit(
+            _commit(repo, "a" * 40, "1" * 40),
+            [_put("ok.txt"), FileChange("delete_file", "nope")],
+            "branch",
+            "main",
+            CommitSha("1" * 40),
+        )
     with pytest.raises(InvalidFilenameError):
-        meta.commit(_commit(repo, "a" * 40, "1" * 40), [_put("f"), _put("f/g")], "branch", "main", CommitSha("1" * 40))
+        meta.commit(
+            _commit(repo, "a" * 40, "1" * 40),
+            [_put("f"), _put("f/g")],
+            "branch",
+            "main",
+            CommitSha("1" * 40),
+        )
     # nothing of the failed commits is visible and the branch did not move
     assert meta.get_ref(repo, "branch", "main").commit == "1" * 40  # type: ignore[union-attr]
     assert meta.get_commit(repo, CommitSha("a" * 40)) is None
@@ -170,7 +218,13 @@ def test_racing_commits_one_wins(meta: MetadataStore, repo: int) -> None:
     def race(i: int) -> None:
         barrier.wait()
         try:
-            meta.commit(_commit(repo, f"{i:040x}", "1" * 40), [_put(f"f{i}")], "branch", "main", CommitSha("1" * 40))
+            meta.commit(
+                _commit(repo, f"{i:040x}", "1" * 40),
+                [_put(f"f{i}")],
+                "branch",
+                "main",
+                CommitSha("1" * 40),
+            )
             outcomes.append("won")
         except WriteConflictError:
             outcomes.append("lost")
@@ -187,9 +241,20 @@ def test_audit_and_settings(meta: MetadataStore) -> None:
     assert meta.set_setting_if_absent("k", "first") == "first"
     assert meta.set_setting_if_absent("k", "second") == "first"
     for i in range(5):
-        meta.append_audit(ts=float(i), actor="a" if i % 2 else "b", token_id=None, action="x", repository="r", subject=f"s/{i}", detail={"i": i}, remote_addr=None)
+        meta.append_audit(
+            ts=float(i),
+            actor="a" if i % 2 else "b",
+            token_id=None,
+            action="x",
+            repository="r",
+            subject=f"s/{i}",
+            detail={"i": i},
+            remote_addr=None,
+        )
     events = meta.query_audit(AuditQuery(actor="a"))
     assert [e.detail["i"] for e in events] == [3, 1]
     page = meta.query_audit(AuditQuery(limit=2))
     assert [e.detail["i"] for e in page] == [4, 3]
-    assert [e.detail["i"] for e in meta.query_audit(AuditQuery(before_id=page[-1].id, limit=2))] == [2, 1]
+    assert [
+        e.detail["i"] for e in meta.query_audit(AuditQuery(before_id=page[-1].id, limit=2))
+    ] == [2, 1]

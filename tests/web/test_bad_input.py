@@ -27,7 +27,11 @@ from tests.servers import RunningServer
 
 
 def raw_request(
-    server: RunningServer, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    server: RunningServer,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     """Send ``path`` byte for byte (no normalisation of '..' or percent-escapes)."""
     parts = urlsplit(server.url)
@@ -71,9 +75,13 @@ PATH_TRICKS = [
 
 
 @pytest.mark.parametrize(("trick", "reason"), PATH_TRICKS)
-def test_path_tricks_in_resolve(standalone_server: RunningServer, repo: str, trick: str, reason: str) -> None:
+def test_path_tricks_in_resolve(
+    standalone_server: RunningServer, repo: str, trick: str, reason: str
+) -> None:
     for method in ("GET", "HEAD"):
-        status, headers, body = raw_request(standalone_server, method, f"{BASE}/{repo}/resolve/main/{trick}")
+        status, headers, body = raw_request(
+            standalone_server, method, f"{BASE}/{repo}/resolve/main/{trick}"
+        )
         assert status == 400, (trick, status, body)
         assert reason in headers["x-error-message"]
         if method == "GET":
@@ -82,7 +90,9 @@ def test_path_tricks_in_resolve(standalone_server: RunningServer, repo: str, tri
 
 @pytest.mark.parametrize("trick", ["..", "%2e%2e", ".git", "a%00b", "-lead", "x" * 200])
 def test_repo_id_tricks(standalone_server: RunningServer, trick: str) -> None:
-    status, headers, _ = raw_request(standalone_server, "GET", f"{BASE}/{trick}/name/resolve/main/ok.txt")
+    status, headers, _ = raw_request(
+        standalone_server, "GET", f"{BASE}/{trick}/name/resolve/main/ok.txt"
+    )
     assert status == 400 and "Invalid repo id" in headers["x-error-message"]
     status, headers, _ = raw_request(standalone_server, "GET", f"{BASE}/api/models/org/{trick}")
     assert status == 400 and "Invalid repo id" in headers["x-error-message"]
@@ -90,23 +100,31 @@ def test_repo_id_tricks(standalone_server: RunningServer, trick: str) -> None:
 
 @pytest.mark.parametrize("trick", ["..", "%2e%2e", "a%00b", "main%2F..%2F..", "x" * 300])
 def test_revision_tricks(standalone_server: RunningServer, repo: str, trick: str) -> None:
-    status, headers, _ = raw_request(standalone_server, "GET", f"{BASE}/{repo}/resolve/{trick}/ok.txt")
+    status, headers, _ = raw_request(
+        standalone_server, "GET", f"{BASE}/{repo}/resolve/{trick}/ok.txt"
+    )
     assert status == 400 and "Invalid revision" in headers["x-error-message"]
 
 
 @pytest.mark.parametrize("trick", ["../x", "/abs", "a\\b", "a\x00b", "sub/../../x", ".git/config"])
 def test_path_tricks_in_commits(standalone_server: RunningServer, repo: str, trick: str) -> None:
     body = (
-        json.dumps({"key": "header", "value": {"summary": "evil"}}) + "\n"
-        + json.dumps({"key": "file", "value": {"path": trick, "content": "eA==", "encoding": "base64"}})
+        json.dumps({"key": "header", "value": {"summary": "evil"}})
+        + "\n"
+        + json.dumps(
+            {"key": "file", "value": {"path": trick, "content": "eA==", "encoding": "base64"}}
+        )
     ).encode()
     r = httpx.post(
         f"{standalone_server.hf_endpoint()}/api/models/{repo}/commit/main",
-        content=body, headers={**standalone_server.headers(), "Content-Type": "application/x-ndjson"},
+        content=body,
+        headers={**standalone_server.headers(), "Content-Type": "application/x-ndjson"},
     )
     assert r.status_code == 400, r.text
     assert "Invalid path" in r.json()["error"]
-    files = HfApi(endpoint=standalone_server.hf_endpoint(), token=standalone_server.admin_token).list_repo_files(repo)
+    files = HfApi(
+        endpoint=standalone_server.hf_endpoint(), token=standalone_server.admin_token
+    ).list_repo_files(repo)
     assert files == ["ok.txt"]
 
 
@@ -114,16 +132,23 @@ def _commit(server: RunningServer, repo: str, *lines: dict[str, object]) -> http
     body = "\n".join(json.dumps(line) for line in lines).encode()
     return httpx.post(
         f"{server.hf_endpoint()}/api/models/{repo}/commit/main",
-        content=body, headers={**server.headers(), "Content-Type": "application/x-ndjson"},
+        content=body,
+        headers={**server.headers(), "Content-Type": "application/x-ndjson"},
     )
 
 
-def test_commit_referencing_a_blob_never_uploaded(standalone_server: RunningServer, repo: str) -> None:
+def test_commit_referencing_a_blob_never_uploaded(
+    standalone_server: RunningServer, repo: str
+) -> None:
     oid = hashlib.sha256(b"never uploaded " + uuid.uuid4().bytes).hexdigest()
     r = _commit(
-        standalone_server, repo,
+        standalone_server,
+        repo,
         {"key": "header", "value": {"summary": "ghost"}},
-        {"key": "lfsFile", "value": {"path": "ghost.bin", "algo": "sha256", "oid": oid, "size": 10}},
+        {
+            "key": "lfsFile",
+            "value": {"path": "ghost.bin", "algo": "sha256", "oid": oid, "size": 10},
+        },
     )
     assert r.status_code == 400
     assert f"references object {oid}, which was never uploaded" in r.json()["error"]
@@ -144,7 +169,8 @@ def test_commit_referencing_a_blob_never_uploaded(standalone_server: RunningServ
 def test_malformed_commits(standalone_server: RunningServer, repo: str, body: bytes) -> None:
     r = httpx.post(
         f"{standalone_server.hf_endpoint()}/api/models/{repo}/commit/main",
-        content=body, headers={**standalone_server.headers(), "Content-Type": "application/x-ndjson"},
+        content=body,
+        headers={**standalone_server.headers(), "Content-Type": "application/x-ndjson"},
     )
     assert 400 <= r.status_code < 500, r.text
     assert r.json()["error"]
@@ -153,7 +179,11 @@ def test_malformed_commits(standalone_server: RunningServer, repo: str, body: by
 def _lfs_grant(server: RunningServer, repo: str, oid: str, size: int) -> dict[str, object]:
     r = httpx.post(
         f"{server.hf_endpoint()}/{repo}.git/info/lfs/objects/batch",
-        json={"operation": "upload", "transfers": ["basic"], "objects": [{"oid": oid, "size": size}]},
+        json={
+            "operation": "upload",
+            "transfers": ["basic"],
+            "objects": [{"oid": oid, "size": size}],
+        },
         headers=server.headers(),
     )
     assert r.status_code == 200, r.text
@@ -169,7 +199,9 @@ def _stored(server: RunningServer, oid: str) -> bool:
     return (server.data_dir / "blobs" / "sha256" / oid[:2] / oid[2:4] / oid).exists()
 
 
-def test_lfs_upload_with_wrong_bytes_is_rejected(standalone_server: RunningServer, repo: str) -> None:
+def test_lfs_upload_with_wrong_bytes_is_rejected(
+    standalone_server: RunningServer, repo: str
+) -> None:
     data = os.urandom(1 << 20)
     oid = hashlib.sha256(data).hexdigest()
     obj = _lfs_grant(standalone_server, repo, oid, len(data))
@@ -223,7 +255,9 @@ def test_concurrent_commits_on_the_same_parent(standalone_server: RunningServer,
         try:
             results.append(
                 api.create_commit(
-                    repo, [CommitOperationAdd(f"race-{i}.txt", b"x")], commit_message=f"race {i}",
+                    repo,
+                    [CommitOperationAdd(f"race-{i}.txt", b"x")],
+                    commit_message=f"race {i}",
                     parent_commit=parent,
                 )
             )
@@ -247,14 +281,19 @@ def test_concurrent_commits_on_the_same_parent(standalone_server: RunningServer,
 
 def test_malformed_json_and_unknown_routes(standalone_server: RunningServer) -> None:
     r = httpx.post(
-        f"{standalone_server.hf_endpoint()}/api/repos/create", content=b"{nope",
+        f"{standalone_server.hf_endpoint()}/api/repos/create",
+        content=b"{nope",
         headers=standalone_server.headers(),
     )
     assert r.status_code == 400 and "not valid JSON" in r.json()["error"]
-    r = httpx.get(f"{standalone_server.url}modelvault/hf/models/api/nothing-here", headers=standalone_server.headers())
+    r = httpx.get(
+        f"{standalone_server.url}modelvault/hf/models/api/nothing-here",
+        headers=standalone_server.headers(),
+    )
     assert r.status_code == 404
     r = httpx.get(
-        f"{standalone_server.hf_endpoint()}/api/models/a/b/tree/main", params={"limit": "many"},
+        f"{standalone_server.hf_endpoint()}/api/models/a/b/tree/main",
+        params={"limit": "many"},
         headers=standalone_server.headers(),
     )
     assert r.status_code in (400, 404)
@@ -265,7 +304,9 @@ def test_bad_range_gets_416(standalone_server: RunningServer, repo: str) -> None
     r = httpx.get(url, headers={**standalone_server.headers(), "Range": "bytes=100-"})
     assert r.status_code == 416 and r.headers["content-range"] == "bytes */4"
     r = httpx.get(url, headers={**standalone_server.headers(), "Range": "bytes=1-2"})
-    assert r.status_code == 206 and r.content == b"af" and r.headers["content-range"] == "bytes 1-2/4"
+    assert (
+        r.status_code == 206 and r.content == b"af" and r.headers["content-range"] == "bytes 1-2/4"
+    )
     r = httpx.get(url, headers={**standalone_server.headers(), "Range": "bytes=2-"})
     assert r.status_code == 206 and r.content == b"fe"
 
@@ -273,7 +314,8 @@ def test_bad_range_gets_416(standalone_server: RunningServer, repo: str) -> None
 def test_inline_content_too_large_for_a_line(standalone_server: RunningServer, repo: str) -> None:
     big = base64.b64encode(os.urandom(15 << 20)).decode()
     r = _commit(
-        standalone_server, repo,
+        standalone_server,
+        repo,
         {"key": "header", "value": {"summary": "too big"}},
         {"key": "file", "value": {"path": "big.bin", "content": big, "encoding": "base64"}},
     )
