@@ -32,7 +32,7 @@ from .policy.engine import (
     parse_policies,
     scan_violations,
 )
-from .policy.licenses import license_of_card
+from .policy.licenses import license_of_card, license_of_core_metadata
 
 if TYPE_CHECKING:
     from .scanning import ScanEngine
@@ -175,6 +175,32 @@ class Gate:
         )
         return self._waive(subject, scan.sha256, violations)
 
+    def package_decision(
+        self,
+        subject: Subject,
+        filename: str,
+        sha256: str,
+        metadata: str | None,
+        scan: ScanRecord | None,
+    ) -> Decision:
+        """Licence (from core metadata) and scan verdict of one Python distribution file.
+
+        Python sources are what a package is made of, so the scanner's ``python-*`` findings do
+        not count here; pickles and other payloads inside a distribution still do.
+        """
+        policies = self.policies_for(subject.source)
+        violations: list[Violation] = []
+        if metadata is not None:
+            violations += license_violations(
+                policies, license_of_core_metadata(metadata), f"package {filename}"
+            )
+        if scan is not None:
+            findings = [
+                f for f in scan.report.get("findings") or [] if not str(f.get("rule", "")).startswith("python-")
+            ]
+            violations += scan_violations(policies, _verdict_of(findings), findings, filename)
+        return self._waive(subject, sha256, violations)
+
     def _waive(self, subject: Subject, sha256: str | None, violations: list[Violation]) -> Decision:
         if not violations:
             return Decision()
@@ -190,7 +216,11 @@ class Gate:
     def enforce(self, who: Principal, subject: Subject, path: str, decision: Decision) -> list[str]:
         """Raise PolicyError for a block (audited); return warning texts for the client."""
         block = decision.blocking
-        subject_text = f"{subject.repo_type}s/{subject.repo_id}@{subject.commit}/{path}"
+        subject_text = (
+            subject.repo_id  # a distribution's file name
+            if subject.repo_type == "package"
+            else f"{subject.repo_type}s/{subject.repo_id}@{subject.commit}/{path}"
+        )
         if block is not None:
             self._audit.record(
                 who,
@@ -277,6 +307,14 @@ class Gate:
     def waivers(self, who: Principal, include_inactive: bool = False) -> list[WaiverRecord]:
         self._access.require(who, "read", None)
         return self._meta.list_waivers(include_inactive, self._clock())
+
+
+_RANK = {"malicious": 3, "error": 2, "suspicious": 1}
+
+
+def _verdict_of(findings: list[dict[str, Any]]) -> str:
+    worst = max((_RANK.get(str(f.get("severity")), 0) for f in findings), default=0)
+    return {3: "malicious", 2: "error", 1: "suspicious", 0: "clean"}[worst]
 
 
 def _covers(w: WaiverRecord, v: Violation, subject: Subject, sha256: str | None) -> bool:

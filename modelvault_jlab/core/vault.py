@@ -92,6 +92,7 @@ class Vault:
             audit=self.audit,
             upstream=pypi_upstream,
             options=pypi_options,
+            gate=self.gate,
             clock=clock,
         )
         self.repositories.add_config_validator(self.pypi.validate_config)

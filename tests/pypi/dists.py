@@ -25,9 +25,12 @@ def metadata_text(
     requires_python: str | None = ">=3.8",
     classifiers: int = 0,
     metadata_version: str = "2.4",
+    license: str | None = "MIT",
 ) -> str:
     lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}"]
-    lines += ["Summary: test package", "License-Expression: MIT"]
+    lines += ["Summary: test package"]
+    if license:
+        lines.append(f"License-Expression: {license}")
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
     lines += [f"Requires-Dist: {d}" for d in deps]
@@ -44,6 +47,8 @@ def wheel_bytes(
     classifiers: int = 0,
     payload: bytes = b"",
     metadata_name: str | None = None,
+    license: str | None = "MIT",
+    extra_files: dict[str, bytes] | None = None,
 ) -> bytes:
     """A pure-Python wheel; ``payload`` adds an uncompressed data file (to make it big/unique)."""
     dist = _dist(name)
@@ -56,12 +61,14 @@ def wheel_bytes(
             deps=deps,
             requires_python=requires_python,
             classifiers=classifiers,
+            license=license,
         ).encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
         b"Tag: py3-none-any\n",
     }
     if payload:
         files[f"{dist}/payload.bin"] = payload
+    files.update({f"{dist}/{k}": v for k, v in (extra_files or {}).items()})
     record = []
     for path, data in files.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()

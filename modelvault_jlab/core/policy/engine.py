@@ -178,7 +178,8 @@ def scan_violations(
             action = "warn" if p.action != "audit" else "audit"
         if action is None:
             continue
-        top = findings[0] if findings else {}
+        rank = {"malicious": 3, "error": 2, "suspicious": 1}
+        top = max(findings, key=lambda f: rank.get(str(f.get("severity")), 0)) if findings else {}
         detail = top.get("message") or verdict
         where = f" ({top['global']})" if top.get("global") else ""
         reason = (

@@ -9,7 +9,10 @@ from typing import Any
 # LicenseRef- name so policies can still name them.
 _SPDX: dict[str, str] = {
     "apache-2.0": "Apache-2.0",
+    "apache-2": "Apache-2.0",
+    "apache": "Apache-2.0",
     "mit": "MIT",
+    "psf-2.0": "PSF-2.0",
     "bsd": "BSD-3-Clause",
     "bsd-2-clause": "BSD-2-Clause",
     "bsd-3-clause": "BSD-3-Clause",
@@ -75,6 +78,8 @@ DEFAULT_ALLOWED = (
     "MPL-2.0",
     "Zlib",
     "BSL-1.0",
+    "PSF-2.0",
+    "MIT-0",
     "PDDL-1.0",
     "ODC-By-1.0",
 )
@@ -129,3 +134,51 @@ def license_of_card(card: dict[str, Any]) -> LicenseInfo:
     name = card.get("license_name") if isinstance(card.get("license_name"), str) else None
     link = card.get("license_link") if isinstance(card.get("license_link"), str) else None
     return LicenseInfo(licenses, name, link)
+
+
+# Trove classifiers (``License :: …``) -> SPDX, for packages without License-Expression.
+_CLASSIFIERS: dict[str, str] = {
+    "MIT License": "MIT",
+    "MIT No Attribution License (MIT-0)": "MIT-0",
+    "Apache Software License": "Apache-2.0",
+    "BSD License": "BSD-3-Clause",
+    "ISC License (ISCL)": "ISC",
+    "Mozilla Public License 2.0 (MPL 2.0)": "MPL-2.0",
+    "Python Software Foundation License": "PSF-2.0",
+    "The Unlicense (Unlicense)": "Unlicense",
+    "GNU General Public License v2 (GPLv2)": "GPL-2.0-only",
+    "GNU General Public License v3 (GPLv3)": "GPL-3.0-only",
+    "GNU General Public License v2 or later (GPLv2+)": "GPL-2.0-or-later",
+    "GNU General Public License v3 or later (GPLv3+)": "GPL-3.0-or-later",
+    "GNU Lesser General Public License v2 (LGPLv2)": "LGPL-2.0-only",
+    "GNU Lesser General Public License v3 (LGPLv3)": "LGPL-3.0-only",
+    "GNU Affero General Public License v3": "AGPL-3.0-only",
+    "Eclipse Public License 2.0 (EPL-2.0)": "EPL-2.0",
+    "zlib/libpng License": "Zlib",
+    "Boost Software License 1.0 (BSL-1.0)": "BSL-1.0",
+}
+
+
+def license_of_core_metadata(text: str) -> LicenseInfo:
+    """Licence of a Python distribution from its core metadata (PEP 639 ``License-Expression``
+    first, then trove classifiers, then a short ``License`` field)."""
+    from email.parser import HeaderParser
+
+    msg = HeaderParser().parsestr(text)
+    expression = (msg.get("License-Expression") or "").strip()
+    if expression:
+        # "A OR B" offers a choice: one allowed alternative suffices (LicenseInfo means "any").
+        parts = [p.strip(" ()") for p in expression.split(" OR ")]
+        return LicenseInfo(tuple(dict.fromkeys(normalise(p) for p in parts if p)), expression)
+    classified = []
+    for classifier in msg.get_all("Classifier") or []:
+        head, _, tail = str(classifier).partition("License :: ")
+        if head == "" and tail:
+            name = tail.split(" :: ")[-1].strip()
+            classified.append(_CLASSIFIERS.get(name, f"LicenseRef-{name.replace(' ', '-')}"))
+    if classified:
+        return LicenseInfo(tuple(dict.fromkeys(classified)))
+    free = (msg.get("License") or "").strip()
+    if free and len(free) <= 64 and "\n" not in free and free.upper() != "UNKNOWN":
+        return LicenseInfo((normalise(free.replace(" ", "-")),), free)
+    return LicenseInfo(())

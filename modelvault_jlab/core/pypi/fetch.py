@@ -16,10 +16,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ...errors import IntegrityError, NotFoundError, UpstreamError, UpstreamUnavailableError
+from ...errors import (
+    IntegrityError,
+    NotFoundError,
+    PolicyError,
+    UpstreamError,
+    UpstreamUnavailableError,
+    VaultError,
+)
 from ...storage.base import BlobInfo
 from ..content import ContentStore
 from .models import ChunkStream
@@ -28,6 +35,7 @@ from .ports import PypiUpstream
 log = logging.getLogger(__name__)
 
 OnStored = Callable[[BlobInfo], None]
+Admit = Callable[[BlobInfo], Awaitable[None]]
 _END = object()
 _QUEUE_CHUNKS = 8  # chunks buffered for a slow leader client before backpressure applies
 
@@ -77,6 +85,7 @@ class FileFetcher:
         timeout: float,
         stream: bool,
         on_stored: OnStored,
+        admit: Admit | None = None,
     ) -> tuple[BlobInfo | None, int | None, ChunkStream | None]:
         """Return ``(blob, None, None)`` once stored, or ``(None, size, chunks)`` to stream.
 
@@ -98,7 +107,7 @@ class FileFetcher:
             flight.queue = asyncio.Queue(maxsize=_QUEUE_CHUNKS)
         self._flights[sha256] = flight
         self.upstream_downloads += 1
-        task = asyncio.create_task(self._run(flight, url, sha256, size, timeout))
+        task = asyncio.create_task(self._run(flight, url, sha256, size, timeout, admit))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         if not stream:
@@ -129,7 +138,13 @@ class FileFetcher:
         return ChunkStream(receive, detach)
 
     async def _run(
-        self, flight: _Flight, url: str, sha256: str, size: int | None, timeout: float
+        self,
+        flight: _Flight,
+        url: str,
+        sha256: str,
+        size: int | None,
+        timeout: float,
+        admit: Admit | None,
     ) -> None:
         assert self._upstream is not None
         writer = self._content.writer()
@@ -151,6 +166,10 @@ class FileFetcher:
                         await flight.emit(pending)
                     pending = chunk
             info = await asyncio.to_thread(self._content.finish, writer, sha256, announced)
+            if admit is not None:
+                # Policy decides before the last chunk leaves; a block keeps the blob stored
+                # (quarantined) and cuts every client of this transfer off.
+                await admit(info)
         except BaseException as exc:
             writer.abort()
             error = _as_upstream_error(exc, sha256)
@@ -182,8 +201,8 @@ class FileFetcher:
                 await task
 
 
-def _as_upstream_error(exc: BaseException, sha256: str) -> UpstreamError | NotFoundError:
-    if isinstance(exc, UpstreamError | NotFoundError):
+def _as_upstream_error(exc: BaseException, sha256: str) -> VaultError:
+    if isinstance(exc, UpstreamError | NotFoundError | PolicyError):
         return exc
     if isinstance(exc, IntegrityError):
         return UpstreamUnavailableError(

@@ -33,7 +33,7 @@ from ...ids import Sha256
 from ...storage.base import BlobInfo, RepositoryRecord
 from ...storage.packages import PackageFileRecord, PackageStore, RemoteLinkRecord, RemotePageRecord
 from ..content import ContentStore
-from .fetch import FileFetcher
+from .fetch import Admit, FileFetcher
 from .metadata import MAX_METADATA_BYTES, wheel_metadata
 from .models import DistFile, FileSource, ProjectPage
 from .names import parse_filename, version_of
@@ -242,9 +242,18 @@ class RemoteIndex:
         return found
 
     async def open_file(
-        self, repo: RepositoryRecord, sha256: str, filename: str, *, stream: bool
+        self,
+        repo: RepositoryRecord,
+        sha256: str,
+        filename: str,
+        *,
+        stream: bool,
+        admit: Admit | None = None,
     ) -> FileSource:
-        """Raises NotFoundError, OfflineModeError, UpstreamUnavailableError."""
+        """``admit`` judges a cold file once stored, before its last byte is served.
+
+        Raises NotFoundError, OfflineModeError, UpstreamUnavailableError, PolicyError.
+        """
         held = self._packages.get_file(repo.key, filename)
         if held is not None and held.sha256 == sha256:
             info = self._content.known(Sha256(sha256))
@@ -271,6 +280,7 @@ class RemoteIndex:
             timeout=cfg.timeout_seconds,
             stream=stream,
             on_stored=on_stored,
+            admit=admit,
         )
         if blob is not None:
             return FileSource(filename, sha256, blob.size, blob=blob, cache="miss")

@@ -7,6 +7,7 @@ repository is enough to read through its members.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,12 +18,14 @@ from ...errors import (
     RepositoryNotFoundError,
     UnsupportedOperationError,
     UpstreamError,
+    VaultError,
 )
 from ...ids import Sha256
 from ...storage.base import BlobInfo, MetadataStore, RepositoryRecord
 from ...storage.packages import PackageStore
 from ..audit import AuditLog
 from ..content import ContentStore
+from ..gate import Gate, Subject
 from ..identity import AccessPolicy, Action, Principal
 from .local import LocalIndex, UploadSession
 from .models import DistFile, FileSource, ProjectPage
@@ -55,9 +58,11 @@ class PypiService:
         audit: AuditLog,
         upstream: PypiUpstream | None,
         options: PypiOptions | None = None,
+        gate: Gate | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.options = options or PypiOptions()
+        self._gate = gate
         self._meta = meta
         self._packages = packages
         self._content = content
@@ -234,14 +239,23 @@ class PypiService:
         """
         repo = self._repo(who, key, "read")
         source_repo = await self._locate(repo, sha256, filename)
+        subject = Subject(key, source_repo, "package", filename, sha256)
+
+        async def admit(info: BlobInfo) -> None:
+            await self._admit(who, subject, filename, info.sha256, info)
+
         if source_repo.kind == "pypi-remote":
-            source = await self.remote.open_file(source_repo, sha256, filename, stream=stream)
+            source = await self.remote.open_file(
+                source_repo, sha256, filename, stream=stream, admit=admit
+            )
         else:
             record = self._packages.get_file(source_repo.key, filename)
             if record is None or record.sha256 != sha256:
                 raise NotFoundError(f"'{filename}' with sha256 {sha256} is not in '{key}'.")
             blob = self._content.require(sha256)
             source = FileSource(filename, sha256, blob.size, blob=blob, cache="local")
+        if source.blob is not None:
+            await self._admit(who, subject, filename, sha256, source.blob)
         if count_download:
             self._audit.record(
                 who,
@@ -264,11 +278,56 @@ class PypiService:
         repo = self._repo(who, key, "read")
         source_repo = await self._locate(repo, sha256, filename)
         if source_repo.kind == "pypi-remote":
-            return await self.remote.metadata(source_repo, sha256, filename)
-        record = self._packages.get_file(source_repo.key, filename)
-        if record is None or record.sha256 != sha256 or record.metadata_sha256 is None:
-            raise NotFoundError(f"No core metadata is available for '{filename}'.")
-        return self._content.require(Sha256(record.metadata_sha256))
+            blob = await self.remote.metadata(source_repo, sha256, filename)
+        else:
+            record = self._packages.get_file(source_repo.key, filename)
+            if record is None or record.sha256 != sha256 or record.metadata_sha256 is None:
+                raise NotFoundError(f"No core metadata is available for '{filename}'.")
+            blob = self._content.require(Sha256(record.metadata_sha256))
+        # pip and uv read .metadata first: a block here stops them with the reason printed.
+        file_blob = self._content.known(sha256)
+        await self._admit(
+            who, Subject(key, source_repo, "package", filename, sha256), filename, sha256, file_blob
+        )
+        return blob
+
+    async def _admit(
+        self,
+        who: Principal,
+        subject: Subject,
+        filename: str,
+        sha256: str,
+        blob: BlobInfo | None,
+    ) -> None:
+        """Apply policy to a distribution: licence from its core metadata, scan of its bytes
+        when they are stored (scanned now if never). Raises PolicyError to block."""
+        if self._gate is None:
+            return
+        metadata = await self._metadata_text(subject.source, filename, sha256)
+        scan = (
+            await asyncio.to_thread(self._gate.scan, blob.sha256, filename)
+            if blob is not None
+            else None
+        )
+        decision = self._gate.package_decision(subject, filename, sha256, metadata, scan)
+        self._gate.enforce(who, subject, "", decision)
+
+    async def _metadata_text(self, repo: RepositoryRecord, filename: str, sha256: str) -> str | None:
+        """Core metadata of a file, if the vault has it or its upstream offers it."""
+        try:
+            if repo.kind == "pypi-remote":
+                blob = await self.remote.metadata(repo, sha256, filename)
+            else:
+                record = self._packages.get_file(repo.key, filename)
+                if record is None or record.metadata_sha256 is None:
+                    return None
+                blob = self._content.require(Sha256(record.metadata_sha256))
+        except VaultError:
+            return None
+        if blob.size > 4 << 20:
+            return None
+        with self._content.blobs.open_reader(blob.sha256) as f:
+            return f.read().decode("utf-8", "replace")
 
     # -- uploads --
     def begin_upload(self, who: Principal, key: str) -> UploadSession:
