@@ -196,7 +196,9 @@ class Gate:
             )
         if scan is not None:
             findings = [
-                f for f in scan.report.get("findings") or [] if not str(f.get("rule", "")).startswith("python-")
+                f
+                for f in scan.report.get("findings") or []
+                if not str(f.get("rule", "")).startswith("python-")
             ]
             violations += scan_violations(policies, _verdict_of(findings), findings, filename)
         return self._waive(subject, sha256, violations)

@@ -1,33 +1,25 @@
-"""Hub repos inside local repositories: create, commit, resolve, list, refs.
+"""Reading Hub repos: resolve revisions across local, remote and virtual repositories, list
+files, open content, and apply the gate before anything is served.
 
-Commits are immutable and get 40-hex ids; branches, tags and ``refs/pr/N`` are the only mutable
-state and move by compare-and-swap in the metadata store. A commit's files are its parent's files
-plus its changes, so resolving a file at any commit is one indexed lookup.
+A commit's files are its parent's files plus its changes, so resolving a file at any commit is one
+indexed lookup. Writing lives in :mod:`.hub_write`, tree listing in :mod:`.tree`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import json
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 from ..errors import (
-    ConflictError,
     EntryNotFoundError,
-    InvalidInputError,
     InvalidRevisionError,
     RepoNotFoundError,
     RevisionNotFoundError,
-    StorageError,
     UnsupportedOperationError,
     VaultError,
-    WriteConflictError,
 )
 from ..ids import (
     CommitSha,
@@ -35,17 +27,13 @@ from ..ids import (
     Sha256,
     is_commit_sha,
     pr_number,
-    validate_ref_name,
     validate_repo_id,
     validate_repo_path,
     validate_repo_type,
     validate_revision,
-    validate_sha256,
 )
 from ..storage.base import (
-    BlobStore,
     CommitRecord,
-    FileChange,
     FileEntry,
     HubRepoRecord,
     MetadataStore,
@@ -55,16 +43,15 @@ from ..storage.base import (
 )
 from .audit import AuditLog
 from .cards import MAX_CARD_BYTES, parse_card
-from .content import ContentStore, lfs_pointer_oid
+from .content import ContentStore
 from .gate import Gate, Subject
 from .identity import SYSTEM, AccessPolicy, Action, Principal
 from .mirror import HubMirror
 from .policy.engine import Decision
-from .streaming import Flight
+from .streaming import ContentStream
+from .tree import TREE_PAGE_SIZE, TreeEntry, TreePage, list_tree, paths_info
 
 DEFAULT_BRANCH = "main"
-TREE_PAGE_SIZE = 1000
-_FAR = "/\U0010ffff"  # sorts after every path inside a folder
 
 
 @dataclass(frozen=True)
@@ -91,80 +78,6 @@ class Resolved:
     """The repository that holds the repo: hf-local, or hf-remote for a mirrored one."""
     warning: str | None = None
     """Set when the answer comes from cache because the upstream could not be asked."""
-
-
-class ContentStream:
-    """A file's bytes, opened before any response header is sent (so errors stay clean)."""
-
-    def __init__(self, blobs: BlobStore, sha256: Sha256 | None, flight: Flight | None) -> None:
-        self._blobs = blobs
-        self._sha256 = sha256
-        self._flight = flight
-
-    @property
-    def cached(self) -> bool:
-        return self._flight is None
-
-    async def chunks(self, start: int, end: int, chunk_size: int) -> AsyncIterator[bytes]:
-        """Raises UpstreamError mid-stream when a stream-through fails (cut the client off)."""
-        if self._flight is not None:
-            async for chunk in self._flight.read(start, end, chunk_size):
-                yield chunk
-            return
-        assert self._sha256 is not None
-        with self._blobs.open_reader(self._sha256) as f:
-            f.seek(start)
-            remaining = end - start
-            while remaining > 0:
-                chunk = f.read(min(chunk_size, remaining))
-                if not chunk:  # the stored blob is shorter than recorded: never pad or pretend
-                    raise StorageError(f"blob {self._sha256} is truncated in storage")
-                remaining -= len(chunk)
-                yield chunk
-
-
-@dataclass(frozen=True)
-class TreeEntry:
-    kind: Literal["file", "directory"]
-    path: str
-    oid: str
-    file: FileEntry | None = None
-
-
-@dataclass(frozen=True)
-class TreePage:
-    entries: list[TreeEntry]
-    next_cursor: str | None
-
-
-# -- commit operations --
-@dataclass(frozen=True)
-class PutFile:
-    """Add or replace ``path`` with a stored blob.
-
-    ``git_oid`` is set for regular (inline) files; ``None`` means an LFS file, whose oid is that of
-    its pointer. ``size`` is ``None`` when the client did not state it (LFS copies).
-    """
-
-    path: str
-    sha256: Sha256
-    size: int | None
-    git_oid: str | None
-
-
-@dataclass(frozen=True)
-class DeletePath:
-    path: str
-    folder: bool
-
-
-Operation = PutFile | DeletePath
-
-
-@dataclass(frozen=True)
-class CommitResult:
-    commit: CommitRecord
-    pr_number: int | None
 
 
 def _now() -> float:
@@ -194,7 +107,7 @@ class HubService:
         self._repo_decisions: dict[tuple[str, int, str, str], Decision] = {}
 
     # -- repositories and repos --
-    def _repository(self, who: Principal, key: str, action: Action) -> RepositoryRecord:
+    def repository_for(self, who: Principal, key: str, action: Action) -> RepositoryRecord:
         record = self._meta.get_repository(key)
         if record is None:
             if who.is_anonymous:  # anonymous callers learn nothing about what exists
@@ -209,15 +122,15 @@ class HubService:
             raise RepoNotFoundError(f"Repository '{key}' is not a Hugging Face repository.")
         return record
 
-    def _repo(self, who: Principal, ref: HubRef, action: Action) -> HubRepoRecord:
-        self._repository(who, ref.repository, action)
+    def repo_for(self, who: Principal, ref: HubRef, action: Action) -> HubRepoRecord:
+        self.repository_for(who, ref.repository, action)
         repo = self._meta.get_hub_repo(ref.repository, ref.repo_type, ref.repo_id)
         if repo is None:
             raise RepoNotFoundError(f"Repository Not Found: {ref.repo_type} {ref.repo_id}.")
         return repo
 
     def get_repo(self, who: Principal, ref: HubRef) -> HubRepoRecord:
-        return self._repo(who, ref, "read")
+        return self.repo_for(who, ref, "read")
 
     def list_repos(
         self,
@@ -227,59 +140,8 @@ class HubService:
         after: str | None = None,
         limit: int = 100,
     ) -> list[HubRepoRecord]:
-        self._repository(who, repository, "read")
+        self.repository_for(who, repository, "read")
         return self._meta.list_hub_repos(repository, repo_type, after, min(max(limit, 1), 1000))
-
-    def _new_commit(
-        self,
-        repo_key: str,
-        hub_repo: int,
-        parent: CommitSha | None,
-        title: str,
-        message: str,
-        author: str,
-    ) -> CommitRecord:
-        now = self._clock()
-        digest = hashlib.sha1(  # commit ids are names, not security boundaries
-            json.dumps(
-                [repo_key, hub_repo, parent, title, message, author, now, uuid.uuid4().hex]
-            ).encode(),
-            usedforsecurity=False,
-        ).hexdigest()
-        return CommitRecord(
-            sha=CommitSha(digest),
-            hub_repo=hub_repo,
-            parent=parent,
-            title=title,
-            message=message,
-            author=author,
-            created_at=now,
-        )
-
-    def create_repo(self, who: Principal, ref: HubRef, *, private: bool = True) -> HubRepoRecord:
-        """Raises RepoExistsError when it exists."""
-        self._repository(who, ref.repository, "write")
-        initial = self._new_commit(ref.repository, 0, None, "initial commit", "", who.name)
-        repo = self._meta.create_hub_repo(
-            ref.repository, ref.repo_type, ref.repo_id, private, who.name, initial
-        )
-        self._audit.record(
-            who,
-            "hub.repo.create",
-            repository=ref.repository,
-            subject=_subject(ref),
-            private=private,
-        )
-        return repo
-
-    def delete_repo(self, who: Principal, ref: HubRef) -> None:
-        repo = self._repo(who, ref, "write")
-        self._meta.delete_hub_repo(repo.id)
-        self._audit.record(who, "hub.repo.delete", repository=ref.repository, subject=_subject(ref))
-
-    def update_repo(self, who: Principal, ref: HubRef, *, private: bool) -> HubRepoRecord:
-        repo = self._repo(who, ref, "write")
-        return self._meta.update_hub_repo(repo, private=private)
 
     # -- revisions --
     async def resolve(self, who: Principal, ref: HubRef, revision: str | None) -> Resolved:
@@ -291,7 +153,7 @@ class HubService:
         Raises:
             RepoNotFoundError, RevisionNotFoundError, InvalidRevisionError, UpstreamError.
         """
-        record = self._repository(who, ref.repository, "read")
+        record = self.repository_for(who, ref.repository, "read")
         rev = validate_revision(revision or DEFAULT_BRANCH)
         if record.kind != "hf-virtual":
             return await self._resolve_in(record, ref, rev)
@@ -321,14 +183,14 @@ class HubService:
         repo = self._meta.get_hub_repo(record.key, ref.repo_type, ref.repo_id)
         if repo is None:
             raise RepoNotFoundError(f"Repository Not Found: {ref.repo_type} {ref.repo_id}.")
-        return Resolved(repo, self._resolve_commit(repo, rev), rev, record)
+        return Resolved(repo, self.commit_for(repo, rev), rev, record)
 
-    def _resolve_commit(self, repo: HubRepoRecord, rev: str) -> CommitRecord:
+    def commit_for(self, repo: HubRepoRecord, rev: str) -> CommitRecord:
         sha: str | None = None
         if is_commit_sha(rev):
             sha = rev
         else:
-            kind, name = _ref_of(rev)
+            kind, name = ref_of(rev)
             ref = self._meta.get_ref(repo.id, kind, name)
             if ref is None and kind == "branch" and not rev.startswith("refs/"):
                 ref = self._meta.get_ref(repo.id, "tag", name)
@@ -470,7 +332,7 @@ class HubService:
             who,
             "hub.file.download",
             repository=resolved.repo.repository,
-            subject=f"{_subject_of(resolved.repo)}@{resolved.commit.sha}/{entry.path}",
+            subject=f"{subject_of_repo(resolved.repo)}@{resolved.commit.sha}/{entry.path}",
             sha256=entry.sha256,
             size=entry.size,
         )
@@ -491,83 +353,12 @@ class HubService:
         cursor: str | None = None,
         limit: int = TREE_PAGE_SIZE,
     ) -> TreePage:
-        """One page of the listing of ``path`` (``""`` for the root), in path order."""
-        repo_id, sha = resolved.repo.id, resolved.commit.sha
-        path = validate_repo_path(path.strip("/"), allow_empty=True)
-        if path and not self._meta.has_folder(repo_id, sha, path):
-            raise EntryNotFoundError(
-                f"Entry not found: folder {path} in {resolved.repo.repo_id}@{resolved.revision}.",
-                commit=sha,
-            )
-        prefix = f"{path}/" if path else ""
-        after = _decode_cursor(cursor)
-        limit = min(max(limit, 1), TREE_PAGE_SIZE)
-        if recursive:
-            return self._tree_recursive(resolved, prefix, after, limit)
-        return self._tree_children(resolved, prefix, after, limit)
-
-    def _tree_recursive(
-        self, resolved: Resolved, prefix: str, after: str | None, limit: int
-    ) -> TreePage:
-        files = self._meta.list_files(resolved.repo.id, resolved.commit.sha, prefix, after, limit)
-        entries: list[TreeEntry] = []
-        previous = after or ""
-        for f in files:
-            # A folder is listed once, just before its first file (paths sort folder-contiguously).
-            parts = f.path[len(prefix) :].split("/")[:-1]
-            for depth in range(1, len(parts) + 1):
-                folder = prefix + "/".join(parts[:depth])
-                if not previous.startswith(folder + "/"):
-                    entries.append(self._dir(resolved, folder))
-            entries.append(TreeEntry("file", f.path, f.git_oid, f))
-            previous = f.path
-        next_cursor = _encode_cursor(files[-1].path) if len(files) == limit else None
-        return TreePage(entries, next_cursor)
-
-    def _tree_children(
-        self, resolved: Resolved, prefix: str, after: str | None, limit: int
-    ) -> TreePage:
-        entries: list[TreeEntry] = []
-        batch_size = 256
-        exhausted = False
-        while len(entries) < limit and not exhausted:
-            batch = self._meta.list_files(
-                resolved.repo.id, resolved.commit.sha, prefix, after, batch_size
-            )
-            jumped = False
-            for f in batch:
-                head, sep, _ = f.path[len(prefix) :].partition("/")
-                if sep:
-                    folder = prefix + head
-                    entries.append(self._dir(resolved, folder))
-                    after = folder + _FAR  # skip the rest of that folder
-                    jumped = True
-                    break
-                entries.append(TreeEntry("file", f.path, f.git_oid, f))
-                after = f.path
-                if len(entries) >= limit:
-                    break
-            exhausted = not jumped and len(batch) < batch_size
-        more = len(entries) >= limit and not exhausted and after is not None
-        return TreePage(entries, _encode_cursor(after) if more and after else None)
-
-    @staticmethod
-    def _dir(resolved: Resolved, folder: str) -> TreeEntry:
-        oid = hashlib.sha1(
-            f"{resolved.commit.sha}:{folder}".encode(), usedforsecurity=False
-        ).hexdigest()
-        return TreeEntry("directory", folder, oid)
+        return list_tree(
+            self._meta, resolved, path, recursive=recursive, cursor=cursor, limit=limit
+        )
 
     def paths_info(self, resolved: Resolved, paths: Iterable[str]) -> list[TreeEntry]:
-        out: list[TreeEntry] = []
-        for raw in paths:
-            path = validate_repo_path(raw.strip("/"), allow_empty=False)
-            entry = self._meta.get_file(resolved.repo.id, resolved.commit.sha, path)
-            if entry is not None:
-                out.append(TreeEntry("file", entry.path, entry.git_oid, entry))
-            elif self._meta.has_folder(resolved.repo.id, resolved.commit.sha, path):
-                out.append(self._dir(resolved, path))
-        return out
+        return paths_info(self._meta, resolved, paths)
 
     async def refs(self, who: Principal, ref: HubRef) -> list[RefRecord]:
         resolved = await self.resolve(who, ref, None)
@@ -585,172 +376,6 @@ class HubService:
     def commits(self, resolved: Resolved, offset: int, limit: int) -> list[CommitRecord]:
         return self._meta.list_commits(
             resolved.repo.id, resolved.commit.sha, max(offset, 0), min(max(limit, 1), 1000)
-        )
-
-    # -- writing --
-    def existing_oid(self, resolved: Resolved, path: str) -> str | None:
-        """What preupload reports for a path: git sha1 of a regular file, sha256 of an LFS one."""
-        entry = self._meta.get_file(resolved.repo.id, resolved.commit.sha, path)
-        if entry is None:
-            return None
-        return entry.sha256 if entry.lfs else entry.git_oid
-
-    def commit(
-        self,
-        who: Principal,
-        ref: HubRef,
-        revision: str,
-        operations: Sequence[Operation],
-        *,
-        title: str,
-        message: str = "",
-        parent_commit: str | None = None,
-        create_pr: bool = False,
-    ) -> CommitResult:
-        """Apply ``operations`` on top of ``revision`` (a branch or ``refs/pr/N``).
-
-        Raises:
-            RevisionNotFoundError: the branch does not exist.
-            InvalidRevisionError: the revision is a tag or a commit.
-            WriteConflictError: ``parent_commit`` is not the branch head, or the branch moved.
-            InvalidInputError: an operation names an object that was never uploaded, or a size that
-                does not match it.
-            EntryNotFoundError: a deletion of a path that does not exist.
-        """
-        repo = self._repo(who, ref, "write")
-        rev = validate_revision(revision or DEFAULT_BRANCH)
-        if is_commit_sha(rev):
-            raise InvalidRevisionError(
-                f"Cannot commit to {rev}: commits are immutable; name a branch."
-            )
-        kind, name = _ref_of(rev)
-        if kind == "tag":
-            raise InvalidRevisionError(f"Cannot commit to tag {name}: tags are immutable.")
-        head_ref = self._meta.get_ref(repo.id, kind, name)
-        if head_ref is None and kind == "branch":
-            tag = self._meta.get_ref(repo.id, "tag", name)
-            if tag is not None:
-                raise InvalidRevisionError(f"Cannot commit to tag {name}: tags are immutable.")
-        if head_ref is None:
-            raise RevisionNotFoundError(f"Invalid rev id: {rev} (no such branch in {ref.repo_id}).")
-        head = head_ref.commit
-        if parent_commit is not None and parent_commit != head:
-            raise WriteConflictError(
-                f"Parent commit {parent_commit} is not the head of {rev} ({head}): "
-                "someone committed in between; fetch and retry.",
-                expected=parent_commit,
-                actual=head,
-            )
-        changes = [self._change(op) for op in operations]
-        pr: int | None = None
-        if create_pr:
-            pr = self._open_pr(repo, head)
-            kind, name = "pr", str(pr)
-        commit = self._new_commit(ref.repository, repo.id, head, title, message, who.name)
-        self._meta.commit(commit, changes, kind, name, head)
-        if self._gate is not None:
-            # Scanned at commit: a blocked file stays stored (quarantined) but is never served.
-            for change in changes:
-                if change.entry is not None:
-                    self._gate.scan(change.entry.sha256, change.entry.path)
-        self._audit.record(
-            who,
-            "hub.commit",
-            repository=ref.repository,
-            subject=f"{_subject(ref)}@{commit.sha}",
-            revision=rev if pr is None else f"refs/pr/{pr}",
-            added=[c.path for c in changes if c.op == "put"][:1000],
-            deleted=[c.path for c in changes if c.op != "put"][:1000],
-        )
-        return CommitResult(commit, pr)
-
-    def _change(self, op: Operation) -> FileChange:
-        path = validate_repo_path(op.path.strip("/") if isinstance(op, DeletePath) else op.path)
-        if isinstance(op, DeletePath):
-            return FileChange("delete_folder" if op.folder else "delete_file", path)
-        sha = validate_sha256(op.sha256)
-        info = self._content.known(sha)
-        if info is None:
-            raise InvalidInputError(
-                f"File {path} references object {sha}, which was never uploaded: "
-                "upload it (LFS) before committing."
-            )
-        if op.size is not None and op.size != info.size:
-            raise InvalidInputError(
-                f"File {path} states size {op.size}, but object {sha} has {info.size} bytes."
-            )
-        lfs = op.git_oid is None
-        oid = lfs_pointer_oid(sha, info.size) if lfs else op.git_oid
-        assert oid is not None
-        return FileChange("put", path, FileEntry(path, sha, info.size, oid, lfs))
-
-    def _open_pr(self, repo: HubRepoRecord, head: CommitSha) -> int:
-        number = self._meta.next_pr_number(repo.id)
-        self._meta.set_ref(repo.id, "pr", str(number), head, None)
-        return number
-
-    def open_pull_request(self, who: Principal, ref: HubRef) -> int:
-        """Open ``refs/pr/N`` at the head of the default branch; commits then target it."""
-        repo = self._repo(who, ref, "write")
-        head = self._resolve_commit(repo, DEFAULT_BRANCH)
-        number = self._open_pr(repo, head.sha)
-        self._audit.record(
-            who,
-            "hub.pr.open",
-            repository=ref.repository,
-            subject=f"{_subject(ref)}@refs/pr/{number}",
-        )
-        return number
-
-    def create_branch(
-        self, who: Principal, ref: HubRef, branch: str, starting_point: str | None = None
-    ) -> RefRecord:
-        repo = self._repo(who, ref, "write")
-        name = validate_ref_name(branch, "branch")
-        start = self._resolve_commit(repo, validate_revision(starting_point or DEFAULT_BRANCH))
-        self._meta.set_ref(repo.id, "branch", name, start.sha, None)
-        self._audit.record(
-            who,
-            "hub.branch.create",
-            repository=ref.repository,
-            subject=f"{_subject(ref)}@{name}",
-            commit=start.sha,
-        )
-        return RefRecord("branch", name, start.sha)
-
-    def delete_branch(self, who: Principal, ref: HubRef, branch: str) -> None:
-        repo = self._repo(who, ref, "write")
-        if branch == DEFAULT_BRANCH:
-            raise ConflictError(f"Cannot delete the default branch '{DEFAULT_BRANCH}'.")
-        if not self._meta.delete_ref(repo.id, "branch", branch):
-            raise RevisionNotFoundError(f"Invalid rev id: {branch} (no such branch).")
-        self._audit.record(
-            who, "hub.branch.delete", repository=ref.repository, subject=f"{_subject(ref)}@{branch}"
-        )
-
-    def create_tag(
-        self, who: Principal, ref: HubRef, revision: str, tag: str, message: str = ""
-    ) -> RefRecord:
-        repo = self._repo(who, ref, "write")
-        name = validate_ref_name(tag, "tag")
-        target = self._resolve_commit(repo, validate_revision(revision or DEFAULT_BRANCH))
-        self._meta.set_ref(repo.id, "tag", name, target.sha, None)
-        self._audit.record(
-            who,
-            "hub.tag.create",
-            repository=ref.repository,
-            subject=f"{_subject(ref)}@{name}",
-            commit=target.sha,
-            message=message,
-        )
-        return RefRecord("tag", name, target.sha)
-
-    def delete_tag(self, who: Principal, ref: HubRef, tag: str) -> None:
-        repo = self._repo(who, ref, "write")
-        if not self._meta.delete_ref(repo.id, "tag", tag):
-            raise RevisionNotFoundError(f"Invalid rev id: {tag} (no such tag).")
-        self._audit.record(
-            who, "hub.tag.delete", repository=ref.repository, subject=f"{_subject(ref)}@{tag}"
         )
 
 
@@ -772,7 +397,7 @@ def _refs_from_upstream(data: dict[str, Any]) -> list[RefRecord]:
     return out
 
 
-def _ref_of(rev: str) -> tuple[RefKind, str]:
+def ref_of(rev: str) -> tuple[RefKind, str]:
     number = pr_number(rev)
     if number is not None:
         return "pr", str(number)
@@ -785,22 +410,9 @@ def _ref_of(rev: str) -> tuple[RefKind, str]:
     return "branch", rev
 
 
-def _subject(ref: HubRef) -> str:
+def subject_of_ref(ref: HubRef) -> str:
     return f"{ref.repo_type}s/{ref.repo_id}"
 
 
-def _subject_of(repo: HubRepoRecord) -> str:
+def subject_of_repo(repo: HubRepoRecord) -> str:
     return f"{repo.repo_type}s/{repo.repo_id}"
-
-
-def _encode_cursor(after: str) -> str:
-    return base64.urlsafe_b64encode(after.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInputError("Invalid pagination cursor.") from None

@@ -93,7 +93,7 @@ class LfsService:
         Raises:
             RepoNotFoundError, PermissionDeniedError, InvalidInputError.
         """
-        self._hub._repo(who, ref, "write")
+        self._hub.repo_for(who, ref, "write")
         results = []
         for oid, size in objects:
             sha = validate_sha256(oid)
@@ -187,7 +187,7 @@ class LfsService:
         return info
 
     def verify(self, who: Principal, ref: HubRef, oid: str, size: int) -> BlobInfo:
-        self._hub._repo(who, ref, "write")
+        self._hub.repo_for(who, ref, "write")
         sha = validate_sha256(oid)
         try:
             info = self._content.require(sha)

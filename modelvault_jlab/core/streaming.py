@@ -20,8 +20,9 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import BinaryIO
 
-from ..errors import UpstreamError, UpstreamUnavailableError, VaultError
-from ..storage.base import BlobInfo, BlobWriter
+from ..errors import StorageError, UpstreamError, UpstreamUnavailableError, VaultError
+from ..ids import Sha256
+from ..storage.base import BlobInfo, BlobStore, BlobWriter
 from .content import ContentStore
 
 log = logging.getLogger(__name__)
@@ -155,4 +156,34 @@ class StreamThrough:
                 await task
 
 
-__all__ = ["Flight", "StreamThrough", "UpstreamError"]
+class ContentStream:
+    """A file's bytes, opened before any response header is sent (so errors stay clean)."""
+
+    def __init__(self, blobs: BlobStore, sha256: Sha256 | None, flight: Flight | None) -> None:
+        self._blobs = blobs
+        self._sha256 = sha256
+        self._flight = flight
+
+    @property
+    def cached(self) -> bool:
+        return self._flight is None
+
+    async def chunks(self, start: int, end: int, chunk_size: int) -> AsyncIterator[bytes]:
+        """Raises UpstreamError mid-stream when a stream-through fails (cut the client off)."""
+        if self._flight is not None:
+            async for chunk in self._flight.read(start, end, chunk_size):
+                yield chunk
+            return
+        assert self._sha256 is not None
+        with self._blobs.open_reader(self._sha256) as f:
+            f.seek(start)
+            remaining = end - start
+            while remaining > 0:
+                chunk = f.read(min(chunk_size, remaining))
+                if not chunk:  # the stored blob is shorter than recorded: never pad or pretend
+                    raise StorageError(f"blob {self._sha256} is truncated in storage")
+                remaining -= len(chunk)
+                yield chunk
+
+
+__all__ = ["ContentStream", "Flight", "StreamThrough", "UpstreamError"]

@@ -18,6 +18,7 @@ from .audit import AuditLog
 from .content import ContentStore
 from .gate import Gate
 from .hub import HubService
+from .hub_write import HubWriter
 from .identity import AccessPolicy, IdentityService
 from .lfs import LfsService
 from .mirror import HubMirror, validate_hf_config
@@ -75,6 +76,7 @@ class Vault:
         self.hub = HubService(
             meta, self.content, self.access, self.audit, self.mirror, self.gate, clock
         )
+        self.hub_write = HubWriter(self.hub, meta, self.content, self.audit, self.gate, clock)
         self.lfs = LfsService(
             meta,
             self.content,

@@ -10,7 +10,7 @@ from typing import Any
 
 from tornado.web import RequestHandler
 
-from . import api, hf, pypi
+from . import api, hf, hf_lfs, hf_write, pypi
 
 _KEY = r"([a-z0-9][a-z0-9._-]{0,62})"
 _SEG = r"([^/]+)"
@@ -22,8 +22,8 @@ PYPI = rf"modelvault/pypi/{_KEY}"
 
 ROUTES: list[tuple[str, type[RequestHandler]]] = [
     # -- Hugging Face Hub --
-    (rf"{HF}/api/repos/create", hf.CreateRepoHandler),
-    (rf"{HF}/api/repos/delete", hf.DeleteRepoHandler),
+    (rf"{HF}/api/repos/create", hf_write.CreateRepoHandler),
+    (rf"{HF}/api/repos/delete", hf_write.DeleteRepoHandler),
     (rf"{HF}/api/whoami-v2", hf.WhoAmIHandler),
     (rf"{HF}/api/validate-yaml", hf.ValidateYamlHandler),
     (rf"{HF}/api/agent-harnesses", hf.AgentHarnessesHandler),
@@ -33,18 +33,18 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (rf"{REPO_API}/paths-info/{_SEG}", hf.PathsInfoHandler),
     (rf"{REPO_API}/refs", hf.RefsHandler),
     (rf"{REPO_API}/commits/{_SEG}", hf.CommitsHandler),
-    (rf"{REPO_API}/preupload/{_SEG}", hf.PreuploadHandler),
-    (rf"{REPO_API}/commit/{_SEG}", hf.CommitHandler),
-    (rf"{REPO_API}/branch/{_SEG}", hf.BranchHandler),
-    (rf"{REPO_API}/tag/{_SEG}", hf.TagHandler),
-    (rf"{REPO_API}/settings", hf.RepoSettingsHandler),
+    (rf"{REPO_API}/preupload/{_SEG}", hf_write.PreuploadHandler),
+    (rf"{REPO_API}/commit/{_SEG}", hf_write.CommitHandler),
+    (rf"{REPO_API}/branch/{_SEG}", hf_write.BranchHandler),
+    (rf"{REPO_API}/tag/{_SEG}", hf_write.TagHandler),
+    (rf"{REPO_API}/settings", hf_write.RepoSettingsHandler),
     (rf"{REPO_API}/discussions(?:/(\d+))?", hf.DiscussionsHandler),
     (rf"{REPO_API}/xet-(?:read|write)-token(?:/.*)?", hf.XetTokenHandler),
-    (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}\.git/info/lfs/objects/batch", hf.LfsBatchHandler),
-    (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}\.git/info/lfs/objects/verify", hf.LfsVerifyHandler),
+    (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}\.git/info/lfs/objects/batch", hf_lfs.LfsBatchHandler),
+    (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}\.git/info/lfs/objects/verify", hf_lfs.LfsVerifyHandler),
     (
         rf"{HF}/lfs-objects/([0-9a-f]{{64}})/(\d{{1,20}})(?:/part/(\d{{1,6}})|/complete)?",
-        hf.LfsObjectHandler,
+        hf_lfs.LfsObjectHandler,
     ),
     (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}/resolve/{_SEG}/(.+)", hf.ResolveHandler),
     # -- JSON API --

@@ -312,7 +312,9 @@ class PypiService:
         decision = self._gate.package_decision(subject, filename, sha256, metadata, scan)
         self._gate.enforce(who, subject, "", decision)
 
-    async def _metadata_text(self, repo: RepositoryRecord, filename: str, sha256: str) -> str | None:
+    async def _metadata_text(
+        self, repo: RepositoryRecord, filename: str, sha256: str
+    ) -> str | None:
         """Core metadata of a file, if the vault has it or its upstream offers it."""
         try:
             if repo.kind == "pypi-remote":

@@ -86,8 +86,9 @@ def _file_reader(f: IO[bytes]) -> Callable[[int], bytes]:
 
 
 @contextmanager
-def expanded(ctx: ScanContext, reader: Callable[[int], bytes], compressed_size: int,
-             loc: Location, fmt: str) -> Iterator[Window | None]:
+def expanded(
+    ctx: ScanContext, reader: Callable[[int], bytes], compressed_size: int, loc: Location, fmt: str
+) -> Iterator[Window | None]:
     """Decompress into a spool; yields a Window on it, or None after recording a finding."""
     with ctx.spool() as spool:
         try:
@@ -97,8 +98,13 @@ def expanded(ctx: ScanContext, reader: Callable[[int], bytes], compressed_size: 
             yield None
             return
         except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as exc:
-            ctx.add(Severity.ERROR, "decompression-failed",
-                    f"{fmt} stream is corrupt: {type(exc).__name__}: {exc}", loc, fmt)
+            ctx.add(
+                Severity.ERROR,
+                "decompression-failed",
+                f"{fmt} stream is corrupt: {type(exc).__name__}: {exc}",
+                loc,
+                fmt,
+            )
             yield None
             return
         ctx.extra_bytes_read += n
@@ -126,8 +132,15 @@ def _opener(fmt: str, raw: IO[bytes]) -> Any:
     raise ValueError(fmt)
 
 
-_SUFFIXES = {"gzip": (".gz", ".gzip"), "bzip2": (".bz2",), "xz": (".xz",), "lzma": (".lzma",),
-             "zlib": (".z", ".zlib"), "lz4": (".lz4",), "zstd": (".zst",)}
+_SUFFIXES = {
+    "gzip": (".gz", ".gzip"),
+    "bzip2": (".bz2",),
+    "xz": (".xz",),
+    "lzma": (".lzma",),
+    "zlib": (".z", ".zlib"),
+    "lz4": (".lz4",),
+    "zstd": (".zst",),
+}
 
 
 def _inner_name(loc: Location, fmt: str) -> str:
@@ -150,8 +163,13 @@ def scan_compressed(fmt: str) -> Callable[[ScanContext, Window, Location], str]:
         try:
             f = _opener(fmt, WindowIO(win))  # type: ignore[arg-type]
         except ImportError:
-            ctx.add(Severity.ERROR, "unsupported-compression",
-                    f"{fmt} support is not installed; content not analysed", loc, fmt)
+            ctx.add(
+                Severity.ERROR,
+                "unsupported-compression",
+                f"{fmt} support is not installed; content not analysed",
+                loc,
+                fmt,
+            )
             return fmt
         with f, expanded(ctx, _file_reader(f), win.length, child, fmt) as inner:
             if inner is not None:
@@ -189,12 +207,19 @@ def _zip_decompressor(method: int) -> _Decompressor | None:
 
 
 @contextmanager
-def zip_member(ctx: ScanContext, win: Window, entry: ZipEntry,
-               loc: Location) -> Iterator[Window | None]:
+def zip_member(
+    ctx: ScanContext, win: Window, entry: ZipEntry, loc: Location
+) -> Iterator[Window | None]:
     """A Window on the uncompressed content of one zip member (None: a finding was recorded)."""
     if entry.data_offset < 0:
-        ctx.add(Severity.ERROR, "zip-entry-unreadable", "entry has no readable local header",
-                loc, "zip", offset=entry.header_offset)
+        ctx.add(
+            Severity.ERROR,
+            "zip-entry-unreadable",
+            "entry has no readable local header",
+            loc,
+            "zip",
+            offset=entry.header_offset,
+        )
         yield None
         return
     raw = win.sub(entry.data_offset, entry.csize)
@@ -203,9 +228,14 @@ def zip_member(ctx: ScanContext, win: Window, entry: ZipEntry,
         return
     decomp = _zip_decompressor(entry.method)
     if decomp is None:
-        ctx.add(Severity.ERROR, "zip-unsupported-compression",
-                f"compression method {entry.method} cannot be analysed", loc, "zip",
-                offset=entry.header_offset)
+        ctx.add(
+            Severity.ERROR,
+            "zip-unsupported-compression",
+            f"compression method {entry.method} cannot be analysed",
+            loc,
+            "zip",
+            offset=entry.header_offset,
+        )
         yield None
         return
     ctx.track(raw)
@@ -214,13 +244,19 @@ def zip_member(ctx: ScanContext, win: Window, entry: ZipEntry,
 
 
 def _is_torch_data(name: str, prefix: str) -> bool:
-    rest = name[len(prefix):] if name.startswith(prefix) else None
+    rest = name[len(prefix) :] if name.startswith(prefix) else None
     if rest is None:
         return False
     if rest.startswith("data/") and rest[5:].isdigit():
         return True
-    return rest in ("byteorder", "version", ".format_version", ".storage_alignment",
-                    ".data/version", ".data/serialization_id")
+    return rest in (
+        "byteorder",
+        "version",
+        ".format_version",
+        ".storage_alignment",
+        ".data/version",
+        ".data/serialization_id",
+    )
 
 
 def classify_zip(names: list[str]) -> tuple[str, str]:
@@ -242,14 +278,21 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
     try:
         listing = read_zip(win, ctx.limits.max_archive_entries)
     except ZipFormatError as exc:
-        ctx.add(Severity.ERROR, "zip-unreadable", f"zip structure cannot be read: {exc}", loc,
-                "zip")
+        ctx.add(
+            Severity.ERROR, "zip-unreadable", f"zip structure cannot be read: {exc}", loc, "zip"
+        )
         return "zip"
     for rule, msg, off in listing.notes:
         ctx.add(_NOTE_SEVERITY.get(rule, Severity.SUSPICIOUS), rule, msg, loc, "zip", offset=off)
     if listing.prepended > 0:
-        ctx.add(Severity.SUSPICIOUS, "zip-prepended-data",
-                f"{listing.prepended} bytes precede the zip archive", loc, "zip", offset=0)
+        ctx.add(
+            Severity.SUSPICIOUS,
+            "zip-prepended-data",
+            f"{listing.prepended} bytes precede the zip archive",
+            loc,
+            "zip",
+            offset=0,
+        )
     names = [e.name for e in listing.entries if not e.is_dir]
     kind, prefix = classify_zip(names)
     if kind == "keras":
@@ -257,26 +300,40 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
 
         scan_keras_zip_config(ctx, win, listing, loc)
     if kind == "torch-zip" and any(n.startswith(f"{prefix}code/") for n in names):
-        ctx.add(Severity.SUSPICIOUS, "torchscript-code",
-                "TorchScript archive: its code/ entries run on torch.jit.load", loc, kind)
+        ctx.add(
+            Severity.SUSPICIOUS,
+            "torchscript-code",
+            "TorchScript archive: its code/ entries run on torch.jit.load",
+            loc,
+            kind,
+        )
     for entry in listing.entries:
         if entry.is_dir:
             continue
         child = loc.child(entry.name)
-        if kind == "torch-zip" and entry.name.startswith(f"{prefix}code/") and \
-                not entry.name.endswith(".pkl"):
+        if (
+            kind == "torch-zip"
+            and entry.name.startswith(f"{prefix}code/")
+            and not entry.name.endswith(".pkl")
+        ):
             continue  # TorchScript source/debug info, reported once above
         if entry.encrypted:
-            ctx.add(Severity.SUSPICIOUS, "zip-encrypted-flag",
-                    "entry is flagged as encrypted; analysed as plain data", child, "zip",
-                    offset=entry.header_offset)
+            ctx.add(
+                Severity.SUSPICIOUS,
+                "zip-encrypted-flag",
+                "entry is flagged as encrypted; analysed as plain data",
+                child,
+                "zip",
+                offset=entry.header_offset,
+            )
         if kind == "torch-zip" and _is_torch_data(entry.name, prefix) and entry.method == 0:
             # Raw tensor bytes that torch.load never unpickles: do not read them. Only a cheap
             # check that nobody parked a well-formed malicious pickle there.
             head = win.read_at(entry.data_offset, 2) if entry.data_offset >= 0 else b""
             if looks_like_pickle_head(head):
-                walker = PickleWalker(win.sub(entry.data_offset, entry.csize), ctx.policy,
-                                      inner_path=child.inner_path)
+                walker = PickleWalker(
+                    win.sub(entry.data_offset, entry.csize), ctx.policy, inner_path=child.inner_path
+                )
                 res = walker.walk()
                 if res.complete:
                     ctx.extend(res.findings)
@@ -300,13 +357,19 @@ def scan_tar(ctx: ScanContext, win: Window, loc: Location) -> str:
         members = []
         for i, m in enumerate(tf):
             if i >= ctx.limits.max_archive_entries:
-                ctx.add(Severity.ERROR, "archive-too-many-entries",
-                        "too many tar members to analyse", loc, "tar")
+                ctx.add(
+                    Severity.ERROR,
+                    "archive-too-many-entries",
+                    "too many tar members to analyse",
+                    loc,
+                    "tar",
+                )
                 break
             members.append(m)
     except (tarfile.TarError, OSError, EOFError) as exc:
-        ctx.add(Severity.ERROR, "tar-unreadable", f"tar structure cannot be read: {exc}", loc,
-                "tar")
+        ctx.add(
+            Severity.ERROR, "tar-unreadable", f"tar structure cannot be read: {exc}", loc, "tar"
+        )
         return "tar"
     names = {m.name for m in members}
     if {"pickle", "storages", "tensors"} <= names:
@@ -317,17 +380,32 @@ def scan_tar(ctx: ScanContext, win: Window, loc: Location) -> str:
     for m in members:
         child = loc.child(m.name)
         if m.name.startswith("/") or ".." in m.name.split("/"):
-            ctx.add(Severity.SUSPICIOUS, "archive-unsafe-path",
-                    "member path escapes the extraction directory", child, "tar")
+            ctx.add(
+                Severity.SUSPICIOUS,
+                "archive-unsafe-path",
+                "member path escapes the extraction directory",
+                child,
+                "tar",
+            )
         if m.issym() or m.islnk():
-            ctx.add(Severity.SUSPICIOUS, "archive-link",
-                    f"member is a link to {m.linkname!r}", child, "tar")
+            ctx.add(
+                Severity.SUSPICIOUS,
+                "archive-link",
+                f"member is a link to {m.linkname!r}",
+                child,
+                "tar",
+            )
             continue
         if not m.isfile():
             continue
         if m.offset_data + m.size > win.length:
-            ctx.add(Severity.ERROR, "tar-truncated", "member runs past the end of the archive",
-                    child, "tar")
+            ctx.add(
+                Severity.ERROR,
+                "tar-truncated",
+                "member runs past the end of the archive",
+                child,
+                "tar",
+            )
             continue
         ctx.scan_inner(win.sub(m.offset_data, m.size), child)
     return "tar"
@@ -339,8 +417,13 @@ def scan_7z(ctx: ScanContext, win: Window, loc: Location) -> str:
         import py7zr
         from py7zr.io import Py7zIO, WriterFactory
     except ImportError:
-        ctx.add(Severity.ERROR, "unsupported-compression",
-                "7z support (py7zr) is not installed; content not analysed", loc, "7z")
+        ctx.add(
+            Severity.ERROR,
+            "unsupported-compression",
+            "7z support (py7zr) is not installed; content not analysed",
+            loc,
+            "7z",
+        )
         return "7z"
     limit = int(max(win.length, MIN_RATIO_BASE) * ctx.limits.max_expansion_ratio)
     spools: dict[str, IO[bytes]] = {}
@@ -350,7 +433,8 @@ def scan_7z(ctx: ScanContext, win: Window, loc: Location) -> str:
         def __init__(self, name: str) -> None:
             # closed by scan_7z's finally block once the member has been scanned
             self._f: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-                max_size=ctx.limits.spool_memory_bytes)
+                max_size=ctx.limits.spool_memory_bytes
+            )
             spools[name] = self._f
 
         def write(self, s: bytes | bytearray) -> int:
@@ -379,15 +463,25 @@ def scan_7z(ctx: ScanContext, win: Window, loc: Location) -> str:
     try:
         with py7zr.SevenZipFile(WindowIO(win), mode="r") as archive:  # type: ignore[arg-type]
             if archive.needs_password():
-                ctx.add(Severity.ERROR, "archive-encrypted",
-                        "encrypted 7z archive cannot be analysed", loc, "7z")
+                ctx.add(
+                    Severity.ERROR,
+                    "archive-encrypted",
+                    "encrypted 7z archive cannot be analysed",
+                    loc,
+                    "7z",
+                )
                 return "7z"
             archive.extractall(factory=_Factory())  # noqa: S202 - into memory sinks, no paths
     except BudgetExceededError as exc:
         ctx.bomb(loc, "7z", str(exc))
     except Exception as exc:  # py7zr raises many types on hostile input
-        ctx.add(Severity.ERROR, "7z-unreadable", f"7z archive cannot be read: {type(exc).__name__}",
-                loc, "7z")
+        ctx.add(
+            Severity.ERROR,
+            "7z-unreadable",
+            f"7z archive cannot be read: {type(exc).__name__}",
+            loc,
+            "7z",
+        )
     try:
         for name, f in spools.items():
             size = f.seek(0, 2)

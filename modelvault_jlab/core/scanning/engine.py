@@ -43,18 +43,23 @@ class ScanEngine:
         max_total_expanded_bytes: int = 16 << 30,
     ) -> None:
         self.policy = GlobalPolicy.default(extra_allowed_globals)
-        self.limits = Limits(max_depth=max_depth, max_expansion_ratio=max_expansion_ratio,
-                             max_total_expanded_bytes=max_total_expanded_bytes)
+        self.limits = Limits(
+            max_depth=max_depth,
+            max_expansion_ratio=max_expansion_ratio,
+            max_total_expanded_bytes=max_total_expanded_bytes,
+        )
 
-    def scan_file(self, path: os.PathLike[str] | str, *, name_hint: str | None = None
-                  ) -> ScanReport:
+    def scan_file(
+        self, path: os.PathLike[str] | str, *, name_hint: str | None = None
+    ) -> ScanReport:
         p = Path(path)
         with p.open("rb") as f:
             size = os.fstat(f.fileno()).st_size
             return self.scan_fileobj(f, size, name_hint=name_hint or p.name)
 
-    def scan_fileobj(self, fileobj: BinaryIO, size: int, *, name_hint: str | None = None
-                     ) -> ScanReport:
+    def scan_fileobj(
+        self, fileobj: BinaryIO, size: int, *, name_hint: str | None = None
+    ) -> ScanReport:
         started = time.perf_counter()
         ctx = ScanContext(self.policy, self.limits, dispatch)
         loc = Location(inner_path="", depth=0, name_hint=name_hint)
@@ -63,8 +68,13 @@ class ScanEngine:
             fmt = dispatch(ctx, win, loc)
         except Exception as exc:  # fail closed on any scanner bug
             fmt = "unknown"
-            ctx.add(Severity.ERROR, "scanner-error",
-                    f"internal scanner error: {type(exc).__name__}: {exc}", loc, None)
+            ctx.add(
+                Severity.ERROR,
+                "scanner-error",
+                f"internal scanner error: {type(exc).__name__}: {exc}",
+                loc,
+                None,
+            )
         findings = _dedupe(ctx.findings)
         return ScanReport(
             verdict=verdict_of(findings),
@@ -113,6 +123,11 @@ def dispatch(ctx: ScanContext, win: Window, loc: Location) -> str:
         if "zip-unreadable" in zip_rules:
             del ctx.findings[before:]  # the bytes PK\5\6 were just data
         else:
-            ctx.add(Severity.SUSPICIOUS, "polyglot-zip",
-                    f"file is both {fmt} and a zip archive", loc, fmt)
+            ctx.add(
+                Severity.SUSPICIOUS,
+                "polyglot-zip",
+                f"file is both {fmt} and a zip archive",
+                loc,
+                fmt,
+            )
     return result

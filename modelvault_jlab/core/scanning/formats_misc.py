@@ -102,8 +102,11 @@ def scan_gguf(ctx: ScanContext, win: Window, loc: Location) -> str:
             (n_dims,) = struct.unpack("<I", win.read_exact(4))
             if n_dims > MAX_GGUF_DIMS:
                 raise _BadError(f"tensor {name!r} has {n_dims} dimensions")
-            dims = struct.unpack(f"<{n_dims}Q", win.read_exact(8 * n_dims)) if g.wide else \
-                struct.unpack(f"<{n_dims}I", win.read_exact(4 * n_dims))
+            dims = (
+                struct.unpack(f"<{n_dims}Q", win.read_exact(8 * n_dims))
+                if g.wide
+                else struct.unpack(f"<{n_dims}I", win.read_exact(4 * n_dims))
+            )
             if any(d >= 1 << 40 for d in dims):
                 raise _BadError(f"tensor {name!r} has an implausible dimension")
             (ttype,) = struct.unpack("<I", win.read_exact(4))
@@ -116,8 +119,14 @@ def scan_gguf(ctx: ScanContext, win: Window, loc: Location) -> str:
             if offset % alignment or data_start + offset > win.length:
                 raise _BadError(f"tensor {name!r} data offset is misaligned or past the end")
     except (_BadError, TruncatedError, struct.error) as exc:
-        ctx.add(Severity.SUSPICIOUS, "gguf-malformed", f"malformed GGUF: {exc}", loc, "gguf",
-                offset=win.pos)
+        ctx.add(
+            Severity.SUSPICIOUS,
+            "gguf-malformed",
+            f"malformed GGUF: {exc}",
+            loc,
+            "gguf",
+            offset=win.pos,
+        )
     return "gguf"
 
 
@@ -129,16 +138,24 @@ _SCHEMA: dict[str, dict[int, str]] = {
     "Function": {7: "Node"},
     "Graph": {1: "Node", 5: "Tensor", 15: "Sparse"},
     "Node": {5: "Attribute"},
-    "Attribute": {5: "Tensor", 6: "Graph", 10: "Tensor", 11: "Graph", 22: "Sparse",
-                  23: "Sparse"},
+    "Attribute": {5: "Tensor", 6: "Graph", 10: "Tensor", 11: "Graph", 22: "Sparse", 23: "Sparse"},
     "Sparse": {1: "Tensor", 2: "Tensor"},
     "Tensor": {13: "Entry"},
     "Entry": {},
 }
 _STRINGS = {("Entry", 1), ("Entry", 2), ("Node", 7), ("Node", 4), ("Tensor", 8)}
-_STD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training",
-                "com.microsoft", "com.microsoft.nchwc", "com.microsoft.experimental",
-                "com.ms.internal.nhwc", "org.pytorch.aten"}
+_STD_DOMAINS = {
+    "",
+    "ai.onnx",
+    "ai.onnx.ml",
+    "ai.onnx.training",
+    "ai.onnx.preview.training",
+    "com.microsoft",
+    "com.microsoft.nchwc",
+    "com.microsoft.experimental",
+    "com.ms.internal.nhwc",
+    "org.pytorch.aten",
+}
 MAX_PROTO_DEPTH = 48
 
 
@@ -209,13 +226,23 @@ class _Onnx:
         if kind == "Entry" and fields.get(1) == "location":
             location = fields.get(2, "")
             if location_escapes(location):
-                self.ctx.add(Severity.MALICIOUS, "onnx-external-data-escape",
-                             f"external data location {location[:200]!r} escapes the model "
-                             "folder", self.loc, "onnx", offset=offset)
+                self.ctx.add(
+                    Severity.MALICIOUS,
+                    "onnx-external-data-escape",
+                    f"external data location {location[:200]!r} escapes the model folder",
+                    self.loc,
+                    "onnx",
+                    offset=offset,
+                )
         elif kind == "Node" and fields.get(7, "") not in _STD_DOMAINS:
-            self.ctx.add(Severity.INFO, "onnx-custom-domain",
-                         f"operator {fields.get(4, '?')!r} from custom domain {fields[7]!r} "
-                         "needs a native extension", self.loc, "onnx")
+            self.ctx.add(
+                Severity.INFO,
+                "onnx-custom-domain",
+                f"operator {fields.get(4, '?')!r} from custom domain {fields[7]!r} "
+                "needs a native extension",
+                self.loc,
+                "onnx",
+            )
 
 
 def scan_onnx(ctx: ScanContext, win: Window, loc: Location) -> str:
@@ -225,8 +252,14 @@ def scan_onnx(ctx: ScanContext, win: Window, loc: Location) -> str:
         hinted = (loc.name_hint or "").lower().endswith(".onnx")
         if not hinted:
             return "binary"  # the protobuf guess was wrong; nothing here can carry code
-        ctx.add(Severity.ERROR, "onnx-malformed", f"cannot parse ONNX protobuf: {exc}", loc,
-                "onnx", offset=win.pos)
+        ctx.add(
+            Severity.ERROR,
+            "onnx-malformed",
+            f"cannot parse ONNX protobuf: {exc}",
+            loc,
+            "onnx",
+            offset=win.pos,
+        )
     return "onnx"
 
 

@@ -19,8 +19,17 @@ from .zipparse import ZipListing
 
 MAX_CONFIG = 64 << 20
 _KERAS_MODULE_PREFIXES = ("keras", "tf_keras", "tensorflow.keras", "tensorflow.python.keras")
-_DANGEROUS_KERAS = frozenset({"get_file", "enable_unsafe_deserialization", "load_model",
-                              "deserialize_keras_object", "exec", "eval", "system"})
+_DANGEROUS_KERAS = frozenset(
+    {
+        "get_file",
+        "enable_unsafe_deserialization",
+        "load_model",
+        "deserialize_keras_object",
+        "exec",
+        "eval",
+        "system",
+    }
+)
 
 
 def check_keras_config(ctx: ScanContext, config: Any, loc: Location, fmt: str) -> None:
@@ -35,8 +44,13 @@ def check_keras_config(ctx: ScanContext, config: Any, loc: Location, fmt: str) -
             continue
         if isinstance(node, str):
             if "enable_unsafe_deserialization" in node:
-                ctx.add(Severity.MALICIOUS, "keras-unsafe-deserialization",
-                        "config turns off Keras safe mode", loc, fmt)
+                ctx.add(
+                    Severity.MALICIOUS,
+                    "keras-unsafe-deserialization",
+                    "config turns off Keras safe mode",
+                    loc,
+                    fmt,
+                )
             continue
         if not isinstance(node, dict):
             continue
@@ -51,13 +65,22 @@ def _check_object(ctx: ScanContext, node: dict[str, Any], loc: Location, fmt: st
     module = node.get("module")
     registered = node.get("registered_name")
     if class_name == "Lambda":
-        ctx.add(Severity.MALICIOUS, "keras-lambda",
-                "Lambda layer: its function is stored as (marshalled) code that runs on load",
-                loc, fmt, global_="keras.layers.Lambda")
+        ctx.add(
+            Severity.MALICIOUS,
+            "keras-lambda",
+            "Lambda layer: its function is stored as (marshalled) code that runs on load",
+            loc,
+            fmt,
+            global_="keras.layers.Lambda",
+        )
     elif class_name in ("TFOpLambda", "SlicingOpLambda"):
-        ctx.add(Severity.SUSPICIOUS, "keras-tf-op-lambda",
-                f"{class_name} layer calls TensorFlow function {node.get('config', {})!r:.80}",
-                loc, fmt)
+        ctx.add(
+            Severity.SUSPICIOUS,
+            "keras-tf-op-lambda",
+            f"{class_name} layer calls TensorFlow function {node.get('config', {})!r:.80}",
+            loc,
+            fmt,
+        )
     target = class_name
     if class_name == "function" and isinstance(node.get("config"), str):
         target = str(node["config"])
@@ -66,33 +89,61 @@ def _check_object(ctx: ScanContext, node: dict[str, Any], loc: Location, fmt: st
         in_keras = module.startswith(_KERAS_MODULE_PREFIXES)
         denied = None if in_keras else ctx.policy.is_denied(dotted)
         if denied or target in _DANGEROUS_KERAS:
-            ctx.add(Severity.MALICIOUS, "keras-dangerous-object",
-                    f"config references {dotted}: {denied or 'dangerous Keras utility'}", loc,
-                    fmt, global_=dotted)
+            ctx.add(
+                Severity.MALICIOUS,
+                "keras-dangerous-object",
+                f"config references {dotted}: {denied or 'dangerous Keras utility'}",
+                loc,
+                fmt,
+                global_=dotted,
+            )
         elif not in_keras:
-            ctx.add(Severity.SUSPICIOUS, "keras-custom-object",
-                    f"config imports {dotted} from outside Keras", loc, fmt, global_=dotted)
+            ctx.add(
+                Severity.SUSPICIOUS,
+                "keras-custom-object",
+                f"config imports {dotted} from outside Keras",
+                loc,
+                fmt,
+                global_=dotted,
+            )
     elif target in _DANGEROUS_KERAS:
-        ctx.add(Severity.MALICIOUS, "keras-dangerous-object",
-                f"config references {target}", loc, fmt, global_=target)
-    if isinstance(registered, str) and registered and ">" in registered and not \
-            registered.startswith(("keras", "Custom>")):
-        ctx.add(Severity.SUSPICIOUS, "keras-custom-object",
-                f"config needs registered custom object {registered!r}", loc, fmt,
-                global_=registered)
+        ctx.add(
+            Severity.MALICIOUS,
+            "keras-dangerous-object",
+            f"config references {target}",
+            loc,
+            fmt,
+            global_=target,
+        )
+    if (
+        isinstance(registered, str)
+        and registered
+        and ">" in registered
+        and not registered.startswith(("keras", "Custom>"))
+    ):
+        ctx.add(
+            Severity.SUSPICIOUS,
+            "keras-custom-object",
+            f"config needs registered custom object {registered!r}",
+            loc,
+            fmt,
+            global_=registered,
+        )
 
 
 def _load_json(ctx: ScanContext, raw: bytes | str, loc: Location, fmt: str) -> Any:
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        ctx.add(Severity.ERROR, "keras-config-invalid", f"config is not valid JSON: {exc}", loc,
-                fmt)
+        ctx.add(
+            Severity.ERROR, "keras-config-invalid", f"config is not valid JSON: {exc}", loc, fmt
+        )
         return None
 
 
-def scan_keras_zip_config(ctx: ScanContext, win: Window, listing: ZipListing,
-                          loc: Location) -> None:
+def scan_keras_zip_config(
+    ctx: ScanContext, win: Window, listing: ZipListing, loc: Location
+) -> None:
     from .archives import zip_member
 
     for entry in listing.entries:
@@ -100,8 +151,9 @@ def scan_keras_zip_config(ctx: ScanContext, win: Window, listing: ZipListing,
             continue
         child = loc.child(entry.name)
         if entry.usize > MAX_CONFIG:
-            ctx.add(Severity.ERROR, "keras-config-too-large", "config.json too large", child,
-                    "keras")
+            ctx.add(
+                Severity.ERROR, "keras-config-too-large", "config.json too large", child, "keras"
+            )
             continue
         with zip_member(ctx, win, entry, child) as inner:
             if inner is None:
@@ -115,16 +167,20 @@ def scan_hdf5_keras(ctx: ScanContext, win: Window, loc: Location) -> str:
     try:
         import h5py
     except ImportError:
-        ctx.add(Severity.ERROR, "hdf5-unsupported",
-                "h5py is not installed: HDF5 (Keras) content not analysed", loc, "hdf5")
+        ctx.add(
+            Severity.ERROR,
+            "hdf5-unsupported",
+            "h5py is not installed: HDF5 (Keras) content not analysed",
+            loc,
+            "hdf5",
+        )
         return "hdf5"
     from .archives import WindowIO
 
     try:
         with h5py.File(WindowIO(win), "r") as f:
             objects: list[Any] = [f]
-            f.visititems(lambda _name, obj: objects.append(obj) if len(objects) < 100_000
-                         else None)
+            f.visititems(lambda _name, obj: objects.append(obj) if len(objects) < 100_000 else None)
             for obj in objects:
                 for key in obj.attrs:
                     if key not in ("model_config", "training_config", "keras_version"):
@@ -137,6 +193,11 @@ def scan_hdf5_keras(ctx: ScanContext, win: Window, loc: Location) -> str:
                         if config is not None:
                             check_keras_config(ctx, config, loc, "hdf5")
     except Exception as exc:  # h5py raises many types on hostile input
-        ctx.add(Severity.ERROR, "hdf5-unreadable",
-                f"HDF5 file cannot be read: {type(exc).__name__}", loc, "hdf5")
+        ctx.add(
+            Severity.ERROR,
+            "hdf5-unreadable",
+            f"HDF5 file cannot be read: {type(exc).__name__}",
+            loc,
+            "hdf5",
+        )
     return "hdf5"

@@ -56,19 +56,35 @@ def scan_npy(ctx: ScanContext, win: Window, loc: Location) -> str:
         shape = header["shape"]
         if not isinstance(shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in shape):
             raise ValueError("invalid shape")
-    except (TruncatedError, ValueError, SyntaxError, UnicodeDecodeError, MemoryError,
-            RecursionError) as exc:
+    except (
+        TruncatedError,
+        ValueError,
+        SyntaxError,
+        UnicodeDecodeError,
+        MemoryError,
+        RecursionError,
+    ) as exc:
         ctx.add(Severity.ERROR, "npy-malformed", f"cannot parse .npy header: {exc}", loc, "npy")
         return "npy"
     descr = header["descr"]
     if _has_object(descr):
-        ctx.add(Severity.INFO, "npy-object-array",
-                "object array: its data is a pickle (loads only with allow_pickle=True)",
-                loc, "npy", offset=win.pos)
+        ctx.add(
+            Severity.INFO,
+            "npy-object-array",
+            "object array: its data is a pickle (loads only with allow_pickle=True)",
+            loc,
+            "npy",
+            offset=win.pos,
+        )
         scan_pickle_stream(ctx, win, loc, fmt="npy")
         return "npy-object"
     itemsize = _itemsize(descr)
     if itemsize is not None and win.remaining < itemsize * math.prod(shape):
-        ctx.add(Severity.INFO, "npy-short-data", "array data is shorter than its shape implies",
-                loc, "npy")
+        ctx.add(
+            Severity.INFO,
+            "npy-short-data",
+            "array data is shorter than its shape implies",
+            loc,
+            "npy",
+        )
     return "npy"

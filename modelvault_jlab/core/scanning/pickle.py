@@ -107,7 +107,11 @@ def _fickling_second_opinion(
 
 
 def fickling_findings(
-    data: bytes, ctx: ScanContext, loc: Location, fmt: str, known: set[str],
+    data: bytes,
+    ctx: ScanContext,
+    loc: Location,
+    fmt: str,
+    known: set[str],
 ) -> list[Finding]:
     """Findings from fickling's static analysis of one in-memory pickle."""
     from fickling.analysis import Severity as FSeverity

@@ -375,5 +375,3 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
         0x98: readonly_buffer,
     }
     return d
-
-

@@ -14,14 +14,60 @@ from .models import Severity
 from .stream import Window
 
 MAX_SOURCE = 16 << 20
-RISKY_MODULES = frozenset({
-    "os", "subprocess", "socket", "sys", "ctypes", "shutil", "pty", "requests", "urllib",
-    "urllib3", "http", "httpx", "aiohttp", "ftplib", "smtplib", "telnetlib", "paramiko", "pickle",
-    "dill", "cloudpickle", "marshal", "importlib", "runpy", "builtins", "multiprocessing",
-    "webbrowser", "base64", "codecs", "tempfile", "asyncio", "platform", "signal", "pathlib",
-})
-RISKY_CALLS = frozenset({"eval", "exec", "compile", "__import__", "system", "popen", "Popen",
-                         "check_output", "run", "call", "getattr", "loads", "urlopen"})
+RISKY_MODULES = frozenset(
+    {
+        "os",
+        "subprocess",
+        "socket",
+        "sys",
+        "ctypes",
+        "shutil",
+        "pty",
+        "requests",
+        "urllib",
+        "urllib3",
+        "http",
+        "httpx",
+        "aiohttp",
+        "ftplib",
+        "smtplib",
+        "telnetlib",
+        "paramiko",
+        "pickle",
+        "dill",
+        "cloudpickle",
+        "marshal",
+        "importlib",
+        "runpy",
+        "builtins",
+        "multiprocessing",
+        "webbrowser",
+        "base64",
+        "codecs",
+        "tempfile",
+        "asyncio",
+        "platform",
+        "signal",
+        "pathlib",
+    }
+)
+RISKY_CALLS = frozenset(
+    {
+        "eval",
+        "exec",
+        "compile",
+        "__import__",
+        "system",
+        "popen",
+        "Popen",
+        "check_output",
+        "run",
+        "call",
+        "getattr",
+        "loads",
+        "urlopen",
+    }
+)
 
 
 def is_python(head: bytes, loc: Location) -> bool:
@@ -34,8 +80,13 @@ def is_python(head: bytes, loc: Location) -> bool:
 
 def scan_python(ctx: ScanContext, win: Window, loc: Location) -> str:
     if win.length > MAX_SOURCE:
-        ctx.add(Severity.SUSPICIOUS, "python-code",
-                "very large Python source file (not parsed)", loc, "python")
+        ctx.add(
+            Severity.SUSPICIOUS,
+            "python-code",
+            "very large Python source file (not parsed)",
+            loc,
+            "python",
+        )
         return "python"
     src = win.read_at(0, win.length)
     line_offsets = [0]
@@ -47,9 +98,14 @@ def scan_python(ctx: ScanContext, win: Window, loc: Location) -> str:
     try:
         tree = ast.parse(src)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        ctx.add(Severity.SUSPICIOUS, "python-code",
-                "Python source that does not parse (would still be executed by "
-                "trust_remote_code if importable)", loc, "python")
+        ctx.add(
+            Severity.SUSPICIOUS,
+            "python-code",
+            "Python source that does not parse (would still be executed by "
+            "trust_remote_code if importable)",
+            loc,
+            "python",
+        )
         return "python"
     for node in ast.walk(tree):
         names: list[str] = []
@@ -59,20 +115,41 @@ def scan_python(ctx: ScanContext, win: Window, loc: Location) -> str:
             names = [f"{node.module}.{a.name}" for a in node.names]
         elif isinstance(node, ast.Call):
             fn = node.func
-            called = fn.id if isinstance(fn, ast.Name) else (
-                fn.attr if isinstance(fn, ast.Attribute) else None)
+            called = (
+                fn.id
+                if isinstance(fn, ast.Name)
+                else (fn.attr if isinstance(fn, ast.Attribute) else None)
+            )
             if called in RISKY_CALLS:
                 evidence.append(f"call {called}() line {node.lineno}")
-                ctx.add(Severity.INFO, "python-risky-call", f"calls {called}() on line "
-                        f"{node.lineno}", loc, "python", global_=called,
-                        offset=line_offsets[node.lineno - 1] + node.col_offset)
+                ctx.add(
+                    Severity.INFO,
+                    "python-risky-call",
+                    f"calls {called}() on line {node.lineno}",
+                    loc,
+                    "python",
+                    global_=called,
+                    offset=line_offsets[node.lineno - 1] + node.col_offset,
+                )
             continue
         for name in names:
             if name.split(".")[0] in RISKY_MODULES:
                 evidence.append(f"import {name} line {node.lineno}")  # type: ignore[attr-defined]
-                ctx.add(Severity.INFO, "python-risky-import", f"imports {name}", loc, "python",
-                        global_=name, offset=line_offsets[node.lineno - 1])  # type: ignore[attr-defined]
+                ctx.add(
+                    Severity.INFO,
+                    "python-risky-import",
+                    f"imports {name}",
+                    loc,
+                    "python",
+                    global_=name,
+                    offset=line_offsets[getattr(node, "lineno", 1) - 1],
+                )
     summary = "; ".join(evidence[:20]) if evidence else "no risky imports found"
-    ctx.add(Severity.SUSPICIOUS, "python-code",
-            f"Python source code executed by trust_remote_code ({summary})", loc, "python")
+    ctx.add(
+        Severity.SUSPICIOUS,
+        "python-code",
+        f"Python source code executed by trust_remote_code ({summary})",
+        loc,
+        "python",
+    )
     return "python"

@@ -20,8 +20,10 @@ Scanner = Callable[[ScanContext, Window, Location], str]
 
 def _scan_pickle(ctx: ScanContext, win: Window, loc: Location) -> str:
     out = scan_pickle_stream(ctx, win, loc, fmt="pickle")
-    if any(r.globals and any(g.dotted == "joblib.numpy_pickle.NumpyArrayWrapper"
-                             for g in r.globals) for r in out.pickles):
+    if any(
+        r.globals and any(g.dotted == "joblib.numpy_pickle.NumpyArrayWrapper" for g in r.globals)
+        for r in out.pickles
+    ):
         return "joblib"
     return "pickle"
 
@@ -39,8 +41,7 @@ SCANNERS: dict[str, Scanner] = {
     "hdf5": scan_hdf5,
     "python": scan_python,
     "text": scan_text,
-    **{fmt: scan_compressed(fmt)
-       for fmt in ("gzip", "bzip2", "xz", "lzma", "zlib", "lz4", "zstd")},
+    **{fmt: scan_compressed(fmt) for fmt in ("gzip", "bzip2", "xz", "lzma", "zlib", "lz4", "zstd")},
 }
 
 #: Formats that may hide a trailing zip (polyglots): checked for an end-of-central-directory.

@@ -18,9 +18,26 @@ from .stream import Window
 
 MAX_HEADER = 100_000_000
 _BITS = {
-    "BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "I16": 16, "U16": 16,
-    "F16": 16, "BF16": 16, "I32": 32, "U32": 32, "F32": 32, "F64": 64, "I64": 64, "U64": 64,
-    "C64": 64, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6,
+    "BOOL": 8,
+    "U8": 8,
+    "I8": 8,
+    "F8_E5M2": 8,
+    "F8_E4M3": 8,
+    "F8_E8M0": 8,
+    "I16": 16,
+    "U16": 16,
+    "F16": 16,
+    "BF16": 16,
+    "I32": 32,
+    "U32": 32,
+    "F32": 32,
+    "F64": 64,
+    "I64": 64,
+    "U64": 64,
+    "C64": 64,
+    "F4": 4,
+    "F6_E2M3": 6,
+    "F6_E3M2": 6,
 }
 
 
@@ -43,9 +60,7 @@ def _validate(header: Any, data_len: int) -> int:
     spans: list[tuple[int, int, str]] = []
     for name, info in header.items():
         if name == "__metadata__":
-            if not isinstance(info, dict) or not all(
-                isinstance(v, str) for v in info.values()
-            ):
+            if not isinstance(info, dict) or not all(isinstance(v, str) for v in info.values()):
                 raise _InvalidError("__metadata__ must map strings to strings")
             continue
         if not isinstance(info, dict):
@@ -57,8 +72,11 @@ def _validate(header: Any, data_len: int) -> int:
             isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
         ):
             raise _InvalidError(f"tensor {name!r} has an invalid shape")
-        if (not isinstance(offsets, list) or len(offsets) != 2
-                or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)):
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+        ):
             raise _InvalidError(f"tensor {name!r} has invalid data_offsets")
         begin, end = offsets
         if not 0 <= begin <= end:

@@ -19,12 +19,43 @@ from .stream import Window
 
 MAX_JSON = 16 << 20
 
-_BAD_NAMES = frozenset({"self", "config", "request", "url_for", "get_flashed_messages", "os",
-                        "subprocess", "sys", "builtins", "__builtins__", "g", "session"})
+_BAD_NAMES = frozenset(
+    {
+        "self",
+        "config",
+        "request",
+        "url_for",
+        "get_flashed_messages",
+        "os",
+        "subprocess",
+        "sys",
+        "builtins",
+        "__builtins__",
+        "g",
+        "session",
+    }
+)
 _ODD_NAMES = frozenset({"cycler", "joiner", "lipsum"})
-_GADGETS = frozenset({"popen", "system", "eval", "exec", "import", "globals", "builtins", "mro",
-                      "subclasses", "getattr", "import_module", "open", "os", "subprocess",
-                      "load_module", "modules"})
+_GADGETS = frozenset(
+    {
+        "popen",
+        "system",
+        "eval",
+        "exec",
+        "import",
+        "globals",
+        "builtins",
+        "mro",
+        "subclasses",
+        "getattr",
+        "import_module",
+        "open",
+        "os",
+        "subprocess",
+        "load_module",
+        "modules",
+    }
+)
 _REGEX = re.compile(r"__\w+__|\|\s*attr\s*\(|\bmro\b|subclasses|\bpopen\b|\bos\.|import")
 
 
@@ -35,20 +66,31 @@ def check_template(text: str) -> Iterator[tuple[Severity, str, str]]:
         from jinja2.exceptions import TemplateSyntaxError
     except ImportError:  # pragma: no cover - jinja2 ships with jupyter_server
         for m in _REGEX.finditer(text):
-            yield (Severity.MALICIOUS, "chat-template-ssti",
-                   f"template contains {m.group(0)!r}")
+            yield (Severity.MALICIOUS, "chat-template-ssti", f"template contains {m.group(0)!r}")
         return
     try:
         ast = Environment(autoescape=True, extensions=["jinja2.ext.loopcontrols"]).parse(text)
     except (TemplateSyntaxError, RecursionError, ValueError) as exc:
-        yield (Severity.SUSPICIOUS, "chat-template-invalid",
-               f"chat template is not valid Jinja: {exc}")
+        yield (
+            Severity.SUSPICIOUS,
+            "chat-template-invalid",
+            f"chat template is not valid Jinja: {exc}",
+        )
         return
-    for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Name, nodes.Filter,
-                              nodes.Import, nodes.FromImport, nodes.Include, nodes.Extends)):
+    for node in ast.find_all(
+        (
+            nodes.Getattr,
+            nodes.Getitem,
+            nodes.Name,
+            nodes.Filter,
+            nodes.Import,
+            nodes.FromImport,
+            nodes.Include,
+            nodes.Extends,
+        )
+    ):
         if isinstance(node, nodes.Import | nodes.FromImport | nodes.Include | nodes.Extends):
-            yield (Severity.SUSPICIOUS, "chat-template-include",
-                   "template loads other templates")
+            yield (Severity.SUSPICIOUS, "chat-template-include", "template loads other templates")
             continue
         name: str | None = None
         if isinstance(node, nodes.Getattr):
@@ -58,22 +100,37 @@ def check_template(text: str) -> Iterator[tuple[Severity, str, str]]:
         elif isinstance(node, nodes.Name):
             name = node.name
             if name in _BAD_NAMES:
-                yield (Severity.MALICIOUS, "chat-template-ssti",
-                       f"template references the SSTI gadget {name!r}")
+                yield (
+                    Severity.MALICIOUS,
+                    "chat-template-ssti",
+                    f"template references the SSTI gadget {name!r}",
+                )
             elif name in _ODD_NAMES:
-                yield (Severity.SUSPICIOUS, "chat-template-suspicious",
-                       f"template references {name!r}")
+                yield (
+                    Severity.SUSPICIOUS,
+                    "chat-template-suspicious",
+                    f"template references {name!r}",
+                )
             continue
         elif isinstance(node, nodes.Filter) and node.name == "attr":
-            yield (Severity.MALICIOUS, "chat-template-ssti",
-                   "template uses the |attr filter (dynamic attribute access)")
+            yield (
+                Severity.MALICIOUS,
+                "chat-template-ssti",
+                "template uses the |attr filter (dynamic attribute access)",
+            )
             continue
         if name and name.startswith("_"):
-            yield (Severity.MALICIOUS, "chat-template-ssti",
-                   f"template accesses private attribute {name!r}")
+            yield (
+                Severity.MALICIOUS,
+                "chat-template-ssti",
+                f"template accesses private attribute {name!r}",
+            )
         elif name in _GADGETS:
-            yield (Severity.SUSPICIOUS, "chat-template-suspicious",
-                   f"template accesses attribute {name!r}")
+            yield (
+                Severity.SUSPICIOUS,
+                "chat-template-suspicious",
+                f"template accesses attribute {name!r}",
+            )
 
 
 def scan_text(ctx: ScanContext, win: Window, loc: Location) -> str:

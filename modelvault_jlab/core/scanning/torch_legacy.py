@@ -22,20 +22,38 @@ from .pickle_walk import PickleWalker, WalkResult
 from .stream import TruncatedError, Window
 
 _ELEMENT_SIZE = {
-    "DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2,
-    "LongStorage": 8, "IntStorage": 4, "ShortStorage": 2, "CharStorage": 1, "ByteStorage": 1,
-    "BoolStorage": 1, "ComplexFloatStorage": 8, "ComplexDoubleStorage": 16,
-    "QUInt8Storage": 1, "QInt8Storage": 1, "QInt32Storage": 4, "QUInt4x2Storage": 1,
+    "DoubleStorage": 8,
+    "FloatStorage": 4,
+    "HalfStorage": 2,
+    "BFloat16Storage": 2,
+    "LongStorage": 8,
+    "IntStorage": 4,
+    "ShortStorage": 2,
+    "CharStorage": 1,
+    "ByteStorage": 1,
+    "BoolStorage": 1,
+    "ComplexFloatStorage": 8,
+    "ComplexDoubleStorage": 16,
+    "QUInt8Storage": 1,
+    "QInt8Storage": 1,
+    "QInt32Storage": 4,
+    "QUInt4x2Storage": 1,
     "QUInt2x4Storage": 1,
 }
 
 
 def scan_torch_legacy(ctx: ScanContext, win: Window, loc: Location) -> str:
-    out = scan_pickle_stream(ctx, win, loc, fmt="torch-legacy", persistent_ok=True,
-                             max_pickles=5, trailing_is_data=True)
+    out = scan_pickle_stream(
+        ctx, win, loc, fmt="torch-legacy", persistent_ok=True, max_pickles=5, trailing_is_data=True
+    )
     if out.complete and len(out.pickles) < 5:
-        ctx.add(Severity.ERROR, "torch-legacy-malformed",
-                "legacy torch file ends before its object pickle", loc, "torch-legacy")
+        ctx.add(
+            Severity.ERROR,
+            "torch-legacy-malformed",
+            "legacy torch file ends before its object pickle",
+            loc,
+            "torch-legacy",
+        )
     return "torch-legacy"
 
 
@@ -44,8 +62,9 @@ class _MalformedError(Exception):
 
 
 def _walk(ctx: ScanContext, win: Window, loc: Location) -> WalkResult:
-    res = PickleWalker(win, ctx.policy, inner_path=loc.inner_path, fmt="pickle",
-                       persistent_ok=True).walk()
+    res = PickleWalker(
+        win, ctx.policy, inner_path=loc.inner_path, fmt="pickle", persistent_ok=True
+    ).walk()
     ctx.extend(res.findings)
     if not res.complete:
         raise _MalformedError(res.error or "pickle did not complete")
@@ -81,8 +100,9 @@ def _tensors(ctx: ScanContext, win: Window, loc: Location) -> None:
         win.skip(4 + 16 * ndim + 8)
 
 
-def scan_torch_legacy_tar(ctx: ScanContext, win: Window, loc: Location,
-                          members: list[tarfile.TarInfo]) -> None:
+def scan_torch_legacy_tar(
+    ctx: ScanContext, win: Window, loc: Location, members: list[tarfile.TarInfo]
+) -> None:
     for m in members:
         child = loc.child(m.name)
         if not m.isfile():
@@ -99,5 +119,10 @@ def scan_torch_legacy_tar(ctx: ScanContext, win: Window, loc: Location,
             else:
                 ctx.scan_inner(sub, child)
         except (_MalformedError, TruncatedError, struct.error) as exc:
-            ctx.add(Severity.ERROR, "torch-legacy-malformed",
-                    f"legacy torch member cannot be followed: {exc}", child, "torch-legacy-tar")
+            ctx.add(
+                Severity.ERROR,
+                "torch-legacy-malformed",
+                f"legacy torch member cannot be followed: {exc}",
+                child,
+                "torch-legacy-tar",
+            )

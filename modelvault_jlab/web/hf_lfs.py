@@ -1,0 +1,163 @@
+"""Git LFS endpoints: batch negotiation, verify, and the pre-signed upload URLs (basic and multipart)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from tornado import web
+
+from ..errors import InvalidInputError
+from ..protocols import hf as wire
+from .base import vault_auth
+from .hf import HfHandler
+
+
+class LfsBatchHandler(HfHandler):
+    """``POST /{tp}{ns}/{name}.git/info/lfs/objects/batch``: which objects to upload, and where."""
+
+    @vault_auth
+    def post(self, repository: str, prefix: str | None, ns: str, name: str) -> None:
+        ref = self.hub_ref(repository, wire.TYPE_FROM_PREFIX[prefix], ns, name)
+        body = self.json_body()
+        if not isinstance(body, dict) or body.get("operation") != "upload":
+            raise InvalidInputError("Only the LFS 'upload' operation is supported here.")
+        raw = body.get("objects")
+        if not isinstance(raw, list) or not raw:
+            raise InvalidInputError("Expected a non-empty 'objects' list.")
+        objects = [(str(o.get("oid")), o.get("size")) for o in raw if isinstance(o, dict)]
+        results = self.vault.lfs.batch(self.principal, ref, objects)
+        base = f"{self.endpoint(repository)}/lfs-objects"
+        out = []
+        transfer = "basic"
+        for r in results:
+            obj: dict[str, Any] = {"oid": r.oid, "size": r.size, "authenticated": True}
+            if r.grant is not None:
+                g = r.grant
+                query = urlencode({"exp": g.expires_at, "sig": g.signature, "ps": g.part_size or 0})
+                href = f"{base}/{g.oid}/{g.size}"
+                verify = f"{self.repo_url(ref)}.git/info/lfs/objects/verify"
+                if g.part_size is not None and g.part_count is not None:
+                    transfer = "multipart"
+                    header: dict[str, str] = {"chunk_size": str(g.part_size)}
+                    for n in range(1, g.part_count + 1):
+                        header[str(n)] = f"{href}/part/{n}?{query}"
+                    obj["actions"] = {
+                        "upload": {"href": f"{href}/complete?{query}", "header": header},
+                        "verify": {"href": verify},
+                    }
+                else:
+                    obj["actions"] = {
+                        "upload": {"href": f"{href}?{query}"},
+                        "verify": {"href": verify},
+                    }
+            out.append(obj)
+        self.set_header("Content-Type", "application/vnd.git-lfs+json")
+        self.finish(json.dumps({"transfer": transfer, "objects": out}))
+
+
+class LfsVerifyHandler(HfHandler):
+    @vault_auth
+    def post(self, repository: str, prefix: str | None, ns: str, name: str) -> None:
+        ref = self.hub_ref(repository, wire.TYPE_FROM_PREFIX[prefix], ns, name)
+        body = self.json_body()
+        if not isinstance(body, dict) or not isinstance(body.get("size"), int):
+            raise InvalidInputError("Expected JSON with 'oid' and 'size'.")
+        self.vault.lfs.verify(self.principal, ref, str(body.get("oid")), body["size"])
+        self.write_json({"message": "verified"})
+
+
+@web.stream_request_body
+class LfsObjectHandler(HfHandler):
+    """The pre-authorised upload URL: ``PUT`` of one object (or one part of it).
+
+    The body streams into a blob writer; the object becomes visible only once its sha256 and size
+    match the grant. A body that ends early, or a dropped connection, leaves nothing behind.
+    """
+
+    actions = {"PUT": None, "POST": None}  # the client sends no token: the URL's signature decides
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        repository, oid, size, part = (
+            self.path_args[0],
+            self.path_args[1],
+            self.path_args[2],
+            self.path_args[3],
+        )
+        self.grant = self.vault.lfs.check_grant(
+            repository,
+            oid,
+            int(size),
+            self.int_arg("exp", 0),
+            self.get_query_argument("sig", ""),
+            self.int_arg("ps", 0) or None,
+        )
+        self.part_number = int(part) if part else None
+        self.writer = None
+        self.completion = bytearray()
+        if self.request.method != "PUT":
+            self.request.connection.set_max_body_size(1 << 20)  # type: ignore[union-attr]
+            return
+        expected = (
+            self.vault.lfs.part_bounds(self.grant, self.part_number)
+            if self.part_number is not None
+            else self.grant.size
+        )
+        if self.part_number is None and self.grant.part_size is not None:
+            raise InvalidInputError("This object must be uploaded in parts.")
+        declared = self.request.headers.get("Content-Length")
+        if declared is not None and declared != str(expected):
+            raise InvalidInputError(
+                f"Content-Length {declared} does not match the announced size {expected}."
+            )
+        self.expected_size = expected
+        self.request.connection.set_max_body_size(expected)  # type: ignore[union-attr]
+        self.writer = self.vault.content.writer()
+
+    def data_received(self, chunk: bytes) -> None:
+        if self.writer is not None:
+            self.writer.write(chunk)
+        else:
+            self.completion += chunk  # the small JSON of a multipart completion
+
+    def on_connection_close(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()
+
+    def on_finish(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()  # no-op after a successful commit
+
+    @vault_auth
+    async def put(self, repository: str, oid: str, size: str, part: str | None = None) -> None:
+        assert self.writer is not None
+        if self.part_number is not None:
+            # Parts are plain (unregistered) blobs named by their sha256, which is their ETag.
+            part_info = self.writer.commit(None, self.expected_size)
+            self.set_header("ETag", f'"{part_info.sha256}"')
+            self.finish()
+            return
+        blob = self.vault.content.finish(self.writer, self.grant.oid, self.grant.size)
+        self.vault.lfs.finish_upload(self.grant, blob)
+        # Scanned on arrival, so the commit that references it finds the verdict ready.
+        await asyncio.to_thread(self.vault.gate.scan, blob.sha256)
+        self.finish()
+
+    @vault_auth
+    def post(self, repository: str, oid: str, size: str, part: str | None = None) -> None:
+        """Multipart completion: ``{"oid", "parts": [{"partNumber", "etag"}]}``."""
+        self.request.body = bytes(self.completion)
+        body = self.json_body()
+        parts = body.get("parts") if isinstance(body, dict) else None
+        if not isinstance(parts, list):
+            raise InvalidInputError("Expected JSON with a 'parts' list.")
+        pairs = [
+            (p["partNumber"], str(p.get("etag", "")))
+            for p in parts
+            if isinstance(p, dict) and isinstance(p.get("partNumber"), int)
+        ]
+        self.vault.lfs.complete_multipart(self.grant, pairs)
+        self.write_json({"message": "completed"})

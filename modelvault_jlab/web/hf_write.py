@@ -1,0 +1,278 @@
+"""Hub write endpoints: repo management, branches, tags, preupload and NDJSON commits."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import tempfile
+from typing import IO, Any
+
+from tornado import web
+
+from ..core.content import git_blob_oid
+from ..core.hub import HubRef
+from ..core.hub_write import DeletePath, Operation, PutFile
+from ..errors import InvalidInputError, RepoExistsError
+from ..ids import validate_repo_path, validate_repo_type
+from ..protocols import hf as wire
+from .base import vault_auth
+from .hf import HfHandler, plural_type
+
+
+# ------------------------------------------------------------------------------------------------
+# Repo management
+# ------------------------------------------------------------------------------------------------
+class CreateRepoHandler(HfHandler):
+    """``POST /api/repos/create``; a 409 still carries ``url`` (the client parses it)."""
+
+    @vault_auth
+    def post(self, repository: str) -> None:
+        body = self.json_body()
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+            raise InvalidInputError("Expected JSON with 'name'.")
+        namespace = body.get("organization") or self.principal.name
+        repo_type = validate_repo_type(body.get("type"))
+        ref = HubRef.parse(repository, repo_type, f"{namespace}/{body['name']}")
+        private = body.get("private")
+        if private is None:
+            private = body.get("visibility", "private") != "public"
+        url = self.repo_url(ref)
+        try:
+            self.vault.hub_write.create_repo(self.principal, ref, private=bool(private))
+        except RepoExistsError as exc:
+            self.set_header(wire.HEADER_ERROR_MESSAGE, exc.message)
+            self.write_json({"error": exc.message, "url": url}, status=409)
+            return
+        self.write_json({"url": url, "name": ref.repo_id, "id": ref.repo_id})
+
+
+class DeleteRepoHandler(HfHandler):
+    @vault_auth
+    def delete(self, repository: str) -> None:
+        body = self.json_body()
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+            raise InvalidInputError("Expected JSON with 'name'.")
+        namespace = body.get("organization") or self.principal.name
+        ref = HubRef.parse(repository, body.get("type"), f"{namespace}/{body['name']}")
+        self.vault.hub_write.delete_repo(self.principal, ref)
+        self.write_json({})
+
+
+class RepoSettingsHandler(HfHandler):
+    @vault_auth
+    def put(self, repository: str, types: str, ns: str, name: str) -> None:
+        ref = self.hub_ref(repository, plural_type(types), ns, name)
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise InvalidInputError("Expected a JSON object.")
+        private = body.get("private")
+        if private is None and "visibility" in body:
+            private = body["visibility"] != "public"
+        repo = (
+            self.vault.hub_write.update_repo(self.principal, ref, private=bool(private))
+            if private is not None
+            else self.vault.hub.get_repo(self.principal, ref)
+        )
+        self.write_json({"private": repo.private})
+
+
+class BranchHandler(HfHandler):
+    @vault_auth
+    def post(self, repository: str, types: str, ns: str, name: str, branch: str) -> None:
+        ref = self.hub_ref(repository, plural_type(types), ns, name)
+        body = self.json_body() or {}
+        start = body.get("startingPoint") if isinstance(body, dict) else None
+        self.vault.hub_write.create_branch(self.principal, ref, branch, start)
+        self.write_json({})
+
+    @vault_auth
+    def delete(self, repository: str, types: str, ns: str, name: str, branch: str) -> None:
+        ref = self.hub_ref(repository, plural_type(types), ns, name)
+        self.vault.hub_write.delete_branch(self.principal, ref, branch)
+        self.write_json({})
+
+
+class TagHandler(HfHandler):
+    """``POST …/tag/{revision}`` names the revision to tag; ``DELETE …/tag/{tag}`` the tag."""
+
+    @vault_auth
+    def post(self, repository: str, types: str, ns: str, name: str, revision: str) -> None:
+        ref = self.hub_ref(repository, plural_type(types), ns, name)
+        body = self.json_body()
+        if not isinstance(body, dict) or not isinstance(body.get("tag"), str):
+            raise InvalidInputError("Expected JSON with 'tag'.")
+        self.vault.hub_write.create_tag(
+            self.principal, ref, revision, body["tag"], str(body.get("message") or "")
+        )
+        self.write_json({})
+
+    @vault_auth
+    def delete(self, repository: str, types: str, ns: str, name: str, tag: str) -> None:
+        ref = self.hub_ref(repository, plural_type(types), ns, name)
+        self.vault.hub_write.delete_tag(self.principal, ref, tag)
+        self.write_json({})
+
+
+# ------------------------------------------------------------------------------------------------
+# Uploads
+# ------------------------------------------------------------------------------------------------
+class PreuploadHandler(HfHandler):
+    """Small files travel inline ('regular'); large ones go through Git LFS."""
+
+    @vault_auth
+    async def post(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
+        ref = self.hub_ref(repository, plural_type(types), ns, name)
+        resolved = await self.vault.hub.resolve(self.principal, ref, rev)
+        body = self.json_body()
+        files = body.get("files") if isinstance(body, dict) else None
+        if not isinstance(files, list):
+            raise InvalidInputError("Expected JSON with a 'files' list.")
+        limit = self.vault.options.regular_upload_max_bytes
+        out = []
+        for item in files:
+            if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+                raise InvalidInputError("Each file needs a 'path'.")
+            size = item.get("size", 0)
+            mode = "regular" if isinstance(size, int) and size <= limit else "lfs"
+            entry: dict[str, Any] = {
+                "path": item["path"],
+                "uploadMode": mode,
+                "shouldIgnore": False,
+            }
+            oid = (
+                self.vault.hub_write.existing_oid(resolved, item["path"])
+                if _valid_path(item["path"])
+                else None
+            )
+            if oid:
+                entry["oid"] = oid
+            out.append(entry)
+        self.write_json({"files": out})
+
+
+def _valid_path(path: str) -> bool:
+
+    try:
+        validate_repo_path(path)
+    except InvalidInputError:
+        return False
+    return True
+
+
+@web.stream_request_body
+class CommitHandler(HfHandler):
+    """``POST /api/{T}/{ns}/{name}/commit/{rev}``: an NDJSON body, spooled to disk as it arrives.
+
+    Inline (regular) content is decoded line by line into blobs, so memory stays bounded by one
+    line however large the commit is.
+    """
+
+    max_body_bytes = 4 * 1024**3
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        self.request.connection.set_max_body_size(self.max_body_bytes)  # type: ignore[union-attr]
+        self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+
+    def data_received(self, chunk: bytes) -> None:
+        self._spool.write(chunk)
+
+    def on_finish(self) -> None:
+        spool = getattr(self, "_spool", None)
+        if spool is not None:
+            spool.close()
+
+    def on_connection_close(self) -> None:
+        self.on_finish()
+
+    @vault_auth
+    def post(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
+        ref = self.hub_ref(repository, plural_type(types), ns, name)
+        self._spool.seek(0)
+        header: dict[str, Any] = {}
+        operations: list[Operation] = []
+        line_limit = self.vault.options.regular_upload_max_bytes * 4 // 3 + 64 * 1024
+        for number, line in enumerate(_lines(self._spool, line_limit), start=1):
+            key, value = _ndjson_item(line, number)
+            if key == "header":
+                header = value
+            elif key == "file":
+                operations.append(self._inline_file(value, number))
+            elif key == "lfsFile":
+                if value.get("algo", "sha256") != "sha256" or not isinstance(value.get("oid"), str):
+                    raise InvalidInputError(f"Line {number}: lfsFile needs a sha256 'oid'.")
+                size = value.get("size")
+                operations.append(PutFile(_str(value, "path", number), value["oid"], size, None))
+            elif key == "deletedFile":
+                operations.append(DeletePath(_str(value, "path", number), folder=False))
+            elif key == "deletedFolder":
+                operations.append(DeletePath(_str(value, "path", number).rstrip("/"), folder=True))
+            else:
+                raise InvalidInputError(f"Line {number}: unknown operation {key!r}.")
+        result = self.vault.hub_write.commit(
+            self.principal,
+            ref,
+            rev,
+            operations,
+            title=str(header.get("summary") or "Commit"),
+            message=str(header.get("description") or ""),
+            parent_commit=header.get("parentCommit") or None,
+            create_pr=self.flag("create_pr"),
+        )
+        url = self.repo_url(ref)
+        body: dict[str, Any] = {
+            "success": True,
+            "commitOid": result.commit.sha,
+            "commitUrl": f"{url}/commit/{result.commit.sha}",
+            "commitMessage": result.commit.title,
+        }
+        if result.pr_number is not None:
+            body["pullRequestUrl"] = f"{url}/discussions/{result.pr_number}"
+        self.write_json(body)
+
+    def _inline_file(self, value: dict[str, Any], number: int) -> PutFile:
+        path = _str(value, "path", number)
+        if value.get("encoding", "base64") != "base64":
+            raise InvalidInputError(f"Line {number}: only base64 content is supported.")
+        try:
+            data = base64.b64decode(_str(value, "content", number), validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInputError(
+                f"Line {number}: content of {path} is not valid base64."
+            ) from None
+        info = self.vault.content.put_bytes(data)
+        return PutFile(path, info.sha256, info.size, git_blob_oid(data))
+
+
+def _lines(spool: IO[bytes], limit: int) -> Any:
+    number = 0
+    while True:
+        line = spool.readline(limit + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > limit and not line.endswith(b"\n"):
+            raise InvalidInputError(
+                f"Line {number} of the commit is longer than {limit} bytes: "
+                "large files must be uploaded through LFS."
+            )
+        if line.strip():
+            yield line
+
+
+def _ndjson_item(line: bytes, number: int) -> tuple[str, dict[str, Any]]:
+    try:
+        item = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInputError(f"Line {number} of the commit is not valid JSON.") from None
+    if not isinstance(item, dict) or not isinstance(item.get("value"), dict):
+        raise InvalidInputError(f"Line {number}: expected {{'key': …, 'value': {{…}}}}.")
+    return str(item.get("key")), item["value"]
+
+
+def _str(value: dict[str, Any], field: str, number: int) -> str:
+    v = value.get(field)
+    if not isinstance(v, str):
+        raise InvalidInputError(f"Line {number}: '{field}' must be a string.")
+    return v
