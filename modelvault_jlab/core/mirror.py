@@ -34,6 +34,7 @@ from ..storage.base import (
 )
 from ..upstream.hf_http import HfUpstream
 from .content import ContentStore
+from .repositories import check_settings
 from .streaming import Flight, StreamThrough
 
 DEFAULT_REVISION_TTL_SECONDS = 60.0
@@ -250,17 +251,7 @@ def validate_hf_config(
         allowed = _HF_CONFIG.get(kind)
         if allowed is None:
             return config
-        for key, value in config.items():
-            if key not in allowed:
-                raise InvalidInputError(
-                    f"Unknown {kind} setting {key!r}; expected one of {sorted(allowed)}."
-                )
-            if not isinstance(value, allowed[key]) or (
-                allowed[key] is not bool and isinstance(value, bool)
-            ):
-                raise InvalidInputError(f"The {kind} setting {key!r} has the wrong type.")
-            if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-                raise InvalidInputError(f"The {kind} setting {key!r} must not be negative.")
+        check_settings(kind, config, allowed)
         upstream = config.get("upstream")
         if upstream is not None and not str(upstream).startswith(("http://", "https://")):
             raise InvalidInputError("'upstream' must be an http(s) URL of a Hub endpoint.")

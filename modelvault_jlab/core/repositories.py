@@ -14,6 +14,29 @@ from .audit import AuditLog
 from .identity import AccessPolicy, Principal
 
 ConfigValidator = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+def check_settings(
+    kind: str, config: dict[str, Any], allowed: dict[str, type | tuple[type, ...]]
+) -> None:
+    """Every key known for ``kind``, of the right type, numbers not negative.
+
+    Raises:
+        InvalidInputError: naming the offending setting.
+    """
+    for key, value in config.items():
+        if key not in allowed:
+            raise InvalidInputError(
+                f"Unknown {kind} setting {key!r}; expected one of {sorted(allowed)}."
+            )
+        expected = allowed[key]
+        wrong_bool = expected is not bool and isinstance(value, bool)
+        if not isinstance(value, expected) or wrong_bool:
+            raise InvalidInputError(f"The {kind} setting {key!r} has the wrong type.")
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            raise InvalidInputError(f"The {kind} setting {key!r} must not be negative.")
+
+
 """Checks the kind-specific part of a repository's config; raises InvalidInputError."""
 
 

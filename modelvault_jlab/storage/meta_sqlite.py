@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,7 @@ from .base import (
     TokenRecord,
     WaiverRecord,
 )
+from .sqlite import SqliteDatabase
 
 SCHEMA_VERSION = 1
 
@@ -166,53 +165,16 @@ def _folder_bounds(folder: str) -> tuple[str, str]:
     return folder + "/", folder + "0"
 
 
-class SqliteMetadataStore(MetadataStore):
+class SqliteMetadataStore(SqliteDatabase, MetadataStore):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # One connection guarded by a lock: the server is single-threaded for metadata, and
-        # background workers (scans, cleanup) take the same lock.
-        self._conn = sqlite3.connect(
-            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.executescript(_SCHEMA)
-            self._conn.execute(
+        super().__init__(path, _SCHEMA)
+        with self._tx() as c:
+            c.execute(
                 "INSERT INTO settings(name, value) VALUES('schema_version', ?) "
                 "ON CONFLICT(name) DO NOTHING",
                 (str(SCHEMA_VERSION),),
             )
-
-    # -- plumbing --
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
-                self._conn.execute("COMMIT")
-
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        with self._lock:
-            row: sqlite3.Row | None = self._conn.execute(sql, params).fetchone()
-            return row
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
 
     def get_setting(self, name: str) -> str | None:
         row = self._one("SELECT value FROM settings WHERE name = ?", (name,))

@@ -9,13 +9,10 @@ different placeholder style.
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from .packages import PackageFileRecord, PackageStore, RemoteLinkRecord, RemotePageRecord
+from .sqlite import SqliteDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pypi_files (
@@ -66,39 +63,9 @@ _FILE_COLUMNS = (
 _LINK_COLUMNS = "filename, sha256, url, size, requires_python, yanked, upload_time, metadata_sha256"
 
 
-class SqlitePackageStore(PackageStore):
+class SqlitePackageStore(SqliteDatabase, PackageStore):
     def __init__(self, path: str | Path) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            str(path), timeout=30.0, isolation_level=None, check_same_thread=False
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
-                self._conn.execute("COMMIT")
-
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        super().__init__(path, _SCHEMA)
 
     # -- files --
     @staticmethod

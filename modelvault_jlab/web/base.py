@@ -14,6 +14,7 @@ import binascii
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from http.client import responses
 from typing import Any, ClassVar, TypeVar
@@ -204,3 +205,24 @@ class VaultHandler(web.RequestHandler):
 
 
 AsyncVerb = Callable[..., Awaitable[None]]
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """``[start, end)`` of a single ``Range: bytes=…`` (suffix ranges included), or None when it
+    cannot be satisfied. Clients never send multiple ranges (huggingface_hub, pip, uv)."""
+    m = _RANGE.match(header.strip())
+    if m is None:
+        return None
+    first, last = m.group(1), m.group(2)
+    if first == "":
+        if last == "" or int(last) == 0:
+            return None
+        return max(size - int(last), 0), size
+    start = int(first)
+    end = size if last == "" else min(int(last) + 1, size)
+    if start >= size or start >= end:
+        return None
+    return start, end

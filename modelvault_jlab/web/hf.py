@@ -8,7 +8,6 @@ client raises its own typed exceptions.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -28,10 +27,8 @@ from ..errors import (
 from ..ids import validate_repo_type
 from ..protocols import hf as wire
 from ..storage.base import FileEntry
-from .base import VaultHandler, log, vault_auth
+from .base import VaultHandler, log, parse_range, vault_auth
 from .errors import hf_error_code
-
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class HfHandler(VaultHandler):
@@ -146,8 +143,7 @@ class ResolveHandler(HfHandler):
         start, end = 0, size
         header = self.request.headers.get("Range")
         if header:
-            m = _RANGE.match(header.strip())
-            parsed = _parse_range(m, size) if m else None
+            parsed = parse_range(header, size)
             if parsed is None:
                 self.set_status(416)
                 self.set_header("Content-Range", f"bytes */{size}")
@@ -182,22 +178,6 @@ class ResolveHandler(HfHandler):
             self.request.connection.close()  # type: ignore[union-attr]
             return
         self.finish()
-
-
-def _parse_range(m: re.Match[str], size: int) -> tuple[int, int] | None:
-    first, last = m.group(1), m.group(2)
-    if first == "" and last == "":
-        return None
-    if first == "":  # suffix range: the last N bytes
-        n = int(last)
-        if n == 0:
-            return None
-        return max(size - n, 0), size
-    start = int(first)
-    end = size if last == "" else min(int(last) + 1, size)
-    if start >= size or start >= end:
-        return None
-    return start, end
 
 
 # ------------------------------------------------------------------------------------------------

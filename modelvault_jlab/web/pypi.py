@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from http.client import responses
 from typing import Any, ClassVar
 
@@ -25,11 +24,10 @@ from ..errors import InvalidInputError, VaultError
 from ..ids import validate_sha256
 from ..protocols import pypi as wire
 from ..protocols.multipart import MultipartParser, PartData, PartEnd, PartStart, boundary_of
-from .base import VaultHandler, vault_auth
+from .base import VaultHandler, parse_range, vault_auth
 
 log = logging.getLogger("modelvault.pypi")
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 MAX_FIELD_BYTES = 1024 * 1024
 MAX_FIELDS_BYTES = 8 * 1024 * 1024
 HEADER_NOTICE = "X-ModelVault-Notice"
@@ -235,22 +233,6 @@ async def send_blob(handler: PypiHandler, source: FileSource, *, send_body: bool
             except iostream.StreamClosedError:
                 return
     handler.finish()
-
-
-def parse_range(header: str, size: int) -> tuple[int, int] | None:
-    m = _RANGE.match(header.strip())
-    if m is None:
-        return None
-    first, last = m.group(1), m.group(2)
-    if first == "":
-        if last == "" or int(last) == 0:
-            return None
-        return max(size - int(last), 0), size
-    start = int(first)
-    end = size if last == "" else min(int(last) + 1, size)
-    if start >= size or start >= end:
-        return None
-    return start, end
 
 
 @web.stream_request_body

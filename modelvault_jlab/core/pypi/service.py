@@ -27,6 +27,7 @@ from ..audit import AuditLog
 from ..content import ContentStore
 from ..gate import Gate, Subject
 from ..identity import AccessPolicy, Action, Principal
+from ..repositories import check_settings
 from .local import LocalIndex, UploadSession
 from .models import DistFile, FileSource, ProjectPage
 from .names import parse_filename, validate_filename, validate_project_name
@@ -91,17 +92,7 @@ class PypiService:
         allowed = _CONFIG_KEYS.get(kind)
         if allowed is None:
             return config
-        for key, value in config.items():
-            if key not in allowed:
-                raise InvalidInputError(
-                    f"Unknown {kind} setting {key!r}; expected one of {sorted(allowed)}."
-                )
-            expected = allowed[key]
-            wrong_bool = expected is not bool and isinstance(value, bool)
-            if not isinstance(value, expected) or wrong_bool:
-                raise InvalidInputError(f"The {kind} setting {key!r} has the wrong type.")
-            if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-                raise InvalidInputError(f"The {kind} setting {key!r} must not be negative.")
+        check_settings(kind, config, allowed)
         if kind == "pypi-remote":
             validate_upstream_url(config.get("upstream"))
         if kind == "pypi-virtual":
