@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Float, Int, Unicode, default, validate
+from traitlets import Bool, Dict, Float, Int, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
 from .core.pypi import PypiOptions
@@ -100,6 +100,43 @@ class VaultSettings(LoggingConfigurable):
         4 * 1024 * MiB,
         help="""Largest distribution file accepted by a pypi-local upload (twine, uv publish).
         Uploads stream to disk, so this bounds disk use, not memory.""",
+    ).tag(config=True)
+
+    # -- kernels (see modelvault_jlab.kernel_env) --
+    kernel_env_enabled = Bool(
+        True,
+        help="""Give every kernel started by this Jupyter server an environment pointing at the
+        vault (HF_ENDPOINT, HF_TOKEN, PIP_INDEX_URL/UV_INDEX_URL, timeouts) and a read token
+        minted for it, tied to its notebook for the audit log. False: kernels start untouched.""",
+    ).tag(config=True)
+
+    kernel_hf_repository = Unicode(
+        "models",
+        help="""Repository whose Hub endpoint kernels get as HF_ENDPOINT (e.g. an hf-virtual
+        repository in front of local and remote ones).""",
+    ).tag(config=True)
+
+    kernel_pypi_repository = Unicode(
+        "",
+        help="""Repository whose Simple index kernels get as PIP_INDEX_URL/UV_INDEX_URL (with the
+        kernel's token as credentials). Empty: pip and uv are left alone.""",
+    ).tag(config=True)
+
+    kernel_token_ttl_seconds = Float(
+        7 * 24 * 3600.0,
+        help="""Lifetime of the read token minted for each kernel; it is also revoked when the
+        kernel is shut down.""",
+    ).tag(config=True)
+
+    kernel_env_extra = Dict(
+        {
+            "HF_HUB_DOWNLOAD_TIMEOUT": "120",
+            "HF_HUB_ETAG_TIMEOUT": "60",
+            "PIP_DEFAULT_TIMEOUT": "120",
+            "UV_HTTP_TIMEOUT": "120",
+        },
+        help="""More variables for kernels. The defaults give a cold fetch time to be pulled from
+        the upstream and scanned before its first byte arrives.""",
     ).tag(config=True)
 
     def pypi_options(self) -> PypiOptions:

@@ -56,6 +56,29 @@ class ModelVaultApp(ExtensionApp):
         self.log.info(
             "ModelVault %s serving data from %s", __version__, self.vault_settings.data_dir
         )
+        self._install_kernel_env()
+
+    def _install_kernel_env(self) -> None:
+        """Kernels started by this server get the vault environment (see ``kernel_env``)."""
+        settings = self.vault_settings
+        serverapp = self.serverapp
+        if not settings.kernel_env_enabled or serverapp is None:
+            return
+        from . import kernel_env
+
+        hook = kernel_env.KernelEnvHook(
+            self.vault,
+            kernel_env.KernelEnvOptions(
+                hf_repository=settings.kernel_hf_repository,
+                pypi_repository=settings.kernel_pypi_repository,
+                token_ttl_seconds=settings.kernel_token_ttl_seconds,
+                extra=dict(settings.kernel_env_extra),
+                user=kernel_env.default_user(),
+            ),
+            lambda: kernel_env.loopback_base_url(serverapp, settings.public_url or None),
+        )
+        if kernel_env.install(getattr(serverapp, "kernel_manager", None), hook):
+            self.log.info("ModelVault: kernels get a vault environment and their own token")
 
     def initialize_handlers(self) -> None:
         base_url = self.serverapp.base_url if self.serverapp else "/"

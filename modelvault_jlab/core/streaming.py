@@ -31,9 +31,10 @@ log = logging.getLogger(__name__)
 class Flight:
     """One upstream transfer in progress."""
 
-    def __init__(self, key: str, size: int, writer: BlobWriter) -> None:
+    def __init__(self, key: str, size: int | None, writer: BlobWriter) -> None:
         self.key = key
         self.size = size
+        """Expected length; None until the upstream announces it (or never, if it does not)."""
         self.writer = writer
         self.written = 0
         self.result: BlobInfo | None = None
@@ -55,6 +56,16 @@ class Flight:
         if not self.started.done():
             self.started.set_result(None)
 
+    async def wait(self) -> BlobInfo:
+        """The stored blob, once the transfer verified. Raises its error otherwise."""
+        while True:
+            progress = self._progress
+            if self.error is not None:
+                raise self.error
+            if self.result is not None:
+                return self.result
+            await progress.wait()
+
     def finish(self, result: BlobInfo | None, error: VaultError | None) -> None:
         self.result, self.error = result, error
         if not self.started.done():
@@ -64,8 +75,9 @@ class Flight:
                 self.started.set_result(None)
         self._notify()
 
-    async def read(self, start: int, end: int, chunk_size: int) -> AsyncIterator[bytes]:
-        """Bytes ``[start, end)`` as they are written; the final byte only once verified.
+    async def read(self, start: int, end: int | None, chunk_size: int) -> AsyncIterator[bytes]:
+        """Bytes ``[start, end)`` (``end=None``: to the end) as they are written; the final byte
+        only once verified.
 
         Raises:
             UpstreamError: the transfer failed or did not verify (the client must be cut off).
@@ -73,15 +85,20 @@ class Flight:
         reader = self._open_partial()
         with reader:
             pos = start
-            while pos < end:
+            while end is None or pos < end:
                 progress = self._progress
                 if self.error is not None:
                     raise self.error
                 verified = self.result is not None
-                available = self.written if verified else min(self.written, self.size - 1)
+                if verified and end is None:
+                    end = self.written
+                    continue
+                held_back = self.written - 1 if self.size is None else self.size - 1
+                available = self.written if verified else min(self.written, held_back)
                 if pos < available:
                     reader.seek(pos)
-                    data = reader.read(min(chunk_size, available - pos, end - pos))
+                    stop = available if end is None else min(available, end)
+                    data = reader.read(min(chunk_size, stop - pos))
                     if not data:
                         raise UpstreamUnavailableError("The cached copy vanished mid-read.")
                     pos += len(data)
@@ -114,7 +131,7 @@ class StreamThrough:
         self._tasks: set[asyncio.Task[None]] = set()
         self.transfers_started = 0
 
-    def join(self, key: str, size: int, fetch: Fetch) -> Flight:
+    def join(self, key: str, size: int | None, fetch: Fetch) -> Flight:
         """The flight for ``key``, started with ``fetch`` if none is running."""
         flight = self._flights.get(key)
         if flight is not None:

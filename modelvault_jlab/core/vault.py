@@ -95,6 +95,7 @@ class Vault:
             upstream=pypi_upstream,
             options=pypi_options,
             gate=self.gate,
+            streams=self.streams,
             clock=clock,
         )
         self.repositories.add_config_validator(self.pypi.validate_config)

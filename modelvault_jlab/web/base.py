@@ -15,7 +15,7 @@ import dataclasses
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from http.client import responses
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlencode
@@ -154,6 +154,30 @@ class VaultHandler(web.RequestHandler):
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(payload))
+
+    async def send_chunks(self, chunks: AsyncIterator[bytes]) -> None:
+        """Write a body whose headers are set, chunk by chunk, bounded by the socket's pace.
+
+        A transfer that fails after the headers went out (an upstream breaking off, content
+        failing verification or policy) cuts the connection: the client sees a short body, never
+        a complete-looking file.
+        """
+        try:
+            async for chunk in chunks:
+                self.write(chunk)
+                await self.flush()
+        except iostream.StreamClosedError:
+            return
+        except VaultError as exc:
+            log.warning("%s %s cut short: %s", self.request.method, self.request.path, exc.message)
+            self._finished = True  # nothing more may be written: the response is broken
+            self.request.connection.close()  # type: ignore[union-attr]
+            return
+        finally:
+            closer = getattr(chunks, "aclose", None)
+            if closer is not None:
+                await closer()
+        self.finish()
 
     # -- errors --
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:

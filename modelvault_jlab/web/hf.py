@@ -12,22 +12,19 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import yaml
-from tornado import iostream
 
 from ..core.hub import HubRef, Resolved
 from ..core.identity import Action
-from ..core.streaming import ContentStream
 from ..errors import (
     AuthenticationError,
     EntryNotFoundError,
     InvalidInputError,
     NotFoundError,
-    VaultError,
 )
 from ..ids import validate_repo_type
 from ..protocols import hf as wire
 from ..storage.base import FileEntry
-from .base import VaultHandler, log, parse_range, vault_auth
+from .base import VaultHandler, parse_range, vault_auth
 from .errors import hf_error_code
 
 
@@ -162,22 +159,7 @@ class ResolveHandler(HfHandler):
         # Opened before any byte is sent, so upstream errors still get a clean answer.
         content = await self.vault.hub.open(self.principal, repository, resolved, entry)
         self.vault.hub.record_download(self.principal, resolved, entry)
-        await self._stream(content, start, end)
-
-    async def _stream(self, content: ContentStream, start: int, end: int) -> None:
-        try:
-            async for chunk in content.chunks(start, end, self.context.download_chunk_bytes):
-                self.write(chunk)
-                await self.flush()
-        except iostream.StreamClosedError:
-            return
-        except VaultError as exc:
-            # Headers are out: cut the connection so the client sees a short body, never a
-            # complete-looking file.
-            log.warning("Download of %s cut short: %s", self.request.path, exc.message)
-            self.request.connection.close()  # type: ignore[union-attr]
-            return
-        self.finish()
+        await self.send_chunks(content.chunks(start, end, self.context.download_chunk_bytes))
 
 
 # ------------------------------------------------------------------------------------------------

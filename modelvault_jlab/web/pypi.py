@@ -14,12 +14,13 @@ import logging
 from http.client import responses
 from typing import Any, ClassVar
 
-from tornado import iostream, web
+from tornado import web
 
 from ..core.identity import Action
 from ..core.pypi.local import UploadSession
 from ..core.pypi.models import FileSource
 from ..core.pypi.names import validate_project_name
+from ..core.streaming import ContentStream
 from ..errors import InvalidInputError, VaultError
 from ..ids import validate_sha256
 from ..protocols import pypi as wire
@@ -149,30 +150,11 @@ class FileHandler(PypiHandler):
         self.set_header("Content-Type", "application/octet-stream")
         self.set_header("Cache-Control", "private, max-age=31536000, immutable")
         if source.chunks is not None:
-            await self._stream_through(source)
+            if source.size is not None:
+                self.set_header("Content-Length", str(source.size))
+            await self.send_chunks(source.chunks)
             return
         await send_blob(self, source, send_body=send_body)
-
-    async def _stream_through(self, source: FileSource) -> None:
-        """Send a cold file while it is being cached. A failed transfer aborts the connection,
-        so the client sees an incomplete response rather than a complete wrong file."""
-        assert source.chunks is not None
-        if source.size is not None:
-            self.set_header("Content-Length", str(source.size))
-        try:
-            async for chunk in source.chunks:
-                self.write(chunk)
-                await self.flush()
-        except iostream.StreamClosedError:
-            return
-        except VaultError as exc:
-            log.warning("Aborting %s: %s", self.request.path, exc.message)
-            self._finished = True  # nothing more may be written: the response is broken
-            self.request.connection.close()  # type: ignore[union-attr]
-            return
-        finally:
-            source.chunks.close()
-        self.finish()
 
 
 class MetadataHandler(PypiHandler):
@@ -218,21 +200,8 @@ async def send_blob(handler: PypiHandler, source: FileSource, *, send_body: bool
     if not send_body:
         handler.finish()
         return
-    chunk_size = handler.context.download_chunk_bytes
-    with handler.vault.blobs.open_reader(source.blob.sha256) as f:
-        f.seek(start)
-        remaining = end - start
-        while remaining > 0:
-            chunk = f.read(min(chunk_size, remaining))
-            if not chunk:
-                raise iostream.StreamClosedError()  # truncated in storage: never pad
-            remaining -= len(chunk)
-            handler.write(chunk)
-            try:
-                await handler.flush()
-            except iostream.StreamClosedError:
-                return
-    handler.finish()
+    stored = ContentStream(handler.vault.blobs, source.blob.sha256, None)
+    await handler.send_chunks(stored.chunks(start, end, handler.context.download_chunk_bytes))
 
 
 @web.stream_request_body

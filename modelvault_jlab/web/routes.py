@@ -10,7 +10,7 @@ from typing import Any
 
 from tornado.web import RequestHandler
 
-from . import api, hf, hf_lfs, hf_write, pypi
+from . import api, api_browse, hf, hf_lfs, hf_write, lineage, pypi
 
 _KEY = r"([a-z0-9][a-z0-9._-]{0,62})"
 _SEG = r"([^/]+)"
@@ -60,12 +60,18 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"modelvault/api/waivers/(\d{1,12})", api.WaiverHandler),
     (r"modelvault/api/scans/([0-9a-f]{64})", api.ScanHandler),
     (r"modelvault/api/violations", api.ViolationsHandler),
+    (r"modelvault/api/lineage", lineage.LineageHandler),
     # -- PyPI (Simple API, PEP 658 metadata, legacy upload) --
     (rf"{PYPI}/simple", pypi.SimpleIndexHandler),
     (rf"{PYPI}/simple/{_SEG}", pypi.SimpleProjectHandler),
     (rf"{PYPI}/files/([0-9a-f]{{64}})/([^/]+)\.metadata", pypi.MetadataHandler),
     (rf"{PYPI}/files/([0-9a-f]{{64}})/([^/]+)", pypi.FileHandler),
     (rf"{PYPI}(?:/legacy)?", pypi.UploadHandler),
+    # -- JSON API: browsing (sidebar) --
+    (
+        rf"modelvault/api/repositories/{_KEY}/hub/{_TYPES}/{_SEG}/{_SEG}/files",
+        api_browse.HubFilesHandler,
+    ),
 ]
 
 

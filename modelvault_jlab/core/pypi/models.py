@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -40,32 +40,6 @@ class ProjectPage:
         return sorted({f.version for f in self.files if f.version})
 
 
-class ChunkStream:
-    """The bytes of a stream-through; iterate, then always :meth:`close` (also when abandoning).
-
-    Iteration raises a VaultError when the upstream transfer fails or its hash does not match.
-    """
-
-    def __init__(
-        self, receive: Callable[[], Awaitable[bytes | None]], detach: Callable[[], None]
-    ) -> None:
-        self._receive = receive
-        self._detach = detach
-
-    def __aiter__(self) -> ChunkStream:
-        return self
-
-    async def __anext__(self) -> bytes:
-        chunk = await self._receive()
-        if chunk is None:
-            self._detach()
-            raise StopAsyncIteration
-        return chunk
-
-    def close(self) -> None:
-        self._detach()
-
-
 CacheState = Literal["local", "hit", "miss"]
 
 
@@ -82,7 +56,7 @@ class FileSource:
     sha256: str
     size: int | None
     blob: BlobInfo | None = None
-    chunks: ChunkStream | None = None
+    chunks: AsyncIterator[bytes] | None = None
     cache: CacheState = "local"
     notice: str | None = None
     extra: dict[str, str] = field(default_factory=dict)

@@ -17,12 +17,13 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ...errors import (
+    IntegrityError,
     InvalidInputError,
     NotFoundError,
     OfflineModeError,
@@ -33,7 +34,7 @@ from ...ids import Sha256
 from ...storage.base import BlobInfo, RepositoryRecord
 from ...storage.packages import PackageFileRecord, PackageStore, RemoteLinkRecord, RemotePageRecord
 from ..content import ContentStore
-from .fetch import Admit, FileFetcher
+from ..streaming import Flight, StreamThrough
 from .metadata import MAX_METADATA_BYTES, wheel_metadata
 from .models import DistFile, FileSource, ProjectPage
 from .names import parse_filename, version_of
@@ -100,14 +101,15 @@ class RemoteIndex:
         content: ContentStore,
         upstream: PypiUpstream | None,
         options: PypiOptions,
+        streams: StreamThrough,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.streams = streams
         self._packages = packages
         self._content = content
         self._upstream = upstream
         self._options = options
         self._clock = clock
-        self.fetcher = FileFetcher(content, upstream)
         self._page_flights: dict[tuple[str, str], asyncio.Future[ProjectPage]] = {}
 
     def config(self, repo: RepositoryRecord) -> RemoteConfig:
@@ -248,7 +250,7 @@ class RemoteIndex:
         filename: str,
         *,
         stream: bool,
-        admit: Admit | None = None,
+        admit: Callable[[BlobInfo], Awaitable[None]] | None = None,
     ) -> FileSource:
         """``admit`` judges a cold file once stored, before its last byte is served.
 
@@ -273,18 +275,45 @@ class RemoteIndex:
         if known is not None:  # stored through another repository or a local upload
             on_stored(known)
             return FileSource(filename, sha256, known.size, blob=known, cache="hit")
-        blob, size, chunks = await self.fetcher.fetch(
-            url=link.url,
-            sha256=sha256,
-            size=link.size,
-            timeout=cfg.timeout_seconds,
-            stream=stream,
-            on_stored=on_stored,
-            admit=admit,
+        upstream = self._upstream
+        if upstream is None:
+            raise UpstreamUnavailableError("No upstream client is configured on this server.")
+
+        async def fetch(flight: Flight) -> BlobInfo:
+            async with upstream.open_file(link.url, timeout=cfg.timeout_seconds) as body:
+                if link.size is not None and body.size is not None and body.size != link.size:
+                    raise UpstreamUnavailableError(
+                        f"Upstream announced {body.size} bytes for '{filename}', which its index "
+                        f"lists with {link.size} bytes; nothing was cached."
+                    )
+                flight.size = body.size if body.size is not None else link.size
+                flight.mark_started()
+                async for chunk in body.chunks:
+                    if chunk:
+                        flight.write(chunk)
+            try:
+                info = self._content.finish(flight.writer, sha256, flight.size)
+            except IntegrityError as exc:
+                raise UpstreamUnavailableError(
+                    f"The upstream sent '{filename}' with content that does not match the sha256 "
+                    f"its index published ({exc.message}); nothing was cached."
+                ) from None
+            on_stored(info)
+            if admit is not None:
+                # Policy decides before the last byte leaves; a block keeps the blob stored
+                # (quarantined) and cuts every client of this transfer off.
+                await admit(info)
+            return info
+
+        flight = self.streams.join(sha256, link.size, fetch)
+        await flight.started
+        if not stream:  # HEAD and Range requests are answered from the stored file
+            info = await flight.wait()
+            on_stored(info)
+            return FileSource(filename, sha256, info.size, blob=info, cache="miss")
+        return FileSource(
+            filename, sha256, flight.size, chunks=flight.read(0, None, 1 << 20), cache="miss"
         )
-        if blob is not None:
-            return FileSource(filename, sha256, blob.size, blob=blob, cache="miss")
-        return FileSource(filename, sha256, size, chunks=chunks, cache="miss")
 
     def _record_cached(
         self, repository: str, project: str, link: RemoteLinkRecord, info: BlobInfo

@@ -28,6 +28,7 @@ from ..content import ContentStore
 from ..gate import Gate, Subject
 from ..identity import AccessPolicy, Action, Principal
 from ..repositories import check_settings
+from ..streaming import StreamThrough
 from .local import LocalIndex, UploadSession
 from .models import DistFile, FileSource, ProjectPage
 from .names import parse_filename, validate_filename, validate_project_name
@@ -60,6 +61,7 @@ class PypiService:
         upstream: PypiUpstream | None,
         options: PypiOptions | None = None,
         gate: Gate | None = None,
+        streams: StreamThrough | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.options = options or PypiOptions()
@@ -71,10 +73,11 @@ class PypiService:
         self._audit = audit
         self._upstream = upstream
         self.local = LocalIndex(packages, content, audit, clock)
-        self.remote = RemoteIndex(packages, content, upstream, self.options, clock)
+        self.remote = RemoteIndex(
+            packages, content, upstream, self.options, streams or StreamThrough(content), clock
+        )
 
     async def aclose(self) -> None:
-        await self.remote.fetcher.aclose()
         if self._upstream is not None:
             await self._upstream.aclose()
 

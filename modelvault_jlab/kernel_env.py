@@ -1,0 +1,185 @@
+"""The environment every kernel started by a Jupyter server with ModelVault gets.
+
+Before any user code runs, a kernel finds ``HF_ENDPOINT``/``HF_TOKEN`` pointing at the vault (the
+token is a read token minted for that kernel, never the operator's), ``PIP_INDEX_URL``/
+``UV_INDEX_URL`` when a default PyPI repository is configured, ``HF_HUB_DISABLE_XET=1`` and timeouts
+long enough for a cold, scanned fetch. The token's description records the kernel id and the
+notebook (or console) path, so every download it makes is an audit event that names them.
+
+How it is hooked: :func:`install` wraps ``start_kernel`` and ``shutdown_kernel`` of the server's
+``kernel_manager`` *instance*. Both the REST API (``POST /api/kernels``) and sessions (JupyterLab
+opening a notebook) go through that one object, and wrapping the instance keeps whatever kernel
+manager class the operator configured (pending kernels, a gateway, a custom subclass) — unlike
+replacing ``ServerApp.kernel_manager_class``, which would fight other extensions and user config,
+or a kernel provisioner, which never learns the notebook path. Restarts keep the environment (the
+kernel manager re-uses its launch arguments), so a restarted kernel keeps its token.
+Only ``extension.py`` imports this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from .core.identity import SYSTEM
+from .core.vault import Vault
+
+log = logging.getLogger("modelvault")
+
+KERNEL_TOKEN_PREFIX = "kernel:"
+"""Names of kernel tokens start with this (the lineage API recognises them)."""
+
+
+@dataclass(frozen=True)
+class KernelEnvOptions:
+    """What the operator configured (from ``VaultSettings``)."""
+
+    hf_repository: str
+    pypi_repository: str
+    token_ttl_seconds: float
+    extra: Mapping[str, str]
+    user: str
+
+
+def vault_env(base_url: str, token: str, options: KernelEnvOptions) -> dict[str, str]:
+    """The variables a kernel gets, for a server reachable at ``base_url`` (ending with '/')."""
+    env: dict[str, str] = {
+        "MODELVAULT_URL": base_url,
+        "MODELVAULT_TOKEN": token,
+        "HF_HUB_DISABLE_XET": "1",
+    }
+    if options.hf_repository:
+        env["HF_ENDPOINT"] = f"{base_url}modelvault/hf/{options.hf_repository}"
+        env["HF_TOKEN"] = token
+    if options.pypi_repository:
+        parts = urlsplit(f"{base_url}modelvault/pypi/{options.pypi_repository}/simple/")
+        netloc = f"__token__:{quote(token, safe='')}@{parts.netloc}"
+        index = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        env["PIP_INDEX_URL"] = index
+        env["UV_INDEX_URL"] = index
+    env.update({str(k): str(v) for k, v in options.extra.items()})
+    return env
+
+
+def token_description(kernel_id: str, notebook: str | None, kernel_name: str | None) -> str:
+    """JSON the lineage API reads back: which kernel, serving which notebook."""
+    return json.dumps(
+        {"kernel_id": kernel_id, "notebook": notebook, "kernel_name": kernel_name},
+        sort_keys=True,
+    )
+
+
+def parse_description(description: str) -> dict[str, Any]:
+    """The kernel facts in a token description ({} for tokens not minted for a kernel)."""
+    with contextlib.suppress(ValueError):
+        value = json.loads(description or "")
+        if isinstance(value, dict) and "kernel_id" in value:
+            return value
+    return {}
+
+
+def default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "jupyter"
+
+
+class KernelEnvHook:
+    """Mints a token per kernel and adds the vault environment to its launch."""
+
+    def __init__(self, vault: Vault, options: KernelEnvOptions, base_url: Callable[[], str]):
+        self.vault = vault
+        self.options = options
+        self.base_url = base_url
+        self.tokens: dict[str, str] = {}  # kernel id -> token id
+
+    def env_for(
+        self, kernel_id: str, notebook: str | None, kernel_name: str | None
+    ) -> dict[str, str]:
+        issued = self.vault.identity.issue_token(
+            name=f"{KERNEL_TOKEN_PREFIX}{notebook or kernel_id}"[:100],
+            scope="read",
+            created_by=self.options.user,
+            expires_in_seconds=self.options.token_ttl_seconds,
+            description=token_description(kernel_id, notebook, kernel_name),
+        )
+        self.tokens[kernel_id] = issued.record.id
+        self.vault.audit.record(
+            SYSTEM,
+            "token.create",
+            subject=issued.record.id,
+            scope="read",
+            kernel_id=kernel_id,
+            notebook=notebook,
+            user=self.options.user,
+        )
+        return vault_env(self.base_url(), issued.secret, self.options)
+
+    def revoke(self, kernel_id: str) -> None:
+        token_id = self.tokens.pop(kernel_id, None)
+        if token_id is None:
+            return
+        with contextlib.suppress(Exception):
+            self.vault.identity.revoke(token_id)
+            self.vault.audit.record(SYSTEM, "token.revoke", subject=token_id, kernel_id=kernel_id)
+
+    def wrap_start(self, start: Callable[..., Awaitable[str]], km: Any) -> Callable[..., Any]:
+        async def start_kernel(
+            *args: Any, kernel_id: str | None = None, **kwargs: Any
+        ) -> str:
+            if kernel_id is None or kernel_id not in km:
+                kernel_id = kernel_id or str(uuid.uuid4())
+                base_env = kwargs.get("env")
+                env = dict(base_env if isinstance(base_env, Mapping) else os.environ)
+                # JPY_SESSION_NAME: the notebook or console path (set for sessions by
+                # jupyter_server); a bare POST /api/kernels only has the working directory.
+                notebook = env.get("JPY_SESSION_NAME") or kwargs.get("path")
+                try:
+                    env.update(self.env_for(kernel_id, notebook, kwargs.get("kernel_name")))
+                    kwargs["env"] = env
+                except Exception:
+                    # Never break kernels for the vault's sake: start it as Jupyter would.
+                    log.exception("ModelVault: no vault environment for kernel %s", kernel_id)
+            return await start(*args, kernel_id=kernel_id, **kwargs)
+
+        return start_kernel
+
+    def wrap_shutdown(self, shutdown: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        async def shutdown_kernel(kernel_id: str, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await shutdown(kernel_id, *args, **kwargs)
+            finally:
+                if not kwargs.get("restart"):
+                    self.revoke(kernel_id)
+
+        return shutdown_kernel
+
+
+def install(kernel_manager: Any, hook: KernelEnvHook) -> bool:
+    """Wrap the kernel manager instance's ``start_kernel``/``shutdown_kernel`` (once)."""
+    if kernel_manager is None or getattr(kernel_manager, "_modelvault_hook", None) is not None:
+        return False
+    kernel_manager.start_kernel = hook.wrap_start(kernel_manager.start_kernel, kernel_manager)
+    kernel_manager.shutdown_kernel = hook.wrap_shutdown(kernel_manager.shutdown_kernel)
+    kernel_manager._modelvault_hook = hook
+    return True
+
+
+def loopback_base_url(serverapp: Any, public_url: str | None) -> str:
+    """How a kernel on this machine reaches the server (``public_url`` when configured)."""
+    if public_url:
+        return public_url.rstrip("/") + "/"
+    scheme = "https" if getattr(serverapp, "certfile", None) else "http"
+    ip = str(getattr(serverapp, "ip", "") or "127.0.0.1")
+    host = "[::1]" if ":" in ip else "127.0.0.1"
+    base = str(getattr(serverapp, "base_url", "/") or "/")
+    return f"{scheme}://{host}:{serverapp.port}{base}"

@@ -1,0 +1,99 @@
+"""Browsing a Hub repo for the sidebar: its files at a revision with each file's scan verdict and
+policy status, the repo's licence and the repo-level policy decision.
+
+``GET modelvault/api/repositories/{key}/hub/{type}/{ns}/{name}/files?revision=&after=&limit=``
+pages through the files in path order (``after`` is the cursor of the previous page's ``next``).
+The licence and the repo-level decision come with the first page only (no ``after``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.gate import Subject
+from ..core.hub import HubRef, Resolved
+from ..core.policy.engine import Decision, Violation
+from ..core.policy.licenses import license_of_card
+from ..storage.base import FileEntry
+from .api import ApiHandler
+from .base import vault_auth
+
+MAX_PAGE = 1000
+_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
+
+
+def violation_json(v: Violation) -> dict[str, Any]:
+    return {"policy": v.policy, "action": v.action, "reason": v.reason, "evidence": v.evidence}
+
+
+def decision_json(decision: Decision) -> dict[str, Any]:
+    block = decision.blocking
+    return {
+        "status": "blocked" if block else ("warning" if decision.warnings else "allowed"),
+        "violations": [violation_json(v) for v in decision.violations],
+        "waived": [violation_json(v) for v in decision.waived],
+    }
+
+
+class HubFilesHandler(ApiHandler):
+    """Files of a Hub repo at a revision, with verdicts, licence and policy decision."""
+
+    @vault_auth
+    async def get(self, key: str, repo_type: str, namespace: str, name: str) -> None:
+        revision = self.get_argument("revision", None) or None
+        after = self.get_argument("after", None) or None
+        limit = min(max(self.int_arg("limit", 500), 1), MAX_PAGE)
+        ref = HubRef.parse(key, _TYPES.get(repo_type, repo_type), f"{namespace}/{name}")
+        resolved = await self.vault.hub.resolve(self.principal, ref, revision)
+        page = self.vault.hub.tree(resolved, "", recursive=True, cursor=after, limit=limit)
+        subject = Subject(
+            key,
+            resolved.source,
+            resolved.repo.repo_type,
+            resolved.repo.repo_id,
+            resolved.commit.sha,
+        )
+        files = [self._file_json(subject, e.file) for e in page.entries if e.file is not None]
+        out: dict[str, Any] = {
+            "repository": key,
+            "repo_id": resolved.repo.repo_id,
+            "repo_type": resolved.repo.repo_type,
+            "revision": resolved.revision,
+            "commit": resolved.commit.sha,
+            "source": resolved.source.key,
+            "warning": resolved.warning,
+            "files": files,
+            "next": page.next_cursor,
+        }
+        if after is None:
+            out.update(await self._repo_summary(subject, resolved))
+        self.write_json(out)
+
+    async def _repo_summary(self, subject: Subject, resolved: Resolved) -> dict[str, Any]:
+        card = await self.vault.hub.card(resolved)
+        paths = [f.path for f in self.vault.hub.files(resolved, limit=100_000)]
+        licence = license_of_card(card)
+        return {
+            "total": self.vault.hub.count_files(resolved),
+            "license": ", ".join(licence.licenses) or licence.name,
+            "decision": decision_json(self.vault.gate.repo_decision(subject, card, paths)),
+        }
+
+    def _file_json(self, subject: Subject, entry: FileEntry) -> dict[str, Any]:
+        scan = self.vault.meta.get_scan(entry.sha256) if entry.sha256 else None
+        out: dict[str, Any] = {
+            "path": entry.path,
+            "size": entry.size,
+            "sha256": entry.sha256,
+            "lfs": entry.lfs,
+            "verdict": scan.verdict if scan is not None else None,
+        }
+        if scan is None:
+            out.update(status="not-scanned", violations=[], waived=[])
+            return out
+        decision = self.vault.gate.file_decision(subject, entry, scan)
+        summary = decision_json(decision)
+        if summary["status"] == "allowed":
+            summary["status"] = "waived" if decision.waived else "clean"
+        out.update(summary)
+        return out
