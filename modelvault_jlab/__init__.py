@@ -20,6 +20,13 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "modelvault-jlab"}]
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext modelvault_jlab``: the ``%modelvault`` magics (imported only now)."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from .extension import ModelVaultApp
 

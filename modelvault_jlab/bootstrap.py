@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config import VaultSettings
+from .core.bundles.signing import KeyRing
 from .core.vault import Vault
 from .storage.blobs_fs import FsBlobStore
+from .storage.bundles_sqlite import SqliteBundleStore
 from .storage.meta_sqlite import SqliteMetadataStore
 from .storage.packages_sqlite import SqlitePackageStore
 from .upstream.pypi_http import HttpxPypiUpstream
@@ -22,6 +24,9 @@ def open_vault(settings: VaultSettings) -> Vault:
         packages=SqlitePackageStore(root / "metadata.sqlite3"),
         pypi_upstream=HttpxPypiUpstream(user_agent="ModelVault"),
         pypi_options=settings.pypi_options(),
+        bundle_store=SqliteBundleStore(root / "metadata.sqlite3"),
+        bundle_keys=KeyRing(settings.bundle_key_dir or root / "bundle-keys"),
+        bundle_environments=tuple(settings.bundle_environments),
     )
     if settings.default_hf_repository:
         vault.repositories.ensure(

@@ -67,7 +67,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         server = HTTPServer(
-            app, xheaders=args.xheaders, max_body_size=16 * 1024**4, idle_connection_timeout=3600
+            app,
+            xheaders=args.xheaders,
+            max_body_size=16 * 1024**4,
+            idle_connection_timeout=3600,
+            chunk_size=1 << 20,  # fewer, larger reads of upload bodies
         )
         server.listen(args.port, args.host)
         print(
@@ -211,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         scan_cli.register(sub)
+    from . import bundle_cli
+
+    bundle_cli.register(sub)
     return parser
 
 

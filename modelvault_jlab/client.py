@@ -159,8 +159,7 @@ class VaultClient:
     def head_file(self, repository: str, repo_id: str, revision: str, path: str) -> httpx.Response:
         """HEAD of a file through the Hub endpoint: 403 carries the policy's message."""
         url = (
-            f"{self.hf_url(repository)}/{repo_id}/resolve/{quote(revision, safe='')}/"
-            f"{quote(path)}"
+            f"{self.hf_url(repository)}/{repo_id}/resolve/{quote(revision, safe='')}/{quote(path)}"
         )
         return self.request("HEAD", url)
 
@@ -172,7 +171,7 @@ class VaultClient:
                 if r.status_code >= 400:
                     r.read()
                     raise_for_status(r, self.connection.base_url)
-                with open(dest, "wb") as f:  # noqa: PTH123 - plain streaming write
+                with open(dest, "wb") as f:
                     for chunk in r.iter_bytes():
                         f.write(chunk)
                         written += len(chunk)

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Dict, Float, Int, Unicode, default, validate
+from traitlets import Bool, Dict, Float, Int, List, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
 from .core.pypi import PypiOptions
@@ -137,6 +137,21 @@ class VaultSettings(LoggingConfigurable):
         },
         help="""More variables for kernels. The defaults give a cold fetch time to be pulled from
         the upstream and scanned before its first byte arrives.""",
+    ).tag(config=True)
+
+    bundle_environments = List(
+        Unicode(),
+        default_value=["DEV", "QA", "PROD"],
+        minlen=1,
+        help="""Ordered environments a release bundle is promoted through; a promotion may only
+        go to the next one (the first promotion enters the first).""",
+    ).tag(config=True)
+
+    bundle_key_dir = Unicode(
+        "",
+        help="""Folder of the Ed25519 keys that sign bundles and promotions (signing/) and of
+        the public keys of other vaults trusted for imports (trusted/). Empty:
+        <data_dir>/bundle-keys. Keep it private and backed up.""",
     ).tag(config=True)
 
     def pypi_options(self) -> PypiOptions:

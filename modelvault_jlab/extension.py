@@ -76,6 +76,7 @@ class ModelVaultApp(ExtensionApp):
                 user=kernel_env.default_user(),
             ),
             lambda: kernel_env.loopback_base_url(serverapp, settings.public_url or None),
+            self.log,
         )
         if kernel_env.install(getattr(serverapp, "kernel_manager", None), hook):
             self.log.info("ModelVault: kernels get a vault environment and their own token")

@@ -34,7 +34,7 @@ from .core.vault import Vault
 
 log = logging.getLogger("modelvault")
 
-KERNEL_TOKEN_PREFIX = "kernel:"
+KERNEL_TOKEN_PREFIX = "kernel:"  # noqa: S105 - a name prefix, not a secret
 """Names of kernel tokens start with this (the lineage API recognises them)."""
 
 
@@ -96,7 +96,14 @@ def default_user() -> str:
 class KernelEnvHook:
     """Mints a token per kernel and adds the vault environment to its launch."""
 
-    def __init__(self, vault: Vault, options: KernelEnvOptions, base_url: Callable[[], str]):
+    def __init__(
+        self,
+        vault: Vault,
+        options: KernelEnvOptions,
+        base_url: Callable[[], str],
+        logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
+    ) -> None:
+        self.log = logger or log
         self.vault = vault
         self.options = options
         self.base_url = base_url
@@ -133,9 +140,7 @@ class KernelEnvHook:
             self.vault.audit.record(SYSTEM, "token.revoke", subject=token_id, kernel_id=kernel_id)
 
     def wrap_start(self, start: Callable[..., Awaitable[str]], km: Any) -> Callable[..., Any]:
-        async def start_kernel(
-            *args: Any, kernel_id: str | None = None, **kwargs: Any
-        ) -> str:
+        async def start_kernel(*args: Any, kernel_id: str | None = None, **kwargs: Any) -> str:
             if kernel_id is None or kernel_id not in km:
                 kernel_id = kernel_id or str(uuid.uuid4())
                 base_env = kwargs.get("env")
@@ -148,7 +153,7 @@ class KernelEnvHook:
                     kwargs["env"] = env
                 except Exception:
                     # Never break kernels for the vault's sake: start it as Jupyter would.
-                    log.exception("ModelVault: no vault environment for kernel %s", kernel_id)
+                    self.log.exception("ModelVault: no vault environment for kernel %s", kernel_id)
             return await start(*args, kernel_id=kernel_id, **kwargs)
 
         return start_kernel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from ..errors import BlobNotFoundError
 from ..ids import Sha256
@@ -56,6 +57,11 @@ class ContentStore:
         info = self.blobs.put_bytes(data)
         self._meta.register_blob(info)
         return info
+
+    def put_many(self, values: Sequence[bytes]) -> list[BlobInfo]:
+        infos = self.blobs.put_many(values)
+        self._meta.register_blobs(infos)
+        return infos
 
     def known(self, sha256: Sha256) -> BlobInfo | None:
         """The registered blob, if its bytes are really there (a lost file is not 'known')."""

@@ -65,20 +65,27 @@ def list_tree(
 def _tree_recursive(
     meta: MetadataStore, resolved: Resolved, prefix: str, after: str | None, limit: int
 ) -> TreePage:
-    files = meta.list_files(resolved.repo.id, resolved.commit.sha, prefix, after, limit)
+    """At most ``limit`` entries, folders included; a next cursor only when more files follow."""
+    files = meta.list_files(resolved.repo.id, resolved.commit.sha, prefix, after, limit + 1)
     entries: list[TreeEntry] = []
     previous = after or ""
+    emitted = 0
     for f in files:
         # A folder is listed once, just before its first file (paths sort folder-contiguously).
         parts = f.path[len(prefix) :].split("/")[:-1]
-        for depth in range(1, len(parts) + 1):
-            folder = prefix + "/".join(parts[:depth])
-            if not previous.startswith(folder + "/"):
-                entries.append(_dir(resolved, folder))
+        folders = [
+            prefix + "/".join(parts[:depth])
+            for depth in range(1, len(parts) + 1)
+            if not previous.startswith(prefix + "/".join(parts[:depth]) + "/")
+        ]
+        if entries and len(entries) + len(folders) + 1 > limit:
+            break
+        entries += [_dir(resolved, folder) for folder in folders]
         entries.append(TreeEntry("file", f.path, f.git_oid, f))
         previous = f.path
-    next_cursor = _encode_cursor(files[-1].path) if len(files) == limit else None
-    return TreePage(entries, next_cursor)
+        emitted += 1
+    more = emitted < len(files)
+    return TreePage(entries, _encode_cursor(previous) if more else None)
 
 
 def _tree_children(

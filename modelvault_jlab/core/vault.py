@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,10 +12,14 @@ from dataclasses import dataclass
 import httpx
 
 from ..storage.base import BlobStore, MetadataStore, RepositoryRecord
+from ..storage.bundles import BundleStore
+from ..storage.bundles_sqlite import SqliteBundleStore
 from ..storage.packages import PackageStore
 from ..storage.packages_sqlite import SqlitePackageStore
 from ..upstream.hf_http import HfUpstream
 from .audit import AuditLog
+from .bundles import BundleService
+from .bundles.signing import KeyRing
 from .content import ContentStore
 from .gate import Gate
 from .hub import HubService
@@ -52,6 +57,9 @@ class Vault:
         packages: PackageStore | None = None,
         pypi_upstream: PypiUpstream | None = None,
         pypi_options: PypiOptions | None = None,
+        bundle_store: BundleStore | None = None,
+        bundle_keys: KeyRing | None = None,
+        bundle_environments: tuple[str, ...] = ("DEV", "QA", "PROD"),
     ) -> None:
         self.options = options or VaultOptions()
         self.meta = meta
@@ -86,6 +94,7 @@ class Vault:
             part_size_bytes=self.options.lfs_part_size_bytes,
             clock=clock,
         )
+        packages = packages or SqlitePackageStore(":memory:")
         self.pypi = PypiService(
             meta=meta,
             packages=packages or SqlitePackageStore(":memory:"),
@@ -99,6 +108,20 @@ class Vault:
             clock=clock,
         )
         self.repositories.add_config_validator(self.pypi.validate_config)
+        self.bundles = BundleService(
+            meta=meta,
+            packages=packages,
+            store=bundle_store or SqliteBundleStore(":memory:"),
+            content=self.content,
+            access=self.access,
+            audit=self.audit,
+            gate=self.gate,
+            hub=self.hub,
+            mirror=self.mirror,
+            keys=bundle_keys or KeyRing(tempfile.mkdtemp(prefix="modelvault-keys-")),
+            environments=bundle_environments,
+            clock=clock,
+        )
 
     def _hub_upstream(self, record: RepositoryRecord) -> HfUpstream:
         """The upstream of an hf-remote repository (one shared connection pool)."""
@@ -135,4 +158,5 @@ class Vault:
 
     def close(self) -> None:
         self.pypi.close()
+        self.bundles.store.close()
         self.meta.close()

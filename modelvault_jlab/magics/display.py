@@ -50,7 +50,9 @@ class Table:
     def _repr_html_(self) -> str:
         parts = [f"<div class='jp-ModelVault-magic'><b>{html.escape(self.title)}</b>"]
         if self.columns:
-            head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in self.columns)
+            head = "".join(
+                f"<th style='text-align:left'>{html.escape(c)}</th>" for c in self.columns
+            )
             body = "".join(
                 "<tr>"
                 + "".join(f"<td style='text-align:left'>{html.escape(_cell(v))}</td>" for v in row)

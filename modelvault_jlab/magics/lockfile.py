@@ -30,8 +30,11 @@ def build_lock(client: VaultClient, fetches: list[dict[str, Any]]) -> dict[str, 
                     "files": {},
                 },
             )
-            entry["files"][f["path"]] = {"path": f["path"], "sha256": f.get("sha256"),
-                                         "size": f.get("size")}
+            entry["files"][f["path"]] = {
+                "path": f["path"],
+                "sha256": f.get("sha256"),
+                "size": f.get("size"),
+            }
         elif f.get("action") == "pypi.file.download":
             pkey = (f["repository"], f["subject"])
             base = client.connection.base_url
@@ -80,7 +83,10 @@ def offline_status(
         repo_type = model.get("repo_type") or "model"
         for f in model.get("files", []):
             found = try_to_load_from_cache(
-                model["repo_id"], f["path"], cache_dir=cache_dir, revision=model["commit"],
+                model["repo_id"],
+                f["path"],
+                cache_dir=cache_dir,
+                revision=model["commit"],
                 repo_type=repo_type,
             )
             state = "cached" if isinstance(found, str) else "missing"
@@ -99,8 +105,12 @@ def offline_status(
                 except Exception as exc:  # report per file; keep warming the rest
                     state = f"failed: {str(exc).splitlines()[0]}"
             rows.append(
-                {"kind": "model", "what": f"{model['repo_id']}@{model['commit'][:12]}",
-                 "file": f["path"], "state": state}
+                {
+                    "kind": "model",
+                    "what": f"{model['repo_id']}@{model['commit'][:12]}",
+                    "file": f["path"],
+                    "state": state,
+                }
             )
     for p in lock.get("packages", []):
         target = wheelhouse / p["filename"]

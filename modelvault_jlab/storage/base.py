@@ -119,6 +119,11 @@ class BlobStore(ABC):
             writer.write(data)
             return writer.commit()
 
+    def put_many(self, values: Sequence[bytes]) -> list[BlobInfo]:
+        """Store many small values; a store may make the batch durable at once (cheaper than one
+        flush per value). Override with a more efficient version where the backend allows."""
+        return [self.put_bytes(v) for v in values]
+
     def iter_range(self, sha256: Sha256, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
         """Yield bytes ``[start, end)`` in chunks without holding more than one in memory."""
         with self.open_reader(sha256) as f:
@@ -434,8 +439,12 @@ class MetadataStore(ABC):
     def count_files(self, hub_repo: int, commit: CommitSha) -> int: ...
 
     # -- blobs registry --
+    def register_blob(self, info: BlobInfo) -> None:
+        self.register_blobs([info])
+
     @abstractmethod
-    def register_blob(self, info: BlobInfo) -> None: ...
+    def register_blobs(self, infos: Sequence[BlobInfo]) -> None:
+        """Make stored blobs referencable by commits (idempotent)."""
 
     @abstractmethod
     def get_blob(self, sha256: Sha256) -> BlobInfo | None: ...

@@ -10,9 +10,11 @@ which the server calls at start-up.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -143,6 +145,35 @@ class FsBlobStore(BlobStore):
         if not path.is_file():
             raise BlobNotFoundError(f"Blob {sha256} is not stored.")
         return path
+
+    def put_many(self, values: Sequence[bytes]) -> list[BlobInfo]:
+        """Write every value to a temp file, make the batch durable with one sync, then publish
+        each by rename and sync again: two flushes for the batch instead of two per value (a
+        commit of 10,000 small files otherwise spends most of its time in fsync)."""
+        infos: list[BlobInfo] = []
+        pending: list[tuple[Path, Path]] = []
+        for value in values:
+            sha = Sha256(hashlib.sha256(value).hexdigest())
+            infos.append(BlobInfo(sha, len(value)))
+            final = self.path_for(sha)
+            if final.exists():
+                continue
+            tmp = self.tmp_dir / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+            try:
+                view = memoryview(value)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            pending.append((tmp, final))
+        if pending:
+            os.sync()  # the data is durable before any rename can publish it
+            for tmp, final in pending:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, final)
+            os.sync()  # and so are the renames
+        return infos
 
     def delete(self, sha256: Sha256) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -101,7 +101,7 @@ class SqliteBundleStore(SqliteDatabase, BundleStore):
                     version=record.version,
                 )
             cur = c.execute(
-                f"INSERT INTO bundles({_COLS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO bundles({_COLS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
                 (
                     record.name,
                     record.version,
@@ -128,18 +128,16 @@ class SqliteBundleStore(SqliteDatabase, BundleStore):
         return stored
 
     def get_bundle(self, name: str, version: str) -> BundleRecord | None:
-        row = self._one(
-            f"SELECT {_COLS} FROM bundles WHERE name = ? AND version = ?", (name, version)
-        )
+        sql = f"SELECT {_COLS} FROM bundles WHERE name = ? AND version = ?"  # noqa: S608
+        row = self._one(sql, (name, version))
         return None if row is None else _bundle(row)
 
     def list_bundles(self, name: str | None = None) -> list[BundleRecord]:
+        sql = f"SELECT {_COLS} FROM bundles"  # noqa: S608
         if name is None:
-            rows = self._query(f"SELECT {_COLS} FROM bundles ORDER BY id DESC")
+            rows = self._query(sql + " ORDER BY id DESC")
         else:
-            rows = self._query(
-                f"SELECT {_COLS} FROM bundles WHERE name = ? ORDER BY id DESC", (name,)
-            )
+            rows = self._query(sql + " WHERE name = ? ORDER BY id DESC", (name,))
         return [_bundle(r) for r in rows]
 
     def add_promotion(self, record: PromotionRecord) -> None:
@@ -170,7 +168,9 @@ class SqliteBundleStore(SqliteDatabase, BundleStore):
         return [_promotion(r) for r in rows]
 
     def is_pinned(self, sha256: str) -> bool:
-        return self._one("SELECT 1 FROM bundle_pins WHERE sha256 = ? LIMIT 1", (sha256,)) is not None
+        return (
+            self._one("SELECT 1 FROM bundle_pins WHERE sha256 = ? LIMIT 1", (sha256,)) is not None
+        )
 
     def put_file(self, record: GenericFileRecord) -> None:
         with self._tx() as c:
@@ -193,4 +193,3 @@ class SqliteBundleStore(SqliteDatabase, BundleStore):
             "SELECT name, sha256, size, created_by, created_at FROM bundle_files ORDER BY name"
         )
         return [_file(r) for r in rows]
-

@@ -642,12 +642,13 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
         return 0 if row is None else int(row["n"])
 
     # -- blobs --
-    def register_blob(self, info: BlobInfo) -> None:
+    def register_blobs(self, infos: Sequence[BlobInfo]) -> None:
+        now = time.time()
         with self._tx() as c:
-            c.execute(
+            c.executemany(
                 "INSERT INTO blobs(sha256, size, created_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(sha256) DO NOTHING",
-                (info.sha256, info.size, time.time()),
+                [(i.sha256, i.size, now) for i in infos],
             )
 
     def get_blob(self, sha256: Sha256) -> BlobInfo | None:

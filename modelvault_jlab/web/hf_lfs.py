@@ -140,7 +140,10 @@ class LfsObjectHandler(HfHandler):
             self.set_header("ETag", f'"{part_info.sha256}"')
             self.finish()
             return
-        blob = self.vault.content.finish(self.writer, self.grant.oid, self.grant.size)
+        # Verifying and the final fsync of a multi-GB object run off the event loop.
+        blob = await asyncio.to_thread(
+            self.vault.content.finish, self.writer, self.grant.oid, self.grant.size
+        )
         self.vault.lfs.finish_upload(self.grant, blob)
         # Scanned on arrival, so the commit that references it finds the verdict ready.
         await asyncio.to_thread(self.vault.gate.scan, blob.sha256)

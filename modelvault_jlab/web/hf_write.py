@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import asyncio
 import tempfile
 from typing import IO, Any
 
 from tornado import web
 
-from ..core.content import git_blob_oid
 from ..core.hub import HubRef
-from ..core.hub_write import DeletePath, Operation, PutFile
 from ..errors import InvalidInputError, RepoExistsError
 from ..ids import validate_repo_path, validate_repo_type
 from ..protocols import hf as wire
+from ..protocols.hf_commit import parse_commit
 from .base import vault_auth
 from .hf import HfHandler, plural_type
 
@@ -187,30 +184,17 @@ class CommitHandler(HfHandler):
         self.on_finish()
 
     @vault_auth
-    def post(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
+    async def post(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
         ref = self.hub_ref(repository, plural_type(types), ns, name)
         self._spool.seek(0)
-        header: dict[str, Any] = {}
-        operations: list[Operation] = []
         line_limit = self.vault.options.regular_upload_max_bytes * 4 // 3 + 64 * 1024
-        for number, line in enumerate(_lines(self._spool, line_limit), start=1):
-            key, value = _ndjson_item(line, number)
-            if key == "header":
-                header = value
-            elif key == "file":
-                operations.append(self._inline_file(value, number))
-            elif key == "lfsFile":
-                if value.get("algo", "sha256") != "sha256" or not isinstance(value.get("oid"), str):
-                    raise InvalidInputError(f"Line {number}: lfsFile needs a sha256 'oid'.")
-                size = value.get("size")
-                operations.append(PutFile(_str(value, "path", number), value["oid"], size, None))
-            elif key == "deletedFile":
-                operations.append(DeletePath(_str(value, "path", number), folder=False))
-            elif key == "deletedFolder":
-                operations.append(DeletePath(_str(value, "path", number).rstrip("/"), folder=True))
-            else:
-                raise InvalidInputError(f"Line {number}: unknown operation {key!r}.")
-        result = self.vault.hub_write.commit(
+        # Decoding, storing and committing run in a worker thread: a commit of thousands of
+        # files must not stall every other request on the event loop.
+        header, operations = await asyncio.to_thread(
+            parse_commit, self._spool, line_limit, self.vault.content.put_many
+        )
+        result = await asyncio.to_thread(
+            self.vault.hub_write.commit,
             self.principal,
             ref,
             rev,
@@ -230,49 +214,3 @@ class CommitHandler(HfHandler):
         if result.pr_number is not None:
             body["pullRequestUrl"] = f"{url}/discussions/{result.pr_number}"
         self.write_json(body)
-
-    def _inline_file(self, value: dict[str, Any], number: int) -> PutFile:
-        path = _str(value, "path", number)
-        if value.get("encoding", "base64") != "base64":
-            raise InvalidInputError(f"Line {number}: only base64 content is supported.")
-        try:
-            data = base64.b64decode(_str(value, "content", number), validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidInputError(
-                f"Line {number}: content of {path} is not valid base64."
-            ) from None
-        info = self.vault.content.put_bytes(data)
-        return PutFile(path, info.sha256, info.size, git_blob_oid(data))
-
-
-def _lines(spool: IO[bytes], limit: int) -> Any:
-    number = 0
-    while True:
-        line = spool.readline(limit + 1)
-        if not line:
-            return
-        number += 1
-        if len(line) > limit and not line.endswith(b"\n"):
-            raise InvalidInputError(
-                f"Line {number} of the commit is longer than {limit} bytes: "
-                "large files must be uploaded through LFS."
-            )
-        if line.strip():
-            yield line
-
-
-def _ndjson_item(line: bytes, number: int) -> tuple[str, dict[str, Any]]:
-    try:
-        item = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInputError(f"Line {number} of the commit is not valid JSON.") from None
-    if not isinstance(item, dict) or not isinstance(item.get("value"), dict):
-        raise InvalidInputError(f"Line {number}: expected {{'key': …, 'value': {{…}}}}.")
-    return str(item.get("key")), item["value"]
-
-
-def _str(value: dict[str, Any], field: str, number: int) -> str:
-    v = value.get(field)
-    if not isinstance(v, str):
-        raise InvalidInputError(f"Line {number}: '{field}' must be a string.")
-    return v

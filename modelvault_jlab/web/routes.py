@@ -10,7 +10,7 @@ from typing import Any
 
 from tornado.web import RequestHandler
 
-from . import api, api_browse, hf, hf_lfs, hf_write, lineage, pypi
+from . import api, api_browse, bundles, hf, hf_lfs, hf_write, lineage, pypi
 
 _KEY = r"([a-z0-9][a-z0-9._-]{0,62})"
 _SEG = r"([^/]+)"
@@ -19,6 +19,7 @@ _PREFIX = r"(?:(datasets|spaces)/)?"
 HF = rf"modelvault/hf/{_KEY}"
 REPO_API = rf"{HF}/api/{_TYPES}/{_SEG}/{_SEG}"
 PYPI = rf"modelvault/pypi/{_KEY}"
+BUNDLE = r"modelvault/api/bundles/([a-z0-9][a-z0-9._-]{0,63})/([A-Za-z0-9][A-Za-z0-9._-]{0,63})"
 
 ROUTES: list[tuple[str, type[RequestHandler]]] = [
     # -- Hugging Face Hub --
@@ -60,6 +61,17 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"modelvault/api/waivers/(\d{1,12})", api.WaiverHandler),
     (r"modelvault/api/scans/([0-9a-f]{64})", api.ScanHandler),
     (r"modelvault/api/violations", api.ViolationsHandler),
+    # -- release bundles --
+    (r"modelvault/api/bundles", bundles.BundlesHandler),
+    (r"modelvault/api/bundles/import", bundles.BundleImportHandler),
+    (rf"{BUNDLE}", bundles.BundleHandler),
+    (rf"{BUNDLE}/promote", bundles.BundlePromoteHandler),
+    (rf"{BUNDLE}/verify", bundles.BundleVerifyHandler),
+    (rf"{BUNDLE}/archive", bundles.BundleArchiveHandler),
+    (rf"{BUNDLE}/bom", bundles.BundleBomHandler),
+    (r"modelvault/api/bundle-keys", bundles.BundleKeysHandler),
+    (r"modelvault/api/files", bundles.FilesHandler),
+    (r"modelvault/api/files/([A-Za-z0-9][A-Za-z0-9._-]{0,199})", bundles.FileHandler),
     (r"modelvault/api/lineage", lineage.LineageHandler),
     # -- PyPI (Simple API, PEP 658 metadata, legacy upload) --
     (rf"{PYPI}/simple", pypi.SimpleIndexHandler),

@@ -333,16 +333,17 @@ def test_upstream_faults_never_serve_or_cache_a_bad_file(
             status, body = r.status_code, r.content
         except httpx.HTTPError:
             status, body = -1, b""  # connection cut mid-body: the client saw an error
-        assert not (status == 200 and body == files["model.safetensors"])
-        assert len(body) < BIG or status != 200
+        assert not (status == 200 and body == files["model.safetensors"]), fault
+        assert len(body) < BIG or status != 200, (fault, status, len(body))
         if status > 0 and status != 200:
-            assert status == 502
+            assert status == 502, (fault, status, body[:300])
     finally:
         proxy.mode = "ok"
     oid = hashlib.sha256(files["model.safetensors"]).hexdigest()
     assert not (s.data_dir / "blobs" / "sha256" / oid[:2] / oid[2:4] / oid).exists()
     r = httpx.get(url, headers=s.headers(), timeout=30)
-    assert r.status_code == 200 and r.content == files["model.safetensors"]
+    assert r.status_code == 200, (fault, r.status_code, r.headers.get("x-error-message"))
+    assert r.content == files["model.safetensors"]
 
 
 def test_virtual_puts_local_before_remote(

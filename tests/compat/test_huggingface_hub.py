@@ -318,3 +318,22 @@ def test_anonymous_and_wrong_tokens_are_rejected(
     with pytest.raises(hf_errors.RepositoryNotFoundError) as err:
         HfApi(endpoint=server.hf_endpoint(), token="mvt_0000_nope").model_info(repo_id)
     assert "Invalid token" in str(err.value)
+
+
+def test_tree_pages_hold_at_most_1000_entries(standalone_server: RunningServer) -> None:
+    """Folder entries count toward the page size, and no link points at an empty page."""
+    s = standalone_server
+    api = _api(s)
+    repo_id = _repo_id()
+    api.create_repo(repo_id)
+    ops = [CommitOperationAdd(f"f{i // 100:02d}/x{i:04d}.txt", b"") for i in range(2000)]
+    api.create_commit(repo_id, ops, commit_message="2000 files in 20 folders")
+    url: str | None = f"{s.hf_endpoint()}/api/models/{repo_id}/tree/main?recursive=true"
+    pages = []
+    while url:
+        r = httpx.get(url, headers=s.headers())
+        pages.append(r.json())
+        url = r.links.get("next", {}).get("url")
+    assert all(0 < len(p) <= 1000 for p in pages)
+    entries = [e["path"] for p in pages for e in p]
+    assert len(entries) == len(set(entries)) == 2020

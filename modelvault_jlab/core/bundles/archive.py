@@ -330,9 +330,7 @@ class ArchiveReader:
             isinstance(p, dict) and isinstance(p.get("payload"), str) for p in promotions_raw
         ):
             raise ArchiveInvalidError("Malformed promotion records.")
-        entries = [
-            (p["payload"].encode(), json.dumps(p.get("signature"))) for p in promotions_raw
-        ]
+        entries = [(p["payload"].encode(), json.dumps(p.get("signature"))) for p in promotions_raw]
         check_promotions(manifest.digest, entries, self._verify)
         self._expected = manifest.blobs()
         self.result = VerifiedBundle(manifest, raw, sig, entries)

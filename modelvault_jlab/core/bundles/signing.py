@@ -157,7 +157,9 @@ class KeyRing:
         out.update(self.own_keys())
         return out
 
-    def verify(self, data: bytes, signature: Signature, extra: dict[str, bytes] | None = None) -> None:
+    def verify(
+        self, data: bytes, signature: Signature, extra: dict[str, bytes] | None = None
+    ) -> None:
         """Verify against own and trusted keys (plus ``extra``). Raises UntrustedKeyError,
         SignatureInvalidError."""
         keys = {**self.trusted_keys(), **(extra or {})}
