@@ -274,8 +274,10 @@ def cmd_why(args: argparse.Namespace) -> Result:
     if not table.rows:
         table.note("Nothing blocks it: no policy violation was found.", "ok")
     else:
+        policies = sorted({str(r[1]) for r in table.rows if r[1]}) or ["NAME"]
         table.note(
-            f"An admin can lift a block: %modelvault waive {args.repo} --policy NAME --reason '…'"
+            f"An admin can lift a block: %modelvault waive {args.repo} --policy {policies[0]} "
+            "--reason '…'"
         )
     table.data = {"listing": listing, "reasons": [list(r) for r in table.rows]}
     return table

@@ -32,7 +32,7 @@ def build_lock(client: VaultClient, fetches: list[dict[str, Any]]) -> dict[str, 
             )
             entry["files"][f["path"]] = {
                 "path": f["path"],
-                "sha256": f.get("sha256"),
+                "sha256": f.get("sha256") or None,
                 "size": f.get("size"),
             }
         elif f.get("action") == "pypi.file.download":

@@ -347,6 +347,23 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
             created_at=row["created_at"],
         )
 
+    @staticmethod
+    def _insert_commit(c: sqlite3.Connection, commit: CommitRecord) -> int:
+        cur = c.execute(
+            "INSERT INTO commits(hub_repo, sha, parent, title, message, author, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                commit.hub_repo,
+                commit.sha,
+                commit.parent,
+                commit.title,
+                commit.message,
+                commit.author,
+                commit.created_at,
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
     def _commit_pk(self, c: sqlite3.Connection, hub_repo: int, sha: str) -> int | None:
         row = c.execute(
             "SELECT pk FROM commits WHERE hub_repo = ? AND sha = ?", (hub_repo, sha)
@@ -374,20 +391,7 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
                     expected=expected_head,
                     actual=current,
                 )
-            cur = c.execute(
-                "INSERT INTO commits(hub_repo, sha, parent, title, message, author, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    commit.hub_repo,
-                    commit.sha,
-                    commit.parent,
-                    commit.title,
-                    commit.message,
-                    commit.author,
-                    commit.created_at,
-                ),
-            )
-            pk = int(cur.lastrowid or 0)
+            pk = self._insert_commit(c, commit)
             if commit.parent is not None:
                 parent_pk = self._commit_pk(c, commit.hub_repo, commit.parent)
                 c.execute(
@@ -531,20 +535,7 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
         with self._tx() as c:
             if self._commit_pk(c, commit.hub_repo, commit.sha) is not None:
                 return
-            cur = c.execute(
-                "INSERT INTO commits(hub_repo, sha, parent, title, message, author, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    commit.hub_repo,
-                    commit.sha,
-                    commit.parent,
-                    commit.title,
-                    commit.message,
-                    commit.author,
-                    commit.created_at,
-                ),
-            )
-            pk = int(cur.lastrowid or 0)
+            pk = self._insert_commit(c, commit)
             c.executemany(
                 "INSERT INTO files(commit_pk, path, sha256, size, git_oid, lfs) VALUES (?,?,?,?,?,?)",
                 [(pk, f.path, f.sha256, f.size, f.git_oid, int(f.lfs)) for f in files],

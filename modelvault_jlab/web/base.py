@@ -155,6 +155,28 @@ class VaultHandler(web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(payload))
 
+    def byte_range(self, size: int) -> tuple[int, int] | None:
+        """Apply the request's ``Range`` to a body of ``size`` bytes: sets 206/Content-Range and
+        Content-Length and returns ``[start, end)``, or answers 416 itself and returns None."""
+        start, end = 0, size
+        header = self.request.headers.get("Range")
+        if header:
+            parsed = parse_range(header, size)
+            if parsed is None:
+                self.set_status(416)
+                self.set_header("Content-Range", f"bytes */{size}")
+                self.set_header(
+                    "X-Error-Message", f"Unsatisfiable range {header[:60]!r} for {size} bytes."
+                )
+                self.finish()
+                return None
+            start, end = parsed
+            self.set_status(206)
+            self.set_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
+        self.set_header("Accept-Ranges", "bytes")
+        self.set_header("Content-Length", str(end - start))
+        return start, end
+
     async def send_chunks(self, chunks: AsyncIterator[bytes]) -> None:
         """Write a body whose headers are set, chunk by chunk, bounded by the socket's pace.
 

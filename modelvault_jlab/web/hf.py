@@ -24,7 +24,7 @@ from ..errors import (
 from ..ids import validate_repo_type
 from ..protocols import hf as wire
 from ..storage.base import FileEntry
-from .base import VaultHandler, parse_range, vault_auth
+from .base import VaultHandler, vault_auth
 from .errors import hf_error_code
 
 
@@ -128,7 +128,6 @@ class ResolveHandler(HfHandler):
         self.set_header("ETag", f'"{etag}"')
         self.set_header(wire.HEADER_LINKED_ETAG, f'"{etag}"')
         self.set_header(wire.HEADER_LINKED_SIZE, str(size))
-        self.set_header("Accept-Ranges", "bytes")
         self.set_header("Content-Type", "application/octet-stream")
         filename = path.rsplit("/", 1)[-1]
         self.set_header(
@@ -137,22 +136,10 @@ class ResolveHandler(HfHandler):
         )
         if resolved.commit.sha == resolved.revision:
             self.set_header("Cache-Control", "private, max-age=31536000, immutable")
-        start, end = 0, size
-        header = self.request.headers.get("Range")
-        if header:
-            parsed = parse_range(header, size)
-            if parsed is None:
-                self.set_status(416)
-                self.set_header("Content-Range", f"bytes */{size}")
-                self.set_header(
-                    wire.HEADER_ERROR_MESSAGE, f"Unsatisfiable range {header!r} for {size} bytes."
-                )
-                self.finish()
-                return
-            start, end = parsed
-            self.set_status(206)
-            self.set_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
-        self.set_header("Content-Length", str(end - start))
+        bounds = self.byte_range(size)
+        if bounds is None:
+            return
+        start, end = bounds
         if not send_body:
             self.finish()
             return

@@ -25,7 +25,7 @@ from ..errors import InvalidInputError, VaultError
 from ..ids import validate_sha256
 from ..protocols import pypi as wire
 from ..protocols.multipart import MultipartParser, PartData, PartEnd, PartStart, boundary_of
-from .base import VaultHandler, parse_range, vault_auth
+from .base import VaultHandler, vault_auth
 
 log = logging.getLogger("modelvault.pypi")
 
@@ -183,20 +183,10 @@ async def send_blob(handler: PypiHandler, source: FileSource, *, send_body: bool
     """Serve a stored blob, honouring a single ``Range`` (uv reads wheel tails this way)."""
     assert source.blob is not None
     size = source.blob.size
-    handler.set_header("Accept-Ranges", "bytes")
-    start, end = 0, size
-    header = handler.request.headers.get("Range")
-    if header:
-        parsed = parse_range(header, size)
-        if parsed is None:
-            handler.set_status(416)
-            handler.set_header("Content-Range", f"bytes */{size}")
-            handler.finish()
-            return
-        start, end = parsed
-        handler.set_status(206)
-        handler.set_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
-    handler.set_header("Content-Length", str(end - start))
+    bounds = handler.byte_range(size)
+    if bounds is None:
+        return
+    start, end = bounds
     if not send_body:
         handler.finish()
         return

@@ -1,0 +1,222 @@
+"""Bundle routes of the JSON API: create, list, show, promote, verify, export, import, BOM, keys
+and generic files. Thin: one domain call per verb; archives stream both ways."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from tornado import web
+
+from ..core.bundles.bom import bundle_bom
+from ..core.bundles.transfer import ImportSession, begin_import, export_archive
+from ..errors import InvalidInputError, VaultError
+from ..storage.base import BlobWriter
+from ..storage.bundles import GenericFileRecord
+from .api import ApiHandler
+from .base import vault_auth
+
+MAX_ARCHIVE_BYTES = 16 * 1024**4
+
+
+def file_json(r: GenericFileRecord) -> dict[str, Any]:
+    return {
+        "name": r.name,
+        "sha256": r.sha256,
+        "size": r.size,
+        "created_by": r.created_by,
+        "created_at": r.created_at,
+    }
+
+
+class BundlesHandler(ApiHandler):
+    """``GET bundles?name=&environment=`` lists; ``POST bundles`` creates (201)."""
+
+    @vault_auth
+    def get(self) -> None:
+        views = self.vault.bundles.list_bundles(
+            self.principal, self.get_argument("name", None), self.get_argument("environment", None)
+        )
+        self.write_json(
+            {
+                "environments": list(self.vault.bundles.environments),
+                "bundles": [
+                    {
+                        "name": v.record.name,
+                        "version": v.record.version,
+                        "digest": v.record.digest,
+                        "environment": v.environment,
+                        "created_by": v.record.created_by,
+                        "created_at": v.record.created_at,
+                        "origin": v.record.origin,
+                    }
+                    for v in views
+                ],
+            }
+        )
+
+    @vault_auth
+    async def post(self) -> None:
+        view = await self.vault.bundles.create(self.principal, self.json_body())
+        self.write_json(view.to_json(), status=201)
+
+
+class BundleHandler(ApiHandler):
+    @vault_auth
+    def get(self, name: str, version: str) -> None:
+        self.write_json(self.vault.bundles.get(self.principal, name, version).to_json())
+
+
+class BundlePromoteHandler(ApiHandler):
+    @vault_auth
+    def post(self, name: str, version: str) -> None:
+        body = self.json_body()
+        target = body.get("to") if isinstance(body, dict) else None
+        if not isinstance(target, str):
+            raise InvalidInputError('Expected {"to": <environment>}.')
+        self.write_json(self.vault.bundles.promote(self.principal, name, version, target).to_json())
+
+
+class BundleVerifyHandler(ApiHandler):
+    @vault_auth
+    async def get(self, name: str, version: str) -> None:
+        report = await asyncio.to_thread(self.vault.bundles.verify, self.principal, name, version)
+        self.write_json(report)
+
+
+class BundleBomHandler(ApiHandler):
+    @vault_auth
+    def get(self, name: str, version: str) -> None:
+        view = self.vault.bundles.get(self.principal, name, version)
+        self.set_header("Content-Type", "application/vnd.cyclonedx+json; version=1.6")
+        self.finish(json.dumps(bundle_bom(view.manifest, view.record.digest), indent=1))
+
+
+_END = object()
+
+
+def _next(it: Iterator[bytes]) -> Any:
+    return next(it, _END)
+
+
+class BundleArchiveHandler(ApiHandler):
+    """The bundle as one tar, streamed from the blob store in chunks."""
+
+    @vault_auth
+    async def get(self, name: str, version: str) -> None:
+        filename, chunks = export_archive(
+            self.vault.bundles, self.principal, name, version, self.context.download_chunk_bytes
+        )
+        self.set_header("Content-Type", "application/x-tar")
+        self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
+        while True:
+            chunk = await asyncio.to_thread(_next, chunks)
+            if chunk is _END:
+                break
+            self.write(chunk)
+            await self.flush()
+        self.finish()
+
+
+@web.stream_request_body
+class BundleImportHandler(ApiHandler):
+    """``POST bundles/import?hub_repository=&pypi_repository=&public_key=`` with the archive as
+    the body. Verified while it streams; published only once all of it verified."""
+
+    session: ImportSession | None
+    _error: VaultError | None
+
+    async def prepare(self) -> None:
+        self.session = None
+        self._error = None
+        await super().prepare()
+        self.session = begin_import(
+            self.vault.bundles,
+            self.principal,
+            self.get_argument("hub_repository", None) or None,
+            self.get_argument("pypi_repository", None) or None,
+            self.get_argument("public_key", None) or None,
+        )
+        self.request.connection.set_max_body_size(MAX_ARCHIVE_BYTES)  # type: ignore[union-attr]
+
+    def data_received(self, chunk: bytes) -> None:
+        if self.session is None or self._error is not None:
+            return
+        try:
+            self.session.feed(chunk)
+        except VaultError as exc:  # keep reading the body; answer once it ended
+            self._error = exc
+
+    def on_connection_close(self) -> None:
+        if self.session is not None:
+            self.session.abort()
+
+    @vault_auth
+    def post(self) -> None:
+        assert self.session is not None
+        if self._error is not None:
+            self.session.abort()
+            raise self._error
+        view = self.session.finish()
+        self.write_json(view.to_json(), status=201)
+
+
+class BundleKeysHandler(ApiHandler):
+    """Public keys (own and trusted); POST registers another vault's key as trusted (admin)."""
+
+    @vault_auth
+    def get(self) -> None:
+        self.write_json(self.vault.bundles.public_keys())
+
+    @vault_auth
+    def post(self) -> None:
+        self.require_admin()
+        body = self.json_body()
+        key = body.get("public_key") if isinstance(body, dict) else None
+        if not isinstance(key, str):
+            raise InvalidInputError('Expected {"public_key": <base64 Ed25519 public key>}.')
+        key_id = self.vault.bundles.keys.trust(key)
+        self.vault.audit.record(self.principal, "bundle.key.trust", subject=key_id)
+        self.write_json({"key_id": key_id}, status=201)
+
+
+class FilesHandler(ApiHandler):
+    @vault_auth
+    def get(self) -> None:
+        self.write_json({"files": [file_json(r) for r in self.vault.bundles.files(self.principal)]})
+
+
+@web.stream_request_body
+class FileHandler(ApiHandler):
+    """``PUT files/{name}``: a generic file streamed into the blob store (``X-Sha256`` checks
+    it when sent)."""
+
+    writer: BlobWriter | None
+
+    async def prepare(self) -> None:
+        self.writer = None
+        await super().prepare()
+        if self.request.method == "PUT":
+            self.writer = self.vault.bundles.begin_file(self.principal, self.path_args[0])
+            self.request.connection.set_max_body_size(MAX_ARCHIVE_BYTES)  # type: ignore[union-attr]
+
+    def data_received(self, chunk: bytes) -> None:
+        if self.writer is not None:
+            self.writer.write(chunk)
+
+    def on_connection_close(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()
+
+    @vault_auth
+    def put(self, name: str) -> None:
+        assert self.writer is not None
+        try:
+            record = self.vault.bundles.finish_file(
+                self.principal, name, self.writer, self.request.headers.get("X-Sha256") or None
+            )
+        finally:
+            self.writer.abort()
+        self.write_json(file_json(record), status=201)
