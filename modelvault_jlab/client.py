@@ -152,6 +152,18 @@ class VaultClient:
         out: dict[str, Any] = self.api("GET", "lineage", params=params)
         return out
 
+    def bundles(self, name: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = self.api("GET", "bundles", params={"name": name} if name else {})
+        return out
+
+    def bundle(self, name: str, version: str) -> dict[str, Any]:
+        out: dict[str, Any] = self.api("GET", f"bundles/{name}/{version}")
+        return out
+
+    def create_bundle(self, body: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = self.api("POST", "bundles", json=body)
+        return out
+
     # -- Hub endpoint --
     def hf_url(self, repository: str) -> str:
         return f"{self.connection.base_url}modelvault/hf/{repository}"

@@ -74,6 +74,7 @@ class ModelVaultApp(ExtensionApp):
                 token_ttl_seconds=settings.kernel_token_ttl_seconds,
                 extra=dict(settings.kernel_env_extra),
                 user=kernel_env.default_user(),
+                root_dir=str(getattr(serverapp, "root_dir", "") or ""),
             ),
             lambda: kernel_env.loopback_base_url(serverapp, settings.public_url or None),
             self.log,

@@ -47,6 +47,8 @@ class KernelEnvOptions:
     token_ttl_seconds: float
     extra: Mapping[str, str]
     user: str
+    root_dir: str = ""
+    """The server's root_dir: notebook paths are recorded relative to it (as Jupyter shows them)."""
 
 
 def vault_env(base_url: str, token: str, options: KernelEnvOptions) -> dict[str, str]:
@@ -131,6 +133,13 @@ class KernelEnvHook:
         )
         return vault_env(self.base_url(), issued.secret, self.options)
 
+    def api_path(self, path: str | None) -> str | None:
+        root = self.options.root_dir
+        if not path or not root or not os.path.isabs(path):
+            return path
+        rel = os.path.relpath(path, root)
+        return path if rel.startswith("..") else rel.replace(os.sep, "/")
+
     def revoke(self, kernel_id: str) -> None:
         token_id = self.tokens.pop(kernel_id, None)
         if token_id is None:
@@ -147,7 +156,7 @@ class KernelEnvHook:
                 env = dict(base_env if isinstance(base_env, Mapping) else os.environ)
                 # JPY_SESSION_NAME: the notebook or console path (set for sessions by
                 # jupyter_server); a bare POST /api/kernels only has the working directory.
-                notebook = env.get("JPY_SESSION_NAME") or kwargs.get("path")
+                notebook = self.api_path(env.get("JPY_SESSION_NAME") or kwargs.get("path"))
                 try:
                     env.update(self.env_for(kernel_id, notebook, kwargs.get("kernel_name")))
                     kwargs["env"] = env

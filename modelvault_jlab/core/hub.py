@@ -333,7 +333,9 @@ class HubService:
             "hub.file.download",
             repository=resolved.repo.repository,
             subject=f"{subject_of_repo(resolved.repo)}@{resolved.commit.sha}/{entry.path}",
-            sha256=entry.sha256,
+            # A mirrored regular file's sha256 is known once it is cached; its git oid always is.
+            sha256=self._cached_sha(resolved, entry) or None,
+            git_oid=entry.git_oid,
             size=entry.size,
         )
 

@@ -24,6 +24,7 @@ from ..client import (
 )
 from .display import JsonDocument, Note, Table, human_size
 from .lockfile import build_lock, offline_status
+from .widgets import waiver_form
 
 VARIABLES = (
     "MODELVAULT_URL",
@@ -279,6 +280,8 @@ def cmd_why(args: argparse.Namespace) -> Result:
             f"An admin can lift a block: %modelvault waive {args.repo} --policy {policies[0]} "
             "--reason '…'"
         )
+        if policies != ["NAME"]:
+            table.widget = waiver_form(args.repo, policies, run)
     table.data = {"listing": listing, "reasons": [list(r) for r in table.rows]}
     return table
 
@@ -366,6 +369,100 @@ def cmd_offline(args: argparse.Namespace) -> Result:
     return table
 
 
+def lock_components(lock: dict[str, Any]) -> list[dict[str, Any]]:
+    """Bundle components pinning what a lock names (repos at their commits, exact wheels)."""
+    components: list[dict[str, Any]] = [
+        {
+            "kind": "hub",
+            "repository": m["repository"],
+            "repo_type": m.get("repo_type") or "model",
+            "repo_id": m["repo_id"],
+            "revision": m["commit"],
+        }
+        for m in lock.get("models", [])
+    ]
+    for p in lock.get("packages", []):
+        name, _, rest = p["filename"].partition("-")
+        version = rest.split("-")[0].removesuffix(".tar.gz").removesuffix(".zip")
+        components.append(
+            {
+                "kind": "package",
+                "repository": p["repository"],
+                "name": name,
+                "version": version,
+                "filename": p["filename"],
+            }
+        )
+    return components
+
+
+def cmd_bundle(args: argparse.Namespace) -> Result:
+    with _client() as client:
+        if args.action == "list":
+            listing = client.bundles(args.name)
+            table = Table(
+                "ModelVault bundles", ("name", "version", "environment", "created by", "digest")
+            )
+            for b in listing.get("bundles", []):
+                table.rows.append(
+                    (
+                        b["name"],
+                        b["version"],
+                        b.get("environment") or "",
+                        b.get("created_by"),
+                        (b.get("digest") or "")[:19],
+                    )
+                )
+            table.data = listing
+            if not table.rows:
+                table.note("No bundle yet: %modelvault bundle create NAME VERSION")
+            return table
+        if not args.name or not args.version:
+            raise UsageError(f"usage: %modelvault bundle {args.action} NAME VERSION")
+        if args.action == "create":
+            if args.lock:
+                lock = json.loads(Path(args.lock).read_text())
+            else:
+                lock = build_lock(client, client.lineage(mine=True)["fetches"])
+            components = lock_components(lock)
+            if not components:
+                raise UsageError(
+                    "Nothing to bundle: this kernel fetched nothing through the vault."
+                )
+            bundle = client.create_bundle(
+                {"name": args.name, "version": args.version, "components": components}
+            )
+        else:
+            bundle = client.bundle(args.name, args.version)
+    table = Table(
+        f"Bundle {bundle['name']} {bundle['version']} ({bundle.get('environment') or 'no env'})",
+        ("kind", "repository", "what", "pinned", "files"),
+    )
+    for c in (bundle.get("manifest") or {}).get("components", []):
+        if c.get("kind") == "hub":
+            table.rows.append(
+                ("hub", c["repository"], c["repo_id"], c["commit"][:12], len(c.get("files", [])))
+            )
+        elif c.get("kind") == "package":
+            table.rows.append(
+                (
+                    "package",
+                    c["repository"],
+                    f"{c['name']}=={c['version']}",
+                    (c.get("sha256") or "")[:12],
+                    c.get("filename"),
+                )
+            )
+        else:
+            table.rows.append((c.get("kind"), "", c.get("name"), (c.get("sha256") or "")[:12], ""))
+    table.note(
+        f"digest {bundle.get('digest')}, signed with key "
+        f"{(bundle.get('signature') or {}).get('key_id')}"
+    )
+    table.data = bundle
+    return table
+
+
 # -- dispatch ----------------------------------------------------------------------------------
 
 
@@ -415,6 +512,11 @@ def build_parser() -> _Parser:
     p.add_argument("--warm", action="store_true", help="fetch what is missing")
     p.add_argument("--cache-dir", default=None, help="Hugging Face cache (default: HF_HOME)")
     p.add_argument("--wheelhouse", default="wheelhouse", help="folder for locked wheels")
+    p = sub.add_parser("bundle", help="release bundles: list, show, create (from this lock)")
+    p.add_argument("action", choices=["list", "show", "create"])
+    p.add_argument("name", nargs="?")
+    p.add_argument("version", nargs="?")
+    p.add_argument("--lock", default=None, help="create from a lock file (default: this kernel's)")
     return parser
 
 
@@ -428,6 +530,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Result]] = {
     "waive": cmd_waive,
     "lock": cmd_lock,
     "offline": cmd_offline,
+    "bundle": cmd_bundle,
 }
 
 

@@ -42,6 +42,17 @@ class Table:
     notes: list[Note] = field(default_factory=list)
     data: Any = None
     """Machine-readable result (dicts) for code that uses the magic's return value."""
+    widget: Any = None
+    """An ipywidget shown under the table (e.g. the waiver form of ``why``), if any."""
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(  # type: ignore[no-untyped-call]
+            {"text/plain": str(self), "text/html": self._repr_html_()}, raw=True
+        )
+        if self.widget is not None:
+            display(self.widget)  # type: ignore[no-untyped-call]
 
     def note(self, text: str, level: str = "info") -> Table:
         self.notes.append(Note(text, level))

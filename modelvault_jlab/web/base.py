@@ -177,29 +177,30 @@ class VaultHandler(web.RequestHandler):
         self.set_header("Content-Length", str(end - start))
         return start, end
 
-    async def send_chunks(self, chunks: AsyncIterator[bytes]) -> None:
+    async def send_chunks(self, chunks: AsyncIterator[bytes]) -> bool:
         """Write a body whose headers are set, chunk by chunk, bounded by the socket's pace.
 
         A transfer that fails after the headers went out (an upstream breaking off, content
         failing verification or policy) cuts the connection: the client sees a short body, never
-        a complete-looking file.
+        a complete-looking file. Returns whether the whole body was sent.
         """
         try:
             async for chunk in chunks:
                 self.write(chunk)
                 await self.flush()
         except iostream.StreamClosedError:
-            return
+            return False
         except VaultError as exc:
             log.warning("%s %s cut short: %s", self.request.method, self.request.path, exc.message)
             self._finished = True  # nothing more may be written: the response is broken
             self.request.connection.close()  # type: ignore[union-attr]
-            return
+            return False
         finally:
             closer = getattr(chunks, "aclose", None)
             if closer is not None:
                 await closer()
         self.finish()
+        return True
 
     # -- errors --
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:

@@ -145,8 +145,9 @@ class ResolveHandler(HfHandler):
             return
         # Opened before any byte is sent, so upstream errors still get a clean answer.
         content = await self.vault.hub.open(self.principal, repository, resolved, entry)
-        self.vault.hub.record_download(self.principal, resolved, entry)
-        await self.send_chunks(content.chunks(start, end, self.context.download_chunk_bytes))
+        chunks = content.chunks(start, end, self.context.download_chunk_bytes)
+        if await self.send_chunks(chunks):  # audited once served (a cold file's sha is known then)
+            self.vault.hub.record_download(self.principal, resolved, entry)
 
 
 # ------------------------------------------------------------------------------------------------
