@@ -193,8 +193,11 @@ class HubMirror:
         upstream = self._upstream_for(record)
 
         async def fetch(flight: Flight) -> BlobInfo:
-            git = hashlib.sha1(usedforsecurity=False)
-            git.update(b"blob %d\0" % entry.size)
+            # Regular files are checked against their git oid; LFS files against their sha256,
+            # which the blob writer computes anyway.
+            git = None if entry.lfs else hashlib.sha1(usedforsecurity=False)
+            if git is not None:
+                git.update(b"blob %d\0" % entry.size)
             async with upstream.open_file(repo.repo_type, repo.repo_id, commit, entry.path) as body:
                 if body.size is not None and body.size != entry.size:
                     raise UpstreamUnavailableError(
@@ -203,20 +206,21 @@ class HubMirror:
                     )
                 flight.mark_started()
                 async for chunk in body.chunks:
-                    git.update(chunk)
-                    flight.write(chunk)
+                    if git is not None:
+                        git.update(chunk)
+                    await flight.write(chunk)
             if flight.written != entry.size:
                 raise UpstreamUnavailableError(
                     f"Upstream {upstream.name} sent {flight.written} of {entry.size} bytes of "
                     f"{entry.path}; nothing was cached."
                 )
-            if not entry.lfs and git.hexdigest() != entry.git_oid:
+            if git is not None and git.hexdigest() != entry.git_oid:
                 raise UpstreamUnavailableError(
                     f"Upstream {upstream.name} sent content for {entry.path} that does not match "
                     f"its git oid {entry.git_oid}; nothing was cached."
                 )
-            info = self._content.finish(
-                flight.writer, entry.sha256 if entry.lfs else None, entry.size
+            info = await flight.publish(
+                self._content, entry.sha256 if entry.lfs else None, entry.size
             )
             if not entry.lfs:
                 self._meta.put_git_object(entry.git_oid, info.sha256)

@@ -43,10 +43,18 @@ class Flight:
         self.started: asyncio.Future[None] = loop.create_future()
         self._progress = asyncio.Event()
 
-    def write(self, chunk: bytes) -> None:
-        self.writer.write(chunk)
+    async def write(self, chunk: bytes) -> None:
+        # Hashing and writing run in a worker thread (hashlib releases the GIL), so a cold
+        # transfer does not hold the event loop that every other request shares.
+        await asyncio.to_thread(self.writer.write, chunk)
         self.written += len(chunk)
         self._notify()
+
+    async def publish(
+        self, content: ContentStore, expected_sha256: str | None, expected_size: int | None
+    ) -> BlobInfo:
+        """Verify and publish what was written (the final fsync runs off the event loop too)."""
+        return await asyncio.to_thread(content.finish, self.writer, expected_sha256, expected_size)
 
     def _notify(self) -> None:
         event, self._progress = self._progress, asyncio.Event()

@@ -157,6 +157,11 @@ class RepoInfoHandler(HfHandler):
     """``GET /api/{T}/{ns}/{name}[/revision/{rev}]``."""
 
     @vault_auth
+    async def head(self, *args: str) -> None:
+        """Repo existence checks (olah and others HEAD the API): the GET without its body."""
+        await self.get(*args)
+
+    @vault_auth
     async def get(
         self, repository: str, types: str, ns: str, name: str, rev: str | None = None
     ) -> None:

@@ -337,3 +337,15 @@ def test_tree_pages_hold_at_most_1000_entries(standalone_server: RunningServer) 
     assert all(0 < len(p) <= 1000 for p in pages)
     entries = [e["path"] for p in pages for e in p]
     assert len(entries) == len(set(entries)) == 2020
+
+
+def test_head_on_repo_api(standalone_server: RunningServer) -> None:
+    """Mirrors (olah) and scripts probe repos with HEAD, as huggingface.co allows."""
+    s = standalone_server
+    repo_id = _repo_id()
+    _api(s).create_repo(repo_id)
+    for path in (f"api/models/{repo_id}", f"api/models/{repo_id}/revision/main"):
+        r = httpx.head(f"{s.hf_endpoint()}/{path}", headers=s.headers())
+        assert r.status_code == 200 and r.content == b""
+    r = httpx.head(f"{s.hf_endpoint()}/api/models/nobody/nothing", headers=s.headers())
+    assert r.status_code == 404 and r.headers["x-error-code"] == "RepoNotFound"

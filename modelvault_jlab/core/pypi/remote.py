@@ -290,9 +290,9 @@ class RemoteIndex:
                 flight.mark_started()
                 async for chunk in body.chunks:
                     if chunk:
-                        flight.write(chunk)
+                        await flight.write(chunk)
             try:
-                info = self._content.finish(flight.writer, sha256, flight.size)
+                info = await flight.publish(self._content, sha256, flight.size)
             except IntegrityError as exc:
                 raise UpstreamUnavailableError(
                     f"The upstream sent '{filename}' with content that does not match the sha256 "
