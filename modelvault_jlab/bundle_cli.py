@@ -266,7 +266,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .core.bundles.transfer import export_archive
 
     vault = _vault(args)
-    _, chunks = export_archive(vault.bundles, _who(args), args.name, args.version)
+    chunks = export_archive(vault.bundles, _who(args), args.name, args.version).chunks
     out = Path(args.output)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
     try:

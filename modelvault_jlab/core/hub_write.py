@@ -297,6 +297,7 @@ class HubWriter:
     ) -> RefRecord:
         repo = self._hub.repo_for(who, ref, "write")
         name = validate_ref_name(tag, "tag")
+        _refuse_bundle_tag(name)
         target = self._hub.commit_for(repo, validate_revision(revision or DEFAULT_BRANCH))
         self._meta.set_ref(repo.id, "tag", name, target.sha, None)
         self._audit.record(
@@ -311,8 +312,20 @@ class HubWriter:
 
     def delete_tag(self, who: Principal, ref: HubRef, tag: str) -> None:
         repo = self._hub.repo_for(who, ref, "write")
+        _refuse_bundle_tag(tag)
         if not self._meta.delete_ref(repo.id, "tag", tag):
             raise RevisionNotFoundError(f"Invalid rev id: {tag} (no such tag).")
         self._audit.record(
             who, "hub.tag.delete", repository=ref.repository, subject=f"{subject_of_ref(ref)}@{tag}"
+        )
+
+
+BUNDLE_TAG_PREFIX = "bundle/"
+
+
+def _refuse_bundle_tag(name: str) -> None:
+    """``bundle/<name>/<version>`` tags pin release bundles; only the bundle service sets them."""
+    if name.startswith(BUNDLE_TAG_PREFIX):
+        raise ConflictError(
+            f"Tag {name!r} belongs to a release bundle and cannot be created or deleted by hand."
         )

@@ -31,8 +31,11 @@ log = logging.getLogger(__name__)
 class Flight:
     """One upstream transfer in progress."""
 
-    def __init__(self, key: str, size: int | None, writer: BlobWriter) -> None:
+    def __init__(
+        self, key: str, size: int | None, writer: BlobWriter, blobs: BlobStore
+    ) -> None:
         self.key = key
+        self._blobs = blobs
         self.size = size
         """Expected length; None until the upstream announces it (or never, if it does not)."""
         self.writer = writer
@@ -90,7 +93,7 @@ class Flight:
         Raises:
             UpstreamError: the transfer failed or did not verify (the client must be cut off).
         """
-        reader = self._open_partial()
+        reader = await self._open()
         with reader:
             pos = start
             while end is None or pos < end:
@@ -118,13 +121,14 @@ class Flight:
                 else:
                     await progress.wait()
 
-    def _open_partial(self) -> BinaryIO:
+    async def _open(self) -> BinaryIO:
+        """The partial file; once it has been published (renamed), the stored blob."""
         try:
             return self.writer.open_partial()
         except FileNotFoundError:
-            raise self.error or UpstreamUnavailableError(
-                "The upstream transfer was abandoned."
-            ) from None
+            # Published (or abandoned) between join and open: wait for the outcome.
+            info = await self.wait()
+            return self._blobs.open_reader(info.sha256)
 
 
 Fetch = Callable[[Flight], Awaitable[BlobInfo]]
@@ -144,7 +148,7 @@ class StreamThrough:
         flight = self._flights.get(key)
         if flight is not None:
             return flight
-        flight = Flight(key, size, self._content.writer())
+        flight = Flight(key, size, self._content.writer(), self._content.blobs)
         self._flights[key] = flight
         self.transfers_started += 1
         task = asyncio.create_task(self._run(flight, fetch))

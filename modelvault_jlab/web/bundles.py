@@ -4,8 +4,9 @@ and generic files. Thin: one domain call per verb; archives stream both ways."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from tornado import web
@@ -94,11 +95,10 @@ class BundleBomHandler(ApiHandler):
         self.finish(json.dumps(bundle_bom(view.manifest, view.record.digest), indent=1))
 
 
-_END = object()
-
-
-def _next(it: Iterator[bytes]) -> Any:
-    return next(it, _END)
+async def _aiter(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    # Blob reads come from the page cache, like every download (core/streaming.py).
+    for chunk in chunks:
+        yield chunk
 
 
 class BundleArchiveHandler(ApiHandler):
@@ -106,31 +106,35 @@ class BundleArchiveHandler(ApiHandler):
 
     @vault_auth
     async def get(self, name: str, version: str) -> None:
-        filename, chunks = export_archive(
+        export = export_archive(
             self.vault.bundles, self.principal, name, version, self.context.download_chunk_bytes
         )
         self.set_header("Content-Type", "application/x-tar")
-        self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
-        while True:
-            chunk = await asyncio.to_thread(_next, chunks)
-            if chunk is _END:
-                break
-            self.write(chunk)
-            await self.flush()
-        self.finish()
+        self.set_header("Content-Length", str(export.size))
+        self.set_header("Content-Disposition", f'attachment; filename="{export.filename}"')
+        await self.send_chunks(_aiter(export.chunks))
 
 
 @web.stream_request_body
 class BundleImportHandler(ApiHandler):
     """``POST bundles/import?hub_repository=&pypi_repository=&public_key=`` with the archive as
-    the body. Verified while it streams; published only once all of it verified."""
+    the body. Verified while it streams; published only once all of it verified.
 
+    Hashing and writing run in a worker thread on batches of ``BATCH_BYTES``, one batch in
+    flight while the next is read from the socket (tornado waits for ``data_received``'s future,
+    so memory stays bounded by two batches).
+    """
+
+    BATCH_BYTES = 1 << 20
     session: ImportSession | None
     _error: VaultError | None
 
     async def prepare(self) -> None:
         self.session = None
         self._error = None
+        self._batch: list[bytes] = []
+        self._batched = 0
+        self._pending: asyncio.Future[None] | None = None
         await super().prepare()
         self.session = begin_import(
             self.vault.bundles,
@@ -141,25 +145,48 @@ class BundleImportHandler(ApiHandler):
         )
         self.request.connection.set_max_body_size(MAX_ARCHIVE_BYTES)  # type: ignore[union-attr]
 
-    def data_received(self, chunk: bytes) -> None:
+    def _feed(self, data: bytes) -> None:  # in a worker thread, one batch at a time
         if self.session is None or self._error is not None:
             return
         try:
-            self.session.feed(chunk)
+            self.session.feed(data)
         except VaultError as exc:  # keep reading the body; answer once it ended
             self._error = exc
 
+    async def _submit(self) -> None:
+        data = b"".join(self._batch)
+        self._batch.clear()
+        self._batched = 0
+        if self._pending is not None:
+            await self._pending
+        self._pending = asyncio.ensure_future(asyncio.to_thread(self._feed, data))
+
+    async def data_received(self, chunk: bytes) -> None:  # type: ignore[override]
+        self._batch.append(chunk)
+        self._batched += len(chunk)
+        if self._batched >= self.BATCH_BYTES:
+            await self._submit()
+
     def on_connection_close(self) -> None:
+        self._closing = asyncio.ensure_future(self._abort())
+
+    async def _abort(self) -> None:
+        if self._pending is not None:
+            with contextlib.suppress(Exception):
+                await self._pending
         if self.session is not None:
             self.session.abort()
 
     @vault_auth
-    def post(self) -> None:
+    async def post(self) -> None:
         assert self.session is not None
+        await self._submit()
+        assert self._pending is not None
+        await self._pending
         if self._error is not None:
             self.session.abort()
             raise self._error
-        view = self.session.finish()
+        view = await asyncio.to_thread(self.session.finish)
         self.write_json(view.to_json(), status=201)
 
 

@@ -63,6 +63,18 @@ def promotions_json(entries: list[tuple[bytes, str]]) -> bytes:
     )
 
 
+def archive_size(
+    manifest_bytes: bytes,
+    signature_json: str,
+    promotions: list[tuple[bytes, str]],
+    blobs: dict[str, int],
+) -> int:
+    """The exact byte length of :func:`export_chunks` (sent as Content-Length)."""
+    sizes = [len(manifest_bytes), len(signature_json.encode()), len(promotions_json(promotions))]
+    sizes += list(blobs.values())
+    return sum(BLOCK + n + (-n % BLOCK) for n in sizes) + 2 * BLOCK
+
+
 def export_chunks(
     manifest_bytes: bytes,
     signature_json: str,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from ...errors import (
@@ -27,32 +28,43 @@ from ...storage.base import BlobInfo, CommitRecord, FileEntry
 from ...storage.bundles import GenericFileRecord, PromotionRecord
 from ...storage.packages import PackageFileRecord
 from ..identity import Principal
-from .archive import ArchiveReader, BlobSink, VerifiedBundle, export_chunks
+from .archive import ArchiveReader, BlobSink, VerifiedBundle, archive_size, export_chunks
 from .errors import BundleExistsError
 from .manifest import BundleManifest, FileComponent, HubComponent, PackageComponent
 from .service import BundleService, BundleView, bundle_tag
 from .signing import Signature, decode_public_key, key_id_of
 
 
+@dataclass(frozen=True)
+class Export:
+    filename: str
+    size: int
+    chunks: Iterator[bytes]
+
+
 def export_archive(
     service: BundleService, who: Principal, name: str, version: str, chunk_size: int = 1 << 20
-) -> tuple[str, Iterator[bytes]]:
-    """``(suggested filename, chunks)`` of the bundle's archive. Raises BundleNotFoundError."""
+) -> Export:
+    """The bundle's archive as chunks, with its exact size. Raises BundleNotFoundError,
+    BlobNotFoundError (a pinned blob lost from storage: found before anything is sent)."""
     record = service.record_for_export(who, name, version)
     manifest = BundleManifest.from_dict(json.loads(record.manifest))
-    for sha in manifest.blobs():
+    blobs = manifest.blobs()
+    for sha in blobs:
         service.content.require(Sha256(sha))
+    promotions = service.promotion_entries(record)
     chunks = export_chunks(
         record.manifest,
         record.signature,
-        service.promotion_entries(record),
-        manifest.blobs(),
+        promotions,
+        blobs,
         service.content.blobs,
         record.created_at,
         chunk_size,
     )
     service.audit.record(who, "bundle.export", subject=f"{name}@{version}", digest=record.digest)
-    return f"{name}-{version}.mvbundle.tar", chunks
+    size = archive_size(record.manifest, record.signature, promotions, blobs)
+    return Export(f"{name}-{version}.mvbundle.tar", size, chunks)
 
 
 class ImportSession:
