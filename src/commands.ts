@@ -1,9 +1,31 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
-import { refreshIcon } from '@jupyterlab/ui-components';
+import { refreshIcon, searchIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import { DisposableSet, IDisposable } from '@lumino/disposable';
 
 import { CommandIDs, IModelVault } from './tokens';
+
+/**
+ * What the commands need of the sidebar.
+ */
+export interface ISidebarHandle {
+  /**
+   * Show the sidebar, optionally expanding one of its sections.
+   */
+  show(section?: 'violations' | 'set-me-up'): void;
+  /**
+   * Show the sidebar and focus the repository search box.
+   */
+  focusSearch(): void;
+  /**
+   * Whether a file with a scan is selected.
+   */
+  canRescan(): boolean;
+  /**
+   * Rescan the selected file.
+   */
+  rescan(): Promise<void>;
+}
 
 /**
  * Options of `addCommands`.
@@ -14,10 +36,16 @@ export interface IAddCommandsOptions {
    */
   model: IModelVault;
   /**
+   * The sidebar, for the commands that show it.
+   */
+  sidebar?: ISidebarHandle;
+  /**
    * The translation bundle.
    */
   trans: TranslationBundle;
 }
+
+const NO_ARGS = { args: { type: 'object' as const, properties: {} } };
 
 /**
  * Register the ModelVault commands.
@@ -28,7 +56,7 @@ export function addCommands(
   commands: CommandRegistry,
   options: IAddCommandsOptions
 ): IDisposable {
-  const { model, trans } = options;
+  const { model, sidebar, trans } = options;
   const disposables = new DisposableSet();
 
   disposables.add(
@@ -38,8 +66,57 @@ export function addCommands(
         'Refresh the ModelVault server status and repositories'
       ),
       icon: refreshIcon,
-      describedBy: { args: { type: 'object', properties: {} } },
+      describedBy: NO_ARGS,
       execute: () => model.refresh()
+    })
+  );
+
+  if (!sidebar) {
+    return disposables;
+  }
+
+  disposables.add(
+    commands.addCommand(CommandIDs.open, {
+      label: trans.__('Open ModelVault'),
+      caption: trans.__('Show the ModelVault sidebar'),
+      describedBy: NO_ARGS,
+      execute: () => sidebar.show()
+    })
+  );
+  disposables.add(
+    commands.addCommand(CommandIDs.searchRepositories, {
+      label: trans.__('Search ModelVault Repositories'),
+      caption: trans.__('Show the ModelVault repositories and search them'),
+      icon: searchIcon,
+      describedBy: NO_ARGS,
+      execute: () => sidebar.focusSearch()
+    })
+  );
+  disposables.add(
+    commands.addCommand(CommandIDs.showViolations, {
+      label: trans.__('Show ModelVault Violations'),
+      caption: trans.__('Show blocked downloads, flagged files and waivers'),
+      describedBy: NO_ARGS,
+      execute: () => sidebar.show('violations')
+    })
+  );
+  disposables.add(
+    commands.addCommand(CommandIDs.showSetMeUp, {
+      label: trans.__('Set Me Up with ModelVault'),
+      caption: trans.__(
+        'Show client configuration snippets for a ModelVault repository'
+      ),
+      describedBy: NO_ARGS,
+      execute: () => sidebar.show('set-me-up')
+    })
+  );
+  disposables.add(
+    commands.addCommand(CommandIDs.rescan, {
+      label: trans.__('Rescan Selected ModelVault File'),
+      caption: trans.__('Scan the selected file again (administrators)'),
+      describedBy: NO_ARGS,
+      isEnabled: () => sidebar.canRescan(),
+      execute: () => sidebar.rescan()
     })
   );
 

@@ -65,12 +65,6 @@ const plugin: JupyterFrontEndPlugin<IModelVault> = {
       frontendVersion: version
     });
 
-    addCommands(app.commands, { model, trans });
-    palette?.addItem({
-      command: CommandIDs.refresh,
-      category: trans.__('ModelVault')
-    });
-
     const sidebar = new VaultSidebar({
       model,
       commands: app.commands,
@@ -81,6 +75,39 @@ const plugin: JupyterFrontEndPlugin<IModelVault> = {
     sidebar.title.caption = trans.__('ModelVault');
     app.shell.add(sidebar, 'left', { rank: 900, type: 'ModelVault' });
     restorer?.add(sidebar, SIDEBAR_ID);
+
+    addCommands(app.commands, {
+      model,
+      trans,
+      sidebar: {
+        show: section => {
+          app.shell.activateById(SIDEBAR_ID);
+          if (section) {
+            sidebar.showSection(section);
+          }
+        },
+        focusSearch: () => {
+          app.shell.activateById(SIDEBAR_ID);
+          sidebar.focusSearch();
+        },
+        canRescan: () => model.isAdmin && !!model.browser.file?.verdict,
+        rescan: async () => {
+          app.shell.activateById(SIDEBAR_ID);
+          sidebar.showSection('verdicts');
+          await sidebar.rescan();
+        }
+      }
+    });
+    for (const command of [
+      CommandIDs.refresh,
+      CommandIDs.open,
+      CommandIDs.searchRepositories,
+      CommandIDs.showViolations,
+      CommandIDs.showSetMeUp,
+      CommandIDs.rescan
+    ]) {
+      palette?.addItem({ command, category: trans.__('ModelVault') });
+    }
 
     if (settingRegistry) {
       void Private.applySettings(settingRegistry, model);
@@ -113,7 +140,7 @@ namespace Private {
       const apply = () => {
         const seconds = settings.composite['refreshInterval'];
         if (typeof seconds === 'number') {
-          model.repositories.refreshInterval = seconds * 1000;
+          model.refreshInterval = seconds * 1000;
         }
       };
       apply();

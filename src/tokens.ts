@@ -10,6 +10,26 @@ export namespace CommandIDs {
    * Re-check the server and reload the repository list.
    */
   export const refresh = 'modelvault:refresh';
+  /**
+   * Show the ModelVault sidebar.
+   */
+  export const open = 'modelvault:open';
+  /**
+   * Show the sidebar and focus the repository search box.
+   */
+  export const searchRepositories = 'modelvault:search-repositories';
+  /**
+   * Show the Violations section.
+   */
+  export const showViolations = 'modelvault:show-violations';
+  /**
+   * Show the Set Me Up section.
+   */
+  export const showSetMeUp = 'modelvault:show-set-me-up';
+  /**
+   * Rescan the selected file (admin).
+   */
+  export const rescan = 'modelvault:rescan';
 }
 
 /**
@@ -173,5 +193,208 @@ export namespace ModelVault {
      * Reload the list; never rejects (see `error`).
      */
     refresh(): Promise<void>;
+  }
+
+  /**
+   * A Hub repo of an hf repository (`GET repositories/{key}/hub`).
+   */
+  export interface IHubRepo {
+    repo_id: string;
+    repo_type: 'model' | 'dataset' | 'space';
+    private: boolean;
+    created_at: number;
+    created_by: string;
+  }
+
+  /**
+   * One page of Hub repos; `next` is the `after` of the next page.
+   */
+  export interface IHubRepoPage {
+    repos: IHubRepo[];
+    next: string | null;
+  }
+
+  /**
+   * A policy violation as the server reports it.
+   */
+  export interface IViolation {
+    policy: string;
+    action: 'block' | 'warn' | 'audit';
+    reason: string;
+    evidence?: Record<string, unknown>;
+  }
+
+  /**
+   * What policy makes of a file: `not-scanned` when the vault has no scan of its content.
+   */
+  export type FileStatus =
+    'clean' | 'warning' | 'blocked' | 'waived' | 'not-scanned';
+
+  /**
+   * A file of a Hub repo with its scan verdict and policy status.
+   */
+  export interface IRepoFile {
+    path: string;
+    size: number;
+    sha256: string;
+    lfs: boolean;
+    verdict: string | null;
+    status: FileStatus;
+    violations: IViolation[];
+    waived: IViolation[];
+  }
+
+  /**
+   * Repo-level policy decision (licence, custom code).
+   */
+  export interface IRepoDecision {
+    status: 'allowed' | 'warning' | 'blocked';
+    violations: IViolation[];
+    waived: IViolation[];
+  }
+
+  /**
+   * One page of `GET repositories/{key}/hub/{type}s/{ns}/{name}/files`.
+   */
+  export interface IFilePage {
+    repository: string;
+    repo_id: string;
+    repo_type: string;
+    revision: string;
+    commit: string;
+    source: string;
+    warning: string | null;
+    files: IRepoFile[];
+    next: string | null;
+    /**
+     * First page only.
+     */
+    total?: number;
+    license?: string | null;
+    decision?: IRepoDecision;
+  }
+
+  /**
+   * One finding of the scanner.
+   */
+  export interface IFinding {
+    severity: string;
+    rule: string;
+    message: string;
+    global?: string | null;
+    offset?: number | null;
+    inner_path?: string | null;
+    format?: string | null;
+  }
+
+  /**
+   * A blob's scan record (`GET scans/{sha256}`).
+   */
+  export interface IScan {
+    sha256: string;
+    verdict: string;
+    scanner_version: string;
+    scanned_at: number;
+    report: {
+      findings?: IFinding[];
+      format?: string;
+      [key: string]: unknown;
+    };
+  }
+
+  /**
+   * An audit event.
+   */
+  export interface IAuditEvent {
+    id: number;
+    ts: number;
+    actor: string;
+    action: string;
+    repository: string | null;
+    subject: string | null;
+    detail: {
+      policy?: string;
+      reason?: string;
+      evidence?: Record<string, unknown>;
+      [key: string]: unknown;
+    };
+  }
+
+  /**
+   * Body of `GET violations`.
+   */
+  export interface IViolations {
+    events: IAuditEvent[];
+    flagged_blobs: IScan[];
+  }
+
+  /**
+   * A waiver.
+   */
+  export interface IWaiver {
+    id: number;
+    policy: string;
+    repository: string | null;
+    repo_type: string | null;
+    repo_id: string | null;
+    commit: string | null;
+    sha256: string | null;
+    justification: string;
+    created_by: string;
+    created_at: number;
+    expires_at: number;
+    revoked_at: number | null;
+  }
+
+  /**
+   * Body of `POST waivers`.
+   */
+  export interface IWaiverRequest {
+    policy: string;
+    repo_id?: string;
+    repo_type?: string;
+    repository?: string;
+    commit?: string;
+    sha256?: string;
+    justification: string;
+    expires_in_seconds: number;
+  }
+
+  /**
+   * Body of `POST tokens`.
+   */
+  export interface ITokenRequest {
+    name: string;
+    scope: 'read' | 'write';
+    repositories: string[];
+    expires_in_seconds?: number;
+  }
+
+  /**
+   * Answer of `POST tokens`: the secret is shown once.
+   */
+  export interface IIssuedToken {
+    token: string;
+    id: string;
+    name: string;
+    scope: string;
+    repositories: string[];
+    expires_at: number | null;
+  }
+
+  /**
+   * A release bundle (`GET bundles`).
+   */
+  export interface IBundle {
+    name: string;
+    version: string;
+    digest?: string;
+    /**
+     * The environment the bundle is promoted to, if any.
+     */
+    environment?: string | null;
+    created_by?: string;
+    created_at?: number;
+    origin?: string | null;
   }
 }

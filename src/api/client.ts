@@ -1,7 +1,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import type { ModelVault } from '../tokens';
-import { requestAPI } from './request';
+import { requestAPI, VaultResponseError } from './request';
 
 /**
  * Typed client of the ModelVault sidebar API: one method per endpoint.
@@ -53,6 +53,204 @@ export class VaultClient {
     }
     return body.repositories;
   }
+
+  /**
+   * `GET modelvault/api/repositories/{key}/hub`: one page of the Hub repos of an hf repository.
+   */
+  async listHubRepos(
+    key: string,
+    options: { type?: string; after?: string | null; limit?: number } = {}
+  ): Promise<ModelVault.IHubRepoPage> {
+    const query: Record<string, string> = {};
+    if (options.type) {
+      query.type = options.type;
+    }
+    if (options.after) {
+      query.after = options.after;
+    }
+    if (options.limit) {
+      query.limit = String(options.limit);
+    }
+    const body = await requestAPI<ModelVault.IHubRepoPage>(
+      `repositories/${encodeURIComponent(key)}/hub`,
+      { method: 'GET' },
+      this.serverSettings,
+      query
+    );
+    return { repos: body?.repos ?? [], next: body?.next ?? null };
+  }
+
+  /**
+   * `GET modelvault/api/repositories/{key}/hub/{type}s/{ns}/{name}/files`: one page of a
+   * Hub repo's files with verdicts; the first page (no `after`) adds licence and decision.
+   */
+  async listFiles(
+    key: string,
+    repoType: string,
+    repoId: string,
+    options: { revision?: string; after?: string | null; limit?: number } = {}
+  ): Promise<ModelVault.IFilePage> {
+    const query: Record<string, string> = {};
+    if (options.revision) {
+      query.revision = options.revision;
+    }
+    if (options.after) {
+      query.after = options.after;
+    }
+    if (options.limit) {
+      query.limit = String(options.limit);
+    }
+    const [namespace, name] = Private.splitRepoId(repoId);
+    return requestAPI<ModelVault.IFilePage>(
+      [
+        'repositories',
+        encodeURIComponent(key),
+        'hub',
+        `${repoType}s`,
+        encodeURIComponent(namespace),
+        encodeURIComponent(name),
+        'files'
+      ].join('/'),
+      { method: 'GET' },
+      this.serverSettings,
+      query
+    );
+  }
+
+  /**
+   * `GET modelvault/api/scans/{sha256}`: a blob's scan report.
+   */
+  async getScan(sha256: string): Promise<ModelVault.IScan> {
+    return requestAPI<ModelVault.IScan>(
+      `scans/${encodeURIComponent(sha256)}`,
+      { method: 'GET' },
+      this.serverSettings
+    );
+  }
+
+  /**
+   * `POST modelvault/api/scans/{sha256}`: scan the blob again (admin).
+   */
+  async rescan(sha256: string): Promise<ModelVault.IScan> {
+    return requestAPI<ModelVault.IScan>(
+      `scans/${encodeURIComponent(sha256)}`,
+      { method: 'POST' },
+      this.serverSettings
+    );
+  }
+
+  /**
+   * `GET modelvault/api/violations`: recent blocks and warnings, and flagged blobs.
+   */
+  async getViolations(): Promise<ModelVault.IViolations> {
+    const body = await requestAPI<ModelVault.IViolations>(
+      'violations',
+      { method: 'GET' },
+      this.serverSettings
+    );
+    return {
+      events: body?.events ?? [],
+      flagged_blobs: body?.flagged_blobs ?? []
+    };
+  }
+
+  /**
+   * `GET modelvault/api/waivers?all=`: waivers, with expired and revoked ones if `all`.
+   */
+  async listWaivers(all = true): Promise<ModelVault.IWaiver[]> {
+    const body = await requestAPI<{ waivers: ModelVault.IWaiver[] }>(
+      'waivers',
+      { method: 'GET' },
+      this.serverSettings,
+      all ? { all: 'true' } : {}
+    );
+    return body?.waivers ?? [];
+  }
+
+  /**
+   * `POST modelvault/api/waivers`: grant a waiver (admin).
+   */
+  async grantWaiver(
+    request: ModelVault.IWaiverRequest
+  ): Promise<ModelVault.IWaiver> {
+    return requestAPI<ModelVault.IWaiver>(
+      'waivers',
+      { method: 'POST', body: JSON.stringify(request) },
+      this.serverSettings
+    );
+  }
+
+  /**
+   * `DELETE modelvault/api/waivers/{id}`: revoke a waiver (admin).
+   */
+  async revokeWaiver(id: number): Promise<void> {
+    await requestAPI<void>(
+      `waivers/${encodeURIComponent(String(id))}`,
+      { method: 'DELETE' },
+      this.serverSettings
+    );
+  }
+
+  /**
+   * `GET modelvault/api/audit`: audit events, newest first (admin).
+   */
+  async queryAudit(
+    options: { subject?: string; action?: string; limit?: number } = {}
+  ): Promise<ModelVault.IAuditEvent[]> {
+    const query: Record<string, string> = {};
+    if (options.subject) {
+      query.subject = options.subject;
+    }
+    if (options.action) {
+      query.action = options.action;
+    }
+    query.limit = String(options.limit ?? 50);
+    const body = await requestAPI<{ events: ModelVault.IAuditEvent[] }>(
+      'audit',
+      { method: 'GET' },
+      this.serverSettings,
+      query
+    );
+    return body?.events ?? [];
+  }
+
+  /**
+   * `POST modelvault/api/tokens`: mint a token; its secret is in the answer only.
+   */
+  async mintToken(
+    request: ModelVault.ITokenRequest
+  ): Promise<ModelVault.IIssuedToken> {
+    return requestAPI<ModelVault.IIssuedToken>(
+      'tokens',
+      { method: 'POST', body: JSON.stringify(request) },
+      this.serverSettings
+    );
+  }
+
+  /**
+   * `GET modelvault/api/bundles`: release bundles.
+   *
+   * @returns `null` when the server has no bundles API yet (404 without error code).
+   */
+  async listBundles(): Promise<ModelVault.IBundle[] | null> {
+    try {
+      const body = await requestAPI<{ bundles?: ModelVault.IBundle[] }>(
+        'bundles',
+        { method: 'GET' },
+        this.serverSettings
+      );
+      return body?.bundles ?? [];
+    } catch (error) {
+      if (
+        error instanceof VaultResponseError &&
+        error.status === 404 &&
+        error.code === null
+      ) {
+        return null;
+      }
+      throw error;
+    }
+  }
 }
 
 /**
@@ -67,5 +265,20 @@ export namespace VaultClient {
      * The Jupyter server connection settings, e.g. `app.serviceManager.serverSettings`.
      */
     serverSettings: ServerConnection.ISettings;
+  }
+}
+
+/**
+ * Module internals.
+ */
+namespace Private {
+  /**
+   * Split `namespace/name` (a repo id without namespace has an empty namespace).
+   */
+  export function splitRepoId(repoId: string): [string, string] {
+    const slash = repoId.indexOf('/');
+    return slash < 0
+      ? ['', repoId]
+      : [repoId.slice(0, slash), repoId.slice(slash + 1)];
   }
 }

@@ -29,19 +29,70 @@ export interface IRepositoryListProps {
    */
   onCopyUrl: (url: string) => void;
   /**
+   * Called when the user opens a (Hub) repository to browse it.
+   */
+  onOpen?: (key: string) => void;
+  /**
+   * The search text (filters by key, kind and description).
+   */
+  search?: string;
+  /**
+   * Called when the search text changes; no search box without it.
+   */
+  onSearch?: (text: string) => void;
+  /**
    * The translation bundle.
    */
   trans: TranslationBundle;
 }
 
 /**
- * The "Repositories" section: one entry per repository with its key, kind and
- * client URL (Hub endpoint or pip index), plus loading, empty and error states.
+ * The families of repository kinds, in display order.
+ */
+const FAMILIES: ReadonlyArray<{ id: string; prefix: string }> = [
+  { id: 'hub', prefix: 'hf-' },
+  { id: 'pypi', prefix: 'pypi-' }
+];
+
+/**
+ * The "Repositories" section: a search box, then one entry per repository,
+ * grouped by family (Hub, PyPI), with its key, kind (local, remote, virtual)
+ * and client URL (Hub endpoint or pip index), plus loading, empty and error states.
  */
 export function RepositoryList(props: IRepositoryListProps): JSX.Element {
-  const { repositories, isLoaded, isLoading, error, trans } = props;
+  const { isLoaded, isLoading, error, trans } = props;
+  const search = (props.search ?? '').trim().toLowerCase();
+  const repositories = search
+    ? props.repositories.filter(r =>
+        `${r.key} ${r.kind} ${r.description}`.toLowerCase().includes(search)
+      )
+    : props.repositories;
+  const titles: Record<string, string> = {
+    hub: trans.__('Hugging Face Hub'),
+    pypi: trans.__('PyPI'),
+    other: trans.__('Other')
+  };
+  const groups = new Map<string, ModelVault.IRepository[]>();
+  for (const repository of repositories) {
+    const family =
+      FAMILIES.find(f => repository.kind.startsWith(f.prefix))?.id ?? 'other';
+    groups.set(family, [...(groups.get(family) ?? []), repository]);
+  }
+  const order = [...FAMILIES.map(f => f.id), 'other'].filter(id =>
+    groups.has(id)
+  );
   return (
     <div className="jp-ModelVault-RepositoryList" aria-busy={isLoading}>
+      {props.onSearch && (
+        <input
+          type="search"
+          className="jp-ModelVault-Search jp-mod-styled"
+          placeholder={trans.__('Search repositories')}
+          aria-label={trans.__('Search repositories')}
+          value={props.search ?? ''}
+          onChange={event => props.onSearch?.(event.currentTarget.value)}
+        />
+      )}
       {error && (
         <div
           className="jp-ModelVault-Alert jp-ModelVault-Alert-error"
@@ -55,26 +106,37 @@ export function RepositoryList(props: IRepositoryListProps): JSX.Element {
           {trans.__('Loading repositories…')}
         </p>
       )}
-      {isLoaded && repositories.length === 0 && (
+      {isLoaded && props.repositories.length === 0 && (
         <p className="jp-ModelVault-Placeholder">
           {trans.__('No repositories yet.')}
         </p>
       )}
-      {repositories.length > 0 && (
-        <ul
-          className="jp-ModelVault-RepositoryList-items"
-          aria-label={trans.__('Repositories')}
-        >
-          {repositories.map(repository => (
-            <RepositoryItem
-              key={repository.key}
-              repository={repository}
-              onCopyUrl={props.onCopyUrl}
-              trans={trans}
-            />
-          ))}
-        </ul>
-      )}
+      {isLoaded &&
+        props.repositories.length > 0 &&
+        repositories.length === 0 && (
+          <p className="jp-ModelVault-Placeholder">
+            {trans.__('No repository matches "%1".', props.search ?? '')}
+          </p>
+        )}
+      {order.map(family => (
+        <section key={family} className="jp-ModelVault-RepositoryGroup">
+          <h3 className="jp-ModelVault-GroupTitle">{titles[family]}</h3>
+          <ul
+            className="jp-ModelVault-RepositoryList-items"
+            aria-label={trans.__('%1 repositories', titles[family])}
+          >
+            {(groups.get(family) ?? []).map(repository => (
+              <RepositoryItem
+                key={repository.key}
+                repository={repository}
+                onCopyUrl={props.onCopyUrl}
+                onOpen={props.onOpen}
+                trans={trans}
+              />
+            ))}
+          </ul>
+        </section>
+      ))}
     </div>
   );
 }
@@ -121,6 +183,7 @@ export function EndpointRow(props: IEndpointRowProps): JSX.Element {
 export interface IRepositoryItemProps {
   repository: ModelVault.IRepository;
   onCopyUrl: (url: string) => void;
+  onOpen?: (key: string) => void;
   trans: TranslationBundle;
 }
 
@@ -134,9 +197,20 @@ export function RepositoryItem(props: IRepositoryItemProps): JSX.Element {
   return (
     <li className="jp-ModelVault-RepositoryItem" data-key={repository.key}>
       <div className="jp-ModelVault-RepositoryItem-header">
-        <span className="jp-ModelVault-RepositoryItem-key">
-          {repository.key}
-        </span>
+        {props.onOpen && repository.kind.startsWith('hf-') ? (
+          <button
+            type="button"
+            className="jp-ModelVault-RepositoryItem-key jp-ModelVault-LinkButton"
+            title={trans.__('Browse the Hub repos of %1', repository.key)}
+            onClick={() => props.onOpen?.(repository.key)}
+          >
+            {repository.key}
+          </button>
+        ) : (
+          <span className="jp-ModelVault-RepositoryItem-key">
+            {repository.key}
+          </span>
+        )}
         <span
           className="jp-ModelVault-Badge jp-ModelVault-RepositoryItem-kind"
           title={trans.__('Repository kind')}

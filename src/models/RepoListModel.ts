@@ -1,10 +1,11 @@
 import { IDisposable } from '@lumino/disposable';
-import { IPoll, Poll } from '@lumino/polling';
+import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { VaultClient } from '../api/client';
 import { describeError } from '../api/request';
 import type { ModelVault } from '../tokens';
+import { pollFrequency } from './polling';
 
 /**
  * The list of repositories of the vault, reloaded on demand and by a poll.
@@ -26,7 +27,7 @@ export class RepoListModel
     this._poll = new Poll({
       auto: false,
       factory: () => this._load(),
-      frequency: Private.frequency(
+      frequency: pollFrequency(
         options.refreshInterval ?? RepoListModel.DEFAULT_REFRESH_INTERVAL
       ),
       name: 'modelvault-jlab:RepoListModel',
@@ -80,7 +81,7 @@ export class RepoListModel
     if (this.isDisposed) {
       return;
     }
-    this._poll.frequency = Private.frequency(milliseconds);
+    this._poll.frequency = pollFrequency(milliseconds);
     if (this._isPolling) {
       // Reschedule the next tick with the new interval.
       void this._poll.schedule();
@@ -207,29 +208,9 @@ export namespace RepoListModel {
  */
 namespace Private {
   /**
-   * The longest wait between two polls after failures (backoff), in milliseconds.
-   */
-  const MAX_BACKOFF = 5 * 60 * 1000;
-
-  /**
    * A standby condition that never applies.
    */
   export function never(): boolean {
     return false;
-  }
-
-  /**
-   * Poll frequency for an interval in milliseconds (`0` or less: never).
-   */
-  export function frequency(milliseconds: number): IPoll.Frequency {
-    if (!(milliseconds > 0)) {
-      return { backoff: false, interval: Poll.NEVER, max: Poll.NEVER };
-    }
-    const interval = Math.min(Math.round(milliseconds), Poll.MAX_INTERVAL);
-    return {
-      backoff: true,
-      interval,
-      max: Math.max(interval, MAX_BACKOFF)
-    };
   }
 }

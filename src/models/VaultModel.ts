@@ -4,7 +4,10 @@ import { ISignal, Signal } from '@lumino/signaling';
 import type { VaultClient } from '../api/client';
 import { describeError, VaultResponseError } from '../api/request';
 import type { IModelVault, ModelVault } from '../tokens';
+import { BrowserModel } from './BrowserModel';
 import { RepoListModel } from './RepoListModel';
+import { SetMeUpModel } from './SetMeUpModel';
+import { ViolationsModel } from './ViolationsModel';
 
 /**
  * The ModelVault service: server handshake plus the models of the sidebar.
@@ -25,12 +28,60 @@ export class VaultModel implements IModelVault {
       refreshInterval: options.refreshInterval,
       standby: () => !this.isServerAvailable || this.refreshStandby()
     });
+    this.browser = new BrowserModel({ client: options.client });
+    this.violations = new ViolationsModel({
+      client: options.client,
+      refreshInterval: options.refreshInterval,
+      standby: () => !this.isServerAvailable || this.refreshStandby()
+    });
+    this.setMeUp = new SetMeUpModel({ client: options.client });
+    // A waiver or its revocation changes what the browsed files may do.
+    this.violations.waiversChanged.connect(() => {
+      void this.browser.reloadFiles();
+    });
   }
 
   /**
    * The repository list.
    */
   readonly repositories: RepoListModel;
+
+  /**
+   * Browsing state: repository, Hub repos, files, selected file and its scan.
+   */
+  readonly browser: BrowserModel;
+
+  /**
+   * Violations, waivers and audit trail.
+   */
+  readonly violations: ViolationsModel;
+
+  /**
+   * Set Me Up (minted token) and bundles.
+   */
+  readonly setMeUp: SetMeUpModel;
+
+  /**
+   * The poll interval of the repository list and the violations, in milliseconds.
+   */
+  get refreshInterval(): number {
+    return this.repositories.refreshInterval;
+  }
+  set refreshInterval(milliseconds: number) {
+    this.repositories.refreshInterval = milliseconds;
+    this.violations.refreshInterval = milliseconds;
+  }
+
+  /**
+   * Whether the current Jupyter user administers the vault.
+   */
+  get isAdmin(): boolean {
+    const status = this._serverStatus;
+    return (
+      (status.state === 'ready' || status.state === 'version-mismatch') &&
+      !!status.info.user?.admin
+    );
+  }
 
   /**
    * Extra standby condition of the repository poll, e.g. "the sidebar is hidden".
@@ -97,6 +148,8 @@ export class VaultModel implements IModelVault {
           this._setServerStatus(status);
           if (this.isServerAvailable) {
             this.repositories.startPolling();
+            this.violations.startPolling();
+            void this.setMeUp.refreshBundles();
           }
           return this._serverStatus;
         })
@@ -115,7 +168,11 @@ export class VaultModel implements IModelVault {
       await this.checkServer();
     }
     if (this.isServerAvailable && !this.isDisposed) {
-      await this.repositories.refresh();
+      await Promise.all([
+        this.repositories.refresh(),
+        this.violations.refresh(),
+        this.browser.reloadFiles()
+      ]);
     }
   }
 
@@ -128,6 +185,9 @@ export class VaultModel implements IModelVault {
     }
     this._isDisposed = true;
     this.repositories.dispose();
+    this.browser.dispose();
+    this.violations.dispose();
+    this.setMeUp.dispose();
     Signal.clearData(this);
   }
 

@@ -1,5 +1,9 @@
 import { Clipboard, Notification } from '@jupyterlab/apputils';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import {
+  ITranslator,
+  nullTranslator,
+  TranslationBundle
+} from '@jupyterlab/translation';
 import {
   CommandToolbarButton,
   PanelWithToolbar,
@@ -9,21 +13,44 @@ import {
 } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import { Message } from '@lumino/messaging';
-import { Widget } from '@lumino/widgets';
+import { Signal } from '@lumino/signaling';
+import { AccordionPanel, Widget } from '@lumino/widgets';
 import * as React from 'react';
 
+import { describeError } from '../api/request';
+import { FileList, HubRepoList } from '../components/RepositoryBrowser';
 import { RepositoryList } from '../components/RepositoryList';
 import { ServerStatusBanner } from '../components/ServerStatusBanner';
+import { BundlesView, SetMeUpView } from '../components/SetMeUpView';
+import { VerdictView } from '../components/VerdictView';
+import { ViolationsView } from '../components/ViolationsView';
+import { mark } from '../models/polling';
 import type { VaultModel } from '../models/VaultModel';
-import { CommandIDs } from '../tokens';
+import { CommandIDs, ModelVault } from '../tokens';
+
+/**
+ * The sections of the sidebar, in order.
+ */
+export type SectionId =
+  'repositories' | 'verdicts' | 'violations' | 'set-me-up' | 'bundles';
+
+const SECTIONS: ReadonlyArray<SectionId> = [
+  'repositories',
+  'verdicts',
+  'violations',
+  'set-me-up',
+  'bundles'
+];
 
 /**
  * The ModelVault left-sidebar panel.
  *
  * Header: title and server status banner; toolbar: refresh; content: one
- * accordion section per area of the vault ("Repositories" for now).
- * The panel refreshes its model each time it is shown and puts the
- * repository poll on standby while hidden.
+ * accordion section per area of the vault: Repositories (browse repositories,
+ * Hub repos and files), Verdicts (the selected file's scan), Violations
+ * (blocks, flagged files, waivers, audit), Set Me Up (client snippets and
+ * tokens) and Bundles. The panel refreshes its model each time it is shown and
+ * puts the polls on standby while hidden.
  */
 export class VaultSidebar extends SidePanel {
   /**
@@ -50,7 +77,18 @@ export class VaultSidebar extends SidePanel {
     );
 
     this.addWidget(this._createRepositoriesSection());
+    this.addWidget(this._createVerdictsSection());
+    this.addWidget(this._createViolationsSection());
+    this.addWidget(this._createSetMeUpSection());
+    this.addWidget(this._createBundlesSection());
+    // Repositories open; the others open on demand (selection, commands, a click).
+    const accordion = this.content as AccordionPanel;
+    for (let i = 1; i < SECTIONS.length; i++) {
+      accordion.collapse(i);
+    }
+    accordion.expansionToggled.connect(this._onExpansionToggled, this);
 
+    this._model.browser.fileSelected.connect(this._onFileSelected, this);
     this._model.refreshStandby = () => this.isHidden;
   }
 
@@ -62,11 +100,71 @@ export class VaultSidebar extends SidePanel {
   }
 
   /**
+   * Expand a section (it keeps the others as they are).
+   */
+  showSection(id: SectionId): void {
+    const index = SECTIONS.indexOf(id);
+    const panel = this.content as AccordionPanel;
+    if (index >= 0 && panel.widgets[index]?.isHidden) {
+      panel.expand(index);
+    }
+    if (id === 'violations') {
+      void this._model.violations.loadAudit();
+    }
+  }
+
+  /**
+   * Focus the repository search box.
+   */
+  focusSearch(): void {
+    this.showSection('repositories');
+    if (this._model.browser.repository) {
+      void this._model.browser.openRepository(null);
+    }
+    requestAnimationFrame(() => {
+      this.node
+        .querySelector<HTMLInputElement>(
+          '.jp-ModelVault-RepositoryList .jp-ModelVault-Search'
+        )
+        ?.focus();
+    });
+  }
+
+  /**
    * Refresh when the panel is about to be shown.
    */
   protected onBeforeShow(msg: Message): void {
     super.onBeforeShow(msg);
     void this._model.refresh();
+  }
+
+  /**
+   * Dispose of the sidebar and disconnect from the model.
+   */
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    Signal.clearData(this);
+    super.dispose();
+  }
+
+  /**
+   * A section collapsed before the panel was laid out has no size to come back
+   * to: when a section opens, share the height evenly between the open sections.
+   */
+  private _onExpansionToggled(panel: AccordionPanel, index: number): void {
+    const widget = panel.widgets[index];
+    if (!widget || widget.isHidden) {
+      return;
+    }
+    panel.setRelativeSizes(panel.widgets.map(w => (w.isHidden ? 0 : 1)));
+  }
+
+  private _onFileSelected(_: unknown, file: ModelVault.IRepoFile | null): void {
+    if (file) {
+      this.showSection('verdicts');
+    }
   }
 
   private _createStatusBanner(): Widget {
@@ -83,36 +181,285 @@ export class VaultSidebar extends SidePanel {
     return banner;
   }
 
-  private _createRepositoriesSection(): PanelWithToolbar {
-    const repositories = this._model.repositories;
+  private _section(
+    id: SectionId,
+    label: string,
+    body: Widget
+  ): PanelWithToolbar {
     const section = new PanelWithToolbar();
-    section.id = 'modelvault-repositories';
-    section.title.label = this._trans.__('Repositories');
+    section.id = `modelvault-${id}`;
+    section.title.label = label;
     section.addClass('jp-ModelVault-Section');
-
-    const body = ReactWidget.create(
-      <UseSignal signal={repositories.changed}>
-        {() => (
-          <RepositoryList
-            repositories={repositories.items}
-            isLoaded={repositories.isLoaded}
-            isLoading={repositories.isLoading}
-            error={repositories.error}
-            onCopyUrl={this._copyUrl}
-            trans={this._trans}
-          />
-        )}
-      </UseSignal>
-    );
     body.addClass('jp-ModelVault-SectionBody');
     section.addWidget(body);
     return section;
   }
 
-  private _copyUrl = (url: string): void => {
-    Clipboard.copyToSystem(url);
-    Notification.info(this._trans.__('Copied %1', url), { autoClose: 3000 });
-  };
+  private _createRepositoriesSection(): PanelWithToolbar {
+    const repositories = this._model.repositories;
+    const browser = this._model.browser;
+    const trans = this._trans;
+    const Body = (): JSX.Element => {
+      const [search, setSearch] = React.useState('');
+      const repo = browser.repo;
+      const key = browser.repository;
+      if (key && repo) {
+        return (
+          <FileList
+            repository={key}
+            repo={repo}
+            summary={browser.summary}
+            files={browser.files}
+            selectedPath={browser.file?.path ?? null}
+            onNavigate={level =>
+              level === 0 ? void browser.openRepository(null) : browser.back()
+            }
+            onRevision={revision =>
+              void this._notifyFailure(
+                browser.openRepo(repo.repoType, repo.repoId, revision),
+                () => browser.files.error
+              )
+            }
+            onLoadMore={() =>
+              void this._notifyFailure(
+                browser.loadMoreFiles(),
+                () => browser.files.error
+              )
+            }
+            onSelect={file => void browser.selectFile(file)}
+            onRendered={() => mark('modelvault:files-rendered')}
+            trans={trans}
+          />
+        );
+      }
+      if (key) {
+        return (
+          <HubRepoList
+            repository={key}
+            hubType={browser.hubType}
+            repos={browser.hubRepos}
+            onBack={() => browser.back()}
+            onSetType={type => void browser.setHubType(type)}
+            onLoadMore={() =>
+              void this._notifyFailure(
+                browser.loadMoreHubRepos(),
+                () => browser.hubRepos.error
+              )
+            }
+            onOpen={(type, id) =>
+              void this._notifyFailure(
+                browser.openRepo(type, id),
+                () => browser.files.error
+              )
+            }
+            onRendered={() => mark('modelvault:hub-repos-rendered')}
+            trans={trans}
+          />
+        );
+      }
+      return (
+        <RepositoryList
+          repositories={repositories.items}
+          isLoaded={repositories.isLoaded}
+          isLoading={repositories.isLoading}
+          error={repositories.error}
+          onCopyUrl={url => this._copy(url, url)}
+          onOpen={repositoryKey =>
+            void this._notifyFailure(
+              browser.openRepository(repositoryKey),
+              () => browser.hubRepos.error
+            )
+          }
+          search={search}
+          onSearch={setSearch}
+          trans={trans}
+        />
+      );
+    };
+    const body = ReactWidget.create(
+      <UseSignal signal={repositories.changed}>
+        {() => <UseSignal signal={browser.changed}>{() => <Body />}</UseSignal>}
+      </UseSignal>
+    );
+    return this._section('repositories', trans.__('Repositories'), body);
+  }
+
+  private _createVerdictsSection(): PanelWithToolbar {
+    const browser = this._model.browser;
+    const trans = this._trans;
+    const body = ReactWidget.create(
+      <UseSignal signal={browser.changed}>
+        {() => (
+          <VerdictView
+            file={browser.file}
+            scan={browser.scan}
+            loading={browser.scanLoading}
+            error={browser.scanError}
+            isAdmin={this._model.isAdmin}
+            onRescan={() => void this._rescan()}
+            onGrantWaiver={(policy, justification, seconds) =>
+              this._grant({
+                policy,
+                sha256: browser.file?.sha256,
+                justification,
+                expires_in_seconds: seconds
+              })
+            }
+            trans={trans}
+          />
+        )}
+      </UseSignal>
+    );
+    return this._section('verdicts', trans.__('Verdicts'), body);
+  }
+
+  private _createViolationsSection(): PanelWithToolbar {
+    const violations = this._model.violations;
+    const trans = this._trans;
+    const body = ReactWidget.create(
+      <UseSignal signal={violations.changed}>
+        {() => (
+          <ViolationsView
+            events={violations.events}
+            flaggedBlobs={violations.flaggedBlobs}
+            waivers={violations.waivers}
+            auditEvents={violations.auditEvents}
+            auditSubject={violations.auditSubject}
+            auditError={violations.auditError}
+            isLoaded={violations.isLoaded}
+            isLoading={violations.isLoading}
+            error={violations.error}
+            isAdmin={this._model.isAdmin}
+            onGrant={request => this._grant(request)}
+            onRevoke={id => void this._revoke(id)}
+            onAudit={subject => void violations.loadAudit(subject)}
+            trans={trans}
+          />
+        )}
+      </UseSignal>
+    );
+    return this._section('violations', trans.__('Violations'), body);
+  }
+
+  private _createSetMeUpSection(): PanelWithToolbar {
+    const setMeUp = this._model.setMeUp;
+    const repositories = this._model.repositories;
+    const trans = this._trans;
+    const body = ReactWidget.create(
+      <UseSignal signal={repositories.changed}>
+        {() => (
+          <UseSignal signal={setMeUp.changed}>
+            {() => (
+              <SetMeUpView
+                repositories={repositories.items}
+                selected={setMeUp.repository}
+                onSelect={key => (setMeUp.repository = key)}
+                token={setMeUp.token}
+                isMinting={setMeUp.isMinting}
+                isAdmin={this._model.isAdmin}
+                onMint={(scope, seconds, key) =>
+                  void this._mint(scope, seconds, key)
+                }
+                onForgetToken={() => setMeUp.clearToken()}
+                onCopy={(text, what) => this._copy(text, what)}
+                trans={trans}
+              />
+            )}
+          </UseSignal>
+        )}
+      </UseSignal>
+    );
+    return this._section('set-me-up', trans.__('Set Me Up'), body);
+  }
+
+  private _createBundlesSection(): PanelWithToolbar {
+    const setMeUp = this._model.setMeUp;
+    const trans = this._trans;
+    const body = ReactWidget.create(
+      <UseSignal signal={setMeUp.changed}>
+        {() => (
+          <BundlesView
+            bundles={setMeUp.bundles}
+            error={setMeUp.bundlesError}
+            trans={trans}
+          />
+        )}
+      </UseSignal>
+    );
+    return this._section('bundles', trans.__('Bundles'), body);
+  }
+
+  /**
+   * After a user-initiated load, report its failure (the server's message) as a notification.
+   */
+  private async _notifyFailure(
+    done: Promise<void>,
+    error: () => string | null
+  ): Promise<void> {
+    await done;
+    const message = error();
+    if (message) {
+      Notification.error(this._trans.__('ModelVault: %1', message), {
+        autoClose: 8000
+      });
+    }
+  }
+
+  private async _grant(request: ModelVault.IWaiverRequest): Promise<void> {
+    try {
+      await this._model.violations.grantWaiver(request);
+      Notification.success(
+        this._trans.__('Waiver granted for policy "%1".', request.policy),
+        { autoClose: 3000 }
+      );
+    } catch (error) {
+      Private.reportError(this._trans, error);
+      throw error;
+    }
+  }
+
+  private async _revoke(id: number): Promise<void> {
+    try {
+      await this._model.violations.revokeWaiver(id);
+      Notification.info(this._trans.__('Waiver %1 revoked.', id), {
+        autoClose: 3000
+      });
+    } catch (error) {
+      Private.reportError(this._trans, error);
+    }
+  }
+
+  /**
+   * Rescan the selected file; errors become notifications.
+   */
+  rescan(): Promise<void> {
+    return this._rescan();
+  }
+
+  private async _rescan(): Promise<void> {
+    try {
+      await this._model.browser.rescan();
+    } catch (error) {
+      Private.reportError(this._trans, error);
+    }
+  }
+
+  private async _mint(
+    scope: 'read' | 'write',
+    seconds: number,
+    repository: string
+  ): Promise<void> {
+    try {
+      await this._model.setMeUp.mintToken(scope, seconds, repository);
+    } catch (error) {
+      Private.reportError(this._trans, error);
+    }
+  }
+
+  private _copy(text: string, what: string): void {
+    Clipboard.copyToSystem(text);
+    Notification.info(this._trans.__('Copied %1', what), { autoClose: 3000 });
+  }
 
   private _model: VaultModel;
 }
@@ -153,5 +500,14 @@ namespace Private {
     const title = new Widget({ node });
     title.addClass('jp-ModelVault-Sidebar-title');
     return title;
+  }
+
+  /**
+   * Report a failed action with the server's message.
+   */
+  export function reportError(trans: TranslationBundle, error: unknown): void {
+    const message = trans.__('ModelVault: %1', describeError(error));
+    console.error(message, error);
+    Notification.error(message, { autoClose: 8000 });
   }
 }

@@ -55,6 +55,20 @@ SAMPLES: list[tuple[str, str]] = [
     ("DELETE", "modelvault/api/waivers/1"),
     ("GET", f"modelvault/api/scans/{OID}"),
     ("GET", "modelvault/api/violations"),
+    ("GET", "modelvault/api/bundles"),
+    ("POST", "modelvault/api/bundles"),
+    ("POST", "modelvault/api/bundles/import"),
+    ("GET", "modelvault/api/bundles/release/1.0.0"),
+    ("POST", "modelvault/api/bundles/release/1.0.0/promote"),
+    ("GET", "modelvault/api/bundles/release/1.0.0/verify"),
+    ("GET", "modelvault/api/bundles/release/1.0.0/archive"),
+    ("GET", "modelvault/api/bundles/release/1.0.0/bom"),
+    ("GET", "modelvault/api/bundle-keys"),
+    ("POST", "modelvault/api/bundle-keys"),
+    ("GET", "modelvault/api/files"),
+    ("PUT", "modelvault/api/files/notes.txt"),
+    ("GET", "modelvault/api/lineage"),
+    ("GET", "modelvault/api/repositories/models/hub/models/org/name/files"),
 ]
 PUBLIC = [("GET", "modelvault/api/info"), ("GET", "modelvault/hf/models/api/agent-harnesses")]
 

@@ -45,7 +45,9 @@ test.describe('ModelVault sidebar against the server', () => {
     await expect(
       sidebar.getByRole('heading', { name: 'ModelVault' })
     ).toBeVisible();
-    const repositories = sidebar.getByRole('list', { name: 'Repositories' });
+    const repositories = sidebar.getByRole('list', {
+      name: 'Hugging Face Hub repositories'
+    });
     const models = repositories.locator('li[data-key="models"]');
     await expect(models).toHaveCount(1);
     await expect(
