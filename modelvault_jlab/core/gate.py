@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import InvalidInputError, NotFoundError, PolicyError
 from ..ids import Sha256, validate_repo_id, validate_repo_type, validate_sha256
@@ -85,17 +85,24 @@ class Gate:
         return SCANNER_VERSION
 
     def scan(
-        self, sha256: Sha256, name_hint: str | None = None, *, force: bool = False
+        self,
+        sha256: Sha256,
+        name_hint: str | None = None,
+        *,
+        force: bool = False,
+        source: Callable[[], BinaryIO] | None = None,
     ) -> ScanRecord:
-        """The verdict on a stored blob, scanning it now unless this scanner version already did.
+        """The verdict on a blob, scanning it now unless this scanner version already did.
 
-        Blocking (reads the whole blob in a streaming pass): call it from a worker thread.
+        ``source`` opens the bytes when they are not stored yet (a verified transfer about to be
+        published). Blocking (reads the blob in a streaming pass): call it from a worker thread.
         """
         known = self._meta.get_scan(sha256)
         if known is not None and known.scanner_version == self.scanner_version and not force:
             return known
-        size = self._content.blobs.size(sha256)
-        with self._content.blobs.open_reader(sha256) as f:
+        with (source or (lambda: self._content.blobs.open_reader(sha256)))() as f:
+            size = f.seek(0, 2)
+            f.seek(0)
             report = self.engine.scan_fileobj(f, size, name_hint=name_hint)
         record = ScanRecord(
             sha256,

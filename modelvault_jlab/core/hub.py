@@ -8,10 +8,11 @@ indexed lookup. Writing lives in :mod:`.hub_write`, tree listing in :mod:`.tree`
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..errors import (
     EntryNotFoundError,
@@ -33,6 +34,7 @@ from ..ids import (
     validate_revision,
 )
 from ..storage.base import (
+    BlobInfo,
     CommitRecord,
     FileEntry,
     HubRepoRecord,
@@ -298,7 +300,7 @@ class HubService:
             return ContentStream(self._content.blobs, sha, None)
         assert self._mirror is not None
 
-        async def admit_blob(sha256: Sha256) -> None:
+        async def admit_blob(info: BlobInfo, source: Callable[[], BinaryIO]) -> None:
             if self._gate is None:
                 return
             subject = Subject(
@@ -308,7 +310,9 @@ class HubService:
                 resolved.repo.repo_id,
                 resolved.commit.sha,
             )
-            scan = await asyncio.to_thread(self._gate.scan, sha256, entry.path)
+            scan = await asyncio.to_thread(
+                functools.partial(self._gate.scan, info.sha256, entry.path, source=source)
+            )
             self._gate.enforce(
                 who, subject, entry.path, self._gate.file_decision(subject, entry, scan)
             )

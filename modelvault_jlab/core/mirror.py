@@ -15,11 +15,12 @@ import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..errors import (
     InvalidInputError,
     OfflineModeError,
+    PolicyError,
     RepoExistsError,
     UpstreamUnavailableError,
 )
@@ -173,13 +174,19 @@ class HubMirror:
             return sha
         return None
 
+    async def _publish(self, flight: Flight, entry: FileEntry, expected: str | None) -> BlobInfo:
+        info = await flight.publish(self._content, expected, entry.size)
+        if not entry.lfs:  # regular mirrored files are found again by their git oid
+            self._meta.put_git_object(entry.git_oid, info.sha256)
+        return info
+
     async def open_stream(
         self,
         record: RepositoryRecord,
         repo: HubRepoRecord,
         commit: CommitSha,
         entry: FileEntry,
-        admit: Callable[[Sha256], Awaitable[None]],
+        admit: Callable[[BlobInfo, Callable[[], BinaryIO]], Awaitable[None]],
     ) -> Flight:
         """Start or join the transfer of an uncached file; returns once upstream answered.
 
@@ -219,13 +226,18 @@ class HubMirror:
                     f"Upstream {upstream.name} sent content for {entry.path} that does not match "
                     f"its git oid {entry.git_oid}; nothing was cached."
                 )
-            info = await flight.publish(
-                self._content, entry.sha256 if entry.lfs else None, entry.size
-            )
-            if not entry.lfs:
-                self._meta.put_git_object(entry.git_oid, info.sha256)
-            await admit(info.sha256)  # scanned before the last byte goes out; may block it
-            return info
+            expected = entry.sha256 if entry.lfs else None
+            verified = flight.writer.verify(expected, entry.size)
+            try:
+                # Judged from the temp file before its last byte goes out...
+                await admit(verified, flight.writer.open_partial)
+            except PolicyError:
+                # ...a blocked file is kept (quarantined): a retry then gets the clear 403.
+                await self._publish(flight, entry, expected)
+                raise
+            flight.release(verified)
+            # ...and made durable afterwards, which no client waits for.
+            return await self._publish(flight, entry, expected)
 
         key = entry.sha256 if entry.lfs else f"git:{entry.git_oid}"
         flight = self._streams.join(key, entry.size, fetch)

@@ -31,16 +31,17 @@ log = logging.getLogger(__name__)
 class Flight:
     """One upstream transfer in progress."""
 
-    def __init__(
-        self, key: str, size: int | None, writer: BlobWriter, blobs: BlobStore
-    ) -> None:
+    def __init__(self, key: str, size: int | None, writer: BlobWriter, blobs: BlobStore) -> None:
         self.key = key
         self._blobs = blobs
         self.size = size
         """Expected length; None until the upstream announces it (or never, if it does not)."""
         self.writer = writer
         self.written = 0
+        self.verified: BlobInfo | None = None
+        """Set once the content checked out (and passed the gate): the last byte may go out."""
         self.result: BlobInfo | None = None
+        """Set once the blob is published in the store."""
         self.error: VaultError | None = None
         loop = asyncio.get_running_loop()
         self.started: asyncio.Future[None] = loop.create_future()
@@ -51,6 +52,12 @@ class Flight:
         # transfer does not hold the event loop that every other request shares.
         await asyncio.to_thread(self.writer.write, chunk)
         self.written += len(chunk)
+        self._notify()
+
+    def release(self, info: BlobInfo) -> None:
+        """The content is verified (and judged): clients may have the last byte now, before the
+        blob is made durable and published, which a client does not need to wait for."""
+        self.verified = info
         self._notify()
 
     async def publish(
@@ -68,7 +75,7 @@ class Flight:
             self.started.set_result(None)
 
     async def wait(self) -> BlobInfo:
-        """The stored blob, once the transfer verified. Raises its error otherwise."""
+        """The stored blob, once published. Raises the transfer's error otherwise."""
         while True:
             progress = self._progress
             if self.error is not None:
@@ -79,6 +86,8 @@ class Flight:
 
     def finish(self, result: BlobInfo | None, error: VaultError | None) -> None:
         self.result, self.error = result, error
+        if result is not None and self.verified is None:
+            self.verified = result
         if not self.started.done():
             if error is not None:
                 self.started.set_exception(error)
@@ -98,9 +107,9 @@ class Flight:
             pos = start
             while end is None or pos < end:
                 progress = self._progress
-                if self.error is not None:
+                verified = self.verified is not None
+                if self.error is not None and not verified:
                     raise self.error
-                verified = self.result is not None
                 if verified and end is None:
                     end = self.written
                     continue

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, BinaryIO, Literal
 
+from ..errors import DigestMismatchError, SizeMismatchError
 from ..ids import CommitSha, RepoType, Sha256
 
 # ------------------------------------------------------------------------------------------------
@@ -50,6 +51,29 @@ class BlobWriter(ABC):
 
     @abstractmethod
     def _write(self, data: bytes | memoryview) -> None: ...
+
+    def verify(
+        self, expected_sha256: str | None = None, expected_size: int | None = None
+    ) -> BlobInfo:
+        """Check what was written so far against the expectations, publishing nothing.
+
+        Raises:
+            DigestMismatchError, SizeMismatchError.
+        """
+        sha = self.sha256
+        if expected_size is not None and self.bytes_written != expected_size:
+            raise SizeMismatchError(
+                f"Size mismatch: expected {expected_size} bytes, received {self.bytes_written}.",
+                expected=expected_size,
+                actual=self.bytes_written,
+            )
+        if expected_sha256 is not None and sha != expected_sha256:
+            raise DigestMismatchError(
+                f"Digest mismatch: expected sha256 {expected_sha256}, content hashes to {sha}.",
+                expected=expected_sha256,
+                actual=sha,
+            )
+        return BlobInfo(sha, self.bytes_written)
 
     @abstractmethod
     def commit(

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import BlobNotFoundError, DigestMismatchError, SizeMismatchError, StorageError
+from ..errors import BlobNotFoundError, StorageError
 from ..ids import Sha256, is_sha256
 from .base import BlobInfo, BlobStore, BlobWriter
 
@@ -60,20 +60,8 @@ class FsBlobWriter(BlobWriter):
     ) -> BlobInfo:
         if self._file is None:
             raise StorageError("commit after commit or abort")
-        sha = self.sha256
         try:
-            if expected_size is not None and self.bytes_written != expected_size:
-                raise SizeMismatchError(
-                    f"Size mismatch: expected {expected_size} bytes, received {self.bytes_written}.",
-                    expected=expected_size,
-                    actual=self.bytes_written,
-                )
-            if expected_sha256 is not None and sha != expected_sha256:
-                raise DigestMismatchError(
-                    f"Digest mismatch: expected sha256 {expected_sha256}, content hashes to {sha}.",
-                    expected=expected_sha256,
-                    actual=sha,
-                )
+            sha = self.verify(expected_sha256, expected_size).sha256
             final = self._store.path_for(sha)
             if final.exists():
                 # Already stored once: identical content is never stored twice.

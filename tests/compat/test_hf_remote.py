@@ -322,10 +322,10 @@ def test_upstream_faults_never_serve_or_cache_a_bad_file(
 ) -> None:
     repo_id, files = seeded
     s = standalone_server
-    key = _remote(s, upstream, proxy, timeout_seconds=2)
+    key = _remote(s, upstream, proxy, timeout_seconds=4)  # > load-induced delays, < the hang
     _api(s, key).model_info(repo_id)
     url = f"{s.hf_endpoint(key)}/{repo_id}/resolve/main/model.safetensors"
-    proxy.stall_seconds = 5
+    proxy.stall_seconds = 10
     proxy.mode = fault
     try:
         try:
