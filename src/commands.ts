@@ -12,7 +12,11 @@ export interface ISidebarHandle {
   /**
    * Show the sidebar, optionally expanding one of its sections.
    */
-  show(section?: 'violations' | 'set-me-up'): void;
+  show(section?: 'violations' | 'set-me-up' | 'bundles'): void;
+  /**
+   * Show the Bundles section with the "Create bundle" wizard.
+   */
+  createBundle(): void;
   /**
    * Show the sidebar and focus the repository search box.
    */
@@ -108,6 +112,24 @@ export function addCommands(
       ),
       describedBy: NO_ARGS,
       execute: () => sidebar.show('set-me-up')
+    })
+  );
+  disposables.add(
+    commands.addCommand(CommandIDs.showBundles, {
+      label: trans.__('Show ModelVault Bundles'),
+      caption: trans.__('Show the release bundles of the vault'),
+      describedBy: NO_ARGS,
+      execute: () => sidebar.show('bundles')
+    })
+  );
+  disposables.add(
+    commands.addCommand(CommandIDs.createBundle, {
+      label: trans.__('Create ModelVault Bundle…'),
+      caption: trans.__(
+        'Create a signed release bundle of Hub repos, checked against policy'
+      ),
+      describedBy: NO_ARGS,
+      execute: () => sidebar.createBundle()
     })
   );
   disposables.add(

@@ -90,6 +90,10 @@ const plugin: JupyterFrontEndPlugin<IModelVault> = {
           app.shell.activateById(SIDEBAR_ID);
           sidebar.focusSearch();
         },
+        createBundle: () => {
+          app.shell.activateById(SIDEBAR_ID);
+          sidebar.openBundleWizard();
+        },
         canRescan: () => model.isAdmin && !!model.browser.file?.verdict,
         rescan: async () => {
           app.shell.activateById(SIDEBAR_ID);
@@ -104,6 +108,8 @@ const plugin: JupyterFrontEndPlugin<IModelVault> = {
       CommandIDs.searchRepositories,
       CommandIDs.showViolations,
       CommandIDs.showSetMeUp,
+      CommandIDs.showBundles,
+      CommandIDs.createBundle,
       CommandIDs.rescan
     ]) {
       palette?.addItem({ command, category: trans.__('ModelVault') });

@@ -27,6 +27,14 @@ export namespace CommandIDs {
    */
   export const showSetMeUp = 'modelvault:show-set-me-up';
   /**
+   * Show the Bundles section.
+   */
+  export const showBundles = 'modelvault:show-bundles';
+  /**
+   * Open the "Create bundle" wizard.
+   */
+  export const createBundle = 'modelvault:create-bundle';
+  /**
    * Rescan the selected file (admin).
    */
   export const rescan = 'modelvault:rescan';
@@ -396,5 +404,111 @@ export namespace ModelVault {
     created_by?: string;
     created_at?: number;
     origin?: string | null;
+  }
+
+  /**
+   * `GET bundles`: the ordered environments and the bundles.
+   */
+  export interface IBundleList {
+    environments: string[];
+    bundles: IBundle[];
+  }
+
+  /**
+   * A component of a `POST bundles` request.
+   */
+  export type BundleComponentRequest =
+    | {
+        kind: 'hub';
+        repository: string;
+        repo_type?: string;
+        repo_id: string;
+        revision?: string;
+      }
+    | {
+        kind: 'package';
+        repository: string;
+        name: string;
+        version: string;
+        filename?: string;
+      }
+    | { kind: 'file'; name: string };
+
+  /**
+   * Body of `POST bundles`.
+   */
+  export interface IBundleCreateRequest {
+    name: string;
+    version: string;
+    description?: string;
+    components: BundleComponentRequest[];
+  }
+
+  /**
+   * A blocking violation of a refused bundle (`BundleBlocked`).
+   */
+  export interface IBundleViolation {
+    component: string;
+    policy: string;
+    reason: string;
+    evidence?: unknown;
+    message: string;
+  }
+
+  /**
+   * A pinned file of a bundle component.
+   */
+  export interface IBundleFile {
+    path?: string;
+    name?: string;
+    sha256: string;
+    size?: number;
+  }
+
+  /**
+   * A component of a bundle manifest (fields depend on `kind`).
+   */
+  export interface IBundleComponent {
+    kind: string;
+    repo_id?: string;
+    repo_type?: string;
+    commit?: string;
+    name?: string;
+    version?: string;
+    filename?: string;
+    sha256?: string;
+    size?: number;
+    files?: IBundleFile[];
+    [key: string]: unknown;
+  }
+
+  /**
+   * A signed promotion record.
+   */
+  export interface IBundlePromotion {
+    from?: string | null;
+    to: string;
+    by?: string;
+    at?: number;
+    seq?: number;
+    [key: string]: unknown;
+  }
+
+  /**
+   * `GET bundles/{name}/{version}`.
+   */
+  export interface IBundleDetail extends IBundle {
+    signature?: { algorithm?: string; key_id?: string; signature?: string };
+    manifest?: { components?: IBundleComponent[]; [key: string]: unknown };
+    promotions?: IBundlePromotion[];
+  }
+
+  /**
+   * `GET bundles/{name}/{version}/verify`.
+   */
+  export interface IBundleVerifyReport {
+    ok: boolean;
+    problems?: { sha256: string; problem: string }[];
+    [key: string]: unknown;
   }
 }

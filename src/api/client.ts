@@ -1,3 +1,4 @@
+import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import type { ModelVault } from '../tokens';
@@ -233,13 +234,26 @@ export class VaultClient {
    * @returns `null` when the server has no bundles API yet (404 without error code).
    */
   async listBundles(): Promise<ModelVault.IBundle[] | null> {
+    const list = await this.getBundleList();
+    return list ? list.bundles : null;
+  }
+
+  /**
+   * `GET modelvault/api/bundles`: the ordered environments and the bundles.
+   *
+   * @returns `null` when the server has no bundles API yet (404 without error code).
+   */
+  async getBundleList(): Promise<ModelVault.IBundleList | null> {
     try {
-      const body = await requestAPI<{ bundles?: ModelVault.IBundle[] }>(
+      const body = await requestAPI<Partial<ModelVault.IBundleList>>(
         'bundles',
         { method: 'GET' },
         this.serverSettings
       );
-      return body?.bundles ?? [];
+      return {
+        environments: body?.environments ?? [],
+        bundles: body?.bundles ?? []
+      };
     } catch (error) {
       if (
         error instanceof VaultResponseError &&
@@ -250,6 +264,113 @@ export class VaultClient {
       }
       throw error;
     }
+  }
+
+  /**
+   * `POST modelvault/api/bundles`: create a bundle. A refusal by policy throws a
+   * `VaultResponseError` with code `BundleBlocked` (see `bundleViolations`).
+   */
+  async createBundle(
+    request: ModelVault.IBundleCreateRequest
+  ): Promise<ModelVault.IBundleDetail> {
+    return requestAPI<ModelVault.IBundleDetail>(
+      'bundles',
+      { method: 'POST', body: JSON.stringify(request) },
+      this.serverSettings
+    );
+  }
+
+  /**
+   * `GET modelvault/api/bundles/{name}/{version}`: manifest, signature and promotions.
+   */
+  async getBundle(
+    name: string,
+    version: string
+  ): Promise<ModelVault.IBundleDetail> {
+    return requestAPI<ModelVault.IBundleDetail>(
+      Private.bundlePath(name, version),
+      { method: 'GET' },
+      this.serverSettings
+    );
+  }
+
+  /**
+   * `GET modelvault/api/bundles/{name}/{version}/verify`: re-check signature and blobs.
+   */
+  async verifyBundle(
+    name: string,
+    version: string
+  ): Promise<ModelVault.IBundleVerifyReport> {
+    return requestAPI<ModelVault.IBundleVerifyReport>(
+      `${Private.bundlePath(name, version)}/verify`,
+      { method: 'GET' },
+      this.serverSettings
+    );
+  }
+
+  /**
+   * `POST modelvault/api/bundles/{name}/{version}/promote`: promote (admin).
+   */
+  async promoteBundle(
+    name: string,
+    version: string,
+    to: string
+  ): Promise<ModelVault.IBundleDetail> {
+    return requestAPI<ModelVault.IBundleDetail>(
+      `${Private.bundlePath(name, version)}/promote`,
+      { method: 'POST', body: JSON.stringify({ to }) },
+      this.serverSettings
+    );
+  }
+
+  /**
+   * The URL of a bundle download (`archive` or `bom`), below the server's base URL.
+   */
+  bundleDownloadUrl(
+    name: string,
+    version: string,
+    what: 'archive' | 'bom'
+  ): string {
+    return URLExt.join(
+      this.serverSettings.baseUrl,
+      'modelvault',
+      'api',
+      Private.bundlePath(name, version),
+      what
+    );
+  }
+
+  /**
+   * Download a bundle's archive or AI-BOM as a blob, through
+   * `ServerConnection.makeRequest` (which carries the Jupyter token and XSRF
+   * header that a plain link cannot).
+   */
+  async downloadBundle(
+    name: string,
+    version: string,
+    what: 'archive' | 'bom'
+  ): Promise<Blob> {
+    const url = this.bundleDownloadUrl(name, version, what);
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(
+        url,
+        { method: 'GET' },
+        this.serverSettings
+      );
+    } catch (error) {
+      throw new ServerConnection.NetworkError(error as TypeError);
+    }
+    if (!response.ok) {
+      let body: unknown = undefined;
+      try {
+        body = JSON.parse(await response.text());
+      } catch {
+        body = undefined;
+      }
+      throw VaultResponseError.fromResponse(response, body);
+    }
+    return response.blob();
   }
 }
 
@@ -273,6 +394,13 @@ export namespace VaultClient {
  */
 namespace Private {
   /**
+   * The API path of a bundle.
+   */
+  export function bundlePath(name: string, version: string): string {
+    return `bundles/${encodeURIComponent(name)}/${encodeURIComponent(version)}`;
+  }
+
+  /**
    * Split `namespace/name` (a repo id without namespace has an empty namespace).
    */
   export function splitRepoId(repoId: string): [string, string] {
@@ -281,4 +409,22 @@ namespace Private {
       ? ['', repoId]
       : [repoId.slice(0, slash), repoId.slice(slash + 1)];
   }
+}
+
+/**
+ * The blocking violations of a refused bundle creation (`403 BundleBlocked`),
+ * or `null` if the error is something else.
+ */
+export function bundleViolations(
+  error: unknown
+): ModelVault.IBundleViolation[] | null {
+  if (
+    !(error instanceof VaultResponseError) ||
+    error.code !== 'BundleBlocked'
+  ) {
+    return null;
+  }
+  const details = error.details as
+    { violations?: ModelVault.IBundleViolation[] } | undefined;
+  return Array.isArray(details?.violations) ? details!.violations : [];
 }

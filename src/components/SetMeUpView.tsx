@@ -182,6 +182,10 @@ export interface IBundlesViewProps {
    */
   bundles: ReadonlyArray<ModelVault.IBundle> | null | undefined;
   error: string | null;
+  /**
+   * Open a bundle's detail (the names become buttons).
+   */
+  onOpen?: (name: string, version: string) => void;
   trans: TranslationBundle;
 }
 
@@ -229,9 +233,20 @@ export function BundlesView(props: IBundlesViewProps): JSX.Element {
           data-bundle={`${b.name}@${b.version}`}
         >
           <div className="jp-ModelVault-Row">
-            <span className="jp-ModelVault-Row-name">
-              {b.name} <strong>{b.version}</strong>
-            </span>
+            {props.onOpen ? (
+              <button
+                type="button"
+                className="jp-ModelVault-Row-name jp-ModelVault-LinkButton jp-ModelVault-BundleOpen"
+                title={trans.__('Show bundle %1 %2', b.name, b.version)}
+                onClick={() => props.onOpen!(b.name, b.version)}
+              >
+                {b.name} <strong>{b.version}</strong>
+              </button>
+            ) : (
+              <span className="jp-ModelVault-Row-name">
+                {b.name} <strong>{b.version}</strong>
+              </span>
+            )}
             {b.environment && (
               <span className="jp-ModelVault-Badge">{b.environment}</span>
             )}

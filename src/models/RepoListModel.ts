@@ -1,11 +1,6 @@
-import { IDisposable } from '@lumino/disposable';
-import { Poll } from '@lumino/polling';
-import { ISignal, Signal } from '@lumino/signaling';
-
 import type { VaultClient } from '../api/client';
-import { describeError } from '../api/request';
 import type { ModelVault } from '../tokens';
-import { pollFrequency } from './polling';
+import { PolledModel } from './PolledModel';
 
 /**
  * The list of repositories of the vault, reloaded on demand and by a poll.
@@ -16,22 +11,18 @@ import { pollFrequency } from './polling';
  * poll ticks do not reach the server.
  */
 export class RepoListModel
-  implements ModelVault.IRepositoryListModel, IDisposable
+  extends PolledModel<ModelVault.IRepository[]>
+  implements ModelVault.IRepositoryListModel
 {
   /**
    * Create a repository list model.
    */
   constructor(options: RepoListModel.IOptions) {
-    this._client = options.client;
-    this._standby = options.standby ?? Private.never;
-    this._poll = new Poll({
-      auto: false,
-      factory: () => this._load(),
-      frequency: pollFrequency(
-        options.refreshInterval ?? RepoListModel.DEFAULT_REFRESH_INTERVAL
-      ),
-      name: 'modelvault-jlab:RepoListModel',
-      standby: () => this._standby() || 'when-hidden'
+    super({
+      ...options,
+      refreshInterval:
+        options.refreshInterval ?? RepoListModel.DEFAULT_REFRESH_INTERVAL,
+      name: 'modelvault-jlab:RepoListModel'
     });
   }
 
@@ -42,137 +33,15 @@ export class RepoListModel
     return this._items;
   }
 
-  /**
-   * Whether at least one load succeeded.
-   */
-  get isLoaded(): boolean {
-    return this._isLoaded;
+  protected fetch(): Promise<ModelVault.IRepository[]> {
+    return this.client.listRepositories();
   }
 
-  /**
-   * Whether a load is in flight.
-   */
-  get isLoading(): boolean {
-    return this._pending !== null;
+  protected apply(items: ModelVault.IRepository[]): void {
+    this._items = items;
   }
 
-  /**
-   * The message of the last failed load, `null` after a success.
-   */
-  get error(): string | null {
-    return this._error;
-  }
-
-  /**
-   * Emitted whenever the items, the loading flag or the error change.
-   */
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
-
-  /**
-   * The poll interval in milliseconds; `0` disables polling.
-   */
-  get refreshInterval(): number {
-    const interval = this._poll.frequency.interval;
-    return interval === Poll.NEVER ? 0 : interval;
-  }
-  set refreshInterval(milliseconds: number) {
-    if (this.isDisposed) {
-      return;
-    }
-    this._poll.frequency = pollFrequency(milliseconds);
-    if (this._isPolling) {
-      // Reschedule the next tick with the new interval.
-      void this._poll.schedule();
-    }
-  }
-
-  /**
-   * Whether the model is disposed.
-   */
-  get isDisposed(): boolean {
-    return this._isDisposed;
-  }
-
-  /**
-   * Start the poll (idempotent). The first tick loads immediately unless on standby.
-   */
-  startPolling(): void {
-    if (this._isPolling || this.isDisposed) {
-      return;
-    }
-    this._isPolling = true;
-    void this._poll.start();
-  }
-
-  /**
-   * Reload the list now. Concurrent calls share one request.
-   *
-   * Never rejects: a failure is reported through `error`.
-   */
-  async refresh(): Promise<void> {
-    try {
-      await this._load();
-    } catch {
-      // Reported through `error`.
-    }
-  }
-
-  /**
-   * Dispose of the model and stop polling.
-   */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this._isDisposed = true;
-    this._poll.dispose();
-    Signal.clearData(this);
-  }
-
-  /**
-   * Load the list; rejects on failure so that the poll backs off.
-   */
-  private _load(): Promise<void> {
-    if (this._pending) {
-      return this._pending;
-    }
-    const pending = this._client.listRepositories().then(
-      items => {
-        this._items = items;
-        this._isLoaded = true;
-        this._error = null;
-      },
-      (reason: unknown) => {
-        this._error = describeError(reason);
-        throw reason;
-      }
-    );
-    this._pending = pending.finally(() => {
-      this._pending = null;
-      this._emitChanged();
-    });
-    this._emitChanged();
-    return this._pending;
-  }
-
-  private _emitChanged(): void {
-    if (!this.isDisposed) {
-      this._changed.emit();
-    }
-  }
-
-  private _changed = new Signal<this, void>(this);
-  private _client: VaultClient;
-  private _error: string | null = null;
-  private _isDisposed = false;
-  private _isLoaded = false;
-  private _isPolling = false;
   private _items: ReadonlyArray<ModelVault.IRepository> = [];
-  private _pending: Promise<void> | null = null;
-  private _poll: Poll;
-  private _standby: () => boolean;
 }
 
 /**
@@ -182,7 +51,7 @@ export namespace RepoListModel {
   /**
    * The default poll interval in milliseconds.
    */
-  export const DEFAULT_REFRESH_INTERVAL = 30 * 1000;
+  export const DEFAULT_REFRESH_INTERVAL = PolledModel.DEFAULT_REFRESH_INTERVAL;
 
   /**
    * Options to create a `RepoListModel`.
@@ -200,17 +69,5 @@ export namespace RepoListModel {
      * Poll ticks are skipped while this returns `true`.
      */
     standby?: () => boolean;
-  }
-}
-
-/**
- * Module internals.
- */
-namespace Private {
-  /**
-   * A standby condition that never applies.
-   */
-  export function never(): boolean {
-    return false;
   }
 }

@@ -5,6 +5,7 @@ import type { VaultClient } from '../api/client';
 import { describeError, VaultResponseError } from '../api/request';
 import type { IModelVault, ModelVault } from '../tokens';
 import { BrowserModel } from './BrowserModel';
+import { BundlesModel } from './BundlesModel';
 import { RepoListModel } from './RepoListModel';
 import { SetMeUpModel } from './SetMeUpModel';
 import { ViolationsModel } from './ViolationsModel';
@@ -35,6 +36,10 @@ export class VaultModel implements IModelVault {
       standby: () => !this.isServerAvailable || this.refreshStandby()
     });
     this.setMeUp = new SetMeUpModel({ client: options.client });
+    this.bundles = new BundlesModel({
+      client: options.client,
+      onBundlesChanged: () => void this.setMeUp.refreshBundles()
+    });
     // A waiver or its revocation changes what the browsed files may do.
     this.violations.waiversChanged.connect(() => {
       void this.browser.reloadFiles();
@@ -55,6 +60,11 @@ export class VaultModel implements IModelVault {
    * Violations, waivers and audit trail.
    */
   readonly violations: ViolationsModel;
+
+  /**
+   * The Bundles section: wizard, opened bundle, verification, promotion.
+   */
+  readonly bundles: BundlesModel;
 
   /**
    * Set Me Up (minted token) and bundles.
@@ -150,6 +160,7 @@ export class VaultModel implements IModelVault {
             this.repositories.startPolling();
             this.violations.startPolling();
             void this.setMeUp.refreshBundles();
+            void this.bundles.loadEnvironments();
           }
           return this._serverStatus;
         })
@@ -188,6 +199,7 @@ export class VaultModel implements IModelVault {
     this.browser.dispose();
     this.violations.dispose();
     this.setMeUp.dispose();
+    this.bundles.dispose();
     Signal.clearData(this);
   }
 

@@ -17,7 +17,9 @@ import { Signal } from '@lumino/signaling';
 import { AccordionPanel, Widget } from '@lumino/widgets';
 import * as React from 'react';
 
+import { bundleViolations } from '../api/client';
 import { describeError } from '../api/request';
+import { BundleDetailView, BundleWizard } from '../components/BundlesPanel';
 import { FileList, HubRepoList } from '../components/RepositoryBrowser';
 import { RepositoryList } from '../components/RepositoryList';
 import { ServerStatusBanner } from '../components/ServerStatusBanner';
@@ -374,19 +376,143 @@ export class VaultSidebar extends SidePanel {
 
   private _createBundlesSection(): PanelWithToolbar {
     const setMeUp = this._model.setMeUp;
+    const bundles = this._model.bundles;
+    const repositories = this._model.repositories;
     const trans = this._trans;
-    const body = ReactWidget.create(
-      <UseSignal signal={setMeUp.changed}>
-        {() => (
+    const render = (): JSX.Element => {
+      if (bundles.isWizardOpen) {
+        return (
+          <BundleWizard
+            repositories={repositories.items}
+            listHubRepos={key => bundles.listHubRepos(key)}
+            onCreate={request => this._createBundle(request)}
+            onCancel={() => (bundles.isWizardOpen = false)}
+            trans={trans}
+          />
+        );
+      }
+      if (bundles.detail || bundles.isLoading || bundles.error) {
+        return (
+          <BundleDetailView
+            detail={bundles.detail}
+            isLoading={bundles.isLoading}
+            error={bundles.error}
+            verifyReport={bundles.verifyReport}
+            busy={bundles.busy}
+            isAdmin={this._model.isAdmin}
+            nextEnvironment={bundles.nextEnvironment}
+            onBack={() => bundles.close()}
+            onVerify={() => void this._bundleAction(() => bundles.verify())}
+            onPromote={() => void this._promoteBundle()}
+            onDownload={what => void this._downloadBundle(what)}
+            trans={trans}
+          />
+        );
+      }
+      return (
+        <>
+          <div className="jp-ModelVault-Actions">
+            <button
+              type="button"
+              className="jp-mod-styled jp-ModelVault-CreateBundle"
+              disabled={setMeUp.bundles === null}
+              onClick={() => (bundles.isWizardOpen = true)}
+            >
+              {trans.__('Create bundle…')}
+            </button>
+          </div>
           <BundlesView
             bundles={setMeUp.bundles}
             error={setMeUp.bundlesError}
+            onOpen={(name, version) => void bundles.open(name, version)}
             trans={trans}
           />
+        </>
+      );
+    };
+    const body = ReactWidget.create(
+      <UseSignal signal={setMeUp.changed}>
+        {() => (
+          <UseSignal signal={bundles.changed}>
+            {() => (
+              <UseSignal signal={repositories.changed}>{render}</UseSignal>
+            )}
+          </UseSignal>
         )}
       </UseSignal>
     );
     return this._section('bundles', trans.__('Bundles'), body);
+  }
+
+  /**
+   * Show the Bundles section with the "Create bundle" wizard.
+   */
+  openBundleWizard(): void {
+    this.showSection('bundles');
+    this._model.bundles.isWizardOpen = true;
+  }
+
+  private async _createBundle(
+    request: ModelVault.IBundleCreateRequest
+  ): Promise<ModelVault.IBundleViolation[] | null> {
+    try {
+      const created = await this._model.bundles.create(request);
+      Notification.success(
+        this._trans.__('Bundle %1 %2 created.', created.name, created.version),
+        { autoClose: 3000 }
+      );
+      return null;
+    } catch (error) {
+      Private.reportError(this._trans, error);
+      const violations = bundleViolations(error);
+      if (violations) {
+        return violations;
+      }
+      throw error;
+    }
+  }
+
+  private async _bundleAction(action: () => Promise<unknown>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      Private.reportError(this._trans, error);
+    }
+  }
+
+  private async _promoteBundle(): Promise<void> {
+    try {
+      const detail = await this._model.bundles.promote();
+      Notification.success(
+        this._trans.__(
+          'Bundle %1 %2 promoted to %3.',
+          detail.name,
+          detail.version,
+          detail.environment ?? ''
+        ),
+        { autoClose: 3000 }
+      );
+    } catch (error) {
+      Private.reportError(this._trans, error);
+    }
+  }
+
+  private async _downloadBundle(what: 'archive' | 'bom'): Promise<void> {
+    try {
+      const { blob, filename } = await this._model.bundles.download(what);
+      // The download needs the Jupyter token (ServerConnection), which a plain
+      // link cannot carry: save the fetched blob through an object URL.
+      const url = URL.createObjectURL(blob);
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = filename;
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (error) {
+      Private.reportError(this._trans, error);
+    }
   }
 
   /**

@@ -282,6 +282,8 @@ test.describe('ModelVault sections against a seeded vault', () => {
       'modelvault:open',
       'modelvault:search-repositories',
       'modelvault:show-set-me-up',
+      'modelvault:show-bundles',
+      'modelvault:create-bundle',
       'modelvault:rescan',
       'modelvault:refresh'
     ]) {

@@ -1,0 +1,621 @@
+import type { TranslationBundle } from '@jupyterlab/translation';
+import * as React from 'react';
+
+import type { ModelVault } from '../tokens';
+
+/**
+ * A Hub repo picked for a bundle in the wizard.
+ */
+export interface IPickedComponent {
+  repository: string;
+  repo_type: string;
+  repo_id: string;
+  revision: string;
+}
+
+/**
+ * Properties of the `BundleWizard` component.
+ */
+export interface IBundleWizardProps {
+  /**
+   * The vault's repositories (the Hub ones are offered).
+   */
+  repositories: ReadonlyArray<ModelVault.IRepository>;
+  /**
+   * Load the Hub repos of a repository.
+   */
+  listHubRepos: (key: string) => Promise<ModelVault.IHubRepo[]>;
+  /**
+   * Create the bundle; resolves to the violations when policy refused it,
+   * `null` when it was created; rejects on other errors (reported by the caller).
+   */
+  onCreate: (
+    request: ModelVault.IBundleCreateRequest
+  ) => Promise<ModelVault.IBundleViolation[] | null>;
+  onCancel: () => void;
+  trans: TranslationBundle;
+}
+
+const STEPS = ['details', 'components', 'check'] as const;
+type Step = (typeof STEPS)[number];
+
+/**
+ * The "Create bundle" wizard: name and version, components (Hub repos at a
+ * revision), then the policy check (the server re-evaluates every component
+ * and refuses the bundle with all blocking violations) before creating it.
+ */
+export function BundleWizard(props: IBundleWizardProps): JSX.Element {
+  const { trans } = props;
+  const hubRepositories = props.repositories.filter(r =>
+    r.kind.startsWith('hf')
+  );
+  const [step, setStep] = React.useState<Step>('details');
+  const [name, setName] = React.useState('');
+  const [version, setVersion] = React.useState('');
+  const [description, setDescription] = React.useState('');
+  const [picked, setPicked] = React.useState<IPickedComponent[]>([]);
+  const [repository, setRepository] = React.useState(
+    hubRepositories[0]?.key ?? ''
+  );
+  const [hubRepos, setHubRepos] = React.useState<ModelVault.IHubRepo[] | null>(
+    null
+  );
+  const [hubRepo, setHubRepo] = React.useState('');
+  const [revision, setRevision] = React.useState('main');
+  const [busy, setBusy] = React.useState(false);
+  const [violations, setViolations] = React.useState<
+    ModelVault.IBundleViolation[] | null
+  >(null);
+  const [loadError, setLoadError] = React.useState<string | null>(null);
+  const headingRef = React.useRef<HTMLHeadingElement>(null);
+
+  React.useEffect(() => {
+    if (!repository && hubRepositories.length > 0) {
+      setRepository(hubRepositories[0].key);
+    }
+  }, [hubRepositories.length]);
+
+  React.useEffect(() => {
+    if (!repository) {
+      return;
+    }
+    let cancelled = false;
+    setHubRepos(null);
+    setLoadError(null);
+    props.listHubRepos(repository).then(
+      repos => {
+        if (!cancelled) {
+          setHubRepos(repos);
+          setHubRepo(
+            repos[0] ? `${repos[0].repo_type}:${repos[0].repo_id}` : ''
+          );
+        }
+      },
+      error => {
+        if (!cancelled) {
+          setLoadError(error instanceof Error ? error.message : `${error}`);
+        }
+      }
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [repository]);
+
+  React.useEffect(() => {
+    headingRef.current?.focus();
+  }, [step]);
+
+  const detailsValid = name.trim() !== '' && version.trim() !== '';
+  const stepIndex = STEPS.indexOf(step);
+  const stepLabels: Record<Step, string> = {
+    details: trans.__('Name and version'),
+    components: trans.__('Components'),
+    check: trans.__('Policy check')
+  };
+
+  const addComponent = () => {
+    if (!hubRepo) {
+      return;
+    }
+    const colon = hubRepo.indexOf(':');
+    const component: IPickedComponent = {
+      repository,
+      repo_type: hubRepo.slice(0, colon),
+      repo_id: hubRepo.slice(colon + 1),
+      revision: revision.trim() || 'main'
+    };
+    if (
+      !picked.some(
+        p =>
+          p.repository === component.repository &&
+          p.repo_type === component.repo_type &&
+          p.repo_id === component.repo_id
+      )
+    ) {
+      setPicked([...picked, component]);
+      setViolations(null);
+    }
+  };
+
+  const create = async () => {
+    setBusy(true);
+    try {
+      const result = await props.onCreate({
+        name: name.trim(),
+        version: version.trim(),
+        ...(description.trim() ? { description: description.trim() } : {}),
+        components: picked.map(p => ({
+          kind: 'hub' as const,
+          repository: p.repository,
+          repo_type: p.repo_type,
+          repo_id: p.repo_id,
+          revision: p.revision
+        }))
+      });
+      setViolations(result);
+    } catch {
+      // Reported by the caller; the wizard stays open.
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form
+      className="jp-ModelVault-BundleWizard"
+      aria-label={trans.__('Create bundle')}
+      onSubmit={event => {
+        event.preventDefault();
+        if (step === 'details' && detailsValid) {
+          setStep('components');
+        } else if (step === 'components' && picked.length > 0) {
+          setStep('check');
+        } else if (step === 'check' && !busy) {
+          void create();
+        }
+      }}
+    >
+      <h3 className="jp-ModelVault-GroupTitle" tabIndex={-1} ref={headingRef}>
+        {trans.__(
+          'Create bundle: step %1 of %2, %3',
+          stepIndex + 1,
+          STEPS.length,
+          stepLabels[step]
+        )}
+      </h3>
+      {step === 'details' && (
+        <>
+          <label className="jp-ModelVault-Field">
+            {trans.__('Name')}
+            <input
+              className="jp-mod-styled"
+              name="bundle-name"
+              required
+              value={name}
+              onChange={e => setName(e.currentTarget.value)}
+            />
+          </label>
+          <label className="jp-ModelVault-Field">
+            {trans.__('Version')}
+            <input
+              className="jp-mod-styled"
+              name="bundle-version"
+              required
+              value={version}
+              onChange={e => setVersion(e.currentTarget.value)}
+            />
+          </label>
+          <label className="jp-ModelVault-Field">
+            {trans.__('Description (optional)')}
+            <input
+              className="jp-mod-styled"
+              name="bundle-description"
+              value={description}
+              onChange={e => setDescription(e.currentTarget.value)}
+            />
+          </label>
+        </>
+      )}
+      {step === 'components' && (
+        <>
+          {hubRepositories.length === 0 ? (
+            <p className="jp-ModelVault-Placeholder">
+              {trans.__('No Hub repositories in this vault.')}
+            </p>
+          ) : (
+            <>
+              <label className="jp-ModelVault-Field">
+                {trans.__('Repository')}
+                <select
+                  className="jp-mod-styled"
+                  value={repository}
+                  onChange={e => setRepository(e.currentTarget.value)}
+                >
+                  {hubRepositories.map(r => (
+                    <option key={r.key} value={r.key}>
+                      {r.key}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              {loadError && (
+                <div
+                  className="jp-ModelVault-Alert jp-ModelVault-Alert-error"
+                  role="alert"
+                >
+                  {loadError}
+                </div>
+              )}
+              <label className="jp-ModelVault-Field">
+                {trans.__('Hub repo')}
+                <select
+                  className="jp-mod-styled"
+                  value={hubRepo}
+                  disabled={!hubRepos}
+                  onChange={e => setHubRepo(e.currentTarget.value)}
+                >
+                  {(hubRepos ?? []).map(r => (
+                    <option
+                      key={`${r.repo_type}:${r.repo_id}`}
+                      value={`${r.repo_type}:${r.repo_id}`}
+                    >
+                      {r.repo_id} ({r.repo_type})
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label className="jp-ModelVault-Field">
+                {trans.__('Revision')}
+                <input
+                  className="jp-mod-styled"
+                  name="bundle-revision"
+                  value={revision}
+                  onChange={e => setRevision(e.currentTarget.value)}
+                />
+              </label>
+              <div className="jp-ModelVault-Actions">
+                <button
+                  type="button"
+                  className="jp-mod-styled"
+                  disabled={!hubRepo}
+                  onClick={addComponent}
+                >
+                  {trans.__('Add component')}
+                </button>
+              </div>
+            </>
+          )}
+          <ComponentList
+            picked={picked}
+            onRemove={index => setPicked(picked.filter((_, i) => i !== index))}
+            trans={trans}
+          />
+        </>
+      )}
+      {step === 'check' && (
+        <>
+          <p className="jp-ModelVault-Hint">
+            {trans.__(
+              '%1 %2 with %3 component(s). Creating it re-evaluates every component against the current policy; a refused bundle lists all blocking violations.',
+              name.trim(),
+              version.trim(),
+              picked.length
+            )}
+          </p>
+          <ComponentList picked={picked} trans={trans} />
+          {violations && (
+            <div
+              className="jp-ModelVault-Alert jp-ModelVault-Alert-error jp-ModelVault-BundleViolations"
+              role="alert"
+            >
+              <strong>
+                {trans.__(
+                  'Refused by policy: %1 violation(s)',
+                  violations.length
+                )}
+              </strong>
+              <ul>
+                {violations.map((v, i) => (
+                  <li key={i}>
+                    <code>{v.component}</code> — {v.policy}: {v.message}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
+        </>
+      )}
+      <div className="jp-ModelVault-Actions">
+        {stepIndex > 0 && (
+          <button
+            type="button"
+            className="jp-mod-styled"
+            onClick={() => setStep(STEPS[stepIndex - 1])}
+          >
+            {trans.__('Back')}
+          </button>
+        )}
+        {step !== 'check' ? (
+          <button
+            type="submit"
+            className="jp-mod-styled jp-mod-accept"
+            disabled={step === 'details' ? !detailsValid : picked.length === 0}
+          >
+            {trans.__('Next')}
+          </button>
+        ) : (
+          <button
+            type="submit"
+            className="jp-mod-styled jp-mod-accept"
+            disabled={busy || picked.length === 0}
+          >
+            {busy
+              ? trans.__('Checking policy…')
+              : trans.__('Check policy and create')}
+          </button>
+        )}
+        <button
+          type="button"
+          className="jp-mod-styled"
+          onClick={props.onCancel}
+        >
+          {trans.__('Cancel')}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function ComponentList(props: {
+  picked: ReadonlyArray<IPickedComponent>;
+  onRemove?: (index: number) => void;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { trans } = props;
+  if (props.picked.length === 0) {
+    return (
+      <p className="jp-ModelVault-Placeholder">
+        {trans.__('No components yet.')}
+      </p>
+    );
+  }
+  return (
+    <ul
+      className="jp-ModelVault-EventList jp-ModelVault-BundleComponents"
+      aria-label={trans.__('Components')}
+    >
+      {props.picked.map((p, i) => (
+        <li key={`${p.repository}/${p.repo_type}/${p.repo_id}`}>
+          <div className="jp-ModelVault-Row">
+            <span className="jp-ModelVault-Row-name">
+              {p.repo_id} <code>@{p.revision}</code>
+            </span>
+            <span className="jp-ModelVault-Badge">{p.repository}</span>
+            {props.onRemove && (
+              <button
+                type="button"
+                className="jp-ModelVault-LinkButton"
+                aria-label={trans.__('Remove %1', p.repo_id)}
+                onClick={() => props.onRemove!(i)}
+              >
+                {trans.__('Remove')}
+              </button>
+            )}
+          </div>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/**
+ * Properties of the `BundleDetailView` component.
+ */
+export interface IBundleDetailViewProps {
+  detail: ModelVault.IBundleDetail | null;
+  isLoading: boolean;
+  error: string | null;
+  verifyReport: ModelVault.IBundleVerifyReport | null;
+  busy: string | null;
+  isAdmin: boolean;
+  nextEnvironment: string | null;
+  onBack: () => void;
+  onVerify: () => void;
+  onPromote: () => void;
+  onDownload: (what: 'archive' | 'bom') => void;
+  trans: TranslationBundle;
+}
+
+/**
+ * A bundle's contents (components with commit, files and sha256), signature
+ * key id and promotions, with Verify, Promote, Export and AI-BOM actions.
+ */
+export function BundleDetailView(props: IBundleDetailViewProps): JSX.Element {
+  const { detail, trans } = props;
+  const back = (
+    <button
+      type="button"
+      className="jp-ModelVault-LinkButton jp-ModelVault-BundleBack"
+      onClick={props.onBack}
+    >
+      {trans.__('← All bundles')}
+    </button>
+  );
+  if (props.error) {
+    return (
+      <div className="jp-ModelVault-BundleDetail">
+        {back}
+        <div
+          className="jp-ModelVault-Alert jp-ModelVault-Alert-error"
+          role="alert"
+        >
+          {props.error}
+        </div>
+      </div>
+    );
+  }
+  if (props.isLoading || !detail) {
+    return (
+      <div className="jp-ModelVault-BundleDetail">
+        {back}
+        <p className="jp-ModelVault-Placeholder">{trans.__('Loading…')}</p>
+      </div>
+    );
+  }
+  const components = detail.manifest?.components ?? [];
+  const promotions = detail.promotions ?? [];
+  const report = props.verifyReport;
+  return (
+    <section
+      className="jp-ModelVault-BundleDetail"
+      aria-label={trans.__('Bundle %1 %2', detail.name, detail.version)}
+      data-bundle={`${detail.name}@${detail.version}`}
+    >
+      {back}
+      <h3 className="jp-ModelVault-GroupTitle">
+        {detail.name} <strong>{detail.version}</strong>{' '}
+        <span className="jp-ModelVault-Badge jp-ModelVault-BundleEnvironment">
+          {detail.environment ?? trans.__('not promoted')}
+        </span>
+      </h3>
+      <div className="jp-ModelVault-Hint jp-ModelVault-BundleMeta">
+        <div>
+          <span className="jp-ModelVault-Label">{trans.__('Digest')}</span>{' '}
+          <code className="jp-ModelVault-Digest" title={detail.digest}>
+            {detail.digest?.slice(0, 19)}
+          </code>
+        </div>
+        <div>
+          <span className="jp-ModelVault-Label">
+            {trans.__('Signed by key')}
+          </span>{' '}
+          <code className="jp-ModelVault-BundleKeyId">
+            {detail.signature?.key_id ?? '—'}
+          </code>{' '}
+          {detail.signature?.algorithm}
+        </div>
+      </div>
+      <div className="jp-ModelVault-Actions">
+        <button
+          type="button"
+          className="jp-mod-styled"
+          disabled={props.busy !== null}
+          onClick={props.onVerify}
+        >
+          {props.busy === 'verify'
+            ? trans.__('Verifying…')
+            : trans.__('Verify')}
+        </button>
+        {props.isAdmin && props.nextEnvironment && (
+          <button
+            type="button"
+            className="jp-mod-styled jp-mod-accept"
+            disabled={props.busy !== null}
+            onClick={props.onPromote}
+          >
+            {trans.__('Promote to %1', props.nextEnvironment)}
+          </button>
+        )}
+        <button
+          type="button"
+          className="jp-mod-styled"
+          disabled={props.busy !== null}
+          onClick={() => props.onDownload('archive')}
+        >
+          {trans.__('Export archive')}
+        </button>
+        <button
+          type="button"
+          className="jp-mod-styled"
+          disabled={props.busy !== null}
+          onClick={() => props.onDownload('bom')}
+        >
+          {trans.__('Download AI-BOM')}
+        </button>
+      </div>
+      {report && (
+        <div
+          className={`jp-ModelVault-Alert jp-ModelVault-BundleVerify ${report.ok ? '' : 'jp-ModelVault-Alert-error'}`}
+          role="status"
+        >
+          {report.ok
+            ? trans.__(
+                'Verified: signature, promotion chain and every blob are intact.'
+              )
+            : trans.__('Verification failed.')}
+          {(report.problems ?? []).length > 0 && (
+            <ul>
+              {(report.problems ?? []).map(p => (
+                <li key={p.sha256}>
+                  <code>{p.sha256.slice(0, 12)}</code> {p.problem}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+      <h4 className="jp-ModelVault-GroupTitle">{trans.__('Contents')}</h4>
+      <ul
+        className="jp-ModelVault-EventList jp-ModelVault-BundleContents"
+        aria-label={trans.__('Contents')}
+      >
+        {components.map((c, i) => (
+          <li key={i}>
+            <div className="jp-ModelVault-Row">
+              <span className="jp-ModelVault-Row-name">
+                {c.repo_id ?? c.name ?? c.filename}
+                {c.version ? ` ${c.version}` : ''}
+              </span>
+              <span className="jp-ModelVault-Badge">
+                {c.repo_type ?? c.kind}
+              </span>
+            </div>
+            {c.commit && (
+              <div className="jp-ModelVault-Hint">
+                <span className="jp-ModelVault-Label">
+                  {trans.__('Commit')}
+                </span>{' '}
+                <code title={c.commit}>{c.commit.slice(0, 12)}</code>
+              </div>
+            )}
+            {c.sha256 && (
+              <div className="jp-ModelVault-Hint">
+                <code
+                  title={c.sha256}
+                >{`sha256:${c.sha256.slice(0, 12)}`}</code>
+              </div>
+            )}
+            {(c.files ?? []).length > 0 && (
+              <ul className="jp-ModelVault-BundleFiles">
+                {(c.files ?? []).map(f => (
+                  <li key={f.path ?? f.name ?? f.sha256}>
+                    <span>{f.path ?? f.name}</span>{' '}
+                    <code title={f.sha256}>{f.sha256.slice(0, 12)}</code>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </li>
+        ))}
+      </ul>
+      <h4 className="jp-ModelVault-GroupTitle">{trans.__('Promotions')}</h4>
+      {promotions.length === 0 ? (
+        <p className="jp-ModelVault-Placeholder">
+          {trans.__('Not promoted yet.')}
+        </p>
+      ) : (
+        <ol
+          className="jp-ModelVault-EventList jp-ModelVault-BundlePromotions"
+          aria-label={trans.__('Promotions')}
+        >
+          {promotions.map((p, i) => (
+            <li key={i}>
+              {p.from ?? '—'} → <strong>{p.to}</strong> {p.by ?? ''}
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
