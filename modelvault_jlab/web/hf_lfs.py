@@ -117,9 +117,11 @@ class LfsObjectHandler(HfHandler):
         self.request.connection.set_max_body_size(expected)  # type: ignore[union-attr]
         self.writer = self.vault.content.writer()
 
-    def data_received(self, chunk: bytes) -> None:
+    async def data_received(self, chunk: bytes) -> None:
         if self.writer is not None:
-            self.writer.write(chunk)
+            # Hashing and writing in a worker thread keep the event loop free for other
+            # requests; tornado waits for this before reading more (backpressure).
+            await asyncio.to_thread(self.writer.write, chunk)
         else:
             self.completion += chunk  # the small JSON of a multipart completion
 
