@@ -17,6 +17,7 @@ from ..storage.bundles_sqlite import SqliteBundleStore
 from ..storage.packages import PackageStore
 from ..storage.packages_sqlite import SqlitePackageStore
 from ..upstream.hf_http import HfUpstream
+from ..upstream.http_stream import HttpStreamer
 from .audit import AuditLog
 from .bundles import BundleService
 from .bundles.signing import KeyRing
@@ -71,6 +72,7 @@ class Vault:
         self.repositories = RepositoryService(meta, self.access, self.audit)
         self.streams = StreamThrough(self.content)
         self._http: httpx.AsyncClient | None = None
+        self._streamer = HttpStreamer()  # large upstream files: see upstream/http_stream.py
         self.mirror = HubMirror(
             meta,
             self.content,
@@ -131,7 +133,9 @@ class Vault:
         endpoint = str(record.config.get("upstream") or "https://huggingface.co")
         token = record.config.get("upstream_token")
         timeout = record.config.get("timeout_seconds", self.options.upstream_timeout_seconds)
-        return HfUpstream(self._http, endpoint, str(token) if token else None, float(timeout))
+        return HfUpstream(
+            self._http, self._streamer, endpoint, str(token) if token else None, float(timeout)
+        )
 
     def recover(self) -> None:
         """Start-up maintenance: drop what writers killed mid-upload left behind."""
@@ -154,6 +158,7 @@ class Vault:
         await self.streams.aclose()
         if self._http is not None:
             await self._http.aclose()
+        self._streamer.close()
         self.close()
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ credentials).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +25,7 @@ from ..errors import (
     UpstreamError,
     UpstreamUnavailableError,
 )
+from .http_stream import HttpStreamer, StreamError
 
 _TYPE_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 MAX_TREE_PAGES = 10_000
@@ -47,9 +48,15 @@ class HfUpstream:
     """One upstream Hub endpoint (the part before ``/api``), with an optional token."""
 
     def __init__(
-        self, client: httpx.AsyncClient, endpoint: str, token: str | None, timeout: float
+        self,
+        client: httpx.AsyncClient,
+        streamer: HttpStreamer,
+        endpoint: str,
+        token: str | None,
+        timeout: float,
     ) -> None:
         self._client = client
+        self._streamer = streamer
         self.endpoint = endpoint.rstrip("/")
         self._token = token
         self._timeout = timeout
@@ -62,8 +69,12 @@ class HfUpstream:
         return headers
 
     def _failure(self, exc: Exception, during: str) -> UpstreamUnavailableError:
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, httpx.TimeoutException) or (
+            isinstance(exc, StreamError) and exc.timed_out
+        ):
             reason = f"timed out after {self._timeout:g}s"
+        elif isinstance(exc, StreamError):
+            reason = exc.reason[:160]
         else:
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
         return UpstreamUnavailableError(
@@ -71,15 +82,16 @@ class HfUpstream:
             upstream=self.name,
         )
 
-    def _raise_for(self, response: httpx.Response, during: str, commit: str | None = None) -> None:
-        status = response.status_code
+    def _raise_for(
+        self, status: int, headers: Mapping[str, str], during: str, commit: str | None = None
+    ) -> None:
         if status < 400:
             return
-        code = response.headers.get("X-Error-Code", "")
-        message = response.headers.get("X-Error-Message") or f"HTTP {status}"
+        code = headers.get("X-Error-Code", "")
+        message = headers.get("X-Error-Message") or f"HTTP {status}"
         text = f"Upstream {self.name}: {message}"
         if code == "EntryNotFound" or (status == 404 and code == "" and "resolve" in during):
-            raise EntryNotFoundError(text, commit=commit or response.headers.get("X-Repo-Commit"))
+            raise EntryNotFoundError(text, commit=commit or headers.get("X-Repo-Commit"))
         if code == "RevisionNotFound":
             raise RevisionNotFoundError(text)
         if code == "RepoNotFound" or status in (401, 404):
@@ -101,7 +113,7 @@ class HfUpstream:
             )
         except httpx.HTTPError as exc:
             raise self._failure(exc, during) from None
-        self._raise_for(response, during)
+        self._raise_for(response.status_code, response.headers, during)
         return response
 
     def _repo_api(self, repo_type: str, repo_id: str) -> str:
@@ -149,24 +161,22 @@ class HfUpstream:
     ) -> AsyncIterator[UpstreamBody]:
         url = f"{self.endpoint}/{_TYPE_PREFIX[repo_type]}{repo_id}/resolve/{commit}/{quote(path)}"
         during = f"downloading {repo_id}/{path}"
+        # identity: the bytes hashed must be the file, not a compressed transfer of it
+        headers = {**self._headers(), "Accept-Encoding": "identity"}
         try:
-            # identity: the bytes hashed must be the file, not a compressed transfer of it
-            headers = {**self._headers(), "Accept-Encoding": "identity"}
-            async with self._client.stream(
-                "GET", url, headers=headers, timeout=self._timeout
-            ) as response:
-                self._raise_for(response, during, commit)
+            async with self._streamer.get(url, headers, timeout=self._timeout) as response:
+                self._raise_for(response.status, response.headers, during, commit)
                 length = response.headers.get("Content-Length")
 
                 async def chunks() -> AsyncIterator[bytes]:
                     try:
-                        async for chunk in response.aiter_raw(1 << 20):
+                        async for chunk in response.chunks:
                             yield chunk
-                    except httpx.HTTPError as exc:
+                    except StreamError as exc:
                         raise self._failure(exc, during) from None
 
                 yield UpstreamBody(int(length) if length and length.isdigit() else None, chunks())
-        except httpx.HTTPError as exc:
+        except StreamError as exc:
             raise self._failure(exc, during) from None
 
 

@@ -1,4 +1,5 @@
-"""httpx implementation of :class:`~modelvault_jlab.core.pypi.ports.PypiUpstream`.
+"""HTTP implementation of :class:`~modelvault_jlab.core.pypi.ports.PypiUpstream`: project pages
+through httpx, files through the streaming reader of :mod:`.http_stream` (large wheels).
 
 Security: the client never forwards anything of the incoming request. ``trust_env=False`` keeps
 the server account's ``~/.netrc`` and proxy variables out (credentials for an upstream belong in
@@ -15,6 +16,7 @@ import httpx
 from ..core.pypi.ports import PypiUpstream, UpstreamFile, UpstreamPage
 from ..core.pypi.remote import safe_url
 from ..errors import UpstreamUnavailableError
+from .http_stream import HttpStreamer, StreamError
 from .pypi_parse import parse_page
 
 # What pip/uv send: JSON first, HTML accepted (shared/pypi-protocol.md §2).
@@ -39,13 +41,24 @@ def _failure(
     )
 
 
-def _status_error(url: str, response: httpx.Response) -> UpstreamUnavailableError:
+def _status_error(url: str, status: int, phrase: str) -> UpstreamUnavailableError:
     where = safe_url(url)
-    phrase = response.reason_phrase or ""
     return UpstreamUnavailableError(
-        f"upstream {where} answered HTTP {response.status_code} {phrase}".rstrip(),
+        f"upstream {where} answered HTTP {status} {phrase}".rstrip(),
         upstream=where,
-        status=response.status_code,
+        status=status,
+    )
+
+
+def _stream_failure(url: str, exc: StreamError, timeout: float) -> UpstreamUnavailableError:
+    where = safe_url(url)
+    if exc.timed_out:
+        return UpstreamUnavailableError(
+            f"upstream {where} timed out after {timeout:g}s during the file transfer",
+            upstream=where,
+        )
+    return UpstreamUnavailableError(
+        f"upstream {where} failed during the file transfer: {exc.reason}", upstream=where
     )
 
 
@@ -54,6 +67,7 @@ class HttpxPypiUpstream(PypiUpstream):
         self._user_agent = user_agent
         self._max_connections = max_connections
         self._client: httpx.AsyncClient | None = None
+        self._streamer = HttpStreamer(user_agent=user_agent, max_clients=max_connections)
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -79,7 +93,7 @@ class HttpxPypiUpstream(PypiUpstream):
                 if response.status_code in (404, 410):
                     return UpstreamPage(404)
                 if response.status_code != 200:
-                    raise _status_error(url, response)
+                    raise _status_error(url, response.status_code, response.reason_phrase)
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body += chunk
@@ -103,31 +117,28 @@ class HttpxPypiUpstream(PypiUpstream):
 
     @asynccontextmanager
     async def open_file(self, url: str, *, timeout: float) -> AsyncIterator[UpstreamFile]:
-        client = self._http()
-        request = client.build_request(
-            "GET", url, headers={"Accept-Encoding": "identity"}, timeout=httpx.Timeout(timeout)
-        )
+        # Files go through the streaming reader (large wheels); pages stay on httpx.
+        headers = {"Accept-Encoding": "identity"}
         try:
-            response = await client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise _failure(url, exc, timeout, "before the file transfer") from None
-        try:
-            if response.status_code != 200:
-                raise _status_error(url, response)
-            length = response.headers.get("Content-Length")
-            encoded = response.headers.get("Content-Encoding", "identity") != "identity"
-            size = int(length) if length and length.isdigit() and not encoded else None
-            yield UpstreamFile(size, self._chunks(response, url, timeout))
-        finally:
-            await response.aclose()
+            async with self._streamer.get(url, headers, timeout=timeout) as response:
+                if response.status != 200:
+                    raise _status_error(url, response.status, response.reason)
+                length = response.headers.get("Content-Length")
+                encoded = response.headers.get("Content-Encoding", "identity") != "identity"
+                size = int(length) if length and length.isdigit() and not encoded else None
+                yield UpstreamFile(size, self._chunks(response.chunks, url, timeout))
+        except StreamError as exc:
+            raise _stream_failure(url, exc, timeout) from None
 
     @staticmethod
-    async def _chunks(response: httpx.Response, url: str, timeout: float) -> AsyncIterator[bytes]:
+    async def _chunks(
+        chunks: AsyncIterator[bytes], url: str, timeout: float
+    ) -> AsyncIterator[bytes]:
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in chunks:
                 yield chunk
-        except httpx.HTTPError as exc:
-            raise _failure(url, exc, timeout, "during the file transfer") from None
+        except StreamError as exc:
+            raise _stream_failure(url, exc, timeout) from None
 
     async def fetch_small(self, url: str, *, limit: int, timeout: float) -> bytes:
         async with self.open_file(url, timeout=timeout) as body:
@@ -143,6 +154,7 @@ class HttpxPypiUpstream(PypiUpstream):
         return bytes(data)
 
     async def aclose(self) -> None:
+        self._streamer.close()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
