@@ -435,3 +435,17 @@ def test_python_shebang_without_hint(scan):
 ])
 def test_benign_data_is_clean(scan, data, hint):
     assert scan.bytes(data, hint).verdict is Verdict.CLEAN
+
+
+def test_lzma_detection_needs_a_header_liblzma_accepts():
+    import lzma
+    import random
+
+    from modelvault_jlab.core.scanning.detect import detect_format
+
+    real = lzma.compress(b"weights" * 100, format=lzma.FORMAT_ALONE)
+    assert detect_format(real[:64], len(real), None) == "lzma"
+    # Random bytes that merely start with 0x5d (1 file in 256) are not a compressed stream.
+    rng = random.Random(7)
+    heads = [b"\x5d" + rng.randbytes(4095) for _ in range(2000)]
+    assert [h for h in heads if detect_format(h, len(h), None) == "lzma"] == []
