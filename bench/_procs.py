@@ -147,6 +147,8 @@ class VaultServer:
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self._log = None
+        self.serve_args: list[str] = []
+        """More ``modelvault serve`` options (e.g. the blob store)."""
 
     @property
     def pid(self) -> int:
@@ -183,6 +185,7 @@ class VaultServer:
                 str(self.port),
                 "--host",
                 HOST,
+                *self.serve_args,
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -7,24 +7,28 @@ from pathlib import Path
 from .config import VaultSettings
 from .core.bundles.signing import KeyRing
 from .core.vault import Vault
+from .storage.base import BlobStore
 from .storage.blobs_fs import FsBlobStore
-from .storage.bundles_sqlite import SqliteBundleStore
-from .storage.meta_sqlite import SqliteMetadataStore
-from .storage.packages_sqlite import SqlitePackageStore
+from .storage.bundles_sql import SqlBundleStore
+from .storage.meta_sql import SqlMetadataStore
+from .storage.migrations import ensure_current, migrate
+from .storage.packages_sql import SqlPackageStore
+from .storage.sql import Database, open_database
 from .upstream.pypi_http import HttpxPypiUpstream
 
 
 def open_vault(settings: VaultSettings) -> Vault:
     root = Path(settings.data_dir)
     root.mkdir(parents=True, exist_ok=True)
+    db = open_metadata_database(settings)
     vault = Vault(
-        meta=SqliteMetadataStore(root / "metadata.sqlite3"),
-        blobs=FsBlobStore(root / "blobs"),
+        meta=SqlMetadataStore(db),
+        blobs=open_blob_store(settings, root),
         options=settings.options(),
-        packages=SqlitePackageStore(root / "metadata.sqlite3"),
+        packages=SqlPackageStore(db),
         pypi_upstream=HttpxPypiUpstream(user_agent="ModelVault"),
         pypi_options=settings.pypi_options(),
-        bundle_store=SqliteBundleStore(root / "metadata.sqlite3"),
+        bundle_store=SqlBundleStore(db),
         bundle_keys=KeyRing(settings.bundle_key_dir or root / "bundle-keys"),
         bundle_environments=tuple(settings.bundle_environments),
     )
@@ -33,3 +37,52 @@ def open_vault(settings: VaultSettings) -> Vault:
             settings.default_hf_repository, "hf-local", "Default local Hugging Face repository"
         )
     return vault
+
+
+def open_metadata_database(settings: VaultSettings) -> Database:
+    """The metadata database the three SQL stores share, migrated (or checked) at start.
+
+    Raises:
+        SchemaOutOfDateError: migrations are pending and ``database_migrate_on_start`` is off.
+    """
+    db = open_database(settings.database_target())
+    try:
+        if settings.database_migrate_on_start:
+            applied = migrate(db)
+            if applied:
+                settings.log.info(
+                    "Database %s migrated to schema version %d",
+                    db.describe(),
+                    applied[-1].version,
+                )
+        else:
+            ensure_current(db)
+    except BaseException:
+        db.close()  # no store holds it yet
+        raise
+    return db
+
+
+def open_blob_store(settings: VaultSettings, root: Path) -> BlobStore:
+    """Local files under ``<data_dir>/blobs``, or a bucket when ``blob_store_url`` is s3://."""
+    if not settings.blob_store_url:
+        return FsBlobStore(root / "blobs")
+    # Imported here: boto3 is an optional dependency (the ``s3`` extra).
+    from .storage.blobs_s3 import S3BlobStore, S3Settings, parse_s3_url
+
+    bucket, prefix = parse_s3_url(settings.blob_store_url)
+    s3 = S3Settings(
+        bucket=bucket,
+        prefix=prefix,
+        endpoint_url=settings.s3_endpoint_url or None,
+        region=settings.s3_region or None,
+        access_key_id=settings.s3_access_key_id or None,
+        secret_access_key=settings.s3_secret_access_key or None,
+        presign_endpoint_url=settings.s3_presign_endpoint_url or None,
+        create_bucket=settings.s3_create_bucket,
+        part_size=settings.s3_part_size_bytes,
+        max_concurrency=settings.s3_max_concurrency,
+        incomplete_max_age_seconds=settings.s3_incomplete_max_age_seconds,
+    )
+    # Spool files must be on local disk next to the metadata, not in a shared /tmp.
+    return S3BlobStore(s3, spool_dir=root / "blobs-spool")

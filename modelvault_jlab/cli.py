@@ -33,6 +33,23 @@ def _settings(args: argparse.Namespace) -> VaultSettings:
     settings = VaultSettings(config=config)
     if getattr(args, "data_dir", None):
         settings.data_dir = args.data_dir
+    # Blob store flags; S3 keys only via config or the AWS chain (a command line is visible to
+    # every user of the machine).
+    for name in (
+        "database_url",
+        "database_migrate_on_start",
+        "blob_store_url",
+        "s3_endpoint_url",
+        "s3_presign_endpoint_url",
+        "s3_region",
+        "s3_create_bucket",
+        "s3_part_size_bytes",
+        "blob_download_redirect",
+        "blob_redirect_expires_seconds",
+    ):
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(settings, name, value)
     return settings
 
 
@@ -159,6 +176,29 @@ def cmd_repo_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    """``db status`` / ``db migrate``: the schema of the metadata database, without a vault."""
+    from .storage.migrations import LATEST, migrate, status
+    from .storage.sql import open_database
+
+    db = open_database(_settings(args).database_target())
+    try:
+        if args.action == "migrate":
+            applied = migrate(db)
+            for m in applied:
+                print(f"applied {m.version:4d}  {m.description}")
+        state = status(db)
+        print(f"database: {db.describe()}")
+        print(f"schema version: {state.current} (this ModelVault: {LATEST})")
+        for m in state.pending:
+            print(f"pending {m.version:4d}  {m.description}")
+        if state.ahead:
+            print("the database is newer than this ModelVault: upgrade it", file=sys.stderr)
+        return 1 if state.pending or state.ahead else 0
+    finally:
+        db.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modelvault", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
@@ -167,6 +207,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", help="vault folder (default: $MODELVAULT_DATA_DIR or the Jupyter data dir)"
     )
     common.add_argument("--config", help="a jupyter_modelvault_config.py-style file")
+    common.add_argument(
+        "--database-url",
+        help="postgresql://… or sqlite:///path (default: $MODELVAULT_DATABASE_URL, else SQLite "
+        "in data-dir); prefer the variable or PGPASSWORD for a password",
+    )
+    common.add_argument(
+        "--database-migrate-on-start",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="apply pending schema migrations when opening the vault (default: yes)",
+    )
+    common.add_argument("--blob-store-url", help="s3://bucket/prefix (default: files in data-dir)")
+    common.add_argument("--s3-endpoint-url", help="S3-compatible endpoint (default: AWS)")
+    common.add_argument("--s3-presign-endpoint-url", help="endpoint written in presigned URLs")
+    common.add_argument("--s3-region")
+    common.add_argument("--s3-part-size-bytes", type=int)
+    common.add_argument(
+        "--s3-create-bucket", action="store_true", default=None, help="create a missing bucket"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", parents=[common], help="run the standalone server")
@@ -177,6 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--xheaders", action="store_true", help="trust X-Forwarded-* (behind a proxy)"
     )
+    serve.add_argument(
+        "--blob-download-redirect",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="redirect downloads of cached, admitted files to presigned object-store URLs",
+    )
+    serve.add_argument("--blob-redirect-expires-seconds", type=int)
     serve.set_defaults(func=cmd_serve)
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
@@ -208,6 +274,15 @@ def build_parser() -> argparse.ArgumentParser:
     rcreate.set_defaults(func=cmd_repo_create)
     rlist = repo.add_parser("list", parents=[common])
     rlist.set_defaults(func=cmd_repo_list)
+
+    db = sub.add_parser("db", help="metadata database schema").add_subparsers(
+        dest="action", required=True
+    )
+    for action, text in (
+        ("status", "show the schema version and pending migrations (exit 1 if any)"),
+        ("migrate", "apply pending migrations (safe while replicas run: one applies them)"),
+    ):
+        db.add_parser(action, parents=[common], help=text).set_defaults(func=cmd_db)
 
     try:
         from . import scan_cli

@@ -34,6 +34,101 @@ class VaultSettings(LoggingConfigurable):
     def _validate_data_dir(self, proposal: dict[str, str]) -> str:
         return str(Path(proposal["value"]).expanduser().resolve())
 
+    # -- metadata database (see modelvault_jlab.storage.sql) --
+    database_url = Unicode(
+        help="""Where metadata lives. Empty: SQLite at <data_dir>/metadata.sqlite3.
+        postgresql://user:password@host:5432/db (libpq URL; password also from PGPASSWORD or
+        ~/.pgpass): PostgreSQL, which replicas can share. sqlite:///path: SQLite elsewhere.
+        Defaults to $MODELVAULT_DATABASE_URL. The password is never logged.""",
+    ).tag(config=True)
+
+    @default("database_url")
+    def _default_database_url(self) -> str:
+        return os.environ.get("MODELVAULT_DATABASE_URL", "")
+
+    database_migrate_on_start = Bool(
+        True,
+        help="""Apply pending schema migrations at start (under a lock, so replicas starting
+        together migrate once). False: start fails while migrations are pending; apply them with
+        `modelvault db migrate`.""",
+    ).tag(config=True)
+
+    def database_target(self) -> str:
+        """The URL (or SQLite path) of the metadata database."""
+        return self.database_url or str(Path(self.data_dir) / "metadata.sqlite3")
+
+    # -- blob storage (see modelvault_jlab.storage.blobs_s3) --
+    blob_store_url = Unicode(
+        "",
+        help="""Where blobs (file contents) live. Empty: <data_dir>/blobs on the local
+        filesystem. s3://bucket/prefix: an S3-compatible bucket (AWS S3, MinIO, Ceph RGW), shared
+        by replicas; metadata stays where data_dir/the metadata settings say. Credentials come
+        from s3_access_key_id/s3_secret_access_key, else the usual AWS chain (AWS_* variables,
+        ~/.aws, instance or container role).""",
+    ).tag(config=True)
+
+    s3_endpoint_url = Unicode(
+        "",
+        help="Endpoint of an S3-compatible server (e.g. http://minio:9000). Empty: AWS S3.",
+    ).tag(config=True)
+
+    s3_presign_endpoint_url = Unicode(
+        "",
+        help="""Endpoint put into presigned download URLs, when clients reach the object store
+        under another name than this server does (e.g. https://s3.example.com vs
+        http://minio:9000). Empty: s3_endpoint_url.""",
+    ).tag(config=True)
+
+    s3_region = Unicode("", help="S3 region. Empty: from the AWS configuration.").tag(config=True)
+
+    s3_access_key_id = Unicode(
+        "", help="S3 access key id. Empty: the usual AWS credential chain."
+    ).tag(config=True)
+
+    s3_secret_access_key = Unicode(
+        "",
+        help="""S3 secret key (prefer the AWS credential chain or a config file readable only by
+        the server; it is never logged). Empty: the usual AWS credential chain.""",
+    ).tag(config=True)
+
+    s3_create_bucket = Bool(
+        False,
+        help="""Create the bucket at start-up when it does not exist (tests, development).
+        False: a missing bucket is an error at start-up.""",
+    ).tag(config=True)
+
+    s3_part_size_bytes = Int(
+        16 * MiB,
+        help="""Size of the parts blobs are uploaded in (at least 5 MiB). Memory used by uploads
+        is about s3_part_size_bytes x s3_max_concurrency, whatever the blob sizes.""",
+    ).tag(config=True)
+
+    s3_max_concurrency = Int(
+        8, help="Parallel requests to the object store for part uploads and batches."
+    ).tag(config=True)
+
+    s3_incomplete_max_age_seconds = Float(
+        24 * 3600.0,
+        help="""At start-up, multipart uploads and staging objects older than this are taken for
+        abandoned and removed. Replicas share the bucket, so younger ones may belong to a live
+        writer and are kept (a bucket lifecycle rule AbortIncompleteMultipartUpload is a good
+        complement).""",
+    ).tag(config=True)
+
+    blob_download_redirect = Bool(
+        False,
+        help="""Answer downloads of cached, admitted files (Hub resolve, PyPI files) with a 302 to
+        a presigned URL of the object store, so the bytes do not pass through this server (the
+        gate still runs first; files still streaming in from an upstream are served directly).
+        Needs a blob store that can presign (s3://) and clients that can reach it.""",
+    ).tag(config=True)
+
+    blob_redirect_expires_seconds = Int(
+        300,
+        help="""Lifetime of presigned download URLs. It must cover the start of the download (and
+        of a resumed one), not its end.""",
+    ).tag(config=True)
+
     default_hf_repository = Unicode(
         "models",
         help="""Key of an hf-local repository created at first start so that the vault is usable
@@ -83,6 +178,20 @@ class VaultSettings(LoggingConfigurable):
         config {"timeout_seconds": N}.""",
     ).tag(config=True)
 
+    # -- replicas (several processes on one database + blob store; see core/leases.py) --
+    replica_wait_seconds = Float(
+        7.0,
+        help="""How long a replica waits for another replica's upstream transfer (or large
+        scan) of the same file before doing it itself. The client gets no byte meanwhile, so keep
+        it below the clients' read timeout (huggingface_hub: 10 s, pip: 15 s).""",
+    ).tag(config=True)
+
+    lease_ttl_seconds = Float(
+        6.0,
+        help="""How long work a replica claimed (a transfer, a scan, a background job) stays
+        claimed after that replica stops renewing it (killed, frozen); renewed every third.""",
+    ).tag(config=True)
+
     pypi_remote_ttl_seconds = Float(
         1800.0,
         help="""How long a pypi-remote repository uses a cached project page before asking the
@@ -100,6 +209,26 @@ class VaultSettings(LoggingConfigurable):
         4 * 1024 * MiB,
         help="""Largest distribution file accepted by a pypi-local upload (twine, uv publish).
         Uploads stream to disk, so this bounds disk use, not memory.""",
+    ).tag(config=True)
+
+    # -- a central vault (Jupyter extension only; see modelvault_jlab.remote) --
+    remote_url = Unicode(
+        "",
+        help="""Root URL of a central ModelVault (e.g. https://vault.example.com/) this Jupyter
+        server uses instead of an embedded vault: no data_dir or SQLite is opened, the sidebar API
+        is forwarded there with the user's token, and kernels point directly at it.""",
+    ).tag(config=True)
+
+    remote_token = Unicode(
+        "",
+        help="""The user's token on the central vault (remote_url). Empty: read from
+        remote_token_file, else $MODELVAULT_TOKEN (which JupyterHub can set per user).""",
+    ).tag(config=True)
+
+    remote_token_file = Unicode(
+        "",
+        help="""File holding the user's token on the central vault (first line), used when
+        remote_token is empty.""",
     ).tag(config=True)
 
     # -- kernels (see modelvault_jlab.kernel_env) --
@@ -170,4 +299,9 @@ class VaultSettings(LoggingConfigurable):
             upstream_timeout_seconds=self.upstream_timeout_seconds,
             lfs_multipart_threshold_bytes=self.lfs_multipart_threshold_bytes,
             lfs_part_size_bytes=self.lfs_part_size_bytes,
+            replica_wait_seconds=self.replica_wait_seconds,
+            lease_ttl_seconds=self.lease_ttl_seconds,
+            blob_redirect_seconds=(
+                self.blob_redirect_expires_seconds if self.blob_download_redirect else 0
+            ),
         )

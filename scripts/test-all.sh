@@ -14,6 +14,8 @@ step() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
 step "system packages"
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# tests/pg_service.py runs a throwaway PostgreSQL cluster from these binaries
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

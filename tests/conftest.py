@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pg_service import postgres_cluster, postgres_url  # noqa: F401 - fixtures
+from tests.s3_service import S3Service, running_s3
 from tests.servers import RunningServer, running, start_jupyter, start_standalone
 
 
@@ -26,6 +28,13 @@ def standalone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runn
     base = tmp_path_factory.mktemp("standalone")
     with running(start_standalone(base / "vault")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def s3_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Service]:
+    """One S3-compatible server (moto_server) for the session; each test uses its own bucket."""
+    with running_s3(tmp_path_factory.mktemp("s3")) as service:
+        yield service
 
 
 @pytest.fixture(scope="session")

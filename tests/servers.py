@@ -25,21 +25,39 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cli(data_dir: Path, *args: str) -> str:
+def cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """``modelvault …`` on ``data_dir``; ``env`` adds variables (e.g. MODELVAULT_DATABASE_URL)."""
     out = subprocess.run(
         [sys.executable, "-m", "modelvault_jlab.cli", *args, "--data-dir", str(data_dir)],
         check=True,
         capture_output=True,
         text=True,
+        env={**os.environ, **(env or {})},
     )
     return out.stdout.strip()
 
 
-def mint_token(data_dir: Path, scope: str = "admin", user: str = "admin", *repos: str) -> str:
+def mint_token(
+    data_dir: Path,
+    scope: str = "admin",
+    user: str = "admin",
+    *repos: str,
+    env: dict[str, str] | None = None,
+) -> str:
     args = ["token", "create", "--scope", scope, "--user", user, "--name", f"{user}-{scope}"]
     for r in repos:
         args += ["--repo", r]
-    return cli(data_dir, *args)
+    return cli(data_dir, *args, env=env)
+
+
+def _option(args: tuple[str, ...], name: str) -> str | None:
+    """The value of ``name value`` or ``name=value`` in a command line."""
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
 
 
 @dataclass
@@ -93,9 +111,18 @@ def _wait_ready(
     )
 
 
-def start_standalone(data_dir: Path, *extra_args: str, port: int | None = None) -> RunningServer:
+def start_standalone(
+    data_dir: Path, *extra_args: str, port: int | None = None, env: dict[str, str] | None = None
+) -> RunningServer:
+    """``modelvault serve``; ``env`` adds variables (a shared database and bucket for replicas)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    token = mint_token(data_dir)
+    # the admin token goes to the database the server will use
+    database_url = _option(extra_args, "--database-url")
+    token_env = {
+        **(env or {}),
+        **({"MODELVAULT_DATABASE_URL": database_url} if database_url else {}),
+    }
+    token = mint_token(data_dir, env=token_env)
     port = port or free_port()
     log_path = data_dir.parent / f"{data_dir.name}-serve-{port}.log"
     proc = subprocess.Popen(
@@ -113,16 +140,25 @@ def start_standalone(data_dir: Path, *extra_args: str, port: int | None = None) 
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}/"
     _wait_ready(url + "modelvault/api/info", proc, log_path)
-    return RunningServer("standalone", url, data_dir, port, proc, log_path, token)
+    return RunningServer(
+        "standalone", url, data_dir, port, proc, log_path, token, extra_env=dict(env or {})
+    )
 
 
 def start_jupyter(
-    data_dir: Path, root_dir: Path, base_url: str = "/jp/", port: int | None = None
+    data_dir: Path,
+    root_dir: Path,
+    *extra_args: str,
+    base_url: str = "/jp/",
+    port: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> RunningServer:
-    """``jupyter server`` with the extension enabled, a real Jupyter token and a non-root base_url."""
+    """``jupyter server`` with the extension enabled, a real Jupyter token and a non-root base_url;
+    ``extra_args`` (e.g. ``--VaultSettings.remote_url=…``) and ``env`` are added."""
     data_dir.mkdir(parents=True, exist_ok=True)
     root_dir.mkdir(parents=True, exist_ok=True)
     token = mint_token(data_dir)
@@ -145,15 +181,18 @@ def start_jupyter(
             "--ServerApp.allow_unauthenticated_access=False",
             "--ServerApp.jpserver_extensions={'modelvault_jlab': True}",
             f"--VaultSettings.data_dir={data_dir}",
+            *extra_args,
         ],
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1"},
+        env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1", **(env or {})},
     )
     url = f"http://127.0.0.1:{port}{base_url}"
     _wait_ready(url + "modelvault/api/info", proc, log_path)
-    return RunningServer("jupyter", url, data_dir, port, proc, log_path, token, jupyter_token)
+    return RunningServer(
+        "jupyter", url, data_dir, port, proc, log_path, token, jupyter_token, dict(env or {})
+    )
 
 
 @contextlib.contextmanager

@@ -36,12 +36,22 @@ class ContentStore:
     A blob is registered only after its writer verified and published it.
     """
 
-    def __init__(self, blobs: BlobStore, meta: MetadataStore) -> None:
+    def __init__(self, blobs: BlobStore, meta: MetadataStore, redirect_seconds: int = 0) -> None:
         self.blobs = blobs
         self._meta = meta
+        self._redirect_seconds = redirect_seconds
 
-    def writer(self) -> BlobWriter:
-        return self.blobs.open_writer()
+    def download_url(self, sha256: Sha256) -> str | None:
+        """Where a client may fetch a stored blob without this process serving the bytes (a
+        presigned object-store URL), when redirects are enabled and the store can presign.
+        Callers apply the gate first: this URL bypasses it."""
+        if self._redirect_seconds <= 0:
+            return None
+        return self.blobs.presigned_url(sha256, self._redirect_seconds)
+
+    def writer(self, expected_sha256: Sha256 | None = None) -> BlobWriter:
+        """A blob writer; pass the sha256 when it is known up front (see BlobWriter)."""
+        return self.blobs.open_writer(expected_sha256)
 
     def finish(
         self,

@@ -171,7 +171,7 @@ class LfsService:
             if not self._content.blobs.exists(sha):
                 raise InvalidInputError(f"Part {n} (etag {sha}) was never uploaded.")
             part_shas.append(sha)
-        writer = self._content.writer()
+        writer = self._content.writer(grant.oid)
         with writer:
             for sha in part_shas:
                 for chunk in self._content.blobs.iter_range(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ..errors import InvalidInputError, RepositoryNotFoundError
+from ..errors import InvalidInputError, RepoExistsError, RepositoryNotFoundError
 from ..ids import validate_repository_key
 from ..storage.base import REPOSITORY_KINDS, MetadataStore, RepositoryRecord
 from .audit import AuditLog
@@ -145,9 +145,16 @@ class RepositoryService:
         existing = self._meta.get_repository(key)
         if existing is not None:
             return existing
-        return self._meta.create_repository(
-            RepositoryRecord(key=key, kind=kind, description=description, created_at=time.time())
-        )
+        try:
+            return self._meta.create_repository(
+                RepositoryRecord(
+                    key=key, kind=kind, description=description, created_at=time.time()
+                )
+            )
+        except RepoExistsError:  # a replica starting at the same time created it first
+            created = self._meta.get_repository(key)
+            assert created is not None
+            return created
 
 
 def _keep_masked_secrets(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:

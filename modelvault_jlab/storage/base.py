@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, Self
 
 from ..errors import DigestMismatchError, SizeMismatchError
 from ..ids import CommitSha, RepoType, Sha256
@@ -34,11 +34,16 @@ class BlobWriter(ABC):
     Nothing becomes visible until :meth:`commit` has verified the digest and size, made the bytes
     durable and published them atomically. Leaving the context manager without a commit (an
     exception, a dropped connection) discards everything written.
+
+    ``expected_sha256``, when the caller knows it up front (an LFS upload, a mirrored LFS file),
+    is checked at commit like an ``expected_sha256`` given there, and lets a store write straight
+    to the blob's final place (S3: a multipart upload that stays invisible until completed).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, expected_sha256: Sha256 | None = None) -> None:
         self._hash = hashlib.sha256()
         self.bytes_written = 0
+        self.expected_sha256 = expected_sha256
 
     def write(self, data: bytes | memoryview) -> None:
         self._hash.update(data)
@@ -61,6 +66,7 @@ class BlobWriter(ABC):
             DigestMismatchError, SizeMismatchError.
         """
         sha = self.sha256
+        expected_sha256 = expected_sha256 or self.expected_sha256
         if expected_size is not None and self.bytes_written != expected_size:
             raise SizeMismatchError(
                 f"Size mismatch: expected {expected_size} bytes, received {self.bytes_written}.",
@@ -97,7 +103,7 @@ class BlobWriter(ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} cannot be read while it is written")
 
-    def __enter__(self) -> BlobWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -112,8 +118,13 @@ class BlobWriter(ABC):
 class BlobStore(ABC):
     """Immutable blobs addressed by their sha256. Identical content is stored once."""
 
+    reads_wait_on_network = False
+    """True when a read may wait on the network (object stores): callers on an event loop then
+    read in a worker thread; local files (page cache) are read in place, which is faster."""
+
     @abstractmethod
-    def open_writer(self) -> BlobWriter: ...
+    def open_writer(self, expected_sha256: Sha256 | None = None) -> BlobWriter:
+        """A writer for a new blob (``expected_sha256``: see :class:`BlobWriter`)."""
 
     @abstractmethod
     def exists(self, sha256: Sha256) -> bool: ...
@@ -133,6 +144,9 @@ class BlobStore(ABC):
     def cleanup_incomplete(self) -> int:
         """Remove what interrupted writers left behind; returns how many were removed."""
 
+    def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
+        """Release connections and worker threads (a no-op for local files)."""
+
     def presigned_url(self, sha256: Sha256, expires_seconds: int) -> str | None:
         """A URL that serves the blob without passing through this process, if the store can."""
         return None
@@ -148,7 +162,9 @@ class BlobStore(ABC):
         flush per value). Override with a more efficient version where the backend allows."""
         return [self.put_bytes(v) for v in values]
 
-    def iter_range(self, sha256: Sha256, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
+    def iter_range(
+        self, sha256: Sha256, start: int, end: int, chunk_size: int
+    ) -> Generator[bytes, None, None]:
         """Yield bytes ``[start, end)`` in chunks without holding more than one in memory."""
         with self.open_reader(sha256) as f:
             f.seek(start)
@@ -529,3 +545,22 @@ class MetadataStore(ABC):
 
     @abstractmethod
     def query_audit(self, query: AuditQuery) -> list[AuditEvent]: ...
+
+    # -- leases (coordination between replicas sharing this store) --
+    @abstractmethod
+    def acquire_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        """Take the lease ``name`` for ``ttl_seconds`` if it is free, expired or already ours.
+
+        Atomic across processes: of several replicas racing for a free lease exactly one gets
+        ``True``. Acquiring a lease one already holds renews it. Expiry is judged by the
+        database's clock, so replicas on hosts with skewed clocks still agree.
+        """
+
+    @abstractmethod
+    def renew_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        """Extend a lease ``holder`` still holds; ``False`` if it expired or was never held
+        (the caller must then stop the guarded work and :meth:`acquire_lease` again)."""
+
+    @abstractmethod
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up now; does nothing unless ``holder`` holds it."""

@@ -34,10 +34,10 @@ def _fsync_dir(path: Path) -> None:
 
 
 class FsBlobWriter(BlobWriter):
-    def __init__(self, store: FsBlobStore) -> None:
-        super().__init__()
+    def __init__(self, store: FsBlobStore, expected_sha256: Sha256 | None = None) -> None:
+        super().__init__(expected_sha256)
         self._store = store
-        self._tmp_path = store.tmp_dir / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+        self._tmp_path = store.tmp_dir / temp_name()
         # O_EXCL: never write through a pre-existing name (symlink planted in tmp).
         fd = os.open(self._tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._file: BinaryIO | None = os.fdopen(fd, "wb", buffering=0)
@@ -109,8 +109,8 @@ class FsBlobStore(BlobStore):
             raise StorageError("invalid blob address")
         return self.objects_dir / sha256[:2] / sha256[2:4] / sha256
 
-    def open_writer(self) -> FsBlobWriter:
-        return FsBlobWriter(self)
+    def open_writer(self, expected_sha256: Sha256 | None = None) -> FsBlobWriter:
+        return FsBlobWriter(self, expected_sha256)
 
     def exists(self, sha256: Sha256) -> bool:
         return self.path_for(sha256).is_file()
@@ -146,7 +146,7 @@ class FsBlobStore(BlobStore):
             final = self.path_for(sha)
             if final.exists():
                 continue
-            tmp = self.tmp_dir / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+            tmp = self.tmp_dir / temp_name()
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
             try:
                 view = memoryview(value)
@@ -168,29 +168,39 @@ class FsBlobStore(BlobStore):
             self.path_for(sha256).unlink()
 
     def cleanup_incomplete(self, older_than_seconds: float = 0.0) -> int:
-        """Remove temp files of writers that are gone.
-
-        At start-up (``older_than_seconds=0``) every temp file belongs to a dead process, except
-        those of other live processes sharing the folder; those carry their pid in the name.
-        """
-        removed = 0
-        now = time.time()
-        for entry in self.tmp_dir.iterdir():
-            if not entry.name.startswith(_TMP_PREFIX):
-                continue
-            pid_part = entry.name[len(_TMP_PREFIX) :].split("-", 1)[0]
-            if pid_part.isdigit() and int(pid_part) != os.getpid() and _pid_alive(int(pid_part)):
-                continue
-            if pid_part.isdigit() and int(pid_part) == os.getpid():
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                if now - entry.stat().st_mtime >= older_than_seconds:
-                    entry.unlink()
-                    removed += 1
-        return removed
+        """Remove temp files of writers that are gone (see :func:`remove_dead_temp_files`)."""
+        return remove_dead_temp_files(self.tmp_dir, older_than_seconds)
 
 
-def _pid_alive(pid: int) -> bool:
+def remove_dead_temp_files(tmp_dir: Path, older_than_seconds: float = 0.0) -> int:
+    """Remove ``upload-<pid>-…`` temp files of writers that are gone.
+
+    At start-up (``older_than_seconds=0``) every temp file belongs to a dead process, except
+    those of other live processes sharing the folder; those carry their pid in the name.
+    """
+    removed = 0
+    now = time.time()
+    for entry in tmp_dir.iterdir():
+        if not entry.name.startswith(_TMP_PREFIX):
+            continue
+        pid_part = entry.name[len(_TMP_PREFIX) :].split("-", 1)[0]
+        if pid_part.isdigit() and int(pid_part) != os.getpid() and pid_alive(int(pid_part)):
+            continue
+        if pid_part.isdigit() and int(pid_part) == os.getpid():
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            if now - entry.stat().st_mtime >= older_than_seconds:
+                entry.unlink()
+                removed += 1
+    return removed
+
+
+def temp_name() -> str:
+    """A unique temp file name that says which process owns it."""
+    return f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+
+
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -136,6 +136,16 @@ class ResolveHandler(HfHandler):
         )
         if resolved.commit.sha == resolved.revision:
             self.set_header("Cache-Control", "private, max-age=31536000, immutable")
+        location = self.vault.hub.download_url(resolved, entry)  # only now: the gate admitted it
+        if location is not None:
+            # Cross-origin: huggingface_hub reads the metadata above from the 3xx itself (HEAD
+            # included) and GETs Location without Authorization (shared/hf-protocol.md).
+            self.set_header("Cache-Control", "private, no-store")  # the URL expires
+            self.clear_header("Content-Disposition")
+            self.redirect(location, status=302)
+            if send_body:
+                self.vault.hub.record_download(self.principal, resolved, entry)
+            return
         bounds = self.byte_range(size)
         if bounds is None:
             return

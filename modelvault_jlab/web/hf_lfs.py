@@ -115,7 +115,10 @@ class LfsObjectHandler(HfHandler):
             )
         self.expected_size = expected
         self.request.connection.set_max_body_size(expected)  # type: ignore[union-attr]
-        self.writer = self.vault.content.writer()
+        # A whole object's sha256 is known: the store may write straight to its final place.
+        self.writer = self.vault.content.writer(
+            self.grant.oid if self.part_number is None else None
+        )
 
     async def data_received(self, chunk: bytes) -> None:
         if self.writer is not None:

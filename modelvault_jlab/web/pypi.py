@@ -154,6 +154,13 @@ class FileHandler(PypiHandler):
                 self.set_header("Content-Length", str(source.size))
             await self.send_chunks(source.chunks)
             return
+        # A cached file the gate admitted (open_file judged it) may come from the object store;
+        # pip and uv follow the redirect and drop credentials on the way to another origin.
+        location = self.vault.content.download_url(source.blob.sha256) if source.blob else None
+        if location is not None:
+            self.set_header("Cache-Control", "private, no-store")
+            self.redirect(location, status=302)
+            return
         await send_blob(self, source, send_body=send_body)
 
 

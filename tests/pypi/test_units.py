@@ -23,9 +23,9 @@ from modelvault_jlab.protocols.multipart import (
 )
 from modelvault_jlab.protocols.pypi import negotiate
 from modelvault_jlab.storage.blobs_fs import FsBlobStore
-from modelvault_jlab.storage.meta_sqlite import SqliteMetadataStore
+from modelvault_jlab.storage.meta_sql import SqlMetadataStore
 from modelvault_jlab.storage.packages import RemoteLinkRecord, RemotePageRecord
-from modelvault_jlab.storage.packages_sqlite import SqlitePackageStore
+from modelvault_jlab.storage.packages_sql import SqlPackageStore
 from modelvault_jlab.upstream.pypi_parse import MalformedPageError, parse_page
 
 from .dists import sdist_bytes, wheel_bytes
@@ -148,11 +148,11 @@ def test_upstream_page_parsing() -> None:
 
 
 def test_config_validation_and_global_offline(tmp_path: Path) -> None:
-    meta = SqliteMetadataStore(tmp_path / "m.sqlite3")
+    meta = SqlMetadataStore(tmp_path / "m.sqlite3")
     vault = Vault(
         meta,
         FsBlobStore(tmp_path / "blobs"),
-        packages=SqlitePackageStore(tmp_path / "m.sqlite3"),
+        packages=SqlPackageStore(tmp_path / "m.sqlite3"),
         pypi_options=PypiOptions(offline=True),
     )
     check = vault.pypi.validate_config
@@ -174,7 +174,7 @@ def test_config_validation_and_global_offline(tmp_path: Path) -> None:
     )
     vault.pypi.validate_config("pypi-virtual", {"members": ["up"]})
     # the server-wide offline switch: cached pages are served (only cached files), never fetched
-    store = SqlitePackageStore(tmp_path / "m.sqlite3")
+    store = SqlPackageStore(tmp_path / "m.sqlite3")
     store.put_remote_page(
         RemotePageRecord(
             "up",

@@ -1,11 +1,12 @@
-"""The storage contract, run against every backend (today: filesystem blobs and SQLite metadata;
-PostgreSQL and S3 join the parametrisation without new tests)."""
+"""The storage contract, run against every backend: filesystem blobs, SQLite and PostgreSQL
+metadata (a real server, tests/pg_service.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from modelvault_jlab.ids import CommitSha, Sha256
 from modelvault_jlab.storage.base import (
     AuditQuery,
     BlobStore,
+    BlobWriter,
     CommitRecord,
     FileChange,
     FileEntry,
@@ -32,17 +34,18 @@ from modelvault_jlab.storage.base import (
     RepositoryRecord,
 )
 from modelvault_jlab.storage.blobs_fs import FsBlobStore
-from modelvault_jlab.storage.meta_sqlite import SqliteMetadataStore
+from modelvault_jlab.storage.meta_sql import SqlMetadataStore
+from tests.storage.blob_backends import BLOB_BACKENDS, leftovers, open_blob_store, stored_objects
 
 
-@pytest.fixture(params=["fs"])
-def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
-    return FsBlobStore(tmp_path / "blobs")
+@pytest.fixture(params=BLOB_BACKENDS)
+def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStore]:
+    yield from open_blob_store(request.param, request, tmp_path)
 
 
-@pytest.fixture(params=["sqlite"])
-def meta(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MetadataStore]:
-    store = SqliteMetadataStore(tmp_path / "meta.sqlite3")
+@pytest.fixture
+def meta(database_url: str) -> Iterator[MetadataStore]:
+    store = SqlMetadataStore(database_url)
     yield store
     store.close()
 
@@ -65,9 +68,8 @@ def test_blob_roundtrip_and_dedup(blobs: BlobStore) -> None:
     assert b"".join(blobs.iter_range(info.sha256, 10, 5000, 1000)) == data[10:5000]
     again = blobs.put_bytes(data)
     assert again == info
-    if isinstance(blobs, FsBlobStore):
-        assert len([p for p in blobs.objects_dir.rglob("*") if p.is_file()]) == 1
-        assert list(blobs.tmp_dir.iterdir()) == []
+    assert len(stored_objects(blobs)) == 1
+    assert leftovers(blobs) == []
 
 
 def test_blob_digest_and_size_mismatch_publish_nothing(blobs: BlobStore) -> None:
@@ -79,8 +81,7 @@ def test_blob_digest_and_size_mismatch_publish_nothing(blobs: BlobStore) -> None
         w.write(data)
         w.commit(_sha(data), len(data) + 1)
     assert not blobs.exists(_sha(data))
-    if isinstance(blobs, FsBlobStore):
-        assert list(blobs.tmp_dir.iterdir()) == []
+    assert leftovers(blobs) == []
 
 
 def test_abandoned_writer_is_invisible_and_cleaned(tmp_path: Path) -> None:
@@ -96,6 +97,95 @@ def test_abandoned_writer_is_invisible_and_cleaned(tmp_path: Path) -> None:
     assert list(store.tmp_dir.iterdir()) == []
     with pytest.raises(BlobNotFoundError):
         store.open_reader(_sha(b"partial"))
+
+
+MiB = 1 << 20
+
+
+def _write(writer: BlobWriter, data: bytes, step: int = 1 * MiB) -> None:
+    for i in range(0, len(data), step):
+        writer.write(data[i : i + step])
+
+
+@pytest.mark.parametrize("size", [11, 12 * MiB])  # one request / several parts on S3
+@pytest.mark.parametrize("announced", [False, True])  # sha256 known when the writer opens
+def test_blob_mismatch_publishes_nothing_whatever_the_path(
+    blobs: BlobStore, size: int, announced: bool
+) -> None:
+    data = os.urandom(size)
+    wrong = _sha(b"something else")
+    with pytest.raises(DigestMismatchError), blobs.open_writer(wrong if announced else None) as w:
+        _write(w, data)
+        w.commit(None if announced else wrong, size)
+    with (
+        pytest.raises(SizeMismatchError),
+        blobs.open_writer(_sha(data) if announced else None) as w,
+    ):
+        _write(w, data)
+        w.commit(_sha(data), size - 1)
+    assert not blobs.exists(_sha(data)) and not blobs.exists(wrong)
+    assert stored_objects(blobs) == [] and leftovers(blobs) == []
+    # the same content, right this time, is published exactly once
+    with blobs.open_writer(_sha(data) if announced else None) as w:
+        _write(w, data)
+        assert w.commit(_sha(data), size).sha256 == _sha(data)
+    with blobs.open_reader(_sha(data)) as f:
+        assert f.read() == data
+    assert len(stored_objects(blobs)) == 1 and leftovers(blobs) == []
+
+
+def test_interrupted_writer_leaves_nothing(blobs: BlobStore) -> None:
+    data = os.urandom(11 * MiB)  # parts already uploaded on S3 when it breaks
+    with pytest.raises(RuntimeError), blobs.open_writer() as w:
+        _write(w, data)
+        raise RuntimeError("client went away")
+    w.abort()  # idempotent
+    assert not blobs.exists(_sha(data))
+    assert stored_objects(blobs) == [] and leftovers(blobs) == []
+
+
+def test_blob_reader_is_seekable(blobs: BlobStore) -> None:
+    data = os.urandom(3 * MiB + 17)
+    info = blobs.put_bytes(data)
+    with blobs.open_reader(info.sha256) as f:
+        assert f.seekable() and f.read(10) == data[:10]
+        assert f.seek(0, os.SEEK_END) == len(data) and f.read(5) == b""
+        assert f.seek(-100, os.SEEK_END) == len(data) - 100 and f.read() == data[-100:]
+        for pos in (2 * MiB + 5, 17, 1 * MiB - 3, len(data) - 1):  # backwards and forwards
+            f.seek(pos)
+            assert f.read(70_000) == data[pos : pos + 70_000]
+            assert f.tell() == min(len(data), pos + 70_000)
+        f.seek(5)
+        assert f.read() == data[5:]
+    assert b"".join(blobs.iter_range(info.sha256, 0, len(data) + 10, 1 * MiB)) == data
+    assert b"".join(blobs.iter_range(info.sha256, len(data), len(data) + 1, 10)) == b""
+
+
+def test_open_partial_reads_while_writing_and_after_commit(blobs: BlobStore) -> None:
+    data = os.urandom(7 * MiB)
+    with blobs.open_writer() as w:
+        w.write(data[: 6 * MiB])
+        try:
+            partial = w.open_partial()
+        except NotImplementedError:
+            pytest.fail(f"{type(blobs).__name__} must support stream-through readers")
+        with partial:
+            assert partial.read() == data[: 6 * MiB]
+            w.write(data[6 * MiB :])
+            assert partial.read() == data[6 * MiB :]
+            w.commit(_sha(data), len(data))
+            partial.seek(0)
+            assert partial.read() == data  # still valid after the blob was published
+    assert blobs.exists(_sha(data)) and leftovers(blobs) == []
+
+
+def test_put_many_dedups(blobs: BlobStore) -> None:
+    values = [f"value {i % 5}".encode() for i in range(20)]
+    infos = blobs.put_many(values)
+    assert [i.sha256 for i in infos] == [_sha(v) for v in values]
+    assert len(stored_objects(blobs)) == 5
+    with blobs.open_reader(infos[3].sha256) as f:
+        assert f.read() == values[3]
 
 
 # -- metadata -------------------------------------------------------------------------------------
@@ -258,3 +348,43 @@ def test_audit_and_settings(meta: MetadataStore) -> None:
     assert [
         e.detail["i"] for e in meta.query_audit(AuditQuery(before_id=page[-1].id, limit=2))
     ] == [2, 1]
+
+
+# -- leases ---------------------------------------------------------------------------------------
+def test_lease_acquire_renew_release(meta: MetadataStore) -> None:
+    assert meta.acquire_lease("gc", "a", 30)
+    assert not meta.acquire_lease("gc", "b", 30)  # held by another: refused
+    assert meta.acquire_lease("gc", "a", 30)  # held by us: renewed
+    assert meta.renew_lease("gc", "a", 30) and not meta.renew_lease("gc", "b", 30)
+    assert meta.acquire_lease("other", "b", 30)  # leases are independent
+    meta.release_lease("gc", "b")  # not the holder: no effect
+    assert not meta.acquire_lease("gc", "b", 30)
+    meta.release_lease("gc", "a")
+    assert not meta.renew_lease("gc", "a", 30)  # released: gone
+    assert meta.acquire_lease("gc", "b", 30)
+
+
+def test_lease_expires(meta: MetadataStore) -> None:
+    assert meta.acquire_lease("gc", "a", 0.2)
+    assert not meta.acquire_lease("gc", "b", 30)
+    time.sleep(0.3)
+    assert not meta.renew_lease("gc", "a", 30)  # expired: the holder must re-acquire
+    assert meta.acquire_lease("gc", "b", 30)
+    assert not meta.acquire_lease("gc", "a", 30)
+
+
+def test_racing_lease_one_wins(meta: MetadataStore) -> None:
+    winners: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def race(i: int) -> None:
+        barrier.wait()
+        if meta.acquire_lease("leader", f"replica-{i}", 30):
+            winners.append(i)
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(winners) == 1

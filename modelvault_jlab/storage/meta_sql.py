@@ -1,18 +1,24 @@
-"""SQLite metadata store (WAL): the embedded default.
+"""The SQL metadata store, one implementation for SQLite and PostgreSQL (``sql.Database``).
 
-The SQL sticks to what PostgreSQL also accepts (``ON CONFLICT``, recursive CTEs, range scans over
-paths) so that a PostgreSQL backend can share it. Writes run in ``BEGIN IMMEDIATE`` transactions:
-SQLite then serialises writers, and refs still move by compare-and-swap so that the loser of a race
-gets a clear conflict rather than a silently lost update.
+Concurrency, per write path (SQLite serialises writers with ``BEGIN IMMEDIATE``; PostgreSQL runs
+READ COMMITTED, where two replicas' transactions interleave), each safe on both engines:
+
+- ``commit``: the ref moves first, by compare-and-swap (``UPDATE … WHERE commit_sha = expected``,
+  or ``INSERT … ON CONFLICT DO NOTHING`` for a new ref). That takes the ref's row lock, so a racing
+  writer blocks until the winner commits, then finds the ref moved and gets a conflict; the
+  parent's files it copies belong to an immutable commit. ``set_ref`` is the same CAS.
+- ``next_pr_number``: one ``UPDATE … RETURNING`` increments and reads.
+- ``mirror_commit``: ``INSERT … ON CONFLICT DO NOTHING RETURNING`` decides who writes the files.
+- ``create_hub_repo``/``create_repository``: the unique key decides (``RepoExistsError``).
+- settings, blobs, git objects, remote refs, scans, leases: single upserts; waivers, tokens and
+  audit events: single inserts (``RETURNING`` the id) and guarded ``UPDATE … WHERE``.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from ..errors import (
@@ -39,124 +45,7 @@ from .base import (
     TokenRecord,
     WaiverRecord,
 )
-from .sqlite import SqliteDatabase
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS settings (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS repositories (
-    key TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    description TEXT NOT NULL DEFAULT '',
-    public INTEGER NOT NULL DEFAULT 0,
-    config TEXT NOT NULL DEFAULT '{}',
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS hub_repos (
-    id INTEGER PRIMARY KEY,
-    repository TEXT NOT NULL REFERENCES repositories(key) ON DELETE CASCADE,
-    repo_type TEXT NOT NULL,
-    repo_id TEXT NOT NULL,
-    private INTEGER NOT NULL DEFAULT 1,
-    created_at REAL NOT NULL,
-    created_by TEXT NOT NULL,
-    next_pr INTEGER NOT NULL DEFAULT 1,
-    UNIQUE (repository, repo_type, repo_id)
-);
-CREATE TABLE IF NOT EXISTS commits (
-    pk INTEGER PRIMARY KEY,
-    hub_repo INTEGER NOT NULL REFERENCES hub_repos(id) ON DELETE CASCADE,
-    sha TEXT NOT NULL,
-    parent TEXT,
-    title TEXT NOT NULL,
-    message TEXT NOT NULL,
-    author TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    UNIQUE (hub_repo, sha)
-);
-CREATE TABLE IF NOT EXISTS files (
-    commit_pk INTEGER NOT NULL REFERENCES commits(pk) ON DELETE CASCADE,
-    path TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    git_oid TEXT NOT NULL,
-    lfs INTEGER NOT NULL,
-    PRIMARY KEY (commit_pk, path)
-);
-CREATE TABLE IF NOT EXISTS refs (
-    hub_repo INTEGER NOT NULL REFERENCES hub_repos(id) ON DELETE CASCADE,
-    kind TEXT NOT NULL,
-    name TEXT NOT NULL,
-    commit_sha TEXT NOT NULL,
-    PRIMARY KEY (hub_repo, kind, name)
-);
-CREATE TABLE IF NOT EXISTS blobs (
-    sha256 TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tokens (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    secret_hash TEXT NOT NULL,
-    scopes TEXT NOT NULL,
-    repositories TEXT NOT NULL,
-    created_by TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    expires_at REAL,
-    revoked_at REAL,
-    description TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS audit_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts REAL NOT NULL,
-    actor TEXT NOT NULL,
-    token_id TEXT,
-    action TEXT NOT NULL,
-    repository TEXT,
-    subject TEXT,
-    detail TEXT NOT NULL,
-    remote_addr TEXT
-);
-CREATE TABLE IF NOT EXISTS remote_refs (
-    hub_repo INTEGER NOT NULL REFERENCES hub_repos(id) ON DELETE CASCADE,
-    revision TEXT NOT NULL,
-    commit_sha TEXT NOT NULL,
-    fetched_at REAL NOT NULL,
-    PRIMARY KEY (hub_repo, revision)
-);
-CREATE TABLE IF NOT EXISTS git_objects (
-    git_oid TEXT PRIMARY KEY,
-    sha256 TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS scan_results (
-    sha256 TEXT PRIMARY KEY,
-    scanner_version TEXT NOT NULL,
-    verdict TEXT NOT NULL,
-    report TEXT NOT NULL,
-    scanned_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS waivers (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    policy TEXT NOT NULL,
-    repository TEXT,
-    repo_type TEXT,
-    repo_id TEXT,
-    commit_sha TEXT,
-    sha256 TEXT,
-    justification TEXT NOT NULL,
-    created_by TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    expires_at REAL NOT NULL,
-    revoked_at REAL
-);
-CREATE INDEX IF NOT EXISTS audit_by_repository ON audit_events (repository, id);
-CREATE INDEX IF NOT EXISTS audit_by_action ON audit_events (action, id);
-"""
+from .sql import ConstraintError, Row, SqlDatabase, Tx
 
 
 def _folder_bounds(folder: str) -> tuple[str, str]:
@@ -165,17 +54,7 @@ def _folder_bounds(folder: str) -> tuple[str, str]:
     return folder + "/", folder + "0"
 
 
-class SqliteMetadataStore(SqliteDatabase, MetadataStore):
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        super().__init__(path, _SCHEMA)
-        with self._tx() as c:
-            c.execute(
-                "INSERT INTO settings(name, value) VALUES('schema_version', ?) "
-                "ON CONFLICT(name) DO NOTHING",
-                (str(SCHEMA_VERSION),),
-            )
-
+class SqlMetadataStore(SqlDatabase, MetadataStore):
     def get_setting(self, name: str) -> str | None:
         row = self._one("SELECT value FROM settings WHERE name = ?", (name,))
         return None if row is None else str(row["value"])
@@ -187,11 +66,12 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
                 (name, value),
             )
             row = c.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        assert row is not None
         return str(row["value"])
 
     # -- repositories --
     @staticmethod
-    def _repository(row: sqlite3.Row) -> RepositoryRecord:
+    def _repository(row: Row) -> RepositoryRecord:
         return RepositoryRecord(
             key=row["key"],
             kind=row["kind"],
@@ -216,7 +96,7 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
                         record.created_at or time.time(),
                     ),
                 )
-        except sqlite3.IntegrityError:
+        except ConstraintError:
             raise RepoExistsError(f"Repository '{record.key}' already exists.") from None
         result = self.get_repository(record.key)
         assert result is not None
@@ -245,7 +125,7 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
 
     # -- hub repos --
     @staticmethod
-    def _hub_repo(row: sqlite3.Row) -> HubRepoRecord:
+    def _hub_repo(row: Row) -> HubRepoRecord:
         return HubRepoRecord(
             id=row["id"],
             repository=row["repository"],
@@ -267,16 +147,15 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
     ) -> HubRepoRecord:
         try:
             with self._tx() as c:
-                cur = c.execute(
+                row = c.execute(
                     "INSERT INTO hub_repos(repository, repo_type, repo_id, private, created_at, "
-                    "created_by) VALUES (?, ?, ?, ?, ?, ?)",
+                    "created_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
                     (repository, repo_type, repo_id, int(private), time.time(), created_by),
-                )
-                hub_repo = int(cur.lastrowid or 0)
+                ).fetchone()
+                assert row is not None
+                hub_repo = int(row["id"])
                 if initial_commit is None:
-                    return self._hub_repo(
-                        c.execute("SELECT * FROM hub_repos WHERE id = ?", (hub_repo,)).fetchone()
-                    )
+                    return self._hub_repo(row)
                 c.execute(
                     "INSERT INTO commits(hub_repo, sha, parent, title, message, author, created_at) "
                     "VALUES (?, ?, NULL, ?, ?, ?, ?)",
@@ -293,7 +172,7 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
                     "INSERT INTO refs(hub_repo, kind, name, commit_sha) VALUES (?, 'branch', 'main', ?)",
                     (hub_repo, initial_commit.sha),
                 )
-        except sqlite3.IntegrityError:
+        except ConstraintError:
             raise RepoExistsError(f"Repository {repo_id} already exists.") from None
         record = self.get_hub_repo(repository, repo_type, repo_id)
         assert record is not None
@@ -336,7 +215,7 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
 
     # -- commits and refs --
     @staticmethod
-    def _commit(row: sqlite3.Row) -> CommitRecord:
+    def _commit(row: Row) -> CommitRecord:
         return CommitRecord(
             sha=CommitSha(row["sha"]),
             hub_repo=row["hub_repo"],
@@ -348,10 +227,11 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
         )
 
     @staticmethod
-    def _insert_commit(c: sqlite3.Connection, commit: CommitRecord) -> int:
-        cur = c.execute(
+    def _insert_commit(c: Tx, commit: CommitRecord) -> int | None:
+        """The new commit's pk; ``None`` if the repo already has a commit with this sha."""
+        row = c.execute(
             "INSERT INTO commits(hub_repo, sha, parent, title, message, author, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hub_repo, sha) DO NOTHING RETURNING pk",
             (
                 commit.hub_repo,
                 commit.sha,
@@ -361,10 +241,10 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
                 commit.author,
                 commit.created_at,
             ),
-        )
-        return int(cur.lastrowid or 0)
+        ).fetchone()
+        return None if row is None else int(row["pk"])
 
-    def _commit_pk(self, c: sqlite3.Connection, hub_repo: int, sha: str) -> int | None:
+    def _commit_pk(self, c: Tx, hub_repo: int, sha: str) -> int | None:
         row = c.execute(
             "SELECT pk FROM commits WHERE hub_repo = ? AND sha = ?", (hub_repo, sha)
         ).fetchone()
@@ -378,13 +258,27 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
         ref_name: str,
         expected_head: CommitSha | None,
     ) -> None:
+        key = (commit.hub_repo, ref_kind, ref_name)
         with self._tx() as c:
-            row = c.execute(
-                "SELECT commit_sha FROM refs WHERE hub_repo = ? AND kind = ? AND name = ?",
-                (commit.hub_repo, ref_kind, ref_name),
-            ).fetchone()
-            current = None if row is None else row["commit_sha"]
-            if current != expected_head:
+            # Move the ref first: the CAS takes the ref's row lock, so a racing writer waits for
+            # this transaction and then fails the CAS instead of overwriting the new head.
+            if expected_head is None:
+                moved = c.execute(
+                    "INSERT INTO refs(hub_repo, kind, name, commit_sha) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (hub_repo, kind, name) DO NOTHING",
+                    (*key, commit.sha),
+                ).rowcount
+            else:
+                moved = c.execute(
+                    "UPDATE refs SET commit_sha = ? WHERE hub_repo = ? AND kind = ? AND name = ? "
+                    "AND commit_sha = ?",
+                    (commit.sha, *key, expected_head),
+                ).rowcount
+            if not moved:
+                row = c.execute(
+                    "SELECT commit_sha FROM refs WHERE hub_repo = ? AND kind = ? AND name = ?", key
+                ).fetchone()
+                current = None if row is None else row["commit_sha"]
                 raise WriteConflictError(
                     f"The {ref_kind} '{ref_name}' moved to {current} while this commit was "
                     f"prepared on {expected_head}; fetch the new head and retry.",
@@ -392,6 +286,8 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
                     actual=current,
                 )
             pk = self._insert_commit(c, commit)
+            if pk is None:
+                raise WriteConflictError(f"Commit {commit.sha} already exists; retry.")
             if commit.parent is not None:
                 parent_pk = self._commit_pk(c, commit.hub_repo, commit.parent)
                 c.execute(
@@ -401,19 +297,9 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
                 )
             for change in changes:
                 self._apply(c, pk, change)
-            if current is None:
-                c.execute(
-                    "INSERT INTO refs(hub_repo, kind, name, commit_sha) VALUES (?, ?, ?, ?)",
-                    (commit.hub_repo, ref_kind, ref_name, commit.sha),
-                )
-            else:
-                c.execute(
-                    "UPDATE refs SET commit_sha = ? WHERE hub_repo = ? AND kind = ? AND name = ?",
-                    (commit.sha, commit.hub_repo, ref_kind, ref_name),
-                )
 
     @staticmethod
-    def _apply(c: sqlite3.Connection, pk: int, change: FileChange) -> None:
+    def _apply(c: Tx, pk: int, change: FileChange) -> None:
         if change.op == "delete_file":
             n = c.execute(
                 "DELETE FROM files WHERE commit_pk = ? AND path = ?", (pk, change.path)
@@ -469,7 +355,7 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
         rows = self._query(
             """
             WITH RECURSIVE chain(sha, depth) AS (
-                SELECT ?, 0
+                SELECT sha, 0 FROM commits WHERE hub_repo = ? AND sha = ?
                 UNION ALL
                 SELECT c.parent, chain.depth + 1 FROM commits c
                 JOIN chain ON c.sha = chain.sha AND c.hub_repo = ?
@@ -478,7 +364,7 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
             SELECT c.* FROM chain JOIN commits c ON c.sha = chain.sha AND c.hub_repo = ?
             ORDER BY chain.depth LIMIT ? OFFSET ?
             """,
-            (head, hub_repo, hub_repo, limit, offset),
+            (hub_repo, head, hub_repo, hub_repo, limit, offset),
         )
         return [self._commit(r) for r in rows]
 
@@ -503,7 +389,7 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
                         "INSERT INTO refs(hub_repo, kind, name, commit_sha) VALUES (?, ?, ?, ?)",
                         (hub_repo, kind, name, commit),
                     )
-                except sqlite3.IntegrityError:
+                except ConstraintError:
                     raise RefExistsError(f"The {kind} '{name}' already exists.") from None
                 return
             n = c.execute(
@@ -525,17 +411,20 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
             )
 
     def next_pr_number(self, hub_repo: int) -> int:
-        with self._tx() as c:
-            row = c.execute("SELECT next_pr FROM hub_repos WHERE id = ?", (hub_repo,)).fetchone()
-            c.execute("UPDATE hub_repos SET next_pr = next_pr + 1 WHERE id = ?", (hub_repo,))
-        return int(row["next_pr"])
+        # one statement: two replicas never draw the same number
+        row = self._tx_one(
+            "UPDATE hub_repos SET next_pr = next_pr + 1 WHERE id = ? RETURNING next_pr - 1 AS n",
+            (hub_repo,),
+        )
+        assert row is not None
+        return int(row["n"])
 
     # -- mirrors --
     def mirror_commit(self, commit: CommitRecord, files: Sequence[FileEntry]) -> None:
         with self._tx() as c:
-            if self._commit_pk(c, commit.hub_repo, commit.sha) is not None:
-                return
             pk = self._insert_commit(c, commit)
+            if pk is None:  # already recorded (maybe by another replica just now)
+                return
             c.executemany(
                 "INSERT INTO files(commit_pk, path, sha256, size, git_oid, lfs) VALUES (?,?,?,?,?,?)",
                 [(pk, f.path, f.sha256, f.size, f.git_oid, int(f.lfs)) for f in files],
@@ -580,7 +469,7 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
 
     # -- files --
     @staticmethod
-    def _file(row: sqlite3.Row) -> FileEntry:
+    def _file(row: Row) -> FileEntry:
         return FileEntry(
             path=row["path"],
             sha256=Sha256(row["sha256"]),
@@ -656,7 +545,7 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
             )
 
     @staticmethod
-    def _scan(row: sqlite3.Row) -> ScanRecord:
+    def _scan(row: Row) -> ScanRecord:
         return ScanRecord(
             Sha256(row["sha256"]),
             row["scanner_version"],
@@ -702,7 +591,7 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
         return [Sha256(r["sha256"]) for r in rows]
 
     @staticmethod
-    def _waiver(row: sqlite3.Row) -> WaiverRecord:
+    def _waiver(row: Row) -> WaiverRecord:
         return WaiverRecord(
             id=row["id"],
             policy=row["policy"],
@@ -719,24 +608,24 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
         )
 
     def create_waiver(self, record: WaiverRecord) -> WaiverRecord:
-        with self._tx() as c:
-            cur = c.execute(
-                "INSERT INTO waivers(policy, repository, repo_type, repo_id, commit_sha, sha256, "
-                "justification, created_by, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    record.policy,
-                    record.repository,
-                    record.repo_type,
-                    record.repo_id,
-                    record.commit,
-                    record.sha256,
-                    record.justification,
-                    record.created_by,
-                    record.created_at,
-                    record.expires_at,
-                ),
-            )
-            row = c.execute("SELECT * FROM waivers WHERE id = ?", (cur.lastrowid,)).fetchone()
+        row = self._tx_one(
+            "INSERT INTO waivers(policy, repository, repo_type, repo_id, commit_sha, sha256, "
+            "justification, created_by, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?) "
+            "RETURNING *",
+            (
+                record.policy,
+                record.repository,
+                record.repo_type,
+                record.repo_id,
+                record.commit,
+                record.sha256,
+                record.justification,
+                record.created_by,
+                record.created_at,
+                record.expires_at,
+            ),
+        )
+        assert row is not None
         return self._waiver(row)
 
     def list_waivers(self, include_inactive: bool, now: float) -> list[WaiverRecord]:
@@ -759,7 +648,7 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
 
     # -- tokens --
     @staticmethod
-    def _token(row: sqlite3.Row) -> TokenRecord:
+    def _token(row: Row) -> TokenRecord:
         return TokenRecord(
             id=row["id"],
             name=row["name"],
@@ -822,13 +711,13 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
         detail: dict[str, Any],
         remote_addr: str | None,
     ) -> int:
-        with self._tx() as c:
-            cur = c.execute(
-                "INSERT INTO audit_events(ts, actor, token_id, action, repository, subject, detail, "
-                "remote_addr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (ts, actor, token_id, action, repository, subject, json.dumps(detail), remote_addr),
-            )
-            return int(cur.lastrowid or 0)
+        row = self._tx_one(
+            "INSERT INTO audit_events(ts, actor, token_id, action, repository, subject, detail, "
+            "remote_addr) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (ts, actor, token_id, action, repository, subject, json.dumps(detail), remote_addr),
+        )
+        assert row is not None
+        return int(row["id"])
 
     def query_audit(self, query: AuditQuery) -> list[AuditEvent]:
         sql = "SELECT * FROM audit_events WHERE 1 = 1"
@@ -863,3 +752,34 @@ class SqliteMetadataStore(SqliteDatabase, MetadataStore):
             )
             for r in self._query(sql, params)
         ]
+
+    # -- leases --
+    def acquire_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        # One statement, so the check (free, expired or ours) and the take cannot interleave
+        # with another replica's: the upsert's WHERE leaves a live foreign lease untouched.
+        now = self._now_sql
+        row = self._tx_one(
+            f"INSERT INTO leases(name, holder, expires_at) VALUES (?, ?, {now} + ?) "  # noqa: S608
+            "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, "
+            "expires_at = excluded.expires_at "
+            f"WHERE leases.expires_at <= {now} OR leases.holder = excluded.holder "
+            "RETURNING holder",
+            (name, holder, ttl_seconds),
+        )
+        return row is not None
+
+    def renew_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        now = self._now_sql
+        with self._tx() as c:
+            return (
+                c.execute(
+                    f"UPDATE leases SET expires_at = {now} + ? "  # noqa: S608
+                    f"WHERE name = ? AND holder = ? AND expires_at > {now}",
+                    (ttl_seconds, name, holder),
+                ).rowcount
+                > 0
+            )
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))

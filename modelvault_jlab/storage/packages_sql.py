@@ -1,75 +1,35 @@
-"""SQLite :class:`PackageStore`: own tables (``pypi_*``) in the vault's ``metadata.sqlite3``.
+"""The SQL :class:`PackageStore` (tables ``pypi_*``), one implementation for both engines.
 
-It opens its own connection (WAL, so it coexists with the metadata store's connection and with
-admin CLI processes). The SQL avoids SQLite-only syntax (``ON CONFLICT … DO NOTHING``, plain
-``DELETE``/``INSERT``, no ``REPLACE`` or ``rowid``), so a PostgreSQL backend can reuse it with a
-different placeholder style.
+Concurrency (PostgreSQL READ COMMITTED; SQLite serialises writers): ``add_file`` is ``INSERT … ON
+CONFLICT DO NOTHING`` then a read in the same transaction, so of two uploads of one filename the
+second waits for the first and gets the stored record back (the domain then compares hashes:
+"same file, different hash" is refused). ``put_remote_page`` upserts the page row first; its row
+lock orders two replicas refreshing one project, so their link sets never mix.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 from .packages import PackageFileRecord, PackageStore, RemoteLinkRecord, RemotePageRecord
-from .sqlite import SqliteDatabase
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS pypi_files (
-    repository TEXT NOT NULL,
-    filename TEXT NOT NULL,
-    project TEXT NOT NULL,
-    display_name TEXT NOT NULL DEFAULT '',
-    version TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    requires_python TEXT,
-    yanked TEXT,
-    upload_time REAL NOT NULL,
-    metadata_sha256 TEXT,
-    uploaded_by TEXT NOT NULL,
-    origin TEXT NOT NULL,
-    PRIMARY KEY (repository, filename)
-);
-CREATE INDEX IF NOT EXISTS pypi_files_by_project ON pypi_files (repository, project);
-CREATE TABLE IF NOT EXISTS pypi_remote_pages (
-    repository TEXT NOT NULL,
-    project TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    etag TEXT,
-    fetched_at REAL NOT NULL,
-    PRIMARY KEY (repository, project)
-);
-CREATE TABLE IF NOT EXISTS pypi_remote_links (
-    repository TEXT NOT NULL,
-    project TEXT NOT NULL,
-    filename TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    url TEXT NOT NULL,
-    size INTEGER,
-    requires_python TEXT,
-    yanked TEXT,
-    upload_time REAL,
-    metadata_sha256 TEXT,
-    PRIMARY KEY (repository, project, filename)
-);
-CREATE INDEX IF NOT EXISTS pypi_remote_links_by_hash ON pypi_remote_links (repository, sha256);
-"""
+from .sql import Row, SqlDatabase
 
 _FILE_COLUMNS = (
     "repository, filename, project, display_name, version, sha256, size, requires_python, "
     "yanked, upload_time, metadata_sha256, uploaded_by, origin"
 )
 _LINK_COLUMNS = "filename, sha256, url, size, requires_python, yanked, upload_time, metadata_sha256"
+_PAGE_SQL = (
+    "SELECT p.status AS page_status, p.etag AS page_etag, p.fetched_at AS page_fetched_at, "
+    "l.filename, l.sha256, l.url, l.size, l.requires_python, l.yanked, l.upload_time, "
+    "l.metadata_sha256 FROM pypi_remote_pages p LEFT JOIN pypi_remote_links l "
+    "ON l.repository = p.repository AND l.project = p.project "
+    "WHERE p.repository = ? AND p.project = ? ORDER BY l.filename"
+)
 
 
-class SqlitePackageStore(SqliteDatabase, PackageStore):
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path, _SCHEMA)
-
+class SqlPackageStore(SqlDatabase, PackageStore):
     # -- files --
     @staticmethod
-    def _file(row: sqlite3.Row) -> PackageFileRecord:
+    def _file(row: Row) -> PackageFileRecord:
         return PackageFileRecord(
             repository=row["repository"],
             project=row["project"],
@@ -116,6 +76,7 @@ class SqlitePackageStore(SqliteDatabase, PackageStore):
                 "SELECT * FROM pypi_files WHERE repository = ? AND filename = ?",
                 (r.repository, r.filename),
             ).fetchone()
+        assert row is not None
         return self._file(row), created
 
     def get_file(self, repository: str, filename: str) -> PackageFileRecord | None:
@@ -152,13 +113,13 @@ class SqlitePackageStore(SqliteDatabase, PackageStore):
     def put_remote_page(self, page: RemotePageRecord) -> None:
         key = (page.repository, page.project)
         with self._tx() as c:
-            c.execute("DELETE FROM pypi_remote_links WHERE repository = ? AND project = ?", key)
-            c.execute("DELETE FROM pypi_remote_pages WHERE repository = ? AND project = ?", key)
             c.execute(
                 "INSERT INTO pypi_remote_pages (repository, project, status, etag, fetched_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (repository, project) DO UPDATE SET "
+                "status = excluded.status, etag = excluded.etag, fetched_at = excluded.fetched_at",
                 (*key, page.status, page.etag, page.fetched_at),
             )
+            c.execute("DELETE FROM pypi_remote_links WHERE repository = ? AND project = ?", key)
             c.executemany(
                 f"INSERT INTO pypi_remote_links (repository, project, {_LINK_COLUMNS}) "  # noqa: S608
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -180,7 +141,7 @@ class SqlitePackageStore(SqliteDatabase, PackageStore):
             )
 
     @staticmethod
-    def _link(row: sqlite3.Row) -> RemoteLinkRecord:
+    def _link(row: Row) -> RemoteLinkRecord:
         return RemoteLinkRecord(
             filename=row["filename"],
             sha256=row["sha256"],
@@ -193,25 +154,18 @@ class SqlitePackageStore(SqliteDatabase, PackageStore):
         )
 
     def get_remote_page(self, repository: str, project: str) -> RemotePageRecord | None:
-        with self._lock:
-            head = self._conn.execute(
-                "SELECT * FROM pypi_remote_pages WHERE repository = ? AND project = ?",
-                (repository, project),
-            ).fetchone()
-            if head is None:
-                return None
-            links = self._conn.execute(
-                "SELECT * FROM pypi_remote_links WHERE repository = ? AND project = ? "
-                "ORDER BY filename",
-                (repository, project),
-            ).fetchall()
+        # one statement, so page and links come from one snapshot on both engines
+        rows = self._query(_PAGE_SQL, (repository, project))
+        if not rows:
+            return None
+        head = rows[0]
         return RemotePageRecord(
             repository=repository,
             project=project,
-            status=head["status"],
-            fetched_at=head["fetched_at"],
-            etag=head["etag"],
-            links=tuple(self._link(r) for r in links),
+            status=head["page_status"],
+            fetched_at=head["page_fetched_at"],
+            etag=head["page_etag"],
+            links=tuple(self._link(r) for r in rows if r["filename"] is not None),
         )
 
     def touch_remote_page(self, repository: str, project: str, fetched_at: float) -> None:

@@ -1,55 +1,23 @@
-"""SQLite :class:`BundleStore`: own tables (``bundle_*``) in the vault's ``metadata.sqlite3``."""
+"""The SQL :class:`BundleStore` (tables ``bundle*``), one implementation for both engines.
+
+Concurrency: ``create_bundle`` is ``INSERT … ON CONFLICT (name, version) DO NOTHING RETURNING``,
+so of two replicas sealing one version exactly one succeeds; promotions are keyed by
+``(bundle_id, seq)``, so two promotions from the same state cannot both land; ``put_file`` is one
+upsert.
+"""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
-from pathlib import Path
 
 from ..errors import ConflictError, WriteConflictError
 from .bundles import BundleRecord, BundleStore, GenericFileRecord, PromotionRecord
-from .sqlite import SqliteDatabase
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS bundles (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    version TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    manifest BLOB NOT NULL,
-    signature TEXT NOT NULL,
-    created_by TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    origin TEXT NOT NULL,
-    UNIQUE (name, version)
-);
-CREATE TABLE IF NOT EXISTS bundle_pins (
-    bundle_id INTEGER NOT NULL REFERENCES bundles(id),
-    sha256 TEXT NOT NULL,
-    PRIMARY KEY (bundle_id, sha256)
-);
-CREATE INDEX IF NOT EXISTS bundle_pins_by_sha ON bundle_pins (sha256);
-CREATE TABLE IF NOT EXISTS bundle_promotions (
-    bundle_id INTEGER NOT NULL REFERENCES bundles(id),
-    seq INTEGER NOT NULL,
-    environment TEXT NOT NULL,
-    payload BLOB NOT NULL,
-    signature TEXT NOT NULL,
-    PRIMARY KEY (bundle_id, seq)
-);
-CREATE TABLE IF NOT EXISTS bundle_files (
-    name TEXT PRIMARY KEY,
-    sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    created_by TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-"""
+from .sql import ConstraintError, Row, SqlDatabase
 
 _COLS = "id, name, version, digest, manifest, signature, created_by, created_at, origin"
 
 
-def _bundle(row: sqlite3.Row) -> BundleRecord:
+def _bundle(row: Row) -> BundleRecord:
     return BundleRecord(
         id=int(row["id"]),
         name=row["name"],
@@ -63,7 +31,7 @@ def _bundle(row: sqlite3.Row) -> BundleRecord:
     )
 
 
-def _promotion(row: sqlite3.Row) -> PromotionRecord:
+def _promotion(row: Row) -> PromotionRecord:
     return PromotionRecord(
         int(row["bundle_id"]),
         int(row["seq"]),
@@ -73,16 +41,13 @@ def _promotion(row: sqlite3.Row) -> PromotionRecord:
     )
 
 
-def _file(row: sqlite3.Row) -> GenericFileRecord:
+def _file(row: Row) -> GenericFileRecord:
     return GenericFileRecord(
         row["name"], row["sha256"], int(row["size"]), row["created_by"], float(row["created_at"])
     )
 
 
-class SqliteBundleStore(SqliteDatabase, BundleStore):
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path, _SCHEMA)
-
+class SqlBundleStore(SqlDatabase, BundleStore):
     def create_bundle(
         self,
         record: BundleRecord,
@@ -90,18 +55,10 @@ class SqliteBundleStore(SqliteDatabase, BundleStore):
         promotions: Sequence[PromotionRecord] = (),
     ) -> BundleRecord:
         with self._tx() as c:
-            if c.execute(
-                "SELECT 1 FROM bundles WHERE name = ? AND version = ?",
-                (record.name, record.version),
-            ).fetchone():
-                raise ConflictError(
-                    f"Bundle {record.name} {record.version} exists: bundles are immutable, "
-                    "create a new version.",
-                    name=record.name,
-                    version=record.version,
-                )
-            cur = c.execute(
-                f"INSERT INTO bundles({_COLS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            row = c.execute(
+                f"INSERT INTO bundles({_COLS.removeprefix('id, ')}) "  # noqa: S608
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version) DO NOTHING "
+                "RETURNING id",
                 (
                     record.name,
                     record.version,
@@ -112,8 +69,15 @@ class SqliteBundleStore(SqliteDatabase, BundleStore):
                     record.created_at,
                     record.origin,
                 ),
-            )
-            bundle_id = int(cur.lastrowid or 0)
+            ).fetchone()
+            if row is None:
+                raise ConflictError(
+                    f"Bundle {record.name} {record.version} exists: bundles are immutable, "
+                    "create a new version.",
+                    name=record.name,
+                    version=record.version,
+                )
+            bundle_id = int(row["id"])
             c.executemany(
                 "INSERT INTO bundle_pins(bundle_id, sha256) VALUES (?, ?)",
                 [(bundle_id, sha) for sha in sorted(set(pins))],
@@ -154,7 +118,7 @@ class SqliteBundleStore(SqliteDatabase, BundleStore):
                         record.signature,
                     ),
                 )
-        except sqlite3.IntegrityError:
+        except ConstraintError:
             raise WriteConflictError(
                 "The bundle was promoted concurrently; read it again and retry."
             ) from None
@@ -174,10 +138,11 @@ class SqliteBundleStore(SqliteDatabase, BundleStore):
 
     def put_file(self, record: GenericFileRecord) -> None:
         with self._tx() as c:
-            c.execute("DELETE FROM bundle_files WHERE name = ?", (record.name,))
             c.execute(
                 "INSERT INTO bundle_files(name, sha256, size, created_by, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET sha256 = excluded.sha256, "
+                "size = excluded.size, created_by = excluded.created_by, "
+                "created_at = excluded.created_at",
                 (record.name, record.sha256, record.size, record.created_by, record.created_at),
             )
 
