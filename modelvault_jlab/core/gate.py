@@ -5,14 +5,21 @@ verdict of the file's blob. Scan results are kept per sha256 with the scanner ve
 is scanned once however many repos hold it; a scanner upgrade re-scans in the background. Waivers
 lift one policy for one repo (optionally at one commit) or one blob, until they expire. Every
 block, warning and waiver is an audit event.
+
+Replicas sharing one metadata store share everything the gate decides from: verdicts, policies,
+waivers, the policy epoch and the scanner allow-list all live in the store. A large blob is
+scanned under the lease ``scan:<sha256>``, so two replicas asked for it at once scan it once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -22,6 +29,7 @@ from ..storage.base import FileEntry, MetadataStore, RepositoryRecord, ScanRecor
 from .audit import AuditLog
 from .content import ContentStore
 from .identity import AccessPolicy, Principal
+from .leases import Leases, Turn, optional
 from .policy.engine import (
     Decision,
     Policy,
@@ -39,6 +47,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_WAIVER_SECONDS = 366 * 24 * 3600
+SCAN_LEASE_MIN_BYTES = 4 * 1024 * 1024
+"""Smaller blobs scan faster than replicas agree on who scans them: each replica just scans."""
 
 
 @dataclass(frozen=True)
@@ -60,22 +70,30 @@ class Gate:
         access: AccessPolicy,
         audit: AuditLog,
         clock: Callable[[], float] = time.time,
+        leases: Leases | None = None,
     ) -> None:
         self._meta = meta
         self._content = content
         self._access = access
         self._audit = audit
         self._clock = clock
+        self._leases = leases
         self._engine: ScanEngine | None = None
+        self._engine_globals = ""
+        self._scans: dict[str, tuple[threading.Lock, list[int]]] = {}
+        """Blobs being scanned in this process: a lock and how many threads want it."""
+        self._scans_guard = threading.Lock()
 
     # -- scanning --
     @property
     def engine(self) -> ScanEngine:
-        if self._engine is None:
+        # The allow-list is a vault-wide setting: rebuilt when it changed (on any replica).
+        raw = self._meta.get_setting("scan_allowed_globals") or "[]"
+        if self._engine is None or raw != self._engine_globals:
             from .scanning import ScanEngine  # fickling loads only where scans run
 
-            extra = frozenset(json.loads(self._meta.get_setting("scan_allowed_globals") or "[]"))
-            self._engine = ScanEngine(extra_allowed_globals=extra)
+            self._engine = ScanEngine(extra_allowed_globals=frozenset(json.loads(raw)))
+            self._engine_globals = raw
         return self._engine
 
     @property
@@ -100,18 +118,28 @@ class Gate:
         known = self._meta.get_scan(sha256)
         if known is not None and known.scanner_version == self.scanner_version and not force:
             return known
-        with (source or (lambda: self._content.blobs.open_reader(sha256)))() as f:
-            size = f.seek(0, 2)
-            f.seek(0)
-            report = self.engine.scan_fileobj(f, size, name_hint=name_hint)
-        record = ScanRecord(
-            sha256,
-            report.scanner_version,
-            report.verdict.value,
-            report.to_dict(),
-            self._clock(),
-        )
-        self._meta.put_scan(record)
+        asked_at = self._clock()
+        with self._one_scan_of(sha256):  # one thread of this process; the lease: one replica
+            if not force:  # another thread of this process may have just scanned it
+                done = self._meta.get_scan(sha256)
+                if done is not None and done.scanner_version == self.scanner_version:
+                    return done
+            with (source or (lambda: self._content.blobs.open_reader(sha256)))() as f:
+                size = f.seek(0, 2)
+                turn = self._scan_turn(sha256, size, asked_at if force else None)
+                if turn.result is not None:  # another replica scanned it meanwhile
+                    return turn.result
+                with optional(turn.lease):  # held until the verdict is stored
+                    f.seek(0)
+                    report = self.engine.scan_fileobj(f, size, name_hint=name_hint)
+                    record = ScanRecord(
+                        sha256,
+                        report.scanner_version,
+                        report.verdict.value,
+                        report.to_dict(),
+                        self._clock(),
+                    )
+                    self._meta.put_scan(record)
         if known is not None and known.verdict != record.verdict:
             self._audit.record(
                 _SCANNER,
@@ -123,14 +151,48 @@ class Gate:
             )
         return record
 
-    def rescan_stale(self, batch: int = 100) -> int:
-        """Re-scan blobs scanned by an older scanner; report those newly blocked. Returns count."""
+    @contextlib.contextmanager
+    def _one_scan_of(self, sha256: Sha256) -> Iterator[None]:
+        """Serialise this process's scans of one blob (scans run in worker threads)."""
+        with self._scans_guard:
+            entry = self._scans.setdefault(sha256, (threading.Lock(), [0]))
+            entry[1][0] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._scans_guard:
+                entry[1][0] -= 1
+                if not entry[1][0]:
+                    del self._scans[sha256]
+
+    def _scan_turn(self, sha256: Sha256, size: int, since: float | None) -> Turn[ScanRecord]:
+        """Scan here (with the lease, when there is one to take), or the verdict another replica
+        stored while this one waited. ``since``: a forced re-scan wants a verdict from then on."""
+        if self._leases is None or size < SCAN_LEASE_MIN_BYTES:
+            return Turn()
+
+        def stored() -> ScanRecord | None:
+            found = self._meta.get_scan(sha256)
+            if found is None or found.scanner_version != self.scanner_version:
+                return None
+            return found if since is None or found.scanned_at >= since else None
+
+        return self._leases.follow_blocking(f"scan:{sha256}", stored)
+
+    def rescan_stale(self, batch: int = 100, keep_going: Callable[[], bool] = lambda: True) -> int:
+        """Re-scan blobs scanned by an older scanner; report those newly blocked. Returns count.
+
+        Stops early once ``keep_going()`` is false (the job's lease was lost to another replica).
+        """
         done = 0
         while True:
             stale = self._meta.stale_scans(self.scanner_version, batch)
             if not stale:
                 return done
             for sha in stale:
+                if not keep_going():
+                    return done
                 try:
                     self.scan(sha, force=True)
                 except NotFoundError:  # the blob is gone: forget its verdict
@@ -147,7 +209,8 @@ class Gate:
         return self._meta.get_setting("policy_epoch") or "0"
 
     def _bump(self) -> None:
-        self._meta.set_setting("policy_epoch", f"{self._clock():.6f}")
+        # Unique, not a timestamp: replicas with skewed clocks must never reuse an epoch.
+        self._meta.set_setting("policy_epoch", uuid.uuid4().hex)
 
     def global_policies(self) -> list[Policy]:
         return parse_policies(self._meta.get_setting("policies"))

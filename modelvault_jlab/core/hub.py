@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
@@ -106,7 +107,8 @@ class HubService:
         self._mirror = mirror
         self._gate = gate
         self._clock = clock
-        self._repo_decisions: dict[tuple[str, int, str, str], Decision] = {}
+        self._repo_decisions: dict[tuple[str, ...], tuple[Decision, tuple[str, ...]]] = {}
+        """Repo-level decisions with the card's base models, by every input that may change."""
 
     # -- repositories and repos --
     def repository_for(self, who: Principal, key: str, action: Action) -> RepositoryRecord:
@@ -247,24 +249,55 @@ class HubService:
         return self._gate.enforce(who, subject, entry.path, decision)
 
     async def _repo_decision(self, subject: Subject, resolved: Resolved) -> Decision:
-        assert self._gate is not None
-        # A commit's card and files never change; only policies and waivers do (their epoch).
-        key = (subject.source.key, resolved.repo.id, subject.commit, self._gate.epoch())
-        cached = self._repo_decisions.get(key)
-        if cached is None:
+        async def judge() -> tuple[Decision, tuple[str, ...]]:
+            assert self._gate is not None
             paths = [f.path for f in self.files(resolved, limit=100_000)]
             card = await self.card(resolved)
-            cached = self._gate.repo_decision(subject, card, paths)
-            for base_id in _base_models(card):
-                cached = cached.merge(await self._base_model_decision(subject, base_id))
-            if len(self._repo_decisions) > 4096:
-                self._repo_decisions.clear()
-            self._repo_decisions[key] = cached
+            return self._gate.repo_decision(subject, card, paths), tuple(_base_models(card))
+
+        decision, base_ids = await self._cached_decision("repo", subject, resolved.repo.id, judge)
+        for base_id in base_ids:
+            decision = decision.merge(await self._base_model_decision(subject, base_id))
+        return decision
+
+    async def _cached_decision(
+        self,
+        kind: str,
+        subject: Subject,
+        repo_id: int,
+        judge: Callable[[], Awaitable[tuple[Decision, tuple[str, ...]]]],
+    ) -> tuple[Decision, tuple[str, ...]]:
+        """A repo-level decision (and the base models it names), judged once per key.
+
+        A commit's card and files never change; policies and waivers do. Everything else a
+        decision reads is in the key and comes from the metadata store — global policies and
+        waivers through their epoch, the repository's own policies from its record, waivers
+        scoped to the repository asked (a virtual one) — so a change made through any replica
+        takes effect on all of them at their next request.
+        """
+        assert self._gate is not None
+        key = (
+            kind,
+            subject.repository,
+            subject.source.key,
+            str(repo_id),
+            subject.commit,
+            self._gate.epoch(),
+            json.dumps(subject.source.config.get("policies"), sort_keys=True),
+        )
+        cached = self._repo_decisions.get(key)
+        if cached is None:
+            cached = await judge()
+            if not cached[0].waived:  # a waiver expires with no epoch change: never cached
+                if len(self._repo_decisions) > 4096:
+                    self._repo_decisions.clear()
+                self._repo_decisions[key] = cached
         return cached
 
     async def _base_model_decision(self, subject: Subject, base_id: str) -> Decision:
         """A model's ``base_model`` must pass the licence policies too, when the vault can see
-        it (same repository, or its upstream). An unknown base model is not a violation."""
+        it (same repository, or its upstream). An unknown base model is not a violation.
+        Resolved on every request (its branch moves), judged once per base commit."""
         assert self._gate is not None
         try:
             ref = HubRef.parse(subject.repository, "model", base_id)
@@ -274,15 +307,30 @@ class HubService:
         base_subject = Subject(
             subject.repository, base.source, "model", base.repo.repo_id, base.commit.sha
         )
-        decision = self._gate.repo_decision(base_subject, await self.card(base), [])
-        return Decision(
-            tuple(
-                replace(v, reason=f"its base model {v.reason}")
-                for v in decision.violations
-                if v.evidence.get("license", "-") != "-"  # licence findings only, not code
-            ),
-            decision.waived,
-        )
+
+        async def judge() -> tuple[Decision, tuple[str, ...]]:
+            assert self._gate is not None
+            decision = self._gate.repo_decision(base_subject, await self.card(base), [])
+            licence_only = Decision(
+                tuple(
+                    replace(v, reason=f"its base model {v.reason}")
+                    for v in decision.violations
+                    if v.evidence.get("license", "-") != "-"  # licence findings only, not code
+                ),
+                decision.waived,
+            )
+            return licence_only, ()
+
+        return (await self._cached_decision("base", base_subject, base.repo.id, judge))[0]
+
+    def download_url(self, resolved: Resolved, entry: FileEntry) -> str | None:
+        """A presigned object-store URL for a *cached* file, when downloads are redirected.
+
+        Only after :meth:`admit` let the file through: the URL bypasses the gate. An uncached
+        remote file has none (it streams through, scanned before its last byte).
+        """
+        sha = self._cached_sha(resolved, entry)
+        return None if sha is None else self._content.download_url(sha)
 
     async def open(
         self, who: Principal, requested: str, resolved: Resolved, entry: FileEntry

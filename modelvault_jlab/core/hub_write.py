@@ -37,6 +37,7 @@ from ..storage.base import (
     FileEntry,
     HubRepoRecord,
     MetadataStore,
+    RefKind,
     RefRecord,
 )
 from .audit import AuditLog
@@ -44,6 +45,9 @@ from .content import ContentStore, lfs_pointer_oid
 from .gate import Gate
 from .hub import DEFAULT_BRANCH, HubRef, HubService, Resolved, ref_of, subject_of_ref
 from .identity import Principal
+
+COMMIT_RETRIES = 8
+"""How often a commit without a parent is re-applied after losing a race for the branch."""
 
 
 # -- commit operations --
@@ -187,28 +191,32 @@ class HubWriter:
         kind, name = ref_of(rev)
         if kind == "tag":
             raise InvalidRevisionError(f"Cannot commit to tag {name}: tags are immutable.")
-        head_ref = self._meta.get_ref(repo.id, kind, name)
-        if head_ref is None and kind == "branch":
-            tag = self._meta.get_ref(repo.id, "tag", name)
-            if tag is not None:
-                raise InvalidRevisionError(f"Cannot commit to tag {name}: tags are immutable.")
-        if head_ref is None:
-            raise RevisionNotFoundError(f"Invalid rev id: {rev} (no such branch in {ref.repo_id}).")
-        head = head_ref.commit
-        if parent_commit is not None and parent_commit != head:
-            raise WriteConflictError(
-                f"Parent commit {parent_commit} is not the head of {rev} ({head}): "
-                "someone committed in between; fetch and retry.",
-                expected=parent_commit,
-                actual=head,
-            )
         changes = [self._change(op) for op in operations]
-        pr: int | None = None
-        if create_pr:
-            pr = self._open_pr(repo, head)
-            kind, name = "pr", str(pr)
-        commit = self._new_commit(ref.repository, repo.id, head, title, message, who.name)
-        self._meta.commit(commit, changes, kind, name, head)
+        # Without a parent the client asked for "on top of whatever the head is": a commit that
+        # lost a race (another writer, maybe another replica) is re-applied on the new head, as
+        # the Hub does. With a parent, or when opening a PR, the conflict is the caller's.
+        attempts = COMMIT_RETRIES if parent_commit is None and not create_pr else 1
+        for attempt in range(attempts):
+            head = self._branch_head(repo, ref, rev, kind, name)
+            if parent_commit is not None and parent_commit != head:
+                raise WriteConflictError(
+                    f"Parent commit {parent_commit} is not the head of {rev} ({head}): "
+                    "someone committed in between; fetch and retry.",
+                    expected=parent_commit,
+                    actual=head,
+                )
+            pr: int | None = None
+            target_kind, target_name = kind, name
+            if create_pr:
+                pr = self._open_pr(repo, head)
+                target_kind, target_name = "pr", str(pr)
+            commit = self._new_commit(ref.repository, repo.id, head, title, message, who.name)
+            try:
+                self._meta.commit(commit, changes, target_kind, target_name, head)
+                break
+            except WriteConflictError:
+                if attempt + 1 >= attempts:
+                    raise
         if self._gate is not None:
             # Scanned at commit: a blocked file stays stored (quarantined) but is never served.
             for change in changes:
@@ -224,6 +232,18 @@ class HubWriter:
             deleted=[c.path for c in changes if c.op != "put"][:1000],
         )
         return CommitResult(commit, pr)
+
+    def _branch_head(
+        self, repo: HubRepoRecord, ref: HubRef, rev: str, kind: RefKind, name: str
+    ) -> CommitSha:
+        head_ref = self._meta.get_ref(repo.id, kind, name)
+        if head_ref is None and kind == "branch":
+            tag = self._meta.get_ref(repo.id, "tag", name)
+            if tag is not None:
+                raise InvalidRevisionError(f"Cannot commit to tag {name}: tags are immutable.")
+        if head_ref is None:
+            raise RevisionNotFoundError(f"Invalid rev id: {rev} (no such branch in {ref.repo_id}).")
+        return head_ref.commit
 
     def _change(self, op: Operation) -> FileChange:
         path = validate_repo_path(op.path.strip("/") if isinstance(op, DeletePath) else op.path)

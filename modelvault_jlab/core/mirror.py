@@ -167,12 +167,15 @@ class HubMirror:
         except UpstreamUnavailableError:
             return None
 
+    def stored_blob(self, entry: FileEntry) -> BlobInfo | None:
+        """The blob of a mirrored file whose content is cached (by any replica), else None."""
+        sha = entry.sha256 if entry.lfs else self._meta.get_git_object(entry.git_oid)
+        return self._content.known(sha) if sha else None
+
     def cached_blob(self, entry: FileEntry) -> Sha256 | None:
         """The sha256 of a mirrored file whose content is cached, else None."""
-        sha = entry.sha256 if entry.lfs else self._meta.get_git_object(entry.git_oid)
-        if sha and self._content.known(sha) is not None:
-            return sha
-        return None
+        info = self.stored_blob(entry)
+        return None if info is None else info.sha256
 
     async def _publish(self, flight: Flight, entry: FileEntry, expected: str | None) -> BlobInfo:
         info = await flight.publish(self._content, expected, entry.size)
@@ -239,8 +242,18 @@ class HubMirror:
             # ...and made durable afterwards, which no client waits for.
             return await self._publish(flight, entry, expected)
 
+        async def admit_stored(info: BlobInfo) -> None:  # cached by another replica meanwhile
+            await admit(info, lambda: self._content.blobs.open_reader(info.sha256))
+
         key = entry.sha256 if entry.lfs else f"git:{entry.git_oid}"
-        flight = self._streams.join(key, entry.size, fetch)
+        flight = self._streams.join(
+            key,
+            entry.size,
+            fetch,
+            subject=(record.key, f"{repo.repo_id}/{entry.path}"),
+            stored=lambda: self.stored_blob(entry),
+            admit=admit_stored,
+        )
         await flight.started
         return flight
 

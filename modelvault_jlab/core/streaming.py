@@ -10,6 +10,13 @@ The last byte of the file is held back until the flight verified the content (di
 and published the blob. A transfer that breaks or fails verification therefore never hands any
 client a complete-looking file: the client's connection is cut short and it reports an error, and
 nothing enters the cache.
+
+Across replicas (several processes on one metadata store and blob store), a flight first takes
+the lease ``fetch:<key>`` (:mod:`.leases`). A replica that finds it taken waits for the holder to
+publish the blob and then serves the stored copy, judged by the gate like a fresh transfer; if
+the holder dies, its lease expires and a waiting replica takes over. A follower that waited
+``Leases.wait_seconds`` without a result fetches the file itself, because its client (whose read
+timeout is 10 s for huggingface_hub) receives nothing while it waits.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import BinaryIO
 
@@ -24,6 +32,7 @@ from ..errors import StorageError, UpstreamError, UpstreamUnavailableError, Vaul
 from ..ids import Sha256
 from ..storage.base import BlobInfo, BlobStore, BlobWriter
 from .content import ContentStore
+from .leases import Leases, optional
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +52,11 @@ class Flight:
         self.result: BlobInfo | None = None
         """Set once the blob is published in the store."""
         self.error: VaultError | None = None
+        self.adopted = False
+        """True when another replica transferred the content: the stored blob is read."""
+        self.started_at = time.time()
+        self.subjects: list[tuple[str, str]] = []
+        """(repository, path) of each file this transfer serves, for the activity view."""
         loop = asyncio.get_running_loop()
         self.started: asyncio.Future[None] = loop.create_future()
         self._progress = asyncio.Event()
@@ -65,6 +79,15 @@ class Flight:
     ) -> BlobInfo:
         """Verify and publish what was written (the final fsync runs off the event loop too)."""
         return await asyncio.to_thread(content.finish, self.writer, expected_sha256, expected_size)
+
+    def adopt(self, info: BlobInfo) -> None:
+        """Another replica stored (and the gate admitted) the content: serve the stored blob."""
+        self.writer.abort()
+        self.adopted = True
+        self.size = self.written = info.size
+        self.verified = info
+        self.mark_started()
+        self._notify()
 
     def _notify(self) -> None:
         event, self._progress = self._progress, asyncio.Event()
@@ -132,6 +155,8 @@ class Flight:
 
     async def _open(self) -> BinaryIO:
         """The partial file; once it has been published (renamed), the stored blob."""
+        if self.adopted and self.verified is not None:
+            return self._blobs.open_reader(self.verified.sha256)
         try:
             return self.writer.open_partial()
         except FileNotFoundError:
@@ -141,33 +166,68 @@ class Flight:
 
 
 Fetch = Callable[[Flight], Awaitable[BlobInfo]]
+Stored = Callable[[], BlobInfo | None]
+"""A quick lookup: the blob, once some replica published the content (and what it indexes)."""
+Admit = Callable[[BlobInfo], Awaitable[None]]
+"""The gate on a blob another replica stored; raises PolicyError to refuse it."""
 
 
 class StreamThrough:
     """The flights in progress in this process, by content key."""
 
-    def __init__(self, content: ContentStore) -> None:
+    def __init__(self, content: ContentStore, leases: Leases | None = None) -> None:
         self._content = content
+        self._leases = leases
         self._flights: dict[str, Flight] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.transfers_started = 0
+        self.on_finish: list[Callable[[Flight], None]] = []
+        """Called with each flight once its task ended (the activity view keeps failures)."""
 
-    def join(self, key: str, size: int | None, fetch: Fetch) -> Flight:
-        """The flight for ``key``, started with ``fetch`` if none is running."""
+    @property
+    def leases(self) -> Leases | None:
+        """The replica-wide leases (None: this process is alone with its stores)."""
+        return self._leases
+
+    def snapshot(self) -> list[Flight]:
+        """The flights in progress now (for reading their progress; do not act on them)."""
+        return list(self._flights.values())
+
+    def join(
+        self,
+        key: str,
+        size: int | None,
+        fetch: Fetch,
+        subject: tuple[str, str] | None = None,
+        *,
+        stored: Stored | None = None,
+        admit: Admit | None = None,
+    ) -> Flight:
+        """The flight for ``key``, started with ``fetch`` if none is running. ``subject``
+        (repository, path) labels it in the activity view. With ``stored``, the transfer is
+        single flight across replicas too (``admit`` judges a blob another replica stored)."""
         flight = self._flights.get(key)
         if flight is not None:
+            if subject is not None and subject not in flight.subjects:
+                flight.subjects.append(subject)
             return flight
         flight = Flight(key, size, self._content.writer(), self._content.blobs)
         self._flights[key] = flight
         self.transfers_started += 1
-        task = asyncio.create_task(self._run(flight, fetch))
+        task = asyncio.create_task(self._run(flight, fetch, stored, admit))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if subject is not None:
+            flight.subjects.append(subject)
+        if self.on_finish:
+            task.add_done_callback(lambda _task: [listen(flight) for listen in self.on_finish])
         return flight
 
-    async def _run(self, flight: Flight, fetch: Fetch) -> None:
+    async def _run(
+        self, flight: Flight, fetch: Fetch, stored: Stored | None, admit: Admit | None
+    ) -> None:
         try:
-            info = await fetch(flight)
+            info = await self._fetch_once(flight, fetch, stored, admit)
         except BaseException as exc:
             flight.writer.abort()
             error = (
@@ -185,6 +245,21 @@ class StreamThrough:
             flight.finish(info, None)
         finally:
             self._flights.pop(flight.key, None)
+
+    async def _fetch_once(
+        self, flight: Flight, fetch: Fetch, stored: Stored | None, admit: Admit | None
+    ) -> BlobInfo:
+        """Fetch under the replica-wide lease, or serve what the replica holding it stores."""
+        if self._leases is None or stored is None:
+            return await fetch(flight)
+        turn = await self._leases.follow(f"fetch:{flight.key}", stored)
+        if turn.result is not None:
+            if admit is not None:  # judged before any byte, as a cached file would be
+                await admit(turn.result)
+            flight.adopt(turn.result)
+            return turn.result
+        with optional(turn.lease):  # renewed while the transfer runs
+            return await fetch(flight)
 
     async def aclose(self) -> None:
         for task in list(self._tasks):
@@ -213,15 +288,20 @@ class ContentStream:
                 yield chunk
             return
         assert self._sha256 is not None
-        with self._blobs.open_reader(self._sha256) as f:
-            f.seek(start)
+        source = self._blobs.iter_range(self._sha256, start, end, chunk_size)
+        in_thread = self._blobs.reads_wait_on_network
+        try:
             remaining = end - start
             while remaining > 0:
-                chunk = f.read(min(chunk_size, remaining))
+                chunk = (
+                    await asyncio.to_thread(next, source, b"") if in_thread else next(source, b"")
+                )
                 if not chunk:  # the stored blob is shorter than recorded: never pad or pretend
                     raise StorageError(f"blob {self._sha256} is truncated in storage")
                 remaining -= len(chunk)
                 yield chunk
+        finally:
+            source.close()
 
 
 __all__ = ["ContentStream", "Flight", "StreamThrough", "UpstreamError"]

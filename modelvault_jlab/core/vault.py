@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
 
 from ..storage.base import BlobStore, MetadataStore, RepositoryRecord
 from ..storage.bundles import BundleStore
-from ..storage.bundles_sqlite import SqliteBundleStore
+from ..storage.bundles_sql import SqlBundleStore
 from ..storage.packages import PackageStore
-from ..storage.packages_sqlite import SqlitePackageStore
+from ..storage.packages_sql import SqlPackageStore
 from ..upstream.hf_http import HfUpstream
 from ..upstream.http_stream import HttpStreamer
+from .activity import Activity
 from .audit import AuditLog
 from .bundles import BundleService
 from .bundles.signing import KeyRing
@@ -26,6 +28,7 @@ from .gate import Gate
 from .hub import HubService
 from .hub_write import HubWriter
 from .identity import AccessPolicy, IdentityService
+from .leases import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, Lease, Leases
 from .lfs import LfsService
 from .mirror import HubMirror, validate_hf_config
 from .pypi import PypiOptions, PypiService
@@ -45,6 +48,13 @@ class VaultOptions:
     upstream_timeout_seconds: float = 10.0
     lfs_multipart_threshold_bytes: int = 5 * 1024**3
     lfs_part_size_bytes: int = 512 * 1024**2
+    lease_ttl_seconds: float = DEFAULT_TTL_SECONDS
+    """How long a replica that stopped renewing (died) keeps work others wait for."""
+    replica_wait_seconds: float = DEFAULT_WAIT_SECONDS
+    """How long a replica waits for another one's transfer or scan before doing it itself."""
+    background_interval_seconds: float = 300.0
+    blob_redirect_seconds: int = 0
+    """Lifetime of presigned URLs downloads are redirected to; 0: serve every download."""
 
 
 class Vault:
@@ -68,10 +78,17 @@ class Vault:
         self.access = AccessPolicy(meta)
         self.audit = AuditLog(meta, clock)
         self.identity = IdentityService(meta, clock)
-        self.content = ContentStore(blobs, meta)
+        self.content = ContentStore(blobs, meta, self.options.blob_redirect_seconds)
         self.repositories = RepositoryService(meta, self.access, self.audit)
-        self.streams = StreamThrough(self.content)
+        self.leases = Leases(
+            meta,
+            ttl_seconds=self.options.lease_ttl_seconds,
+            wait_seconds=self.options.replica_wait_seconds,
+        )
+        self.streams = StreamThrough(self.content, self.leases)
+        self.activity = Activity(self.access, self.streams, clock)
         self._http: httpx.AsyncClient | None = None
+        self._closing = asyncio.Event()  # ends run_background
         self._streamer = HttpStreamer()  # large upstream files: see upstream/http_stream.py
         self.mirror = HubMirror(
             meta,
@@ -81,7 +98,7 @@ class Vault:
             offline=lambda: self.options.offline,
             clock=clock,
         )
-        self.gate = Gate(meta, self.content, self.access, self.audit, clock)
+        self.gate = Gate(meta, self.content, self.access, self.audit, clock, self.leases)
         self.repositories.add_config_validator(validate_hf_config(meta))
         self.hub = HubService(
             meta, self.content, self.access, self.audit, self.mirror, self.gate, clock
@@ -96,10 +113,10 @@ class Vault:
             part_size_bytes=self.options.lfs_part_size_bytes,
             clock=clock,
         )
-        packages = packages or SqlitePackageStore(":memory:")
+        packages = packages or SqlPackageStore(":memory:")
         self.pypi = PypiService(
             meta=meta,
-            packages=packages or SqlitePackageStore(":memory:"),
+            packages=packages or SqlPackageStore(":memory:"),
             content=self.content,
             access=self.access,
             audit=self.audit,
@@ -113,7 +130,7 @@ class Vault:
         self.bundles = BundleService(
             meta=meta,
             packages=packages,
-            store=bundle_store or SqliteBundleStore(":memory:"),
+            store=bundle_store or SqlBundleStore(":memory:"),
             content=self.content,
             access=self.access,
             audit=self.audit,
@@ -144,17 +161,40 @@ class Vault:
             log.warning("Removed %d incomplete upload(s) left by an interrupted server.", removed)
 
     async def run_background(self) -> None:
-        """Work that follows start-up: re-scan blobs an older scanner judged (an upgrade may
-        block what was allowed; the gate reports those as audit events)."""
-        try:
-            count = await asyncio.to_thread(self.gate.rescan_stale)
-        except Exception:
-            log.exception("Background re-scan failed")
-            return
+        """Jobs that run at start-up and then every ``background_interval_seconds`` until
+        :meth:`aclose`. Each runs on one replica at a time: under its lease, renewed while it
+        runs; a replica that finds it held skips that round, and takes over once the holder died."""
+        while not self._closing.is_set():
+            await self._run_job("rescan-stale", self._rescan_stale)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._closing.wait(), self.options.background_interval_seconds
+                )
+
+    async def _run_job(self, name: str, job: Callable[[Lease], Awaitable[None]]) -> bool:
+        """Run ``job`` unless another replica runs it now; True if it ran here."""
+        lease = self.leases.try_hold(f"job:{name}")
+        if lease is None:
+            log.info("Background job %s is running on another replica", name)
+            return False
+        with lease:
+            try:
+                await job(lease)
+            except Exception:
+                log.exception("Background job %s failed", name)
+        return True
+
+    async def _rescan_stale(self, lease: Lease) -> None:
+        """Re-scan blobs an older scanner judged (an upgrade may block what was allowed; the gate
+        reports those as audit events)."""
+        count = await asyncio.to_thread(
+            self.gate.rescan_stale, keep_going=lambda: not lease.lost.is_set()
+        )
         if count:
             log.warning("Re-scanned %d blob(s) judged by an older scanner version.", count)
 
     async def aclose(self) -> None:
+        self._closing.set()
         await self.streams.aclose()
         if self._http is not None:
             await self._http.aclose()
@@ -164,4 +204,5 @@ class Vault:
     def close(self) -> None:
         self.pypi.close()
         self.bundles.store.close()
+        self.blobs.close()
         self.meta.close()

@@ -34,6 +34,7 @@ from ...ids import Sha256
 from ...storage.base import BlobInfo, RepositoryRecord
 from ...storage.packages import PackageFileRecord, PackageStore, RemoteLinkRecord, RemotePageRecord
 from ..content import ContentStore
+from ..leases import optional
 from ..streaming import Flight, StreamThrough
 from .metadata import MAX_METADATA_BYTES, wheel_metadata
 from .models import DistFile, FileSource, ProjectPage
@@ -144,7 +145,7 @@ class RemoteIndex:
         flight.add_done_callback(lambda f: None if f.cancelled() else f.exception())
         self._page_flights[key] = flight
         try:
-            result = await self._refresh(repo, cfg, project, cached)
+            result = await self._refresh_once(repo, cfg, project, cached)
         except BaseException as exc:
             flight.set_exception(exc)
             raise
@@ -153,6 +154,29 @@ class RemoteIndex:
             return result
         finally:
             self._page_flights.pop(key, None)
+
+    async def _refresh_once(
+        self,
+        repo: RepositoryRecord,
+        cfg: RemoteConfig,
+        project: str,
+        cached: RemotePageRecord | None,
+    ) -> ProjectPage:
+        """One replica asks the upstream; the others wait for the page it stores."""
+        leases = self.streams.leases
+        if leases is None:
+            return await self._refresh(repo, cfg, project, cached)
+        seen = None if cached is None else cached.fetched_at
+
+        def refreshed() -> RemotePageRecord | None:
+            page = self._packages.get_remote_page(repo.key, project)
+            return page if page is not None and (seen is None or page.fetched_at > seen) else None
+
+        turn = await leases.follow(f"page:{repo.key}:{project}", refreshed)
+        if turn.result is not None:
+            return self._view(repo, turn.result)
+        with optional(turn.lease):
+            return await self._refresh(repo, cfg, project, cached)
 
     async def _refresh(
         self,
@@ -305,7 +329,19 @@ class RemoteIndex:
                 await admit(info)
             return info
 
-        flight = self.streams.join(sha256, link.size, fetch)
+        async def admit_stored(info: BlobInfo) -> None:  # cached by another replica meanwhile
+            on_stored(info)
+            if admit is not None:
+                await admit(info)
+
+        flight = self.streams.join(
+            sha256,
+            link.size,
+            fetch,
+            subject=(repo.key, filename),
+            stored=lambda: self._content.known(Sha256(sha256)),
+            admit=admit_stored,
+        )
         await flight.started
         if not stream:  # HEAD and Range requests are answered from the stored file
             info = await flight.wait()
