@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.extension.application import ExtensionApp
@@ -15,6 +15,10 @@ from .bootstrap import open_vault
 from .config import VaultSettings
 from .core.identity import Principal, jupyter_user
 from .core.vault import Vault
+
+if TYPE_CHECKING:
+    from .kernel_env import KernelEnvHook
+    from .remote import RemoteVault
 from .web.base import WebContext
 from .web.routes import route_table
 
@@ -47,18 +51,40 @@ class ModelVaultApp(ExtensionApp):
     load_other_extensions = True
     classes = [VaultSettings]
 
-    vault: Vault
+    vault: Vault | None = None
+    remote: RemoteVault | None = None
+    """Set instead of ``vault`` when ``remote_url`` names a central vault (``remote.py``)."""
+    _kernel_hook: KernelEnvHook | None = None
 
     def initialize_settings(self) -> None:
         self.vault_settings = VaultSettings(parent=self)
+        if self.vault_settings.remote_url:
+            from .remote import RemoteVault, resolve_token
+
+            self.remote = RemoteVault(
+                self.vault_settings.remote_url, resolve_token(self.vault_settings), self.log
+            )
+            self.log.info(
+                "ModelVault %s: using the central vault at %s (token from %s); no local storage",
+                __version__,
+                self.remote.url,
+                self.remote.token.source,
+            )
+            if not self.remote.token.value:
+                self.log.warning(
+                    "ModelVault: no token for the central vault: set $MODELVAULT_TOKEN, "
+                    "VaultSettings.remote_token or VaultSettings.remote_token_file"
+                )
+            self._install_kernel_env(self.remote.url)
+            return
         self.vault = open_vault(self.vault_settings)
         self.vault.recover()
         self.log.info(
             "ModelVault %s serving data from %s", __version__, self.vault_settings.data_dir
         )
-        self._install_kernel_env()
+        self._install_kernel_env(None)
 
-    def _install_kernel_env(self) -> None:
+    def _install_kernel_env(self, central_url: str | None) -> None:
         """Kernels started by this server get the vault environment (see ``kernel_env``)."""
         settings = self.vault_settings
         serverapp = self.serverapp
@@ -66,23 +92,39 @@ class ModelVaultApp(ExtensionApp):
             return
         from . import kernel_env
 
+        tokens: kernel_env.KernelTokens
+        if self.remote is not None:
+            from .remote import RemoteKernelTokens
+
+            tokens = RemoteKernelTokens(self.remote)
+        else:
+            assert self.vault is not None
+            tokens = kernel_env.LocalKernelTokens(self.vault, kernel_env.default_user())
         hook = kernel_env.KernelEnvHook(
-            self.vault,
+            tokens,
             kernel_env.KernelEnvOptions(
                 hf_repository=settings.kernel_hf_repository,
                 pypi_repository=settings.kernel_pypi_repository,
                 token_ttl_seconds=settings.kernel_token_ttl_seconds,
                 extra=dict(settings.kernel_env_extra),
-                user=kernel_env.default_user(),
                 root_dir=str(getattr(serverapp, "root_dir", "") or ""),
             ),
-            lambda: kernel_env.loopback_base_url(serverapp, settings.public_url or None),
+            lambda: (
+                central_url or kernel_env.loopback_base_url(serverapp, settings.public_url or None)
+            ),
             self.log,
         )
         if kernel_env.install(getattr(serverapp, "kernel_manager", None), hook):
+            self._kernel_hook = hook
             self.log.info("ModelVault: kernels get a vault environment and their own token")
 
     def initialize_handlers(self) -> None:
+        if self.remote is not None:
+            from .remote import remote_handlers
+
+            self.handlers.extend(remote_handlers(self.remote))
+            return
+        assert self.vault is not None
         base_url = self.serverapp.base_url if self.serverapp else "/"
         context = WebContext(
             base_url=base_url,
@@ -97,10 +139,20 @@ class ModelVaultApp(ExtensionApp):
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         await super()._start_jupyter_server_extension(serverapp)  # type: ignore[no-untyped-call]
-        self._background = asyncio.create_task(self.vault.run_background())
+        self._background: asyncio.Task[Any]
+        if self.remote is not None:
+            # reachable, and the token accepted? Logged, never fatal: the sidebar says it too
+            self._background = asyncio.create_task(self.remote.check())
+        elif self.vault is not None:
+            self._background = asyncio.create_task(self.vault.run_background())
 
     async def stop_extension(self) -> None:
-        await self.vault.aclose()
+        if self._kernel_hook is not None:
+            await self._kernel_hook.revoke_all()
+        if self.remote is not None:
+            await self.remote.aclose()
+        if self.vault is not None:
+            await self.vault.aclose()
 
 
 main = launch_new_instance = ModelVaultApp.launch_instance

@@ -13,7 +13,10 @@ manager class the operator configured (pending kernels, a gateway, a custom subc
 replacing ``ServerApp.kernel_manager_class``, which would fight other extensions and user config,
 or a kernel provisioner, which never learns the notebook path. Restarts keep the environment (the
 kernel manager re-uses its launch arguments), so a restarted kernel keeps its token.
-Only ``extension.py`` imports this module.
+With a central vault (``VaultSettings.remote_url``), the variables point straight at it and the
+token is minted there with the user's token (``remote.RemoteKernelTokens``), falling back to the
+user's own token when that token may not mint. Only ``extension.py`` and ``remote.py`` import this
+module.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .core.identity import SYSTEM
@@ -46,7 +49,6 @@ class KernelEnvOptions:
     pypi_repository: str
     token_ttl_seconds: float
     extra: Mapping[str, str]
-    user: str
     root_dir: str = ""
     """The server's root_dir: notebook paths are recorded relative to it (as Jupyter shows them)."""
 
@@ -95,43 +97,86 @@ def default_user() -> str:
         return "jupyter"
 
 
-class KernelEnvHook:
-    """Mints a token per kernel and adds the vault environment to its launch."""
+@dataclass(frozen=True)
+class KernelToken:
+    """The token a kernel gets."""
 
-    def __init__(
-        self,
-        vault: Vault,
-        options: KernelEnvOptions,
-        base_url: Callable[[], str],
-        logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
-    ) -> None:
-        self.log = logger or log
+    secret: str
+    token_id: str | None
+    """None when it was not minted for the kernel (the user's own): never revoked by us."""
+
+
+class KernelTokens(Protocol):
+    """Where kernel tokens are minted and revoked: the embedded vault or a central one."""
+
+    async def mint(
+        self, *, name: str, description: str, ttl_seconds: float, kernel_id: str
+    ) -> KernelToken: ...
+
+    async def revoke(self, token_id: str, kernel_id: str) -> None: ...
+
+
+class LocalKernelTokens:
+    """Read tokens issued by the embedded vault, in the name of the server's user."""
+
+    def __init__(self, vault: Vault, user: str) -> None:
         self.vault = vault
-        self.options = options
-        self.base_url = base_url
-        self.tokens: dict[str, str] = {}  # kernel id -> token id
+        self.user = user
 
-    def env_for(
-        self, kernel_id: str, notebook: str | None, kernel_name: str | None
-    ) -> dict[str, str]:
+    async def mint(
+        self, *, name: str, description: str, ttl_seconds: float, kernel_id: str
+    ) -> KernelToken:
         issued = self.vault.identity.issue_token(
-            name=f"{KERNEL_TOKEN_PREFIX}{notebook or kernel_id}"[:100],
+            name=name,
             scope="read",
-            created_by=self.options.user,
-            expires_in_seconds=self.options.token_ttl_seconds,
-            description=token_description(kernel_id, notebook, kernel_name),
+            created_by=self.user,
+            expires_in_seconds=ttl_seconds,
+            description=description,
         )
-        self.tokens[kernel_id] = issued.record.id
         self.vault.audit.record(
             SYSTEM,
             "token.create",
             subject=issued.record.id,
             scope="read",
             kernel_id=kernel_id,
-            notebook=notebook,
-            user=self.options.user,
+            notebook=parse_description(description).get("notebook"),
+            user=self.user,
         )
-        return vault_env(self.base_url(), issued.secret, self.options)
+        return KernelToken(issued.secret, issued.record.id)
+
+    async def revoke(self, token_id: str, kernel_id: str) -> None:
+        self.vault.identity.revoke(token_id)
+        self.vault.audit.record(SYSTEM, "token.revoke", subject=token_id, kernel_id=kernel_id)
+
+
+class KernelEnvHook:
+    """Mints a token per kernel and adds the vault environment to its launch."""
+
+    def __init__(
+        self,
+        tokens: KernelTokens,
+        options: KernelEnvOptions,
+        base_url: Callable[[], str],
+        logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
+    ) -> None:
+        self.log = logger or log
+        self.minter = tokens
+        self.options = options
+        self.base_url = base_url
+        self.tokens: dict[str, str] = {}  # kernel id -> token id
+
+    async def env_for(
+        self, kernel_id: str, notebook: str | None, kernel_name: str | None
+    ) -> dict[str, str]:
+        token = await self.minter.mint(
+            name=f"{KERNEL_TOKEN_PREFIX}{notebook or kernel_id}"[:100],
+            description=token_description(kernel_id, notebook, kernel_name),
+            ttl_seconds=self.options.token_ttl_seconds,
+            kernel_id=kernel_id,
+        )
+        if token.token_id is not None:
+            self.tokens[kernel_id] = token.token_id
+        return vault_env(self.base_url(), token.secret, self.options)
 
     def api_path(self, path: str | None) -> str | None:
         root = self.options.root_dir
@@ -140,13 +185,21 @@ class KernelEnvHook:
         rel = os.path.relpath(path, root)
         return path if rel.startswith("..") else rel.replace(os.sep, "/")
 
-    def revoke(self, kernel_id: str) -> None:
+    async def revoke(self, kernel_id: str) -> None:
         token_id = self.tokens.pop(kernel_id, None)
         if token_id is None:
             return
-        with contextlib.suppress(Exception):
-            self.vault.identity.revoke(token_id)
-            self.vault.audit.record(SYSTEM, "token.revoke", subject=token_id, kernel_id=kernel_id)
+        try:
+            await self.minter.revoke(token_id, kernel_id)
+        except Exception:
+            # it still expires (token_ttl_seconds); a shutdown must not fail for it
+            self.log.warning("ModelVault: could not revoke the token of kernel %s", kernel_id)
+
+    async def revoke_all(self) -> None:
+        """At server shutdown: jupyter_server stops extensions before it shuts kernels down, so
+        their tokens are revoked now, while the vault (or the HTTP client) is still open."""
+        for kernel_id in list(self.tokens):
+            await self.revoke(kernel_id)
 
     def wrap_start(self, start: Callable[..., Awaitable[str]], km: Any) -> Callable[..., Any]:
         async def start_kernel(*args: Any, kernel_id: str | None = None, **kwargs: Any) -> str:
@@ -158,7 +211,7 @@ class KernelEnvHook:
                 # jupyter_server); a bare POST /api/kernels only has the working directory.
                 notebook = self.api_path(env.get("JPY_SESSION_NAME") or kwargs.get("path"))
                 try:
-                    env.update(self.env_for(kernel_id, notebook, kwargs.get("kernel_name")))
+                    env.update(await self.env_for(kernel_id, notebook, kwargs.get("kernel_name")))
                     kwargs["env"] = env
                 except Exception:
                     # Never break kernels for the vault's sake: start it as Jupyter would.
@@ -173,7 +226,7 @@ class KernelEnvHook:
                 return await shutdown(kernel_id, *args, **kwargs)
             finally:
                 if not kwargs.get("restart"):
-                    self.revoke(kernel_id)
+                    await self.revoke(kernel_id)
 
         return shutdown_kernel
 

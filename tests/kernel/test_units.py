@@ -21,7 +21,7 @@ from modelvault_jlab.magics.commands import lock_components, masked
 from modelvault_jlab.magics.lockfile import build_lock
 from modelvault_jlab.web.lineage import subject_prefixes
 
-OPTIONS = KernelEnvOptions("models", "", 3600.0, {"HF_HUB_ETAG_TIMEOUT": "60"}, "ada")
+OPTIONS = KernelEnvOptions("models", "", 3600.0, {"HF_HUB_ETAG_TIMEOUT": "60"})
 
 
 def test_vault_env_without_and_with_a_pypi_repository() -> None:
