@@ -223,6 +223,79 @@ export namespace ModelVault {
   }
 
   /**
+   * A long operation in progress (`GET activity`): a cold upstream transfer
+   * or a bundle export. A failed one stays listed a while with its message.
+   */
+  export interface IActivity {
+    id: string;
+    kind: 'transfer' | 'export';
+    /**
+     * The repository it is shown under (`null`: vault-wide, e.g. an export).
+     */
+    repository: string | null;
+    /**
+     * What it is about: `repo_id/path`, a distribution filename or `name@version`.
+     */
+    subject: string;
+    bytes_done: number;
+    /**
+     * Expected size in bytes, `null` when unknown.
+     */
+    total: number | null;
+    started_at: number;
+    /**
+     * `verifying`: every byte arrived and the content is being verified and scanned.
+     */
+    state: 'running' | 'verifying' | 'failed';
+    message: string | null;
+  }
+
+  /**
+   * A stored distribution file of a PyPI repository (what a bundle can pin).
+   */
+  export interface IPackageFile {
+    filename: string;
+    version: string;
+    sha256: string;
+    size: number;
+    requires_python?: string | null;
+    yanked?: string | null;
+  }
+
+  /**
+   * Where the bundle wizard's pickers load their choices from (`BundlesModel`).
+   */
+  export interface IBundleSource {
+    /**
+     * One page of the Hub repos of a repository (`after`: the previous page's `next`).
+     */
+    listHubRepos(key: string, after?: string | null): Promise<IHubRepoPage>;
+    /**
+     * The projects of a PyPI repository.
+     */
+    listPackageProjects(key: string): Promise<string[]>;
+    /**
+     * The stored files of a project (what a bundle can pin).
+     */
+    listPackageFiles(key: string, project: string): Promise<IPackageFile[]>;
+    /**
+     * The vault's generic files.
+     */
+    listGenericFiles(): Promise<IGenericFile[]>;
+  }
+
+  /**
+   * A generic file of the vault (`GET files`).
+   */
+  export interface IGenericFile {
+    name: string;
+    sha256: string;
+    size: number;
+    created_by?: string;
+    created_at?: number;
+  }
+
+  /**
    * A policy violation as the server reports it.
    */
   export interface IViolation {

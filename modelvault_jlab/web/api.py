@@ -215,6 +215,8 @@ class TokensHandler(ApiHandler):
             created_by=str(body.get("user") or self.principal.name),
             repositories=[str(r) for r in repositories],
             expires_in_seconds=float(expires) if expires is not None else None,
+            # kernel tokens minted by a Jupyter server record their kernel and notebook here
+            description=str(body.get("description", ""))[:2000],
         )
         self.vault.audit.record(
             self.principal, "token.create", subject=issued.record.id, scope=issued.record.scopes[0]

@@ -112,7 +112,11 @@ class BundleArchiveHandler(ApiHandler):
         self.set_header("Content-Type", "application/x-tar")
         self.set_header("Content-Length", str(export.size))
         self.set_header("Content-Disposition", f'attachment; filename="{export.filename}"')
-        await self.send_chunks(_aiter(export.chunks))
+        with self.vault.activity.track(
+            "export", ((None, f"{name}@{version}"),), export.size
+        ) as progress:
+            if not await self.send_chunks(_aiter(progress.counting(export.chunks))):
+                progress.fail("The export was cut short: the client left or a blob was unreadable.")
 
 
 @web.stream_request_body
@@ -207,6 +211,38 @@ class BundleKeysHandler(ApiHandler):
         key_id = self.vault.bundles.keys.trust(key)
         self.vault.audit.record(self.principal, "bundle.key.trust", subject=key_id)
         self.write_json({"key_id": key_id}, status=201)
+
+
+class PackageProjectsHandler(ApiHandler):
+    """``GET repositories/{key}/packages``: projects of a pypi repository, for the bundle wizard."""
+
+    @vault_auth
+    def get(self, key: str) -> None:
+        self.write_json({"projects": self.vault.bundles.package_projects(self.principal, key)})
+
+
+class PackageFilesHandler(ApiHandler):
+    """``GET repositories/{key}/packages/{project}``: its stored files (what a bundle can pin)."""
+
+    @vault_auth
+    def get(self, key: str, project: str) -> None:
+        files = self.vault.bundles.package_files(self.principal, key, project)
+        self.write_json(
+            {
+                "project": project,
+                "files": [
+                    {
+                        "filename": f.filename,
+                        "version": f.version,
+                        "sha256": f.sha256,
+                        "size": f.size,
+                        "requires_python": f.requires_python,
+                        "yanked": f.yanked,
+                    }
+                    for f in files
+                ],
+            }
+        )
 
 
 class FilesHandler(ApiHandler):

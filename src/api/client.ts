@@ -119,6 +119,57 @@ export class VaultClient {
   }
 
   /**
+   * `GET modelvault/api/activity`: long operations in progress the user may see.
+   */
+  async getActivity(): Promise<ModelVault.IActivity[]> {
+    const body = await requestAPI<{ operations?: ModelVault.IActivity[] }>(
+      'activity',
+      { method: 'GET' },
+      this.serverSettings
+    );
+    return body?.operations ?? [];
+  }
+
+  /**
+   * `GET modelvault/api/repositories/{key}/packages`: projects of a PyPI repository.
+   */
+  async listPackageProjects(key: string): Promise<string[]> {
+    const body = await requestAPI<{ projects?: string[] }>(
+      `repositories/${encodeURIComponent(key)}/packages`,
+      { method: 'GET' },
+      this.serverSettings
+    );
+    return body?.projects ?? [];
+  }
+
+  /**
+   * `GET modelvault/api/repositories/{key}/packages/{project}`: its stored files.
+   */
+  async listPackageFiles(
+    key: string,
+    project: string
+  ): Promise<ModelVault.IPackageFile[]> {
+    const body = await requestAPI<{ files?: ModelVault.IPackageFile[] }>(
+      `repositories/${encodeURIComponent(key)}/packages/${encodeURIComponent(project)}`,
+      { method: 'GET' },
+      this.serverSettings
+    );
+    return body?.files ?? [];
+  }
+
+  /**
+   * `GET modelvault/api/files`: the vault's generic files.
+   */
+  async listGenericFiles(): Promise<ModelVault.IGenericFile[]> {
+    const body = await requestAPI<{ files?: ModelVault.IGenericFile[] }>(
+      'files',
+      { method: 'GET' },
+      this.serverSettings
+    );
+    return body?.files ?? [];
+  }
+
+  /**
    * `GET modelvault/api/scans/{sha256}`: a blob's scan report.
    */
   async getScan(sha256: string): Promise<ModelVault.IScan> {

@@ -2,29 +2,27 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import type { ModelVault } from '../tokens';
-
-/**
- * A Hub repo picked for a bundle in the wizard.
- */
-export interface IPickedComponent {
-  repository: string;
-  repo_type: string;
-  repo_id: string;
-  revision: string;
-}
+import {
+  componentKey,
+  componentLabel,
+  GenericFilePicker,
+  HubRepoPicker,
+  PackagePicker,
+  PickedComponent
+} from './BundlePickers';
 
 /**
  * Properties of the `BundleWizard` component.
  */
 export interface IBundleWizardProps {
   /**
-   * The vault's repositories (the Hub ones are offered).
+   * The vault's repositories (the Hub and PyPI ones are offered).
    */
   repositories: ReadonlyArray<ModelVault.IRepository>;
   /**
-   * Load the Hub repos of a repository.
+   * Where the pickers load their choices from.
    */
-  listHubRepos: (key: string) => Promise<ModelVault.IHubRepo[]>;
+  source: ModelVault.IBundleSource;
   /**
    * Create the bundle; resolves to the violations when policy refused it,
    * `null` when it was created; rejects on other errors (reported by the caller).
@@ -39,68 +37,35 @@ export interface IBundleWizardProps {
 const STEPS = ['details', 'components', 'check'] as const;
 type Step = (typeof STEPS)[number];
 
+const KINDS = ['hub', 'package', 'file'] as const;
+type Kind = (typeof KINDS)[number];
+
 /**
  * The "Create bundle" wizard: name and version, components (Hub repos at a
- * revision), then the policy check (the server re-evaluates every component
- * and refuses the bundle with all blocking violations) before creating it.
+ * revision, Python distributions, generic files), then the policy check (the
+ * server re-evaluates every component and refuses the bundle with all
+ * blocking violations) before creating it.
  */
 export function BundleWizard(props: IBundleWizardProps): JSX.Element {
   const { trans } = props;
   const hubRepositories = props.repositories.filter(r =>
     r.kind.startsWith('hf')
   );
+  // Bundles pin packages stored in a pypi-local or pypi-remote repository.
+  const pypiRepositories = props.repositories.filter(
+    r => r.kind === 'pypi-local' || r.kind === 'pypi-remote'
+  );
   const [step, setStep] = React.useState<Step>('details');
   const [name, setName] = React.useState('');
   const [version, setVersion] = React.useState('');
   const [description, setDescription] = React.useState('');
-  const [picked, setPicked] = React.useState<IPickedComponent[]>([]);
-  const [repository, setRepository] = React.useState(
-    hubRepositories[0]?.key ?? ''
-  );
-  const [hubRepos, setHubRepos] = React.useState<ModelVault.IHubRepo[] | null>(
-    null
-  );
-  const [hubRepo, setHubRepo] = React.useState('');
-  const [revision, setRevision] = React.useState('main');
+  const [picked, setPicked] = React.useState<PickedComponent[]>([]);
+  const [kind, setKind] = React.useState<Kind>('hub');
   const [busy, setBusy] = React.useState(false);
   const [violations, setViolations] = React.useState<
     ModelVault.IBundleViolation[] | null
   >(null);
-  const [loadError, setLoadError] = React.useState<string | null>(null);
   const headingRef = React.useRef<HTMLHeadingElement>(null);
-
-  React.useEffect(() => {
-    if (!repository && hubRepositories.length > 0) {
-      setRepository(hubRepositories[0].key);
-    }
-  }, [hubRepositories.length]);
-
-  React.useEffect(() => {
-    if (!repository) {
-      return;
-    }
-    let cancelled = false;
-    setHubRepos(null);
-    setLoadError(null);
-    props.listHubRepos(repository).then(
-      repos => {
-        if (!cancelled) {
-          setHubRepos(repos);
-          setHubRepo(
-            repos[0] ? `${repos[0].repo_type}:${repos[0].repo_id}` : ''
-          );
-        }
-      },
-      error => {
-        if (!cancelled) {
-          setLoadError(error instanceof Error ? error.message : `${error}`);
-        }
-      }
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [repository]);
 
   React.useEffect(() => {
     headingRef.current?.focus();
@@ -114,25 +79,15 @@ export function BundleWizard(props: IBundleWizardProps): JSX.Element {
     check: trans.__('Policy check')
   };
 
-  const addComponent = () => {
-    if (!hubRepo) {
-      return;
-    }
-    const colon = hubRepo.indexOf(':');
-    const component: IPickedComponent = {
-      repository,
-      repo_type: hubRepo.slice(0, colon),
-      repo_id: hubRepo.slice(colon + 1),
-      revision: revision.trim() || 'main'
-    };
-    if (
-      !picked.some(
-        p =>
-          p.repository === component.repository &&
-          p.repo_type === component.repo_type &&
-          p.repo_id === component.repo_id
-      )
-    ) {
+  const kindLabels: Record<Kind, string> = {
+    hub: trans.__('Hub repo'),
+    package: trans.__('Package'),
+    file: trans.__('File')
+  };
+
+  const addComponent = (component: PickedComponent) => {
+    const key = componentKey(component);
+    if (!picked.some(p => componentKey(p) === key)) {
       setPicked([...picked, component]);
       setViolations(null);
     }
@@ -145,13 +100,7 @@ export function BundleWizard(props: IBundleWizardProps): JSX.Element {
         name: name.trim(),
         version: version.trim(),
         ...(description.trim() ? { description: description.trim() } : {}),
-        components: picked.map(p => ({
-          kind: 'hub' as const,
-          repository: p.repository,
-          repo_type: p.repo_type,
-          repo_id: p.repo_id,
-          revision: p.revision
-        }))
+        components: picked
       });
       setViolations(result);
     } catch {
@@ -219,72 +168,43 @@ export function BundleWizard(props: IBundleWizardProps): JSX.Element {
       )}
       {step === 'components' && (
         <>
-          {hubRepositories.length === 0 ? (
-            <p className="jp-ModelVault-Placeholder">
-              {trans.__('No Hub repositories in this vault.')}
-            </p>
-          ) : (
-            <>
-              <label className="jp-ModelVault-Field">
-                {trans.__('Repository')}
-                <select
-                  className="jp-mod-styled"
-                  value={repository}
-                  onChange={e => setRepository(e.currentTarget.value)}
-                >
-                  {hubRepositories.map(r => (
-                    <option key={r.key} value={r.key}>
-                      {r.key}
-                    </option>
-                  ))}
-                </select>
-              </label>
-              {loadError && (
-                <div
-                  className="jp-ModelVault-Alert jp-ModelVault-Alert-error"
-                  role="alert"
-                >
-                  {loadError}
-                </div>
-              )}
-              <label className="jp-ModelVault-Field">
-                {trans.__('Hub repo')}
-                <select
-                  className="jp-mod-styled"
-                  value={hubRepo}
-                  disabled={!hubRepos}
-                  onChange={e => setHubRepo(e.currentTarget.value)}
-                >
-                  {(hubRepos ?? []).map(r => (
-                    <option
-                      key={`${r.repo_type}:${r.repo_id}`}
-                      value={`${r.repo_type}:${r.repo_id}`}
-                    >
-                      {r.repo_id} ({r.repo_type})
-                    </option>
-                  ))}
-                </select>
-              </label>
-              <label className="jp-ModelVault-Field">
-                {trans.__('Revision')}
+          <fieldset className="jp-ModelVault-KindChoice">
+            <legend>{trans.__('Add a')}</legend>
+            {KINDS.map(k => (
+              <label key={k}>
                 <input
-                  className="jp-mod-styled"
-                  name="bundle-revision"
-                  value={revision}
-                  onChange={e => setRevision(e.currentTarget.value)}
+                  type="radio"
+                  name="bundle-component-kind"
+                  value={k}
+                  checked={kind === k}
+                  onChange={() => setKind(k)}
                 />
+                {kindLabels[k]}
               </label>
-              <div className="jp-ModelVault-Actions">
-                <button
-                  type="button"
-                  className="jp-mod-styled"
-                  disabled={!hubRepo}
-                  onClick={addComponent}
-                >
-                  {trans.__('Add component')}
-                </button>
-              </div>
-            </>
+            ))}
+          </fieldset>
+          {kind === 'hub' && (
+            <HubRepoPicker
+              repositories={hubRepositories}
+              source={props.source}
+              onAdd={addComponent}
+              trans={trans}
+            />
+          )}
+          {kind === 'package' && (
+            <PackagePicker
+              repositories={pypiRepositories}
+              source={props.source}
+              onAdd={addComponent}
+              trans={trans}
+            />
+          )}
+          {kind === 'file' && (
+            <GenericFilePicker
+              source={props.source}
+              onAdd={addComponent}
+              trans={trans}
+            />
           )}
           <ComponentList
             picked={picked}
@@ -368,7 +288,7 @@ export function BundleWizard(props: IBundleWizardProps): JSX.Element {
 }
 
 function ComponentList(props: {
-  picked: ReadonlyArray<IPickedComponent>;
+  picked: ReadonlyArray<PickedComponent>;
   onRemove?: (index: number) => void;
   trans: TranslationBundle;
 }): JSX.Element {
@@ -385,26 +305,29 @@ function ComponentList(props: {
       className="jp-ModelVault-EventList jp-ModelVault-BundleComponents"
       aria-label={trans.__('Components')}
     >
-      {props.picked.map((p, i) => (
-        <li key={`${p.repository}/${p.repo_type}/${p.repo_id}`}>
-          <div className="jp-ModelVault-Row">
-            <span className="jp-ModelVault-Row-name">
-              {p.repo_id} <code>@{p.revision}</code>
-            </span>
-            <span className="jp-ModelVault-Badge">{p.repository}</span>
-            {props.onRemove && (
-              <button
-                type="button"
-                className="jp-ModelVault-LinkButton"
-                aria-label={trans.__('Remove %1', p.repo_id)}
-                onClick={() => props.onRemove!(i)}
-              >
-                {trans.__('Remove')}
-              </button>
-            )}
-          </div>
-        </li>
-      ))}
+      {props.picked.map((p, i) => {
+        const label = componentLabel(p);
+        return (
+          <li key={componentKey(p)} data-kind={p.kind}>
+            <div className="jp-ModelVault-Row">
+              <span className="jp-ModelVault-Row-name">
+                {label.name} {label.detail && <code>{label.detail}</code>}
+              </span>
+              <span className="jp-ModelVault-Badge">{label.badge}</span>
+              {props.onRemove && (
+                <button
+                  type="button"
+                  className="jp-ModelVault-LinkButton"
+                  aria-label={trans.__('Remove %1', label.name)}
+                  onClick={() => props.onRemove!(i)}
+                >
+                  {trans.__('Remove')}
+                </button>
+              )}
+            </div>
+          </li>
+        );
+      })}
     </ul>
   );
 }

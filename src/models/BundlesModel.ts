@@ -10,7 +10,7 @@ import type { ModelVault } from '../tokens';
  * the opened bundle's detail, its verification report and the ordered
  * environments it is promoted through.
  */
-export class BundlesModel implements IDisposable {
+export class BundlesModel implements IDisposable, ModelVault.IBundleSource {
   /**
    * Create the model.
    */
@@ -216,11 +216,40 @@ export class BundlesModel implements IDisposable {
   }
 
   /**
-   * The Hub repos of a repository (first page), for the wizard.
+   * One page of the Hub repos of a repository, for the wizard.
    */
-  async listHubRepos(key: string): Promise<ModelVault.IHubRepo[]> {
-    const page = await this._client.listHubRepos(key, { limit: 200 });
-    return page.repos;
+  listHubRepos(
+    key: string,
+    after: string | null = null
+  ): Promise<ModelVault.IHubRepoPage> {
+    return this._client.listHubRepos(key, {
+      after,
+      limit: BundlesModel.HUB_PAGE_SIZE
+    });
+  }
+
+  /**
+   * The projects of a PyPI repository, for the wizard.
+   */
+  listPackageProjects(key: string): Promise<string[]> {
+    return this._client.listPackageProjects(key);
+  }
+
+  /**
+   * The stored files of a project (what a bundle can pin), for the wizard.
+   */
+  listPackageFiles(
+    key: string,
+    project: string
+  ): Promise<ModelVault.IPackageFile[]> {
+    return this._client.listPackageFiles(key, project);
+  }
+
+  /**
+   * The vault's generic files, for the wizard.
+   */
+  listGenericFiles(): Promise<ModelVault.IGenericFile[]> {
+    return this._client.listGenericFiles();
   }
 
   /**
@@ -297,6 +326,11 @@ export class BundlesModel implements IDisposable {
  * The static namespace for `BundlesModel`.
  */
 export namespace BundlesModel {
+  /**
+   * Hub repos per page in the wizard ("Load more" fetches the next page).
+   */
+  export const HUB_PAGE_SIZE = 200;
+
   /**
    * Options to create a `BundlesModel`.
    */

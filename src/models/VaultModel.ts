@@ -4,6 +4,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import type { VaultClient } from '../api/client';
 import { describeError, VaultResponseError } from '../api/request';
 import type { IModelVault, ModelVault } from '../tokens';
+import { ActivityModel } from './ActivityModel';
 import { BrowserModel } from './BrowserModel';
 import { BundlesModel } from './BundlesModel';
 import { RepoListModel } from './RepoListModel';
@@ -30,6 +31,12 @@ export class VaultModel implements IModelVault {
       standby: () => !this.isServerAvailable || this.refreshStandby()
     });
     this.browser = new BrowserModel({ client: options.client });
+    this.activity = new ActivityModel({
+      client: options.client,
+      // Live by default; a caller that disables polling disables this one too.
+      refreshInterval: options.refreshInterval === 0 ? 0 : undefined,
+      standby: () => !this.isServerAvailable || this.refreshStandby()
+    });
     this.violations = new ViolationsModel({
       client: options.client,
       refreshInterval: options.refreshInterval,
@@ -60,6 +67,11 @@ export class VaultModel implements IModelVault {
    * Violations, waivers and audit trail.
    */
   readonly violations: ViolationsModel;
+
+  /**
+   * Long operations in progress on the server (transfers, exports).
+   */
+  readonly activity: ActivityModel;
 
   /**
    * The Bundles section: wizard, opened bundle, verification, promotion.
@@ -159,6 +171,7 @@ export class VaultModel implements IModelVault {
           if (this.isServerAvailable) {
             this.repositories.startPolling();
             this.violations.startPolling();
+            this.activity.startPolling();
             void this.setMeUp.refreshBundles();
             void this.bundles.loadEnvironments();
           }
@@ -182,6 +195,7 @@ export class VaultModel implements IModelVault {
       await Promise.all([
         this.repositories.refresh(),
         this.violations.refresh(),
+        this.activity.refresh(),
         this.browser.reloadFiles()
       ]);
     }
@@ -198,6 +212,7 @@ export class VaultModel implements IModelVault {
     this.repositories.dispose();
     this.browser.dispose();
     this.violations.dispose();
+    this.activity.dispose();
     this.setMeUp.dispose();
     this.bundles.dispose();
     Signal.clearData(this);

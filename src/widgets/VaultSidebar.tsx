@@ -19,6 +19,7 @@ import * as React from 'react';
 
 import { bundleViolations } from '../api/client';
 import { describeError } from '../api/request';
+import { ActivityView } from '../components/ActivityView';
 import { BundleDetailView, BundleWizard } from '../components/BundlesPanel';
 import { FileList, HubRepoList } from '../components/RepositoryBrowser';
 import { RepositoryList } from '../components/RepositoryList';
@@ -34,14 +35,20 @@ import { CommandIDs, ModelVault } from '../tokens';
  * The sections of the sidebar, in order.
  */
 export type SectionId =
-  'repositories' | 'verdicts' | 'violations' | 'set-me-up' | 'bundles';
+  | 'repositories'
+  | 'verdicts'
+  | 'violations'
+  | 'set-me-up'
+  | 'bundles'
+  | 'activity';
 
 const SECTIONS: ReadonlyArray<SectionId> = [
   'repositories',
   'verdicts',
   'violations',
   'set-me-up',
-  'bundles'
+  'bundles',
+  'activity'
 ];
 
 /**
@@ -51,7 +58,7 @@ const SECTIONS: ReadonlyArray<SectionId> = [
  * accordion section per area of the vault: Repositories (browse repositories,
  * Hub repos and files), Verdicts (the selected file's scan), Violations
  * (blocks, flagged files, waivers, audit), Set Me Up (client snippets and
- * tokens) and Bundles. The panel refreshes its model each time it is shown and
+ * tokens), Bundles and Activity (transfers and exports in progress). The panel refreshes its model each time it is shown and
  * puts the polls on standby while hidden.
  */
 export class VaultSidebar extends SidePanel {
@@ -83,6 +90,7 @@ export class VaultSidebar extends SidePanel {
     this.addWidget(this._createViolationsSection());
     this.addWidget(this._createSetMeUpSection());
     this.addWidget(this._createBundlesSection());
+    this.addWidget(this._createActivitySection());
     // Repositories open; the others open on demand (selection, commands, a click).
     const accordion = this.content as AccordionPanel;
     for (let i = 1; i < SECTIONS.length; i++) {
@@ -91,6 +99,7 @@ export class VaultSidebar extends SidePanel {
     accordion.expansionToggled.connect(this._onExpansionToggled, this);
 
     this._model.browser.fileSelected.connect(this._onFileSelected, this);
+    this._model.activity.failed.connect(this._onActivityFailed, this);
     this._model.refreshStandby = () => this.isHidden;
   }
 
@@ -167,6 +176,39 @@ export class VaultSidebar extends SidePanel {
     if (file) {
       this.showSection('verdicts');
     }
+  }
+
+  private _onActivityFailed(_: unknown, op: ModelVault.IActivity): void {
+    Notification.error(
+      this._trans.__('ModelVault: %1 failed: %2', op.subject, op.message ?? ''),
+      { autoClose: 8000 }
+    );
+  }
+
+  private _createActivitySection(): PanelWithToolbar {
+    const activity = this._model.activity;
+    const trans = this._trans;
+    const body = ReactWidget.create(
+      <UseSignal signal={activity.changed}>
+        {() => (
+          <ActivityView
+            operations={activity.operations}
+            isLoaded={activity.isLoaded}
+            error={activity.error}
+            trans={trans}
+          />
+        )}
+      </UseSignal>
+    );
+    const section = this._section('activity', trans.__('Activity'), body);
+    // The count shows on the collapsed section's title, so a transfer is noticed.
+    activity.changed.connect(() => {
+      const count = activity.operations.length;
+      section.title.label = count
+        ? trans.__('Activity (%1)', count)
+        : trans.__('Activity');
+    }, section);
+    return section;
   }
 
   private _createStatusBanner(): Widget {
@@ -384,7 +426,7 @@ export class VaultSidebar extends SidePanel {
         return (
           <BundleWizard
             repositories={repositories.items}
-            listHubRepos={key => bundles.listHubRepos(key)}
+            source={bundles}
             onCreate={request => this._createBundle(request)}
             onCancel={() => (bundles.isWizardOpen = false)}
             trans={trans}

@@ -101,14 +101,20 @@ def _card(svc: BundleService, files: list[PinnedFile]) -> dict[str, Any]:
     return result
 
 
-async def pin_packages(
-    svc: BundleService, who: Principal, item: dict[str, Any]
-) -> list[tuple[Component, Decision]]:
-    key = str(item.get("repository", ""))
+def package_repository(svc: BundleService, who: Principal, key: str) -> RepositoryRecord:
+    """The pypi-local/-remote repository ``key`` packages are pinned from, readable by ``who``."""
     record = svc.meta.get_repository(key)
     if record is None or record.kind not in ("pypi-local", "pypi-remote"):
         raise NotFoundError(f"'{key[:80]}' is not a pypi-local or pypi-remote repository.")
     svc.access.require(who, "read", key)
+    return record
+
+
+async def pin_packages(
+    svc: BundleService, who: Principal, item: dict[str, Any]
+) -> list[tuple[Component, Decision]]:
+    key = str(item.get("repository", ""))
+    record = package_repository(svc, who, key)
     project = normalize(str(item.get("name", "")))
     version = str(item.get("version", ""))
     filename = item.get("filename")

@@ -19,7 +19,7 @@ from ...errors import ConflictError, InvalidInputError, NotFoundError, PolicyErr
 from ...ids import Sha256
 from ...storage.base import BlobWriter, MetadataStore
 from ...storage.bundles import BundleRecord, BundleStore, GenericFileRecord, PromotionRecord
-from ...storage.packages import PackageStore
+from ...storage.packages import PackageFileRecord, PackageStore
 from ..audit import AuditLog
 from ..content import ContentStore
 from ..gate import Gate
@@ -27,6 +27,7 @@ from ..hub import HubService
 from ..identity import AccessPolicy, Principal
 from ..mirror import HubMirror
 from ..policy.engine import Violation
+from ..pypi.names import normalize
 from .archive import check_promotions
 from .errors import BundleBlockedError, BundleExistsError, BundleNotFoundError, PromotionOrderError
 from .manifest import (
@@ -39,7 +40,7 @@ from .manifest import (
     validate_bundle_version,
     validate_file_name,
 )
-from .pinning import pin_file, pin_hub, pin_packages
+from .pinning import package_repository, pin_file, pin_hub, pin_packages
 from .signing import KeyRing, Signature
 
 DEFAULT_ENVIRONMENTS = ("DEV", "QA", "PROD")
@@ -362,6 +363,21 @@ class BundleService:
     def files(self, who: Principal) -> list[GenericFileRecord]:
         self.access.require(who, "read", None)
         return self.store.list_files()
+
+    # -- what the create wizard can pick: packages stored in a pypi repository --
+    def package_projects(self, who: Principal, key: str) -> list[str]:
+        """Projects with files in ``key`` (uploaded or cached), sorted."""
+        package_repository(self, who, key)
+        return sorted(self.packages.list_projects(key))
+
+    def package_files(self, who: Principal, key: str, project: str) -> list[PackageFileRecord]:
+        """The files of ``project`` in ``key`` whose bytes are stored (only those can be pinned)."""
+        package_repository(self, who, key)
+        return [
+            f
+            for f in self.packages.list_files(key, normalize(project))
+            if self.content.known(Sha256(f.sha256)) is not None
+        ]
 
     def public_keys(self) -> dict[str, Any]:
         import base64
