@@ -205,8 +205,9 @@ def _json_object(content: bytes) -> dict[str, Any]:
 class RemoteKernelTokens:
     """Kernel tokens minted on the central vault with the user's token (see ``kernel_env``).
 
-    Minting needs a token that may create tokens there (admin scope). Otherwise, and when the
-    central vault is unreachable, the kernel gets the user's own token and the log says why.
+    Any user token may mint a narrower child of itself there (read scope, expiring no later than
+    the user's token, revoked with it). A token that cannot (itself a child), or an unreachable
+    central vault, leaves the kernel with the user's own token, and the log says why.
     """
 
     def __init__(self, remote: RemoteVault) -> None:

@@ -23,6 +23,8 @@ Action = Literal["read", "write", "admin"]
 SCOPES: tuple[Action, ...] = ("read", "write", "admin")
 _RANK: dict[str, int] = {"read": 1, "write": 2, "admin": 3}
 TOKEN_PREFIX = "mvt_"  # noqa: S105 - a prefix, not a secret
+MAX_CHILD_TOKEN_SECONDS = 7 * 24 * 3600.0
+"""Longest life of a token minted by a non-admin token (kernel tokens live hours)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class IdentityService:
         repositories: Iterable[str] = (),
         expires_in_seconds: float | None = None,
         description: str = "",
+        parent_id: str | None = None,
     ) -> IssuedToken:
         if scope not in SCOPES:
             raise InvalidInputError(f"Invalid scope {scope!r}: expected one of {SCOPES}.")
@@ -108,9 +111,64 @@ class IdentityService:
             expires_at=None if expires_in_seconds is None else now + expires_in_seconds,
             revoked_at=None,
             description=description,
+            parent_id=parent_id,
         )
         self._meta.create_token(record)
         return IssuedToken(secret=f"{TOKEN_PREFIX}{token_id}_{secret}", record=record)
+
+    def issue_child_token(
+        self,
+        parent: Principal,
+        *,
+        name: str,
+        scope: Action,
+        repositories: Iterable[str] = (),
+        expires_in_seconds: float | None = None,
+        description: str = "",
+    ) -> IssuedToken:
+        """A token minted with a non-admin token, e.g. one per notebook kernel: the same user, a
+        scope no wider, repositories within the parent's, an expiry no later than the parent's
+        (and at most :data:`MAX_CHILD_TOKEN_SECONDS`); revoking the parent revokes it. A child
+        cannot mint, so a leaked child cannot outlive or outgrow what it came from.
+
+        Raises:
+            PermissionDeniedError: the parent is not a token, is a child, or asks for more than
+                it has.
+        """
+        record = self._meta.get_token(parent.token_id) if parent.token_id else None
+        if parent.kind != "token" or record is None:
+            raise PermissionDeniedError("Only a token can mint a narrower token.")
+        if record.parent_id is not None:
+            raise PermissionDeniedError(
+                f"Token '{record.name}' was itself minted by a token and cannot mint another."
+            )
+        if scope not in SCOPES or parent.scope is None or _RANK[scope] > _RANK[parent.scope]:
+            raise PermissionDeniedError(
+                f"A token of scope '{parent.scope}' cannot mint a token of scope {scope!r}."
+            )
+        wanted: set[str] = {validate_repository_key(r) for r in repositories}
+        if parent.repositories:
+            if not wanted <= parent.repositories:
+                outside = ", ".join(sorted(wanted - parent.repositories))
+                raise PermissionDeniedError(
+                    f"Token '{record.name}' cannot mint access to other repositories ({outside})."
+                )
+            wanted = wanted or set(parent.repositories)
+        now = self._clock()
+        life = min(expires_in_seconds or MAX_CHILD_TOKEN_SECONDS, MAX_CHILD_TOKEN_SECONDS)
+        if record.expires_at is not None:
+            life = min(life, record.expires_at - now)
+        if life <= 0:
+            raise InvalidInputError("'expires_in_seconds' must be positive.")
+        return self.issue_token(
+            name=name,
+            scope=scope,
+            created_by=parent.name,
+            repositories=wanted,
+            expires_in_seconds=life,
+            description=description,
+            parent_id=record.id,
+        )
 
     @staticmethod
     def looks_like_token(value: str) -> bool:
@@ -143,6 +201,13 @@ class IdentityService:
     def revoke(self, token_id: str) -> None:
         if not self._meta.revoke_token(token_id, self._clock()):
             raise NotFoundError(f"No active token with id {token_id!r}.")
+
+    def revoke_child(self, parent: Principal, token_id: str) -> None:
+        """A non-admin token revokes a token it minted (a kernel's, at shutdown)."""
+        record = self._meta.get_token(token_id)
+        if record is None or parent.token_id is None or record.parent_id != parent.token_id:
+            raise NotFoundError(f"No token with id {token_id!r} was minted by this token.")
+        self.revoke(token_id)
 
     def list_tokens(self) -> list[TokenRecord]:
         return self._meta.list_tokens()

@@ -270,6 +270,8 @@ class TokenRecord:
     expires_at: float | None
     revoked_at: float | None
     description: str = ""
+    parent_id: str | None = None
+    """The token that minted this one (a child: narrower, expiring, revoked with its parent)."""
 
 
 @dataclass(frozen=True)
@@ -526,7 +528,8 @@ class MetadataStore(ABC):
     def list_tokens(self) -> list[TokenRecord]: ...
 
     @abstractmethod
-    def revoke_token(self, token_id: str, when: float) -> bool: ...
+    def revoke_token(self, token_id: str, when: float) -> bool:
+        """Revoke the token and the tokens it minted; False if none was active."""
 
     # -- audit --
     @abstractmethod

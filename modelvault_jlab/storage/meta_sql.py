@@ -660,13 +660,15 @@ class SqlMetadataStore(SqlDatabase, MetadataStore):
             expires_at=row["expires_at"],
             revoked_at=row["revoked_at"],
             description=row["description"],
+            parent_id=row["parent_id"],
         )
 
     def create_token(self, record: TokenRecord) -> None:
         with self._tx() as c:
             c.execute(
                 "INSERT INTO tokens(id, name, secret_hash, scopes, repositories, created_by, "
-                "created_at, expires_at, revoked_at, description) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "created_at, expires_at, revoked_at, description, parent_id) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     record.id,
                     record.name,
@@ -678,6 +680,7 @@ class SqlMetadataStore(SqlDatabase, MetadataStore):
                     record.expires_at,
                     record.revoked_at,
                     record.description,
+                    record.parent_id,
                 ),
             )
 
@@ -692,8 +695,10 @@ class SqlMetadataStore(SqlDatabase, MetadataStore):
         with self._tx() as c:
             return (
                 c.execute(
-                    "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                    (when, token_id),
+                    # children go with their parent (one level: a child cannot mint)
+                    "UPDATE tokens SET revoked_at = ? "
+                    "WHERE (id = ? OR parent_id = ?) AND revoked_at IS NULL",
+                    (when, token_id, token_id),
                 ).rowcount
                 > 0
             )

@@ -235,6 +235,14 @@ CREATE TABLE IF NOT EXISTS leases (
 );
 """,
     ),
+    Migration(
+        3,
+        "child tokens: the token that minted a token (revoking it revokes the child)",
+        """
+ALTER TABLE tokens ADD COLUMN parent_id TEXT;
+CREATE INDEX IF NOT EXISTS tokens_by_parent ON tokens (parent_id);
+""",
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -364,7 +364,7 @@ def test_stopping_the_server_revokes_its_kernels_tokens(
     assert token_record(central, token)["revoked_at"] is not None
 
 
-def test_a_token_that_may_not_mint_is_given_to_kernels_itself(
+def test_a_users_write_token_mints_narrower_kernel_tokens(
     central: RunningServer, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     bob_token = user_token(central, "bob", "write")
@@ -380,11 +380,63 @@ def test_a_token_that_may_not_mint_is_given_to_kernels_itself(
             env = kernel_env(kernel)
         finally:
             kernel.shutdown()
-        assert env["HF_TOKEN"] == bob_token and env["HF_ENDPOINT"] == central.hf_endpoint()
+        token = env["HF_TOKEN"]
+        assert token != bob_token and env["HF_ENDPOINT"] == central.hf_endpoint()
+        record = token_record(central, token)
+        assert record["user"] == "bob" and record["scope"] == "read"
+        assert record["parent"] == bob_token.split("_")[1] and record["expires_at"] is not None
+        assert record["revoked_at"] is not None  # revoked with its kernel...
+        assert "not a kernel token" not in lab.log()
+    # ...while the user's own token lives on
+    assert token_record(central, bob_token)["revoked_at"] is None
+
+
+def test_child_tokens_stay_within_their_parent(central: RunningServer) -> None:
+    reader = user_token(central, "carol", "read")
+    headers = central.headers(reader)
+    wider = httpx.post(central.api("tokens"), json={"name": "w", "scope": "write"}, headers=headers)
+    assert wider.status_code == 403 and "cannot mint a token of scope" in wider.json()["message"]
+    child = httpx.post(central.api("tokens"), json={"name": "k", "scope": "read"}, headers=headers)
+    assert child.status_code == 201, child.text
+    child_token = child.json()["token"]
+    grandchild = httpx.post(
+        central.api("tokens"), json={"name": "g"}, headers=central.headers(child_token)
+    )
+    assert grandchild.status_code == 403 and "cannot mint another" in grandchild.json()["message"]
+    # a child is revoked with its parent
+    r = httpx.delete(central.api(f"tokens/{reader.split('_')[1]}"), headers=central.headers())
+    assert r.status_code == 204
+    r = httpx.get(central.api("repositories"), headers=central.headers(child_token))
+    assert r.status_code == 401 and "revoked" in r.json()["message"]
+
+
+def test_a_token_that_may_not_mint_is_given_to_kernels_itself(
+    central: RunningServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # A child token (minted by another token) cannot mint: the kernel gets it as it is.
+    dave_token = user_token(central, "dave", "write")
+    r = httpx.post(
+        central.api("tokens"),
+        json={"name": "dave-lab", "scope": "write"},
+        headers=central.headers(dave_token),
+    )
+    assert r.status_code == 201, r.text
+    lab_token = str(r.json()["token"])
+    base = tmp_path_factory.mktemp("dave")
+    token_file = base / "token"
+    token_file.write_text(lab_token + "\n")
+    lab = start_lab(base, "dave", central.url, f"--VaultSettings.remote_token_file={token_file}")
+    with running(lab):
+        kernel = Kernel(lab)
+        try:
+            env = kernel_env(kernel)
+        finally:
+            kernel.shutdown()
+        assert env["HF_TOKEN"] == lab_token and env["HF_ENDPOINT"] == central.hf_endpoint()
         assert "gets the user's own token, not a kernel token" in lab.log()
         assert "403" in lab.log()
     # the user's own token is not revoked with the kernel
-    assert token_record(central, bob_token)["revoked_at"] is None
+    assert token_record(central, lab_token)["revoked_at"] is None
 
 
 def test_a_rejected_token_is_a_clear_error(
