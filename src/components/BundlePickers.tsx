@@ -247,6 +247,7 @@ export function HubRepoPicker(
         {trans.__('Hub repo')}
         <select
           className="jp-mod-styled"
+          aria-label={trans.__('Hub repo')}
           value={selected ? `${selected.repo_type}:${selected.repo_id}` : ''}
           disabled={shown.length === 0}
           onChange={e => setHubRepo(e.currentTarget.value)}

@@ -37,7 +37,10 @@ async function fillWizard(
   await wizard.getByLabel('Name').fill('wizard-release');
   await wizard.getByLabel('Version').fill(version);
   await wizard.getByRole('button', { name: 'Next' }).click();
-  const hubRepo = wizard.getByLabel('Hub repo');
+  const hubRepo = wizard.getByRole('combobox', {
+    name: 'Hub repo',
+    exact: true
+  });
   await expect(hubRepo).toBeEnabled();
   for (const repoId of repoIds) {
     await hubRepo.selectOption(`model:${repoId}`);
