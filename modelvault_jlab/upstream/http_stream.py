@@ -47,13 +47,19 @@ class _Channel:
     """A byte queue between Tornado's body callback (producer) and one consumer.
 
     The producer waits while more than ``limit`` bytes are queued; the consumer takes everything
-    queued (up to a piece size) at once, so neither side pays for a task per chunk.
+    queued (up to a piece size) at once. A waiting consumer is woken once ``wake_bytes`` are
+    queued, or when data has been trickling in for ``WAKE_AFTER`` seconds, not for every 64 KiB
+    socket read: a wake-up per read cost about as much as the read itself (1 s per GiB here).
     """
 
-    def __init__(self, limit: int) -> None:
+    WAKE_AFTER = 0.02
+
+    def __init__(self, limit: int, wake_bytes: int) -> None:
         self._items: collections.deque[bytes] = collections.deque()
         self._queued = 0
         self._limit = limit
+        self._wake_bytes = wake_bytes
+        self._waiting_since = 0.0
         self._end: tuple[BaseException | None] | None = None
         self._aborted = False
         self._reader: asyncio.Future[None] | None = None
@@ -69,7 +75,13 @@ class _Channel:
             raise _AbortedError
         self._items.append(chunk)
         self._queued += len(chunk)
-        self._wake(self._reader)
+        reader = self._reader
+        if reader is not None and not reader.done():
+            loop = asyncio.get_running_loop()
+            if self._queued >= self._wake_bytes or (
+                loop.time() - self._waiting_since >= self.WAKE_AFTER
+            ):
+                reader.set_result(None)
         if self._queued < self._limit:
             return None
         self._writer = asyncio.get_running_loop().create_future()
@@ -93,10 +105,14 @@ class _Channel:
                 if self._end[0] is not None:
                     raise self._end[0]
                 return None
-            self._reader = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            self._reader = loop.create_future()
+            self._waiting_since = loop.time()
             try:
                 await asyncio.wait_for(self._reader, idle_timeout)
             except TimeoutError:
+                if self._items:  # a trickle below the wake-up threshold: not a stall
+                    break
                 raise StreamError(f"no data for {idle_timeout:g}s", timed_out=True) from None
         parts: list[bytes] = []
         taken = 0
@@ -182,7 +198,7 @@ class HttpStreamer:
     async def _exchange(
         self, url: str, headers: Mapping[str, str], timeout: float
     ) -> AsyncIterator[StreamedResponse]:
-        channel = _Channel(self._buffer_bytes)
+        channel = _Channel(self._buffer_bytes, wake_bytes=self._piece_bytes // 4)
         head: asyncio.Future[tuple[int, str, HTTPHeaders]] = (
             asyncio.get_running_loop().create_future()
         )
