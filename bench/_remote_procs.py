@@ -52,8 +52,8 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host {upstream_host}:{upstream_port};
-            proxy_set_header Authorization "Bearer {token}";
-            proxy_buffering off;
+            {auth}
+            {limit}
             proxy_request_buffering off;
             proxy_max_temp_file_size 0;
             proxy_read_timeout 600s;
@@ -64,7 +64,7 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host {upstream_host}:{upstream_port};
-            proxy_set_header Authorization "Bearer {token}";
+            {auth}
             proxy_buffering off;
             proxy_read_timeout 600s;
         }}
@@ -75,12 +75,22 @@ http {{
 
 class StripProxy:
     """nginx at ``http://127.0.0.1:port/`` forwarding to ``upstream_url`` (which has a path
-    prefix), injecting ``Authorization: Bearer token``. olah only takes a scheme + netloc."""
+    prefix), injecting ``Authorization: Bearer token`` (olah only takes a scheme + netloc), or
+    passing the client's own when ``token`` is empty. ``rate`` ("200m": bytes/s per response)
+    makes it a bandwidth-limited upstream, like a real network link."""
 
-    def __init__(self, prefix: Path, upstream_url: str, token: str, binary: str = "nginx") -> None:
+    def __init__(
+        self,
+        prefix: Path,
+        upstream_url: str,
+        token: str,
+        binary: str = "nginx",
+        rate: str = "",
+    ) -> None:
         self.prefix = prefix
         self.upstream_url = upstream_url.rstrip("/")
         self.token = token
+        self.rate = rate
         self.binary = binary
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
@@ -106,7 +116,11 @@ class StripProxy:
                 upstream_host=parts.hostname,
                 upstream_port=parts.port,
                 upstream_path=parts.path,
-                token=self.token,
+                auth=f'proxy_set_header Authorization "Bearer {self.token}";' if self.token else "",
+                # nginx applies limit_rate to buffered proxying only
+                limit=f"limit_rate {self.rate}; proxy_buffering on;"
+                if self.rate
+                else "proxy_buffering off;",
             )
         )
         self.proc = subprocess.Popen(

@@ -51,7 +51,8 @@ def make_wheel(folder: Path, name: str, version: str, payload: int, seed: int) -
         f"{name}/__init__.py": b"",
         f"{name}/data.bin": blob,
         f"{info}/METADATA": (
-            f"Metadata-Version: 2.4\nName: {name}\nVersion: {version}\nRequires-Python: >=3.8\n\n"
+            f"Metadata-Version: 2.4\nName: {name}\nVersion: {version}\nLicense-Expression: MIT\n"
+            "Requires-Python: >=3.8\n\n"
         ).encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\n"
         b"Tag: py3-none-any\n",
@@ -101,8 +102,10 @@ def pip_time(env: dict[str, str], source: list[str], reqs: list[str], work: Path
     target = Path(tempfile.mkdtemp(dir=work))
     cmd = [str(BIN / "pip"), "install", "-q", "--no-cache-dir", "--target", str(target), *source]
     t0 = time.perf_counter()
-    subprocess.run([*cmd, *reqs], env=env, check=True, capture_output=True)
+    done = subprocess.run([*cmd, *reqs], env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(f"pip failed ({done.returncode}): {done.stderr[-3000:]}")
     shutil.rmtree(target)
     return elapsed
 

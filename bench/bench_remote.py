@@ -223,6 +223,7 @@ class Bench:
         self.vault = VaultServer(tmp / "vault", tmp / "vault.log")
         self.nginx = Nginx(tmp / "nginx", self.src)
         self.proxy: StripProxy | None = None
+        self.link: StripProxy | None = None
         self.olah: Olah | None = None
         self.r: dict[str, Any] = {
             "started": dt.datetime.now().isoformat(timespec="seconds"),
@@ -230,6 +231,7 @@ class Bench:
             "cpus": os.cpu_count(),
             "size_bytes": self.size,
             "reps": {"warm": args.reps, "cold": args.cold_reps},
+            "upstream_mib_per_s": args.upstream_mib_per_s,
             "tmp_dir": str(tmp),
         }
 
@@ -243,6 +245,16 @@ class Bench:
         up.start(self.up_admin)
         vault.start(self.token)
         self.nginx.start()
+        if self.args.upstream_mib_per_s:
+            # A bandwidth-limited link in front of the upstream, for direct and remote alike.
+            self.link = StripProxy(
+                self.tmp / "link", up.endpoint, "", rate=f"{self.args.upstream_mib_per_s}m"
+            )
+            self.link.start()
+            upstream = f"http://{self.link.netloc}"
+            log(f"upstream behind a {self.args.upstream_mib_per_s} MiB/s link: {upstream}")
+        else:
+            upstream = up.endpoint
         http_json(
             "POST",
             f"http://{HOST}:{vault.port}/modelvault/api/repositories",
@@ -251,7 +263,7 @@ class Bench:
                 "key": "hub-remote",
                 "kind": "hf-remote",
                 "config": {
-                    "upstream": up.endpoint,
+                    "upstream": upstream,
                     "upstream_token": self.up_read_vault,
                     "revision_ttl_seconds": 60,
                 },
@@ -259,7 +271,7 @@ class Bench:
         )
         self.remote = f"http://{HOST}:{vault.port}/modelvault/hf/hub-remote"
         self.local = vault.endpoint
-        self.direct = up.endpoint
+        self.direct = upstream
         log(f"upstream pid {up.pid} {up.endpoint}; vault pid {vault.pid} {self.remote}")
         if not self.args.no_olah:
             self.proxy = StripProxy(self.tmp / "proxy", up.endpoint, self.up_read_olah)
@@ -269,7 +281,7 @@ class Bench:
             log(f"olah pid {self.olah.pid} {self.olah.endpoint} -> proxy {self.proxy.netloc}")
 
     def stop(self) -> None:
-        for p in (self.olah, self.proxy, self.nginx, self.vault, self.up):
+        for p in (self.olah, self.proxy, self.link, self.nginx, self.vault, self.up):
             if p is not None:
                 try:
                     p.stop()
@@ -285,7 +297,7 @@ class Bench:
         repo = "bench/warm"
         folder = self.src / "warm"
         write_model(folder, size, "warm")
-        t_up = upload(self.direct, self.up_admin, repo, folder)
+        t_up = upload(self.up.endpoint, self.up_admin, repo, folder)
         t_loc = upload(self.local, self.token, repo, folder)
         log(f"warm model uploaded: upstream {t_up:.1f}s, vault hf-local {t_loc:.1f}s")
         snap = lambda ep, tok: snapshot(ep, repo, tok, self.caches, size)  # noqa: E731
@@ -407,8 +419,8 @@ class Bench:
             }  # fmt: skip
             for name, n in names.items():
                 write_safetensors(f_file / f"{name}.safetensors", n, f"cold-{rep}-{name}")
-            t1 = upload(self.direct, self.up_admin, snap_repo, f_snap)
-            t2 = upload(self.direct, self.up_admin, file_repo, f_file)
+            t1 = upload(self.up.endpoint, self.up_admin, snap_repo, f_snap)
+            t2 = upload(self.up.endpoint, self.up_admin, file_repo, f_file)
             shutil.rmtree(f_snap)
             shutil.rmtree(f_file)
             log(f"cold rep {rep}: uploaded in {t1:.1f}s + {t2:.1f}s")
@@ -483,7 +495,7 @@ class Bench:
         folder.mkdir()
         (folder / "README.md").write_text("---\nlicense: apache-2.0\n---\nconc\n")
         write_safetensors(folder / path, size, "conc")
-        upload(self.direct, self.up_admin, repo, folder)
+        upload(self.up.endpoint, self.up_admin, repo, folder)
         shutil.rmtree(folder)
         out: dict[str, Any] = {}
         sides = [("vault", self.remote, self.token, self.vault.pid, "vault-mirror")]
@@ -632,7 +644,12 @@ def report(r: dict[str, Any]) -> str:
     has_olah = "olah" in ws
     lines = [
         f"Remote benchmark — big file {big} + 19 small files, reps warm {r['reps']['warm']} / "
-        f"cold {r['reps']['cold']} (medians), {r['cpus']} CPUs, {r['started']}",
+        f"cold {r['reps']['cold']} (medians), {r['cpus']} CPUs, {r['started']}"
+        + (
+            f", upstream behind a {r['upstream_mib_per_s']} MiB/s link"
+            if r.get("upstream_mib_per_s")
+            else ""
+        ),
         "",
         "| figure | measured | reference | ratio | target |",
         "| --- | --- | --- | --- | --- |",
@@ -755,6 +772,12 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=5, help="warm repetitions per side")
     parser.add_argument("--cold-reps", type=int, default=3)
     parser.add_argument("--no-olah", action="store_true")
+    parser.add_argument(
+        "--upstream-mib-per-s",
+        type=int,
+        default=0,
+        help="put a bandwidth-limited nginx link (MiB/s per download) in front of the upstream",
+    )
     parser.add_argument("--tmp-parent", default="/var/tmp")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = parser.parse_args()
