@@ -14,6 +14,7 @@ from .storage.meta_sql import SqlMetadataStore
 from .storage.migrations import ensure_current, migrate
 from .storage.packages_sql import SqlPackageStore
 from .storage.sql import Database, open_database
+from .upstream.hf_http import HfUpstreams
 from .upstream.pypi_http import HttpxPypiUpstream
 
 
@@ -31,6 +32,7 @@ def open_vault(settings: VaultSettings) -> Vault:
         bundle_store=SqlBundleStore(db),
         bundle_keys=KeyRing(settings.bundle_key_dir or root / "bundle-keys"),
         bundle_environments=tuple(settings.bundle_environments),
+        hub_upstreams=HfUpstreams(),
     )
     if settings.default_hf_repository:
         vault.repositories.ensure(

@@ -15,7 +15,7 @@ import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from ..errors import (
     InvalidInputError,
@@ -49,6 +49,15 @@ class MirrorResolution:
 
 
 UpstreamFactory = Callable[[RepositoryRecord], HfUpstream]
+
+
+class HubUpstreams(Protocol):
+    """Makes Hub upstream clients (the composition root passes ``upstream.hf_http.HfUpstreams``),
+    so the domain never builds HTTP clients itself."""
+
+    def __call__(self, endpoint: str, token: str | None, timeout: float) -> HfUpstream: ...
+
+    async def aclose(self) -> None: ...
 
 
 class HubMirror:

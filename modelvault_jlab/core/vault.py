@@ -10,15 +10,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import httpx
-
+from ..errors import UpstreamUnavailableError
 from ..storage.base import BlobStore, MetadataStore, RepositoryRecord
 from ..storage.bundles import BundleStore
 from ..storage.bundles_sql import SqlBundleStore
 from ..storage.packages import PackageStore
 from ..storage.packages_sql import SqlPackageStore
 from ..upstream.hf_http import HfUpstream
-from ..upstream.http_stream import HttpStreamer
 from .activity import Activity
 from .audit import AuditLog
 from .bundles import BundleService
@@ -30,7 +28,7 @@ from .hub_write import HubWriter
 from .identity import AccessPolicy, IdentityService
 from .leases import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, Lease, Leases
 from .lfs import LfsService
-from .mirror import HubMirror, validate_hf_config
+from .mirror import HubMirror, HubUpstreams, validate_hf_config
 from .pypi import PypiOptions, PypiService
 from .pypi.ports import PypiUpstream
 from .repositories import RepositoryService
@@ -71,8 +69,10 @@ class Vault:
         bundle_store: BundleStore | None = None,
         bundle_keys: KeyRing | None = None,
         bundle_environments: tuple[str, ...] = ("DEV", "QA", "PROD"),
+        hub_upstreams: HubUpstreams | None = None,
     ) -> None:
         self.options = options or VaultOptions()
+        self._hub_upstreams = hub_upstreams
         self.meta = meta
         self.blobs = blobs
         self.access = AccessPolicy(meta)
@@ -87,9 +87,7 @@ class Vault:
         )
         self.streams = StreamThrough(self.content, self.leases)
         self.activity = Activity(self.access, self.streams, clock)
-        self._http: httpx.AsyncClient | None = None
         self._closing = asyncio.Event()  # ends run_background
-        self._streamer = HttpStreamer()  # large upstream files: see upstream/http_stream.py
         self.mirror = HubMirror(
             meta,
             self.content,
@@ -116,7 +114,7 @@ class Vault:
         packages = packages or SqlPackageStore(":memory:")
         self.pypi = PypiService(
             meta=meta,
-            packages=packages or SqlPackageStore(":memory:"),
+            packages=packages,
             content=self.content,
             access=self.access,
             audit=self.audit,
@@ -143,16 +141,13 @@ class Vault:
         )
 
     def _hub_upstream(self, record: RepositoryRecord) -> HfUpstream:
-        """The upstream of an hf-remote repository (one shared connection pool)."""
-        if self._http is None:
-            # trust_env=False: the server account's proxies and .netrc never reach an upstream.
-            self._http = httpx.AsyncClient(follow_redirects=True, trust_env=False)
+        """The upstream of an hf-remote repository, as its config says."""
+        if self._hub_upstreams is None:
+            raise UpstreamUnavailableError("This vault was built without Hugging Face upstreams.")
         endpoint = str(record.config.get("upstream") or "https://huggingface.co")
         token = record.config.get("upstream_token")
         timeout = record.config.get("timeout_seconds", self.options.upstream_timeout_seconds)
-        return HfUpstream(
-            self._http, self._streamer, endpoint, str(token) if token else None, float(timeout)
-        )
+        return self._hub_upstreams(endpoint, str(token) if token else None, float(timeout))
 
     def recover(self) -> None:
         """Start-up maintenance: drop what writers killed mid-upload left behind."""
@@ -196,9 +191,8 @@ class Vault:
     async def aclose(self) -> None:
         self._closing.set()
         await self.streams.aclose()
-        if self._http is not None:
-            await self._http.aclose()
-        self._streamer.close()
+        if self._hub_upstreams is not None:
+            await self._hub_upstreams.aclose()
         self.close()
 
     def close(self) -> None:

@@ -189,4 +189,25 @@ def _json(response: httpx.Response, name: str) -> Any:
         ) from None
 
 
-__all__ = ["HfUpstream", "UpstreamBody", "UpstreamError", "safe_origin"]
+class HfUpstreams:
+    """Makes the :class:`HfUpstream` of each hf-remote repository; all share one httpx pool (JSON)
+    and one streaming reader (file bodies), opened on first use and closed by :meth:`aclose`."""
+
+    def __init__(self) -> None:
+        self._client: httpx.AsyncClient | None = None
+        self._streamer = HttpStreamer()
+
+    def __call__(self, endpoint: str, token: str | None, timeout: float) -> HfUpstream:
+        if self._client is None:
+            # trust_env=False: the server account's proxies and .netrc never reach an upstream.
+            self._client = httpx.AsyncClient(follow_redirects=True, trust_env=False)
+        return HfUpstream(self._client, self._streamer, endpoint, token, timeout)
+
+    async def aclose(self) -> None:
+        self._streamer.close()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+__all__ = ["HfUpstream", "HfUpstreams", "UpstreamBody", "UpstreamError", "safe_origin"]
