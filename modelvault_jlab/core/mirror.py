@@ -15,7 +15,7 @@ import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 from ..errors import (
     InvalidInputError,
@@ -33,8 +33,8 @@ from ..storage.base import (
     MetadataStore,
     RepositoryRecord,
 )
-from ..upstream.hf_http import HfUpstream
 from .content import ContentStore
+from .hub_ports import HubUpstream
 from .repositories import check_settings
 from .streaming import Flight, StreamThrough
 
@@ -48,16 +48,7 @@ class MirrorResolution:
     warning: str | None
 
 
-UpstreamFactory = Callable[[RepositoryRecord], HfUpstream]
-
-
-class HubUpstreams(Protocol):
-    """Makes Hub upstream clients (the composition root passes ``upstream.hf_http.HfUpstreams``),
-    so the domain never builds HTTP clients itself."""
-
-    def __call__(self, endpoint: str, token: str | None, timeout: float) -> HfUpstream: ...
-
-    async def aclose(self) -> None: ...
+UpstreamFactory = Callable[[RepositoryRecord], HubUpstream]
 
 
 class HubMirror:

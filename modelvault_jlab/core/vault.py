@@ -16,7 +16,6 @@ from ..storage.bundles import BundleStore
 from ..storage.bundles_sql import SqlBundleStore
 from ..storage.packages import PackageStore
 from ..storage.packages_sql import SqlPackageStore
-from ..upstream.hf_http import HfUpstream
 from .activity import Activity
 from .audit import AuditLog
 from .bundles import BundleService
@@ -24,11 +23,12 @@ from .bundles.signing import KeyRing
 from .content import ContentStore
 from .gate import Gate
 from .hub import HubService
+from .hub_ports import HubUpstream, HubUpstreams
 from .hub_write import HubWriter
 from .identity import AccessPolicy, IdentityService
 from .leases import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, Lease, Leases
 from .lfs import LfsService
-from .mirror import HubMirror, HubUpstreams, validate_hf_config
+from .mirror import HubMirror, validate_hf_config
 from .pypi import PypiOptions, PypiService
 from .pypi.ports import PypiUpstream
 from .repositories import RepositoryService
@@ -140,7 +140,7 @@ class Vault:
             clock=clock,
         )
 
-    def _hub_upstream(self, record: RepositoryRecord) -> HfUpstream:
+    def _hub_upstream(self, record: RepositoryRecord) -> HubUpstream:
         """The upstream of an hf-remote repository, as its config says."""
         if self._hub_upstreams is None:
             raise UpstreamUnavailableError("This vault was built without Hugging Face upstreams.")

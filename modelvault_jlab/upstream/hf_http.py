@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 
+from ..core.hub_ports import HubUpstream, UpstreamBody
 from ..errors import (
     EntryNotFoundError,
     PermissionDeniedError,
@@ -38,13 +38,7 @@ def safe_origin(url: str) -> str:
     return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}"
 
 
-@dataclass(frozen=True)
-class UpstreamBody:
-    size: int | None
-    chunks: AsyncIterator[bytes]
-
-
-class HfUpstream:
+class HfUpstream(HubUpstream):
     """One upstream Hub endpoint (the part before ``/api``), with an optional token."""
 
     def __init__(
