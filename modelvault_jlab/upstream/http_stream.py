@@ -1,33 +1,39 @@
-"""Streaming GETs of large upstream files, with flow control and an idle timeout.
+"""Streaming GETs of large upstream files, read by a thread per transfer, with flow control and an
+idle timeout.
 
-httpx hands a large body over in ~32-64 KiB pieces through several layers of async machinery;
-on a cold multi-GB transfer that alone cost 3-4 s per GiB here (bench/README.md). Tornado's own
-HTTP/1.1 client reads the socket directly and lets the body callback return an awaitable, which
-gives backpressure: when the consumer (hashing and writing the cache) falls behind, the socket
-is simply not read. This module wraps it in a pull interface (``async for chunk in chunks``) that
-coalesces what has arrived into pieces of up to ``piece_bytes``.
+A cold multi-GB file has to be read, hashed, written and served on the same few cores, so the read
+must cost as little as possible. An asyncio HTTP client hands the body over in 64 KiB socket reads,
+each a trip through Python (httpx ~3.4 s per GiB here, Tornado's client ~1.3 s); a blocking
+``http.client`` read of 1 MiB pieces in a thread spends its time in the kernel with the GIL released
+(~0.35 s per GiB, like curl). The thread hands whole pieces to the event loop through a bounded queue:
+when the consumer (hashing and writing the cache) falls behind, the thread stops reading and the
+socket's flow control does the rest. Pieces grow from 64 KiB while the upstream keeps them full;
+when it trickles, whatever has arrived is handed over at once.
 
-Redirects are followed here rather than by Tornado so that ``Authorization`` never goes to
-another origin (huggingface.co sends LFS files to a CDN this way).
+Redirects are followed here so that ``Authorization`` never goes to another origin (huggingface.co
+sends LFS files to a CDN this way).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterator, Awaitable, Mapping
+import http.client
+import ssl
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from tornado.httpclient import HTTPRequest, HTTPResponse
-from tornado.httputil import HTTPHeaders, parse_response_start_line
-from tornado.simple_httpclient import SimpleAsyncHTTPClient
+from tornado.httputil import HTTPHeaders
 
 MAX_REDIRECTS = 10
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-# No overall deadline: a multi-GB transfer may take long; stalls are caught by the idle timeout.
-_NO_DEADLINE = 365 * 24 * 3600.0
+_MIN_PIECE = 64 << 10
+# A piece that took longer than this to fill means the upstream trickles: hand smaller ones over.
+_SLOW_PIECE_SECONDS = 0.02
 
 
 class StreamError(Exception):
@@ -40,90 +46,7 @@ class StreamError(Exception):
 
 
 class _AbortedError(Exception):
-    """Raised inside Tornado's body callback once the consumer has gone away."""
-
-
-class _Channel:
-    """A byte queue between Tornado's body callback (producer) and one consumer.
-
-    The producer waits while more than ``limit`` bytes are queued; the consumer takes everything
-    queued (up to a piece size) at once. A waiting consumer is woken once ``wake_bytes`` are
-    queued, or when data has been trickling in for ``WAKE_AFTER`` seconds, not for every 64 KiB
-    socket read: a wake-up per read cost about as much as the read itself (1 s per GiB here).
-    """
-
-    WAKE_AFTER = 0.02
-
-    def __init__(self, limit: int, wake_bytes: int) -> None:
-        self._items: collections.deque[bytes] = collections.deque()
-        self._queued = 0
-        self._limit = limit
-        self._wake_bytes = wake_bytes
-        self._waiting_since = 0.0
-        self._end: tuple[BaseException | None] | None = None
-        self._aborted = False
-        self._reader: asyncio.Future[None] | None = None
-        self._writer: asyncio.Future[None] | None = None
-
-    @staticmethod
-    def _wake(waiter: asyncio.Future[None] | None) -> None:
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def put(self, chunk: bytes) -> Awaitable[None] | None:
-        if self._aborted:
-            raise _AbortedError
-        self._items.append(chunk)
-        self._queued += len(chunk)
-        reader = self._reader
-        if reader is not None and not reader.done():
-            loop = asyncio.get_running_loop()
-            if self._queued >= self._wake_bytes or (
-                loop.time() - self._waiting_since >= self.WAKE_AFTER
-            ):
-                reader.set_result(None)
-        if self._queued < self._limit:
-            return None
-        self._writer = asyncio.get_running_loop().create_future()
-        return self._writer
-
-    def finish(self, error: BaseException | None) -> None:
-        if self._end is None:
-            self._end = (error,)
-        self._wake(self._reader)
-
-    def abort(self) -> None:
-        self._aborted = True
-        self._items.clear()
-        self._queued = 0
-        self._wake(self._writer)
-
-    async def take(self, piece_bytes: int, idle_timeout: float) -> bytes | None:
-        """Up to ``piece_bytes`` of what has arrived; None at the end of the body."""
-        while not self._items:
-            if self._end is not None:
-                if self._end[0] is not None:
-                    raise self._end[0]
-                return None
-            loop = asyncio.get_running_loop()
-            self._reader = loop.create_future()
-            self._waiting_since = loop.time()
-            try:
-                await asyncio.wait_for(self._reader, idle_timeout)
-            except TimeoutError:
-                if self._items:  # a trickle below the wake-up threshold: not a stall
-                    break
-                raise StreamError(f"no data for {idle_timeout:g}s", timed_out=True) from None
-        parts: list[bytes] = []
-        taken = 0
-        while self._items and taken < piece_bytes:
-            item = self._items.popleft()
-            parts.append(item)
-            taken += len(item)
-        self._queued -= taken
-        if self._queued < self._limit:
-            self._wake(self._writer)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+    """Raised in the reading thread once the consumer has gone away."""
 
 
 @dataclass(frozen=True)
@@ -142,8 +65,216 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port
 
 
+_Head = tuple[str, int, str, HTTPHeaders]
+
+
+class _Transfer:
+    """One GET: the reading thread's side (``run``) and the event loop's side (``head``, ``take``).
+
+    The queue between them holds at most ``limit`` bytes (plus one piece); the thread waits on
+    ``_space`` while it is full, and wakes a waiting consumer through the loop.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        url: str,
+        headers: Mapping[str, str],
+        timeout: float,
+        *,
+        limit: int,
+        piece_bytes: int,
+        ssl_context: ssl.SSLContext,
+    ) -> None:
+        self._loop = loop
+        self._url = url
+        self._headers = dict(headers)
+        self._timeout = timeout
+        self._limit = limit
+        self._piece_bytes = piece_bytes
+        self._ssl_context = ssl_context
+        self._lock = threading.Lock()
+        self._space = threading.Condition(self._lock)
+        self._items: collections.deque[bytes] = collections.deque()
+        self._queued = 0
+        self._end: tuple[StreamError | None] | None = None
+        self._aborted = False
+        self._connection: http.client.HTTPConnection | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self.head: asyncio.Future[_Head] = loop.create_future()
+        self.finished = threading.Event()
+
+    # -- the reading thread ------------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            response = self._follow_redirects()
+            self._read_body(response)
+        except _AbortedError:
+            self._end_with(StreamError("transfer aborted"))
+        except StreamError as exc:
+            self._end_with(exc)
+        except BaseException as exc:
+            self._end_with(_failure(exc))
+        else:
+            self._end_with(None)
+        finally:
+            self._close_connection()
+            self.finished.set()
+
+    def _follow_redirects(self) -> http.client.HTTPResponse:
+        url, headers = self._url, self._headers
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._exchange(url, headers)
+            location = response.headers.get("Location")
+            if response.status not in _REDIRECTS or not location:
+                self._call_soon(self._set_head, (url, response.status, response.reason, response))
+                return response
+            self._close_connection()
+            target = urljoin(url, location)
+            if _origin(target) != _origin(url):
+                # Credentials are for the upstream, not for wherever it redirects to.
+                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+            url = target
+        raise StreamError(f"more than {MAX_REDIRECTS} redirects")
+
+    def _exchange(self, url: str, headers: Mapping[str, str]) -> http.client.HTTPResponse:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise StreamError(f"cannot fetch {parts.scheme or 'a relative'} URL")
+        connection: http.client.HTTPConnection
+        if parts.scheme == "https":
+            connection = http.client.HTTPSConnection(
+                parts.hostname, parts.port, timeout=self._timeout, context=self._ssl_context
+            )
+        else:
+            connection = http.client.HTTPConnection(
+                parts.hostname, parts.port, timeout=self._timeout
+            )
+        with self._lock:
+            if self._aborted:
+                raise _AbortedError
+            self._connection = connection
+        target = parts.path or "/"
+        if parts.query:
+            target += f"?{parts.query}"
+        try:
+            connection.request("GET", target, headers=dict(headers))
+            return connection.getresponse()
+        except TimeoutError:
+            raise StreamError(f"no response for {self._timeout:g}s", timed_out=True) from None
+
+    def _read_body(self, response: http.client.HTTPResponse) -> None:
+        piece, whole = _MIN_PIECE, False
+        while True:
+            started = time.monotonic()
+            try:
+                # read() fills the whole piece (nothing to coalesce later); read1() hands over
+                # what has arrived, for an upstream that trickles.
+                data = response.read(piece) if whole else response.read1(piece)
+            except TimeoutError:
+                raise StreamError(f"no data for {self._timeout:g}s", timed_out=True) from None
+            if not data:
+                if response.length:  # http.client ends a short fixed-length body silently
+                    raise StreamError(
+                        f"connection closed with {response.length} bytes of the body missing"
+                    )
+                return
+            self._put(data)
+            if time.monotonic() - started >= _SLOW_PIECE_SECONDS:
+                piece, whole = max(piece // 2, _MIN_PIECE), False
+            elif whole:
+                piece = min(piece * 2, self._piece_bytes)
+            elif len(data) == piece:  # the upstream keeps up: read whole pieces
+                whole = True
+
+    def _put(self, data: bytes) -> None:
+        with self._lock:
+            while self._queued >= self._limit and not self._aborted:
+                self._space.wait()
+            if self._aborted:
+                raise _AbortedError
+            self._items.append(data)
+            self._queued += len(data)
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            self._call_soon(_resolve, waiter)
+
+    def _end_with(self, error: StreamError | None) -> None:
+        with self._lock:
+            self._end = (error,)
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            self._call_soon(_resolve, waiter)
+        self._call_soon(self._fail_head, error or StreamError("connection closed before headers"))
+
+    def _call_soon(self, callback: Callable[..., object], *args: object) -> None:
+        with suppress(RuntimeError):  # the loop is closed: nobody is listening any more
+            self._loop.call_soon_threadsafe(callback, *args)
+
+    def _close_connection(self) -> None:
+        with self._lock:
+            connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+    # -- the event loop ----------------------------------------------------------------------
+
+    def _set_head(self, head: tuple[str, int, str, http.client.HTTPResponse]) -> None:
+        if self.head.done():
+            return
+        url, status, reason, response = head
+        parsed = HTTPHeaders()
+        for name, value in response.headers.items():
+            parsed.add(name, value)
+        self.head.set_result((url, status, reason, parsed))
+
+    def _fail_head(self, error: StreamError) -> None:
+        if not self.head.done():
+            self.head.set_exception(error)
+
+    async def take(self, idle_timeout: float) -> bytes | None:
+        """The next piece of the body; None at its end."""
+        while True:
+            with self._lock:
+                if self._items:
+                    item = self._items.popleft()
+                    self._queued -= len(item)
+                    self._space.notify()
+                    return item
+                if self._end is not None:
+                    if self._end[0] is not None:
+                        raise self._end[0]
+                    return None
+                waiter = self._waiter = self._loop.create_future()
+            try:
+                # The socket's own timeout catches a stall; this only guards a lost wake-up.
+                await asyncio.wait_for(waiter, idle_timeout + 5.0)
+            except TimeoutError:
+                raise StreamError(f"no data for {idle_timeout:g}s", timed_out=True) from None
+
+    def abort(self) -> None:
+        """Stop reading: a blocked read or wait in the thread ends and the socket is closed."""
+        with self._lock:
+            self._aborted = True
+            self._items.clear()
+            self._queued = 0
+            self._space.notify_all()
+            connection = self._connection
+        sock = getattr(connection, "sock", None) if connection is not None else None
+        if sock is not None:
+            with suppress(OSError):
+                sock.shutdown(2)  # wakes a recv blocked in the thread at once
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class HttpStreamer:
-    """Streaming GETs for one process; connections are not pooled (one per transfer)."""
+    """Streaming GETs for one process; connections are not pooled (one per transfer), and at most
+    ``max_clients`` transfers read at once (the others wait for a slot)."""
 
     def __init__(
         self,
@@ -155,19 +286,15 @@ class HttpStreamer:
     ) -> None:
         self._user_agent = user_agent
         self._buffer_bytes = buffer_bytes
-        self._piece_bytes = piece_bytes
-        self._max_clients = max_clients
-        self._client: SimpleAsyncHTTPClient | None = None
+        self._piece_bytes = max(piece_bytes, _MIN_PIECE)
+        self._slots = threading.BoundedSemaphore(max_clients)
+        self._ssl_context: ssl.SSLContext | None = None
+        self._live: set[_Transfer] = set()
 
-    def _http(self) -> SimpleAsyncHTTPClient:
-        if self._client is None:
-            # force_instance: never share (or close) the IOLoop-wide singleton of the host app.
-            self._client = SimpleAsyncHTTPClient(
-                force_instance=True,
-                max_clients=self._max_clients,
-                max_body_size=1 << 62,  # with a body callback nothing is buffered
-            )
-        return self._client
+    def _context(self) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
 
     @asynccontextmanager
     async def get(
@@ -178,110 +305,61 @@ class HttpStreamer:
         Raises:
             StreamError: connection, protocol or timeout failure, or too many redirects.
         """
-        request_headers = {"User-Agent": self._user_agent, **headers}
-        for _ in range(MAX_REDIRECTS + 1):
-            async with self._exchange(url, request_headers, timeout) as response:
-                location = response.headers.get("Location")
-                if response.status not in _REDIRECTS or not location:
-                    yield response
-                    return
-            target = urljoin(url, location)
-            if _origin(target) != _origin(url):
-                # Credentials are for the upstream, not for wherever it redirects to.
-                request_headers = {
-                    k: v for k, v in request_headers.items() if k.lower() != "authorization"
-                }
-            url = target
-        raise StreamError(f"more than {MAX_REDIRECTS} redirects")
-
-    @asynccontextmanager
-    async def _exchange(
-        self, url: str, headers: Mapping[str, str], timeout: float
-    ) -> AsyncIterator[StreamedResponse]:
-        channel = _Channel(self._buffer_bytes, wake_bytes=self._piece_bytes // 4)
-        head: asyncio.Future[tuple[int, str, HTTPHeaders]] = (
-            asyncio.get_running_loop().create_future()
-        )
-        lines: list[str] = []
-
-        def on_header(line: str) -> None:
-            if line.strip():
-                lines.append(line)
-                return
-            if head.done():
-                return
-            start = parse_response_start_line(lines[0].rstrip("\r\n"))
-            parsed = HTTPHeaders()
-            for raw in lines[1:]:
-                parsed.parse_line(raw)
-            head.set_result((start.code, start.reason, parsed))
-
-        request = HTTPRequest(
+        transfer = _Transfer(
+            asyncio.get_running_loop(),
             url,
-            method="GET",
-            headers=dict(headers),
-            follow_redirects=False,
-            decompress_response=False,
-            connect_timeout=timeout,
-            request_timeout=_NO_DEADLINE,
-            header_callback=on_header,
-            streaming_callback=channel.put,
+            {"User-Agent": self._user_agent, **headers},
+            timeout,
+            limit=self._buffer_bytes,
+            piece_bytes=self._piece_bytes,
+            ssl_context=self._context(),
         )
-        transfer: asyncio.Future[HTTPResponse] = asyncio.ensure_future(
-            self._http().fetch(request, raise_error=False)
+        self._live.add(transfer)
+        thread = threading.Thread(
+            target=self._run, args=(transfer,), name="modelvault-upstream-read", daemon=True
         )
-
-        def on_done(done: asyncio.Future[HTTPResponse]) -> None:
-            error: BaseException | None = None
-            if done.cancelled():
-                error = StreamError("transfer cancelled")
-            elif done.exception() is not None:
-                error = _failure(done.exception())
-            elif done.result().code == 599:  # Tornado's code for a failure without a response
-                error = _failure(done.result().error)
-            channel.finish(error)
-            if not head.done():
-                head.set_exception(error or StreamError("connection closed before headers"))
-
-        transfer.add_done_callback(on_done)
+        thread.start()
         try:
-            try:
-                status, reason, parsed = await asyncio.wait_for(asyncio.shield(head), timeout)
-            except TimeoutError:
-                raise StreamError(f"no response for {timeout:g}s", timed_out=True) from None
-            yield StreamedResponse(url, status, reason, parsed, self._body(channel, timeout))
+            final_url, status, reason, parsed = await transfer.head
+            yield StreamedResponse(final_url, status, reason, parsed, self._body(transfer, timeout))
         finally:
-            if not transfer.done():
-                # Stop reading: the next body callback raises and Tornado closes the socket.
-                channel.abort()
-                with suppress(BaseException):
-                    await asyncio.wait_for(transfer, 5.0)
-            elif not transfer.cancelled():
-                transfer.exception()  # retrieved: no "exception was never retrieved" noise
-            if not head.done():
-                head.cancel()
-            elif not head.cancelled():
-                head.exception()
+            self._live.discard(transfer)
+            transfer.abort()
+            if not transfer.finished.is_set():
+                # The socket was shut down, so the thread ends at once; do not block the loop.
+                await asyncio.to_thread(transfer.finished.wait, 5.0)
 
-    async def _body(self, channel: _Channel, timeout: float) -> AsyncIterator[bytes]:
+    def _run(self, transfer: _Transfer) -> None:
+        with self._slots:
+            transfer.run()
+
+    @staticmethod
+    async def _body(transfer: _Transfer, timeout: float) -> AsyncIterator[bytes]:
         while True:
-            piece = await channel.take(self._piece_bytes, timeout)
+            piece = await transfer.take(timeout)
             if piece is None:
                 return
             yield piece
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        for transfer in list(self._live):
+            transfer.abort()
+        self._live.clear()
 
 
-def _failure(exc: BaseException | None) -> StreamError:
+def _failure(exc: BaseException) -> StreamError:
     if isinstance(exc, StreamError):
         return exc
-    text = str(exc).splitlines()[0][:160] if exc is not None and str(exc) else ""
-    name = type(exc).__name__ if exc is not None else "error"
-    return StreamError(f"{name}: {text}".rstrip(": ") if text else name)
+    if isinstance(exc, TimeoutError):
+        return StreamError("timed out", timed_out=True)
+    if isinstance(exc, http.client.IncompleteRead):
+        return StreamError(
+            f"connection closed after {len(exc.partial)} bytes of a piece, "
+            f"{exc.expected} more expected"
+        )
+    text = str(exc).splitlines()[0][:160] if str(exc) else ""
+    name = type(exc).__name__
+    return StreamError(f"{name}: {text}" if text else name)
 
 
 __all__ = ["HttpStreamer", "StreamError", "StreamedResponse"]

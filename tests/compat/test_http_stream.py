@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
+import tornado.iostream
 import tornado.web
 from tornado.httpserver import HTTPServer
 
@@ -54,6 +56,40 @@ class Big(tornado.web.RequestHandler):
             await self.flush()
 
 
+class Short(tornado.web.RequestHandler):
+    async def get(self) -> None:
+        self.set_header("Content-Length", "100")
+        self.write(b"x" * 10)
+        await self.flush()
+        self.request.connection.close()  # type: ignore[union-attr]
+
+
+class Trickle(tornado.web.RequestHandler):
+    async def get(self) -> None:
+        self.set_header("Content-Length", str(3 * 1024))
+        for _ in range(3):
+            self.write(b"t" * 1024)
+            await self.flush()
+            await asyncio.sleep(0.2)
+
+
+class Endless(tornado.web.RequestHandler):
+    """Sends until the client goes away; records that it noticed."""
+
+    async def get(self) -> None:
+        self.set_header("Content-Length", str(1 << 40))
+        block = b"e" * (1 << 20)
+        try:
+            while True:
+                self.write(block)
+                await self.flush()
+        except tornado.iostream.StreamClosedError:
+            ENDLESS_CLOSED.set()
+
+
+ENDLESS_CLOSED = threading.Event()
+
+
 @asynccontextmanager
 async def servers() -> AsyncIterator[tuple[int, int]]:
     other, other_port = _listen(tornado.web.Application([(r"/echo", Echo)]))
@@ -66,6 +102,9 @@ async def servers() -> AsyncIterator[tuple[int, int]]:
                 (r"/loop", Redirect, {"target": "/loop"}),
                 (r"/stall", Stall),
                 (r"/big", Big),
+                (r"/short", Short),
+                (r"/trickle", Trickle),
+                (r"/endless", Endless),
             ]
         )
     )
@@ -131,3 +170,35 @@ async def _stall_checks(port: int) -> None:
             await _body(streamer, "http://127.0.0.1:9/nothing-listens", {})
     finally:
         streamer.close()
+
+
+def test_short_bodies_fail_trickles_flow_and_leaving_early_closes_the_upstream() -> None:
+    asyncio.run(_short_trickle_leave())
+
+
+async def _short_trickle_leave() -> None:
+    async with servers() as (port, _):
+        streamer = HttpStreamer()
+        try:
+            # http.client would end a short fixed-length body silently: it must be an error.
+            with pytest.raises(StreamError, match="90 bytes of the body missing"):
+                await _body(streamer, f"http://127.0.0.1:{port}/short", {})
+            # A trickling upstream's bytes are handed over as they arrive, not once 64 KiB are in.
+            async with streamer.get(f"http://127.0.0.1:{port}/trickle", {}, timeout=5) as r:
+                pieces = [len(c) async for c in r.chunks]
+            assert pieces == [1024, 1024, 1024]
+            # A consumer that leaves mid-body (a client gone, a policy block) closes the socket.
+            ENDLESS_CLOSED.clear()
+            async with streamer.get(f"http://127.0.0.1:{port}/endless", {}, timeout=5) as r:
+                received = 0
+                async for chunk in r.chunks:
+                    received += len(chunk)
+                    if received > 32 << 20:
+                        break
+            for _ in range(100):
+                if ENDLESS_CLOSED.is_set():
+                    break
+                await asyncio.sleep(0.05)
+            assert ENDLESS_CLOSED.is_set()
+        finally:
+            streamer.close()
