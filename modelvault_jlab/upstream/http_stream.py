@@ -104,7 +104,8 @@ class _Transfer:
         self._connection: http.client.HTTPConnection | None = None
         self._waiter: asyncio.Future[None] | None = None
         self.head: asyncio.Future[_Head] = loop.create_future()
-        self.finished = threading.Event()
+        self.ended: asyncio.Future[None] = loop.create_future()
+        """Resolved once the thread has closed the connection and returned."""
 
     # -- the reading thread ------------------------------------------------------------------
 
@@ -122,7 +123,7 @@ class _Transfer:
             self._end_with(None)
         finally:
             self._close_connection()
-            self.finished.set()
+            self._call_soon(_resolve, self.ended)
 
     def _follow_redirects(self) -> http.client.HTTPResponse:
         url, headers = self._url, self._headers
@@ -327,9 +328,10 @@ class HttpStreamer:
         finally:
             self._live.discard(transfer)
             transfer.abort()
-            if not transfer.finished.is_set():
-                # The socket was shut down, so the thread ends at once; do not block the loop.
-                await asyncio.to_thread(transfer.finished.wait, 5.0)
+            if not transfer.ended.done():
+                # The socket was shut down, so the thread ends at once.
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(transfer.ended), 5.0)
 
     def _run(self, transfer: _Transfer) -> None:
         with self._slots:
