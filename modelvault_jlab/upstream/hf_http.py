@@ -26,6 +26,7 @@ from ..errors import (
     UpstreamUnavailableError,
 )
 from .http_stream import HttpStreamer, StreamError
+from .tls import upstream_ssl_context
 
 _TYPE_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 MAX_TREE_PAGES = 10_000
@@ -189,12 +190,15 @@ class HfUpstreams:
 
     def __init__(self) -> None:
         self._client: httpx.AsyncClient | None = None
-        self._streamer = HttpStreamer()
+        self._tls = upstream_ssl_context()
+        self._streamer = HttpStreamer(ssl_context=self._tls)
 
     def __call__(self, endpoint: str, token: str | None, timeout: float) -> HfUpstream:
         if self._client is None:
             # trust_env=False: the server account's proxies and .netrc never reach an upstream.
-            self._client = httpx.AsyncClient(follow_redirects=True, trust_env=False)
+            self._client = httpx.AsyncClient(
+                follow_redirects=True, trust_env=False, verify=self._tls
+            )
         return HfUpstream(self._client, self._streamer, endpoint, token, timeout)
 
     async def aclose(self) -> None:

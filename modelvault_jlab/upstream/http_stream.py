@@ -31,6 +31,8 @@ from urllib.parse import urljoin, urlsplit
 
 from tornado.httputil import HTTPHeaders
 
+from .tls import upstream_ssl_context
+
 MAX_REDIRECTS = 10
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MIN_PIECE = 64 << 10
@@ -286,17 +288,18 @@ class HttpStreamer:
         max_clients: int = 256,
         buffer_bytes: int = 16 << 20,
         piece_bytes: int = 4 << 20,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._user_agent = user_agent
         self._buffer_bytes = buffer_bytes
         self._piece_bytes = max(piece_bytes, _MIN_PIECE)
         self._slots = threading.BoundedSemaphore(max_clients)
-        self._ssl_context: ssl.SSLContext | None = None
+        self._ssl_context = ssl_context
         self._live: set[_Transfer] = set()
 
     def _context(self) -> ssl.SSLContext:
         if self._ssl_context is None:
-            self._ssl_context = ssl.create_default_context()
+            self._ssl_context = upstream_ssl_context()
         return self._ssl_context
 
     @asynccontextmanager
