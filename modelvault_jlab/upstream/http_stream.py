@@ -187,7 +187,10 @@ class _Transfer:
                 return
             self._put(data)
             if time.monotonic() - started >= _SLOW_PIECE_SECONDS:
-                piece, whole = max(piece // 2, _MIN_PIECE), False
+                if piece > _MIN_PIECE:  # bytes waited too long in a piece: smaller pieces
+                    piece //= 2
+                else:  # a trickle: hand over whatever arrives
+                    whole = False
             elif whole:
                 piece = min(piece * 2, self._piece_bytes)
             elif len(data) == piece:  # the upstream keeps up: read whole pieces
