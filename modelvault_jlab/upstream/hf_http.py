@@ -26,7 +26,7 @@ from ..errors import (
     UpstreamUnavailableError,
 )
 from .http_stream import HttpStreamer, StreamError
-from .tls import upstream_ssl_context
+from .tls import SharedTrust
 
 _TYPE_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 MAX_TREE_PAGES = 10_000
@@ -190,14 +190,14 @@ class HfUpstreams:
 
     def __init__(self) -> None:
         self._client: httpx.AsyncClient | None = None
-        self._tls = upstream_ssl_context()
-        self._streamer = HttpStreamer(ssl_context=self._tls)
+        self._trust = SharedTrust()
+        self._streamer = HttpStreamer(trust=self._trust)
 
     def __call__(self, endpoint: str, token: str | None, timeout: float) -> HfUpstream:
         if self._client is None:
             # trust_env=False: the server account's proxies and .netrc never reach an upstream.
             self._client = httpx.AsyncClient(
-                follow_redirects=True, trust_env=False, verify=self._tls
+                follow_redirects=True, trust_env=False, verify=self._trust()
             )
         return HfUpstream(self._client, self._streamer, endpoint, token, timeout)
 

@@ -31,7 +31,7 @@ from urllib.parse import urljoin, urlsplit
 
 from tornado.httputil import HTTPHeaders
 
-from .tls import upstream_ssl_context
+from .tls import SharedTrust
 
 MAX_REDIRECTS = 10
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -88,7 +88,7 @@ class _Transfer:
         *,
         limit: int,
         piece_bytes: int,
-        ssl_context: ssl.SSLContext,
+        trust: Callable[[], ssl.SSLContext],
     ) -> None:
         self._loop = loop
         self._url = url
@@ -96,7 +96,7 @@ class _Transfer:
         self._timeout = timeout
         self._limit = limit
         self._piece_bytes = piece_bytes
-        self._ssl_context = ssl_context
+        self._trust = trust
         self._lock = threading.Lock()
         self._space = threading.Condition(self._lock)
         self._items: collections.deque[bytes] = collections.deque()
@@ -150,7 +150,7 @@ class _Transfer:
         connection: http.client.HTTPConnection
         if parts.scheme == "https":
             connection = http.client.HTTPSConnection(
-                parts.hostname, parts.port, timeout=self._timeout, context=self._ssl_context
+                parts.hostname, parts.port, timeout=self._timeout, context=self._trust()
             )
         else:
             connection = http.client.HTTPConnection(
@@ -291,19 +291,14 @@ class HttpStreamer:
         max_clients: int = 256,
         buffer_bytes: int = 16 << 20,
         piece_bytes: int = 4 << 20,
-        ssl_context: ssl.SSLContext | None = None,
+        trust: Callable[[], ssl.SSLContext] | None = None,
     ) -> None:
         self._user_agent = user_agent
         self._buffer_bytes = buffer_bytes
         self._piece_bytes = max(piece_bytes, _MIN_PIECE)
         self._slots = threading.BoundedSemaphore(max_clients)
-        self._ssl_context = ssl_context
+        self._trust = trust or SharedTrust()
         self._live: set[_Transfer] = set()
-
-    def _context(self) -> ssl.SSLContext:
-        if self._ssl_context is None:
-            self._ssl_context = upstream_ssl_context()
-        return self._ssl_context
 
     @asynccontextmanager
     async def get(
@@ -321,7 +316,7 @@ class HttpStreamer:
             timeout,
             limit=self._buffer_bytes,
             piece_bytes=self._piece_bytes,
-            ssl_context=self._context(),
+            trust=self._trust,
         )
         self._live.add(transfer)
         thread = threading.Thread(

@@ -18,7 +18,7 @@ from ..core.pypi.remote import safe_url
 from ..errors import UpstreamUnavailableError
 from .http_stream import HttpStreamer, StreamError
 from .pypi_parse import parse_page
-from .tls import upstream_ssl_context
+from .tls import SharedTrust
 
 # What pip/uv send: JSON first, HTML accepted (shared/pypi-protocol.md §2).
 PAGE_ACCEPT = (
@@ -68,9 +68,9 @@ class HttpxPypiUpstream(PypiUpstream):
         self._user_agent = user_agent
         self._max_connections = max_connections
         self._client: httpx.AsyncClient | None = None
-        self._tls = upstream_ssl_context()
+        self._trust = SharedTrust()
         self._streamer = HttpStreamer(
-            user_agent=user_agent, max_clients=max_connections, ssl_context=self._tls
+            user_agent=user_agent, max_clients=max_connections, trust=self._trust
         )
 
     def _http(self) -> httpx.AsyncClient:
@@ -78,7 +78,7 @@ class HttpxPypiUpstream(PypiUpstream):
             self._client = httpx.AsyncClient(
                 follow_redirects=True,
                 trust_env=False,
-                verify=self._tls,
+                verify=self._trust(),
                 headers={"User-Agent": self._user_agent},
                 limits=httpx.Limits(max_connections=self._max_connections),
             )

@@ -10,6 +10,7 @@ server account's proxy settings and ``.netrc`` never reach an upstream.
 from __future__ import annotations
 
 import ssl
+import threading
 
 import certifi
 
@@ -20,4 +21,19 @@ def upstream_ssl_context() -> ssl.SSLContext:
     return context
 
 
-__all__ = ["upstream_ssl_context"]
+class SharedTrust:
+    """One :func:`upstream_ssl_context` for the clients of one owner, built on first use: loading
+    the stores takes ~0.1 s, which every server start would pay even with no HTTPS upstream."""
+
+    def __init__(self) -> None:
+        self._context: ssl.SSLContext | None = None
+        self._lock = threading.Lock()  # reader threads may ask at once
+
+    def __call__(self) -> ssl.SSLContext:
+        with self._lock:
+            if self._context is None:
+                self._context = upstream_ssl_context()
+            return self._context
+
+
+__all__ = ["SharedTrust", "upstream_ssl_context"]
