@@ -24,8 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from ..errors import StorageError, UpstreamError, UpstreamUnavailableError, VaultError
@@ -125,35 +127,44 @@ class Flight:
         Raises:
             UpstreamError: the transfer failed or did not verify (the client must be cut off).
         """
-        reader = await self._open()
+        reader = await self.open()
         with reader:
-            pos = start
-            while end is None or pos < end:
-                progress = self._progress
-                verified = self.verified is not None
-                if self.error is not None and not verified:
-                    raise self.error
-                if verified and end is None:
-                    end = self.written
-                    continue
-                held_back = self.written - 1 if self.size is None else self.size - 1
-                available = self.written if verified else min(self.written, held_back)
-                if pos < available:
-                    reader.seek(pos)
-                    stop = available if end is None else min(available, end)
-                    data = reader.read(min(chunk_size, stop - pos))
+            async for offset, length in self.regions(start, end):
+                reader.seek(offset)
+                while length > 0:
+                    data = reader.read(min(chunk_size, length))
                     if not data:
                         raise UpstreamUnavailableError("The cached copy vanished mid-read.")
-                    pos += len(data)
+                    length -= len(data)
                     yield data
-                elif verified:
-                    raise UpstreamUnavailableError(
-                        f"Upstream transfer ended at {self.written} of {self.size} bytes."
-                    )
-                else:
-                    await progress.wait()
 
-    async def _open(self) -> BinaryIO:
+    async def regions(self, start: int, end: int | None) -> AsyncIterator[tuple[int, int]]:
+        """``(offset, length)`` of each stretch of ``[start, end)`` as it becomes final in the file
+        :meth:`open` returns (so a caller may hand it to the kernel); the final byte only once
+        verified. Raises like :meth:`read`."""
+        pos = start
+        while end is None or pos < end:
+            progress = self._progress
+            verified = self.verified is not None
+            if self.error is not None and not verified:
+                raise self.error
+            if verified and end is None:
+                end = self.written
+                continue
+            held_back = self.written - 1 if self.size is None else self.size - 1
+            available = self.written if verified else min(self.written, held_back)
+            if pos < available:
+                stop = available if end is None else min(available, end)
+                yield pos, stop - pos
+                pos = stop
+            elif verified:
+                raise UpstreamUnavailableError(
+                    f"Upstream transfer ended at {self.written} of {self.size} bytes."
+                )
+            else:
+                await progress.wait()
+
+    async def open(self) -> BinaryIO:
         """The partial file; once it has been published (renamed), the stored blob."""
         if self.adopted and self.verified is not None:
             return self._blobs.open_reader(self.verified.sha256)
@@ -269,6 +280,29 @@ class StreamThrough:
                 await task
 
 
+@dataclass
+class LocalRegions:
+    """A body as stretches of a local file, for the kernel to copy to a socket (``sendfile``)."""
+
+    file: BinaryIO
+    regions: AsyncIterator[tuple[int, int]]
+    """``(offset, length)`` in order; raises mid-way like :meth:`ContentStream.chunks`."""
+
+    async def aclose(self) -> None:
+        closer = getattr(self.regions, "aclose", None)
+        if closer is not None:
+            await closer()
+        self.file.close()
+
+
+def _has_descriptor(file: BinaryIO) -> bool:
+    try:
+        file.fileno()
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        return False
+    return True
+
+
 class ContentStream:
     """A file's bytes, opened before any response header is sent (so errors stay clean)."""
 
@@ -280,6 +314,35 @@ class ContentStream:
     @property
     def cached(self) -> bool:
         return self._flight is None
+
+    async def local_regions(self, start: int, end: int) -> LocalRegions | None:
+        """``[start, end)`` as stretches of a local file (a stored blob on disk, or the partial
+        file of a stream-through), or None when the bytes are not in one (an object store).
+
+        Raises:
+            StorageError: the stored blob is shorter than recorded (before anything is sent).
+        """
+        if self._flight is not None:
+            file = await self._flight.open()
+            if not _has_descriptor(file):
+                file.close()
+                return None
+            return LocalRegions(file, self._flight.regions(start, end))
+        assert self._sha256 is not None
+        if self._blobs.reads_wait_on_network:
+            return None
+        file = self._blobs.open_reader(self._sha256)
+        if not _has_descriptor(file):
+            file.close()
+            return None
+        if os.fstat(file.fileno()).st_size < end:  # never pad or pretend
+            file.close()
+            raise StorageError(f"blob {self._sha256} is truncated in storage")
+
+        async def whole() -> AsyncIterator[tuple[int, int]]:
+            yield start, end - start
+
+        return LocalRegions(file, whole())
 
     async def chunks(self, start: int, end: int, chunk_size: int) -> AsyncIterator[bytes]:
         """Raises UpstreamError mid-stream when a stream-through fails (cut the client off)."""
@@ -304,4 +367,4 @@ class ContentStream:
             source.close()
 
 
-__all__ = ["ContentStream", "Flight", "StreamThrough", "UpstreamError"]
+__all__ = ["ContentStream", "Flight", "LocalRegions", "StreamThrough", "UpstreamError"]

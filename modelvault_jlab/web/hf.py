@@ -155,8 +155,7 @@ class ResolveHandler(HfHandler):
             return
         # Opened before any byte is sent, so upstream errors still get a clean answer.
         content = await self.vault.hub.open(self.principal, repository, resolved, entry)
-        chunks = content.chunks(start, end, self.context.download_chunk_bytes)
-        if await self.send_chunks(chunks):  # audited once served (a cold file's sha is known then)
+        if await self.send_content(content, start, end):  # audited once served (sha known then)
             self.vault.hub.record_download(self.principal, resolved, entry)
 
 

@@ -197,8 +197,9 @@ async def send_blob(handler: PypiHandler, source: FileSource, *, send_body: bool
     if not send_body:
         handler.finish()
         return
-    stored = ContentStream(handler.vault.blobs, source.blob.sha256, None)
-    await handler.send_chunks(stored.chunks(start, end, handler.context.download_chunk_bytes))
+    await handler.send_content(
+        ContentStream(handler.vault.blobs, source.blob.sha256, None), start, end
+    )
 
 
 @web.stream_request_body

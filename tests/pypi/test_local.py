@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import httpx
@@ -29,7 +30,8 @@ def test_twine_upload_then_pip_and_uv_install(
     name = f"My.Private_Pkg{uid()}"
     dep = f"helper-lib-{uid()}"
     dists = tmp_path / "dists"
-    write_wheel(dists, name, "1.0.0", deps=(f"{dep}>=1",))
+    # > 1 MiB: pip and uv fetch it by sendfile (tests/web/test_sendfile.py), the others copied
+    write_wheel(dists, name, "1.0.0", deps=(f"{dep}>=1",), payload=os.urandom(2 << 20))
     write_wheel(dists, dep, "1.2.0")
     write_sdist(dists, dep, "1.2.0")
     writer = mint_token(server.data_dir, "write", "ci", key)
