@@ -131,29 +131,41 @@ function AddButton(props: {
 }
 
 /**
- * A select of repository keys, or a placeholder when there is none.
+ * What a repository-scoped picker starts with: the repository select and the
+ * load error, then the picker's own fields; a placeholder instead when the
+ * vault has no repository of the kind.
  */
-function RepositorySelect(props: {
+function RepositoryFrame(props: {
   repositories: ReadonlyArray<ModelVault.IRepository>;
   value: string;
   onChange: (key: string) => void;
+  empty: string;
+  error: string | null;
   trans: TranslationBundle;
+  children: React.ReactNode;
 }): JSX.Element {
+  if (props.repositories.length === 0) {
+    return <p className="jp-ModelVault-Placeholder">{props.empty}</p>;
+  }
   return (
-    <label className="jp-ModelVault-Field">
-      {props.trans.__('Repository')}
-      <select
-        className="jp-mod-styled"
-        value={props.value}
-        onChange={e => props.onChange(e.currentTarget.value)}
-      >
-        {props.repositories.map(r => (
-          <option key={r.key} value={r.key}>
-            {r.key} ({r.kind})
-          </option>
-        ))}
-      </select>
-    </label>
+    <>
+      <label className="jp-ModelVault-Field">
+        {props.trans.__('Repository')}
+        <select
+          className="jp-mod-styled"
+          value={props.value}
+          onChange={e => props.onChange(e.currentTarget.value)}
+        >
+          {props.repositories.map(r => (
+            <option key={r.key} value={r.key}>
+              {r.key} ({r.kind})
+            </option>
+          ))}
+        </select>
+      </label>
+      <LoadError error={props.error} />
+      {props.children}
+    </>
   );
 }
 
@@ -217,22 +229,15 @@ export function HubRepoPicker(
   const selected =
     shown.find(r => `${r.repo_type}:${r.repo_id}` === hubRepo) ?? shown[0];
 
-  if (props.repositories.length === 0) {
-    return (
-      <p className="jp-ModelVault-Placeholder">
-        {trans.__('No Hub repositories in this vault.')}
-      </p>
-    );
-  }
   return (
-    <>
-      <RepositorySelect
-        repositories={props.repositories}
-        value={repository}
-        onChange={setRepository}
-        trans={trans}
-      />
-      <LoadError error={error} />
+    <RepositoryFrame
+      repositories={props.repositories}
+      value={repository}
+      onChange={setRepository}
+      empty={trans.__('No Hub repositories in this vault.')}
+      error={error}
+      trans={trans}
+    >
       <label className="jp-ModelVault-Field">
         {trans.__('Filter loaded Hub repos')}
         <input
@@ -302,7 +307,7 @@ export function HubRepoPicker(
         }
         trans={trans}
       />
-    </>
+    </RepositoryFrame>
   );
 }
 
@@ -347,22 +352,15 @@ export function PackagePicker(
     ? filename
     : '';
 
-  if (props.repositories.length === 0) {
-    return (
-      <p className="jp-ModelVault-Placeholder">
-        {trans.__('No PyPI repositories in this vault.')}
-      </p>
-    );
-  }
   return (
-    <>
-      <RepositorySelect
-        repositories={props.repositories}
-        value={repository}
-        onChange={setRepository}
-        trans={trans}
-      />
-      <LoadError error={projects.error ?? files.error} />
+    <RepositoryFrame
+      repositories={props.repositories}
+      value={repository}
+      onChange={setRepository}
+      empty={trans.__('No PyPI repositories in this vault.')}
+      error={projects.error ?? files.error}
+      trans={trans}
+    >
       {projects.value && projects.value.length === 0 ? (
         <p className="jp-ModelVault-Placeholder">
           {trans.__('No packages stored in %1.', repository)}
@@ -438,7 +436,7 @@ export function PackagePicker(
         }
         trans={trans}
       />
-    </>
+    </RepositoryFrame>
   );
 }
 
