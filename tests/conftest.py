@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faulty_upstream import FaultyProxy
 from tests.pg_service import postgres_cluster, postgres_url  # noqa: F401 - fixtures
 from tests.s3_service import S3Service, running_s3
 from tests.servers import RunningServer, running, start_jupyter, start_standalone
@@ -64,3 +65,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     ):
         report.outcome = "failed"
         report.longrepr = f"skipped, which CI counts as a failure: {report.longrepr}"
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A vault that remote repositories use as their upstream (one per test module)."""
+    with running(start_standalone(tmp_path_factory.mktemp("upstream") / "vault")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def proxy(upstream: RunningServer) -> Iterator[FaultyProxy]:
+    """The misbehaving proxy in front of ``upstream`` (remote repositories point at it)."""
+    p = FaultyProxy(upstream.url.rstrip("/"))
+    yield p
+    p.close()

@@ -7,7 +7,6 @@ import hashlib
 import os
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,22 +15,9 @@ from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download, snapshot
 from huggingface_hub import errors as hf_errors
 
 from tests.faulty_upstream import FaultyProxy
-from tests.servers import RunningServer, mint_token, running, start_standalone
+from tests.servers import RunningServer, mint_token
 
 BIG = 12 * 1024 * 1024  # over the inline limit: an LFS file upstream
-
-
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running(start_standalone(tmp_path_factory.mktemp("upstream") / "vault")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def proxy(upstream: RunningServer) -> Iterator[FaultyProxy]:
-    p = FaultyProxy(upstream.url.rstrip("/"))
-    yield p
-    p.close()
 
 
 @pytest.fixture

@@ -81,19 +81,6 @@ def pair(deployment: Deployment) -> Iterator[tuple[RunningServer, RunningServer]
         yield a, b
 
 
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running(start_standalone(tmp_path_factory.mktemp("upstream") / "vault")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def proxy(upstream: RunningServer) -> Iterator[FaultyProxy]:
-    p = FaultyProxy(upstream.url.rstrip("/"))
-    yield p
-    p.close()
-
-
 @pytest.fixture(autouse=True)
 def _lfs_without_xet(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_DISABLE_XET", True)

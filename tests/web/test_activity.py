@@ -22,20 +22,7 @@ from tests.faulty_upstream import FaultyProxy
 from tests.pypi.test_remote import _file_url, _scenario
 from tests.pypi.test_remote import _remote as _pypi_remote
 from tests.pypi.upstream import FaultyIndex
-from tests.servers import RunningServer, mint_token, running, start_standalone
-
-
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running(start_standalone(tmp_path_factory.mktemp("upstream") / "vault")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def proxy(upstream: RunningServer) -> Iterator[FaultyProxy]:
-    p = FaultyProxy(upstream.url.rstrip("/"))
-    yield p
-    p.close()
+from tests.servers import RunningServer, mint_token
 
 
 @pytest.fixture
