@@ -8,6 +8,8 @@ in try/finally). Only loopback addresses are used.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import json
 import os
 import signal
 import socket
@@ -18,8 +20,21 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"
+
+
+def save_result(name: str, result: dict[str, Any], table: str, quick: bool) -> Path:
+    """Write ``result`` (with its printed ``table``) to bench/out/NAME-STAMP[-quick].json."""
+    out = Path(__file__).resolve().parent / "out"
+    out.mkdir(exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = out / f"{name}-{stamp}{'-quick' if quick else ''}.json"
+    result["table"] = table
+    path.write_text(json.dumps(result, indent=2, default=str))
+    print(f"\nJSON: {path}")
+    return path
 
 
 def free_port() -> int:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
-import json
 import os
 import platform
 import shutil
@@ -44,6 +43,7 @@ from _procs import (
     RssSampler,
     VaultServer,
     cpu_seconds,
+    save_result,
 )
 
 MiB = 1024**2
@@ -614,13 +614,7 @@ def main() -> int:
     table = report(result)
     print()
     print(table)
-    out = Path(__file__).resolve().parent / "out"
-    out.mkdir(exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = out / f"foundation-{stamp}{'-quick' if args.quick else ''}.json"
-    result["table"] = table
-    path.write_text(json.dumps(result, indent=2))
-    print(f"\nJSON: {path}")
+    save_result("foundation", result, table, args.quick)
     return 0
 
 

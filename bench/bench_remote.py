@@ -38,7 +38,6 @@ os.environ.pop("HF_TOKEN", None)
 
 import argparse
 import datetime as dt
-import json
 import platform
 import shutil
 import statistics
@@ -59,6 +58,7 @@ from _procs import (
     VaultServer,
     cpu_seconds,
     proc_status,
+    save_result,
 )
 from _remote_procs import (
     Olah,
@@ -848,13 +848,7 @@ def main() -> int:
     table = report(result)
     print()
     print(table)
-    out = Path(__file__).resolve().parent / "out"
-    out.mkdir(exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = out / f"remote-{stamp}{'-quick' if args.quick else ''}.json"
-    result["table"] = table
-    path.write_text(json.dumps(result, indent=2, default=str))
-    print(f"\nJSON: {path}")
+    save_result("remote", result, table, args.quick)
     return 0
 
 

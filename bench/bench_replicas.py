@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import datetime as dt
 import json
 import os
 import shutil
@@ -37,7 +36,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT.parent))
-from _procs import HOST, VaultServer, cpu_seconds  # noqa: E402
+from _procs import HOST, VaultServer, cpu_seconds, save_result  # noqa: E402
 
 
 def log(msg: str) -> None:
@@ -250,13 +249,7 @@ def main() -> int:
     table = report(result)
     print()
     print(table)
-    out = ROOT / "out"
-    out.mkdir(exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = out / f"replicas-{stamp}{'-quick' if args.quick else ''}.json"
-    result["table"] = table
-    path.write_text(json.dumps(result, indent=2))
-    print(f"\nJSON: {path}")
+    save_result("replicas", result, table, args.quick)
     return 0
 
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
-import json
 import os
 import shutil
 import statistics
@@ -35,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _procs import HOST, VaultServer, free_port, stop_group
+from _procs import HOST, VaultServer, free_port, save_result, stop_group
 from bench_foundation import make_file, sha256_of
 
 MiB = 1024**2
@@ -220,13 +218,7 @@ def main() -> int:
     table = report(result)
     print()
     print(table)
-    out = Path(__file__).resolve().parent / "out"
-    out.mkdir(exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = out / f"s3-{stamp}{'-quick' if args.quick else ''}.json"
-    result["table"] = table
-    path.write_text(json.dumps(result, indent=2))
-    print(f"\nJSON: {path}")
+    save_result("s3", result, table, args.quick)
     return 0
 
 
