@@ -74,7 +74,7 @@ def payload_runs(loader: str, sample: bytes | Path, *, name: str = "sample.bin")
             env=env,
             capture_output=True,
             timeout=120,
-            preexec_fn=_limits,  # noqa: PLW1509 - single-threaded test process
+            preexec_fn=_limits,  # the test process is single-threaded here
             check=False,
         )
         return (work / MARKER).exists()
