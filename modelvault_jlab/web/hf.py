@@ -120,7 +120,7 @@ class ResolveHandler(HfHandler):
         resolved, entry = await self._locate(repository, prefix, ns, name, rev, path)
         self.warn_if_stale(resolved)
         # Policy first: a blocked file answers 403 + GatedRepo with the reason, HEAD included.
-        for warning in await self.vault.hub.admit(self.principal, repository, resolved, entry):
+        for warning in await self.vault.judge.admit(self.principal, repository, resolved, entry):
             self.add_header("X-HF-Warning", f"ModelVault policy; {header_text(warning)}")
         size = entry.size
         etag = wire.etag_of(entry)
@@ -179,7 +179,7 @@ class RepoInfoHandler(HfHandler):
         self.warn_if_stale(resolved)
         files = self.vault.hub.files(resolved)
         card = await self.vault.hub.card(resolved)
-        self.write_json(wire.repo_info(resolved, files, card, blobs=self.flag("blobs")))
+        self.write_json(wire.repo_info(resolved, files, card.data, blobs=self.flag("blobs")))
 
 
 class RepoListHandler(HfHandler):
