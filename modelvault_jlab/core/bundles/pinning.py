@@ -133,7 +133,9 @@ async def pin_packages(
                     metadata = fh.read().decode("utf-8", "replace")
         scan = await asyncio.to_thread(svc.gate.scan, Sha256(f.sha256), f.filename)
         subject = Subject(key, record, "package", f.filename, f.sha256)
-        decision = svc.gate.package_decision(subject, f.filename, f.sha256, metadata, scan)
+        decision = await asyncio.to_thread(
+            svc.gate.package_decision, subject, f.filename, f.sha256, metadata, scan
+        )
         comp = PackageComponent(
             repository=key,
             project=f.project,
