@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from modelvault_jlab.core.policy.engine import Policy, license_violations
+from modelvault_jlab.core.policy.engine import DEFAULT_POLICIES, Policy, license_violations
 from modelvault_jlab.core.policy.licenses import (
     license_of_card,
     license_of_core_metadata,
@@ -170,6 +170,12 @@ def test_core_metadata_precedence(metadata: str, expected: str | None) -> None:
         assert info.unlicensed
     else:
         assert str(info.expression) == expected
+
+
+def test_default_policies_are_valid() -> None:
+    for p in DEFAULT_POLICIES:
+        assert Policy.from_dict(p.to_dict()) == p
+        assert p.summary()
 
 
 def test_packages_are_judged_by_their_expression() -> None:

@@ -131,6 +131,7 @@ def _successor(spdx_id: str) -> str:
         return spdx_id
 
 
+@functools.lru_cache(maxsize=4096)
 def licence_key(text: str) -> str:
     """The comparison key of one licence id or ``id WITH exception`` (lower case, canonical),
     as named in a policy's lists. Hub ids are accepted (``apache-2.0``, ``llama3``).
