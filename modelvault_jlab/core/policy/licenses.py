@@ -270,7 +270,7 @@ def _info(values: list[str], name: str | None, link: str | None, source: str) ->
     except UnreadableLicenseError as exc:
         return LicenseInfo(name=name, link=link, error=str(exc), source=source)
     unique = list(dict.fromkeys(trees))
-    expression = unique[0] if len(unique) == 1 else _LICENSING.AND(*unique)
+    expression = unique[0] if len(unique) == 1 else _PLAIN.AND(*unique)
     return LicenseInfo(expression, name, link, source=source)
 
 
