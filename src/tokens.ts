@@ -410,6 +410,17 @@ export namespace ModelVault {
   }
 
   /**
+   * A global policy; `summary` says what it does (its action bounds every parameter).
+   */
+  export interface IPolicy {
+    name: string;
+    kind: string;
+    action: 'block' | 'warn' | 'audit';
+    params: Record<string, unknown>;
+    summary: string;
+  }
+
+  /**
    * A waiver.
    */
   export interface IWaiver {

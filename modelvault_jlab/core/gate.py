@@ -40,7 +40,7 @@ from .policy.engine import (
     parse_policies,
     scan_violations,
 )
-from .policy.licenses import license_of_card, license_of_core_metadata
+from .policy.licenses import LicenseInfo, license_of_core_metadata
 
 if TYPE_CHECKING:
     from .scanning import ScanEngine
@@ -220,6 +220,16 @@ class Gate:
         if not isinstance(raw, list):
             raise InvalidInputError("Expected a list of policies.")
         policies = [Policy.from_dict(p) for p in raw]
+        if len({p.name for p in policies}) != len(policies):
+            raise InvalidInputError("Two policies have the same name.")
+        for record in self._meta.list_repositories():  # overrides must stay meaningful
+            try:
+                effective_policies(policies, record.config.get("policies") or [], record.kind)
+            except InvalidInputError as exc:
+                raise InvalidInputError(
+                    f"Repository '{record.key}' overrides policies in a way these would make "
+                    f"invalid: {exc}"
+                ) from None
         self._meta.set_setting("policies", json.dumps([p.to_dict() for p in policies]))
         self._bump()
         self._audit.record(who, "policy.update", names=[p.name for p in policies])
@@ -231,10 +241,12 @@ class Gate:
         )
 
     # -- decisions --
-    def repo_decision(self, subject: Subject, card: dict[str, Any], paths: list[str]) -> Decision:
+    def repo_decision(self, subject: Subject, licence: LicenseInfo, paths: list[str]) -> Decision:
+        """Licence and custom-code policies for a repo at a commit (see :mod:`.judge`, which
+        adds base-model lineage and the file's scan verdict)."""
         policies = self.policies_for(subject.source)
         what = f"{subject.repo_type} {subject.repo_id}"
-        violations = license_violations(policies, license_of_card(card), what)
+        violations = license_violations(policies, licence, what)
         violations += code_violations(policies, [p for p in paths if p.endswith(".py")], what)
         return self._waive(subject, None, violations)
 

@@ -12,6 +12,7 @@ from ..ids import validate_repository_key
 from ..storage.base import REPOSITORY_KINDS, MetadataStore, RepositoryRecord
 from .audit import AuditLog
 from .identity import AccessPolicy, Principal
+from .policy.engine import effective_policies, parse_policies
 
 ConfigValidator = Callable[[str, dict[str, Any]], dict[str, Any]]
 
@@ -58,6 +59,8 @@ class RepositoryService:
             and all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in policies)
         ):
             raise InvalidInputError("'policies' must be a list of objects with a 'name'.")
+        if policies:  # each override, merged into the global policy it names, must be valid
+            effective_policies(parse_policies(self._meta.get_setting("policies")), policies, kind)
         for validate in self._validators:
             config = validate(kind, config)
         return {**config, "policies": policies} if policies else config

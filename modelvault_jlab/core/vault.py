@@ -26,6 +26,7 @@ from .hub import HubService
 from .hub_ports import HubUpstream, HubUpstreams
 from .hub_write import HubWriter
 from .identity import AccessPolicy, IdentityService
+from .judge import Judge
 from .leases import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, Lease, Leases
 from .lfs import LfsService
 from .mirror import HubMirror, validate_hf_config
@@ -101,6 +102,7 @@ class Vault:
         self.hub = HubService(
             meta, self.content, self.access, self.audit, self.mirror, self.gate, clock
         )
+        self.judge = Judge(self.hub, self.gate, meta)
         self.hub_write = HubWriter(self.hub, meta, self.content, self.audit, self.gate, clock)
         self.lfs = LfsService(
             meta,
@@ -133,6 +135,7 @@ class Vault:
             access=self.access,
             audit=self.audit,
             gate=self.gate,
+            judge=self.judge,
             hub=self.hub,
             mirror=self.mirror,
             keys=bundle_keys or KeyRing(tempfile.mkdtemp(prefix="modelvault-keys-")),

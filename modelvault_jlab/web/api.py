@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..core.policy.engine import Policy
 from ..errors import InvalidInputError, NotFoundError
 from ..ids import validate_sha256
 from ..storage.base import (
@@ -288,18 +289,23 @@ def waiver_json(w: WaiverRecord) -> dict[str, Any]:
 
 
 class PoliciesHandler(ApiHandler):
-    """Global policies (repositories override them by name in their config)."""
+    """Global policies (repositories override them by name in their config), each with a
+    ``summary`` of what it does under the precedence rule."""
 
     @vault_auth
     def get(self) -> None:
-        self.write_json({"policies": [p.to_dict() for p in self.vault.gate.global_policies()]})
+        self.write_json({"policies": [policy_json(p) for p in self.vault.gate.global_policies()]})
 
     @vault_auth
     def put(self) -> None:
         body = self.json_body()
         raw = body.get("policies") if isinstance(body, dict) else body
         policies = self.vault.gate.set_global_policies(self.principal, raw)
-        self.write_json({"policies": [p.to_dict() for p in policies]})
+        self.write_json({"policies": [policy_json(p) for p in policies]})
+
+
+def policy_json(p: Policy) -> dict[str, Any]:
+    return {**p.to_dict(), "summary": p.summary()}
 
 
 class WaiversHandler(ApiHandler):

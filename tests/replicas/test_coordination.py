@@ -252,7 +252,7 @@ def test_a_base_models_licence_is_judged_at_its_current_head(tmp_path: Path) -> 
             ref = HubRef.parse("models", "model", "org/derived")
             resolved = await vault.hub.resolve(SYSTEM, ref, None)
             entry = vault.hub.file(resolved, "README.md")
-            return await vault.hub.admit(SYSTEM, "models", resolved, entry)
+            return await vault.judge.admit(SYSTEM, "models", resolved, entry)
 
         commit("org/base", "license: gpl-3.0")
         commit("org/derived", "license: mit\nbase_model: org/base")

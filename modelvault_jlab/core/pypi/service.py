@@ -303,7 +303,10 @@ class PypiService:
             if blob is not None
             else None
         )
-        decision = self._gate.package_decision(subject, filename, sha256, metadata, scan)
+        # Core metadata is up to 4 MiB of untrusted headers: parsed off the event loop.
+        decision = await asyncio.to_thread(
+            self._gate.package_decision, subject, filename, sha256, metadata, scan
+        )
         self._gate.enforce(who, subject, "", decision)
 
     async def _metadata_text(
