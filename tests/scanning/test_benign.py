@@ -73,7 +73,7 @@ def test_dangerous_neighbours_of_allowed_names_stay_denied(dotted: str):
     module, name = dotted.rsplit(".", 1)
     verdict = GlobalPolicy.default().judge(module, name)
     assert not verdict.allowed, dotted
-    assert verdict.severity is not None
+    assert verdict.severity is Severity.MALICIOUS, (dotted, verdict.reason)
 
 
 @pytest.mark.parametrize(

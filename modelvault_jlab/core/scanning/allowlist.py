@@ -131,7 +131,8 @@ def _load_default() -> GlobalPolicy:
         allowed=frozenset(allowed),
         denied_modules=frozenset(_as_str_list(data["denied_modules"])),
         denied_globals=frozenset(_as_str_list(data["denied_globals"])),
-        denied_components=frozenset(_as_str_list(data["denied_name_components"])),
+        denied_components=frozenset(_as_str_list(data["denied_name_components"]))
+        | {m for e in reviewed_entries() for m in e.deny_members},
     )
 
 
@@ -142,6 +143,7 @@ class ReviewedEntry:
     globals: tuple[str, ...]
     why: str
     seen_in: str
+    deny_members: tuple[str, ...] = ()  # I/O methods of these classes: denied name components
 
 
 @lru_cache(maxsize=1)
@@ -151,7 +153,10 @@ def reviewed_entries() -> tuple[ReviewedEntry, ...]:
     out = []
     for item in data["entries"]:
         entry = ReviewedEntry(
-            tuple(_as_str_list(item["globals"])), str(item["why"]), str(item["seen_in"])
+            tuple(_as_str_list(item["globals"])),
+            str(item["why"]),
+            str(item["seen_in"]),
+            tuple(_as_str_list(item.get("deny_members", []))),
         )
         if not entry.globals or len(entry.why) < 40 or not entry.seen_in:
             raise ValueError(f"allow-list entry without a reviewed argument: {entry.globals}")
