@@ -133,6 +133,12 @@ def test_text_whose_prefix_calls_before_failing_stays_a_pickle(scan):
     assert report.verdict is not Verdict.CLEAN
 
 
+def test_text_whose_walk_stops_on_an_operand_stays_a_pickle(scan):
+    # the walker rejects "I0x10"; if CPython read on, REDUCE would call mytools.evil: not text
+    report = scan.bytes(b"cmytools\nevil\nI0x10\n(S'id'\ntR.", name_hint="a.txt")
+    assert report.format == "pickle" and report.verdict is not Verdict.CLEAN
+
+
 def test_text_importing_a_denied_name_is_flagged(scan):
     assert scan.bytes(b"cos\nsystem\nhello\n", name_hint="x.txt").verdict is Verdict.MALICIOUS
 

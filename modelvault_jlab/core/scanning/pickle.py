@@ -221,6 +221,15 @@ def probe_pickle(win: Window, ctx: ScanContext, loc: Location) -> bool:
 
 
 _HARMLESS_PROBE_RULES = frozenset({"pickle-parse-error", "pickle-unknown-global"})
+# Errors of the stack machine itself, which CPython's unpickler raises at the same opcode. Errors
+# from operand parsing (integer literals, quoting, length caps) are left out: there the walker may
+# stop where CPython goes on, so they never turn a would-be pickle into text.
+_CPYTHON_REJECTS = (
+    "unpickling stack underflow",
+    "MARK not found",
+    "invalid pickle opcode",
+    "pickle truncated",
+)
 
 
 def _fails_before_any_effect(res: WalkResult) -> bool:
@@ -228,6 +237,7 @@ def _fails_before_any_effect(res: WalkResult) -> bool:
     return (
         res.calls == 0
         and res.error is not None
+        and res.error.startswith(_CPYTHON_REJECTS)
         and all(f.rule in _HARMLESS_PROBE_RULES for f in res.findings)
     )
 
