@@ -264,12 +264,14 @@ def _timing_table(label: str, path: Path, tools: list[str], repeat: int,
                  "| ours/tool process |")
     lines.append("|---|---|---|---|---|---|---|")
     for t, r in rows.items():
-        ratio = rows["ours"]["seconds"] / r["seconds"] if r["seconds"] else 0
-        pratio = (rows["ours"]["process_seconds"] / r["process_seconds"]
-                  if r["process_seconds"] else 0)
+        # a ratio against a tool that did not analyse the file (error, skipped) means nothing
+        analysed = r["result"] in ("clean", "flagged") and r["seconds"] > 0.001
+        ratio = f"{rows['ours']['seconds'] / r['seconds']:.3f}" if analysed else "n/a"
+        pratio = (f"{rows['ours']['process_seconds'] / r['process_seconds']:.3f}"
+                  if analysed else "n/a")
         lines.append(f"| {t} | {r['result']} | {r['seconds']:.3f} | "
                      f"{r['process_seconds']:.2f} | {r['maxrss_kib'] / 1024:.0f} | "
-                     f"{ratio:.3f} | {pratio:.3f} |")
+                     f"{ratio} | {pratio} |")
     return rows
 
 
