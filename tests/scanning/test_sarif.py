@@ -56,6 +56,8 @@ def test_sarif_validates_against_the_official_schema(repo, capsys, sarif_schema)
     rule_ids = [r["id"] for r in driver["rules"]]
     assert len(rule_ids) == len(set(rule_ids))
     assert all(r["help"]["text"] and r["shortDescription"]["text"] for r in driver["rules"])
+    severities = {r["id"]: float(r["properties"]["security-severity"]) for r in driver["rules"]}
+    assert severities["pickle-denied-global"] > 9
     for res in run["results"]:
         assert driver["rules"][res["ruleIndex"]]["id"] == res["ruleId"]
         assert res["level"] in ("error", "warning", "note")

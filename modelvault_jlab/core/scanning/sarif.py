@@ -23,6 +23,14 @@ LEVELS = {
     Severity.INFO: "note",
 }
 
+# GitHub code scanning ranks security alerts by this CVSS-like score (rule property).
+SECURITY_SEVERITY = {
+    Severity.MALICIOUS: "9.8",
+    Severity.ERROR: "7.0",
+    Severity.SUSPICIOUS: "5.0",
+    Severity.INFO: "0.0",
+}
+
 # What a reader should do about each family of rules; the rule's own messages say the specifics.
 _HELP_BY_PREFIX: tuple[tuple[str, str], ...] = (
     (
@@ -106,13 +114,18 @@ def to_sarif(
 
     def rule_index(rule: str, finding: Finding | None) -> int:
         if rule not in rules:
+            severity = finding.severity if finding else Severity.ERROR
             rules[rule] = {
                 "id": rule,
                 "name": "".join(w.capitalize() for w in rule.split("-")),
                 "shortDescription": {"text": rule.replace("-", " ")},
                 "fullDescription": {"text": _help(rule)},
                 "help": {"text": _help(rule)},
-                "defaultConfiguration": {"level": LEVELS[finding.severity] if finding else "error"},
+                "defaultConfiguration": {"level": LEVELS[severity]},
+                "properties": {
+                    "tags": ["security", "model-file"],
+                    "security-severity": SECURITY_SEVERITY[severity],
+                },
             }
         return list(rules).index(rule)
 
