@@ -142,8 +142,6 @@ _GADGETS: list[tuple[str, str, str, tuple[bytes, ...], str]] = [
     ("shutil-rmtree", "shutil", "rmtree", (_s("/"),), "protectai/modelscan#198"),
     ("runpy", "runpy", "run_path", (_s("/tmp/x.py"),), "classic"),
     ("socket", "socket", "create_connection", (_s("x"),), "reverse shell staging"),
-    ("functools-partial", "functools", "partial", (_s("x"),),
-     "trailofbits/fickling#210 (functools.partial wrapper)"),
     ("commands-py2", "commands", "getoutput", (_s("id"),),
      "Python 2 name remapped to subprocess by fix_imports"),
     ("builtins-getattr", "builtins", "getattr", (p.NONE, _s("x")), "attribute traversal"),
@@ -187,6 +185,13 @@ def _dynamic_stack_global() -> bytes:
     # non-string STACK_GLOBAL operands: the module name is computed by a call at load time
     return (p.proto(4) + p.global_("builtins", "str") + p.su("os") + p.TUPLE1 + p.REDUCE
             + p.su("system") + p.STACK_GLOBAL + p.su("id") + p.TUPLE1 + p.REDUCE + p.STOP)
+
+
+def _partial_wrapper(module: str, name: str) -> Callable[[], bytes]:
+    # trailofbits/fickling#210: the dangerous callable hides inside functools.partial(func, arg),
+    # and the partial object is what REDUCE calls
+    return lambda: (p.proto(4) + p.global_("functools", "partial") + p.global_(module, name)
+                    + p.su("id") + p.TUPLE2 + p.REDUCE + p.EMPTY_TUPLE + p.REDUCE + p.STOP)
 
 
 def _nullifai_broken() -> bytes:
@@ -370,6 +375,8 @@ def _python_remote_code() -> bytes:
 
 SAMPLES: list[Sample] = [
     *_gadget_samples(),
+    Sample("gadget-functools-partial", "trailofbits/fickling#210 (functools.partial wrapper)",
+           _partial_wrapper("os", "system")),
     Sample("memo-confusion", "mmaitre314/picklescan#14 (Doyensec)", _memo_confusion),
     Sample("stack-global-binunicode8", "STACK_GLOBAL operand variants", _stack_global_binunicode8),
     Sample("stack-global-unicode-nl", "STACK_GLOBAL operand variants", _stack_global_unicode_nl),

@@ -22,7 +22,9 @@ from typing import IO, Any, Protocol
 from .context import BudgetExceededError, Location, ScanContext
 from .models import Severity
 from .stream import Window
+from .torchscript import is_torchscript, is_torchscript_source, scan_torchscript_source
 from .zipparse import ZipEntry, ZipFormatError, read_zip
+from .zipseq import split_zip_sequence
 
 _NOTE_SEVERITY = {
     "zip-truncated": Severity.ERROR,
@@ -282,6 +284,12 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
             Severity.ERROR, "zip-unreadable", f"zip structure cannot be read: {exc}", loc, "zip"
         )
         return "zip"
+    if listing.prepended > 0:
+        segments = split_zip_sequence(win, ctx.limits.max_archive_entries)
+        if segments is not None:  # torch.distributed.checkpoint shard: archives back to back
+            for start, end in segments:
+                scan_zip(ctx, win.sub(start, end - start), loc.child(f"[zip@{start}]"))
+            return "zip-sequence"
     for rule, msg, off in listing.notes:
         ctx.add(_NOTE_SEVERITY.get(rule, Severity.SUSPICIOUS), rule, msg, loc, "zip", offset=off)
     if listing.prepended > 0:
@@ -299,7 +307,12 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
         from .keras import scan_keras_zip_config
 
         scan_keras_zip_config(ctx, win, listing, loc)
-    if kind == "torch-zip" and any(n.startswith(f"{prefix}code/") for n in names):
+    torchscript = kind == "torch-zip" and is_torchscript(names, prefix)
+    if (
+        not torchscript
+        and kind == "torch-zip"
+        and any(n.startswith(f"{prefix}code/") for n in names)
+    ):
         ctx.add(
             Severity.SUSPICIOUS,
             "torchscript-code",
@@ -307,12 +320,20 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
             loc,
             kind,
         )
+    # TorchScript pickles are read by torch's C++ unpickler: __torch__.* are the archive's classes
+    policy = ctx.policy.for_torchscript() if torchscript else ctx.policy
     for entry in listing.entries:
         if entry.is_dir:
             continue
         child = loc.child(entry.name)
+        if torchscript and is_torchscript_source(entry.name, prefix):
+            with zip_member(ctx, win, entry, child) as inner:
+                if inner is not None:
+                    ctx.inner_formats[child.inner_path] = scan_torchscript_source(ctx, inner, child)
+            continue
         if (
-            kind == "torch-zip"
+            not torchscript
+            and kind == "torch-zip"
             and entry.name.startswith(f"{prefix}code/")
             and not entry.name.endswith(".pkl")
         ):
@@ -344,7 +365,8 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
             if kind == "torch-zip" and entry.name.endswith(".pkl"):
                 ctx.track(inner)
                 ctx.inner_formats[child.inner_path] = "pickle"
-                scan_pickle_stream(ctx, inner, child, fmt="pickle", persistent_ok=True)
+                with ctx.policy_scope(policy):
+                    scan_pickle_stream(ctx, inner, child, fmt="pickle", persistent_ok=True)
             else:
                 ctx.scan_inner(inner, child)
     return kind

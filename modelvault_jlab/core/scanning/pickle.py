@@ -200,10 +200,46 @@ def probe_pickle(win: Window, ctx: ScanContext, loc: Location) -> bool:
     res = walker.walk()
     if res.complete:
         return True
+    truncated_by_probe = sub.length < win.length and res.end >= sub.length - 1024
+    if not truncated_by_probe and _fails_before_any_effect(res):
+        # A text file ("cat\ndog\n": 'c' is GLOBAL) that the unpickler rejects before calling
+        # anything: loading it raises after, at most, an import of a non-denied name. Kept as
+        # evidence, not as a pickle.
+        names = ", ".join(sorted({g.dotted for g in res.globals}))
+        ctx.add(
+            Severity.INFO,
+            "text-pickle-prefix",
+            f"also reads as the start of a pickle that fails before any call ({res.error}); "
+            f"it would import {names}",
+            loc,
+            "text",
+        )
+        return False
     if any(_identifier_path(g.module) and _identifier_path(g.name) for g in res.globals):
         return True
-    truncated_by_probe = sub.length < win.length and res.end >= sub.length - 1024
     return truncated_by_probe and res.opcodes >= 8
+
+
+_HARMLESS_PROBE_RULES = frozenset({"pickle-parse-error", "pickle-unknown-global"})
+# Errors of the stack machine itself, which CPython's unpickler raises at the same opcode. Errors
+# from operand parsing (integer literals, quoting, length caps) are left out: there the walker may
+# stop where CPython goes on, so they never turn a would-be pickle into text.
+_CPYTHON_REJECTS = (
+    "unpickling stack underflow",
+    "MARK not found",
+    "invalid pickle opcode",
+    "pickle truncated",
+)
+
+
+def _fails_before_any_effect(res: WalkResult) -> bool:
+    """The unpickler raises on this stream before any call, persistent id or denied import."""
+    return (
+        res.calls == 0
+        and res.error is not None
+        and res.error.startswith(_CPYTHON_REJECTS)
+        and all(f.rule in _HARMLESS_PROBE_RULES for f in res.findings)
+    )
 
 
 def _identifier_path(text: str) -> bool:

@@ -70,6 +70,7 @@ class WalkResult:
     error: str | None = None
     value: Value | None = None  # the object STOP would return
     inline_raw_data: bool = False  # joblib arrays: non-opcode bytes inside the pickle span
+    calls: int = 0  # REDUCE/NEWOBJ/OBJ/INST reached: the unpickler would have called something
 
 
 def looks_like_pickle_head(head: bytes) -> bool:
@@ -300,6 +301,7 @@ class PickleWalker:
 
     # -- calls -------------------------------------------------------------------------------
     def call(self, func: Value, args: Value, how: str) -> CallResult:
+        self.result.calls += 1
         if not isinstance(func, GlobalRef):
             self.add(
                 Severity.SUSPICIOUS,
