@@ -91,8 +91,8 @@ def test_cleanup_spares_live_and_young_uploads_of_other_replicas(
         assert replica_a.cleanup_incomplete(older_than_seconds=0) == 0  # our live writer
         assert replica_b.cleanup_incomplete() == 0  # another replica's, and young: kept
         assert len(_uploads(replica_a)) == 1
-        # a staging object of a dead process on this host goes at once, whatever its age
-        dead = f"{settings.prefix}tmp/upload-{_host()}-999999999-{int(time.time())}-abc"
+        # a staging object of a dead writer of this spool folder goes at once, whatever its age
+        dead = f"{settings.prefix}tmp/upload-{replica_b.origin}-{int(time.time())}-abc"
         replica_b.client.put_object(Bucket=settings.bucket, Key=dead, Body=b"x")
         assert replica_b.cleanup_incomplete() == 1
         # a killed replica's upload, once old enough, is aborted (moto reports a fixed, old
@@ -105,12 +105,6 @@ def test_cleanup_spares_live_and_young_uploads_of_other_replicas(
     finally:
         replica_a.close()
         replica_b.close()
-
-
-def _host() -> str:
-    from modelvault_jlab.storage import blobs_s3
-
-    return blobs_s3._HOST
 
 
 def test_presigned_url_serves_the_blob_without_credentials(
