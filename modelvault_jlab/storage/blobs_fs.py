@@ -99,8 +99,9 @@ class FsBlobStore(BlobStore):
         self.root = Path(root)
         self.tmp_dir = self.root / "tmp"
         self.objects_dir = self.root / "sha256"
-        self.tmp_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.objects_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(mode=0o700, exist_ok=True)
+        self.objects_dir.mkdir(mode=0o700, exist_ok=True)
 
     def path_for(self, sha256: str) -> Path:
         if not is_sha256(sha256):
