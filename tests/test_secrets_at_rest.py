@@ -14,7 +14,9 @@ import pytest
 
 from modelvault_jlab.bootstrap import open_vault
 from modelvault_jlab.config import VaultSettings
-from modelvault_jlab.core.secrets import SecretKeyMismatchError
+from modelvault_jlab.core.identity import SYSTEM
+from modelvault_jlab.core.secrets import SecretBox, SecretKeyMismatchError
+from modelvault_jlab.errors import InvalidInputError, StorageError
 from modelvault_jlab.storage.base import RepositoryRecord
 
 
@@ -115,3 +117,18 @@ def test_plaintext_secrets_of_older_versions_are_encrypted_at_start(tmp_path: Pa
             vault.pypi.remote.config(pkgs)
     finally:
         vault.close()
+
+
+def test_credentials_in_a_hub_url_are_refused_and_a_bad_key_file_is_named(tmp_path: Path) -> None:
+    vault = open_vault(VaultSettings(data_dir=str(tmp_path / "vault")))
+    try:
+        with pytest.raises(InvalidInputError, match="upstream_token"):
+            vault.repositories.create(
+                SYSTEM, "hub", "hf-remote", config={"upstream": "https://u:hf_x@hub.example/"}
+            )
+    finally:
+        vault.close()
+    bad = tmp_path / "bad.key"
+    bad.write_text("not a key\n")
+    with pytest.raises(StorageError, match=r"bad\.key does not hold a valid secrets key"):
+        SecretBox.from_key_file(bad)

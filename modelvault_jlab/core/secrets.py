@@ -20,7 +20,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from ..errors import UpstreamUnavailableError
+from ..errors import StorageError, UpstreamUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +53,29 @@ class SecretBox:
         """The key in ``path``, created (0600) when missing; a readable-by-others file is
         tightened to 0600 and logged."""
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(Fernet.generate_key() + b"\n")
-                f.flush()
-                os.fsync(f.fileno())
-            log.warning("Created the key that encrypts upstream credentials: %s", path)
+        if not path.exists():
+            # Written aside, then linked into place: a replica starting at the same moment
+            # reads either no file or a whole one, and exactly one key wins.
+            draft = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(Fernet.generate_key() + b"\n")
+                    f.flush()
+                    os.fsync(f.fileno())
+                with contextlib.suppress(FileExistsError):
+                    os.link(draft, path)
+                    log.warning("Created the key that encrypts upstream credentials: %s", path)
+            finally:
+                draft.unlink()
         mode = stat.S_IMODE(os.stat(path).st_mode)
         if mode & 0o077:
             os.chmod(path, 0o600)
             log.warning("Tightened permissions of %s from %o to 600", path, mode)
-        return cls(path.read_bytes().strip())
+        try:
+            return cls(path.read_bytes().strip())
+        except ValueError:
+            raise StorageError(f"{path} does not hold a valid secrets key (Fernet).") from None
 
     def is_sealed_here(self, value: str) -> bool:
         if not value.startswith(SEALED_PREFIX):
