@@ -77,18 +77,11 @@ class SecretBox:
         except ValueError:
             raise StorageError(f"{path} does not hold a valid secrets key (Fernet).") from None
 
-    def is_sealed_here(self, value: str) -> bool:
-        if not value.startswith(SEALED_PREFIX):
-            return False
-        try:
-            self._fernet.decrypt(value[len(SEALED_PREFIX) :].encode())
-        except InvalidToken:
-            return False
-        return True
-
     def seal(self, value: str) -> str:
-        """The stored form of ``value``; a value sealed under this key already stays as it is."""
-        if self.is_sealed_here(value):
+        """The stored form of ``value``. A sealed value stays as it is, even one sealed under
+        another key: a replica with the wrong key file must not wrap it a second time (it could
+        never be opened again), it fails on use instead (see :meth:`reveal`)."""
+        if value.startswith(SEALED_PREFIX):
             return value
         return SEALED_PREFIX + self._fernet.encrypt(value.encode()).decode("ascii")
 

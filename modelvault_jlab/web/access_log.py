@@ -74,16 +74,17 @@ def redacting(log_function: LogFunction | None) -> LogFunction:
 
     def log(handler: web.RequestHandler) -> None:
         request = handler.request
-        original = request.uri
-        redacted = redact_uri(original or "")
-        if redacted == original:
-            inner(handler)
-            return
-        request.uri = redacted  # the request is finished: nothing reads it after the log
+        uri, referer = request.uri, request.headers.get("Referer")
+        # The request is finished: nothing but the log reads these after this point.
+        request.uri = redact_uri(uri or "")
+        if referer is not None:  # jupyter_server logs it for failed requests
+            request.headers["Referer"] = redact_uri(referer)
         try:
             inner(handler)
         finally:
-            request.uri = original
+            request.uri = uri
+            if referer is not None:
+                request.headers["Referer"] = referer
 
     return log
 

@@ -30,7 +30,7 @@ def test_query_tokens_never_reach_the_access_log(server: RunningServer) -> None:
         server.hf_endpoint() + f"/api/models?{marker}=4&search={secret}",
     ]
     for url in urls:
-        r = httpx.get(url)
+        r = httpx.get(url, headers={"Referer": f"http://elsewhere/page?x={secret}"})
         assert r.status_code in (200, 401), r.text  # a token in the URL authenticates nothing
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and server.log().count(marker) < len(urls):
