@@ -27,6 +27,7 @@ from ..errors import (
 )
 from .egress import EgressGuard, guarded_transport
 from .http_stream import HttpStreamer, StreamError
+from .log_filter import mask_client_logs
 from .tls import SharedTrust
 
 _TYPE_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
@@ -192,6 +193,7 @@ class HfUpstreams:
     def __init__(self, guard: EgressGuard | None = None) -> None:
         self._client: httpx.AsyncClient | None = None
         self._trust = SharedTrust()
+        mask_client_logs()
         self._guard = guard or EgressGuard()
         self._streamer = HttpStreamer(trust=self._trust, guard=self._guard)
 

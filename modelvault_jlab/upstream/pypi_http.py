@@ -21,6 +21,7 @@ from ..core.urls import safe_url
 from ..errors import UpstreamUnavailableError
 from .egress import EgressGuard, guarded_transport
 from .http_stream import HttpStreamer, StreamError
+from .log_filter import mask_client_logs
 from .pypi_parse import parse_page
 from .tls import SharedTrust
 
@@ -82,6 +83,7 @@ class HttpxPypiUpstream(PypiUpstream):
         self._max_connections = max_connections
         self._client: httpx.AsyncClient | None = None
         self._trust = SharedTrust()
+        mask_client_logs()
         self._guard = guard or EgressGuard()
         self._streamer = HttpStreamer(
             user_agent=user_agent, max_clients=max_connections, trust=self._trust, guard=self._guard

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from modelvault_jlab.core.pypi.ports import UpstreamCredentials
+from modelvault_jlab.upstream.log_filter import mask_client_logs
 from modelvault_jlab.upstream.pypi_http import HttpxPypiUpstream
 from tests.servers import RunningServer, mint_token
 
@@ -165,3 +166,16 @@ def test_client_logs_no_credentials(faulty: FaultyIndex, caplog: pytest.LogCaptu
     assert "HTTP Request" in caplog.text  # httpx did log the requests...
     _secret_free(caplog.text, password)  # ...without the credentials
     assert password not in repr(auth)
+
+
+def test_urls_with_credentials_are_masked_in_http_client_logs(
+    faulty: FaultyIndex, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Defence in depth: a URL an upstream hands over with ``user:password@`` (a redirect, a
+    file link) is masked in httpx's own log lines."""
+    password = f"pw-{uid()}"
+    mask_client_logs()
+    caplog.set_level(logging.INFO)
+    httpx.get(f"http://bob:{password}@127.0.0.1:{faulty.port}/none/simple/")
+    assert "HTTP Request" in caplog.text and "bob:***@" in caplog.text
+    assert password not in caplog.text
