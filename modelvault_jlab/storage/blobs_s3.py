@@ -522,7 +522,10 @@ class S3BlobStore(BlobStore):
         staging = f"{self.prefix}{_STAGING}"
         if not key.startswith(staging):
             return started < cutoff
-        origin, stamp, spool_id, *_ = [*key[len(staging) :].split("-", 2), "", "", ""]
+        fields = key[len(staging) :].split("-")
+        if len(fields) == 4:  # <host>-<pid>-<stamp>-<uuid>, written by earlier versions
+            fields = [fields[0], fields[2], ""]
+        origin, stamp, spool_id, *_ = [*fields, "", "", ""]
         if stamp.isdigit():
             started = float(stamp)
         if origin == self.origin and spool_id.isalnum():
