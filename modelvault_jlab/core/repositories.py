@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -13,6 +14,9 @@ from ..storage.base import REPOSITORY_KINDS, MetadataStore, RepositoryRecord
 from .audit import AuditLog
 from .identity import AccessPolicy, Principal
 from .policy.engine import effective_policies, parse_policies
+from .secrets import MASK, SecretBox
+
+log = logging.getLogger(__name__)
 
 ConfigValidator = Callable[[str, dict[str, Any]], dict[str, Any]]
 
@@ -42,11 +46,18 @@ def check_settings(
 
 
 class RepositoryService:
-    def __init__(self, meta: MetadataStore, access: AccessPolicy, audit: AuditLog) -> None:
+    def __init__(
+        self,
+        meta: MetadataStore,
+        access: AccessPolicy,
+        audit: AuditLog,
+        secrets: SecretBox | None = None,
+    ) -> None:
         self._meta = meta
         self._access = access
         self._audit = audit
         self._validators: list[ConfigValidator] = []
+        self.secrets = secrets or SecretBox.ephemeral()
 
     def add_config_validator(self, validator: ConfigValidator) -> None:
         self._validators.append(validator)
@@ -63,7 +74,24 @@ class RepositoryService:
             effective_policies(parse_policies(self._meta.get_setting("policies")), policies, kind)
         for validate in self._validators:
             config = validate(kind, config)
+        config = self.secrets.seal_config(config)  # stored encrypted, never in the clear
         return {**config, "policies": policies} if policies else config
+
+    def seal_stored_secrets(self) -> int:
+        """Start-up migration: credentials stored in the clear (or in an upstream URL, by older
+        versions) are moved to their settings and encrypted. Returns how many repositories
+        changed; a stored config that no longer validates is logged (its secrets are sealed)."""
+        changed = 0
+        for record in self._meta.list_repositories():
+            try:
+                config = self._validated(record.kind, record.config)
+            except InvalidInputError as exc:  # its secrets are encrypted all the same
+                log.warning("Repository %s: %s", record.key, exc.message)
+                config = self.secrets.seal_config(record.config)
+            if config != record.config:
+                self._meta.update_repository(replace(record, config=config))
+                changed += 1
+        return changed
 
     def create(
         self,
@@ -162,4 +190,4 @@ class RepositoryService:
 
 def _keep_masked_secrets(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
     """A config read back from the API shows secrets as "***": keep the stored value then."""
-    return {k: (old[k] if v == "***" and k in old else v) for k, v in new.items()}
+    return {k: (old[k] if v == MASK and k in old else v) for k, v in new.items()}

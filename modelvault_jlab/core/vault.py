@@ -21,6 +21,7 @@ from .audit import AuditLog
 from .bundles import BundleService
 from .bundles.signing import KeyRing
 from .content import ContentStore
+from .egress import EgressPolicy
 from .gate import Gate
 from .hub import HubService
 from .hub_ports import HubUpstream, HubUpstreams
@@ -33,6 +34,7 @@ from .mirror import HubMirror, validate_hf_config
 from .pypi import PypiOptions, PypiService
 from .pypi.ports import PypiUpstream
 from .repositories import RepositoryService
+from .secrets import SecretBox
 from .streaming import StreamThrough
 
 log = logging.getLogger(__name__)
@@ -71,8 +73,11 @@ class Vault:
         bundle_keys: KeyRing | None = None,
         bundle_environments: tuple[str, ...] = ("DEV", "QA", "PROD"),
         hub_upstreams: HubUpstreams | None = None,
+        secrets: SecretBox | None = None,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self.options = options or VaultOptions()
+        self.secrets = secrets or SecretBox.ephemeral()
         self._hub_upstreams = hub_upstreams
         self.meta = meta
         self.blobs = blobs
@@ -80,7 +85,7 @@ class Vault:
         self.audit = AuditLog(meta, clock)
         self.identity = IdentityService(meta, clock)
         self.content = ContentStore(blobs, meta, self.options.blob_redirect_seconds)
-        self.repositories = RepositoryService(meta, self.access, self.audit)
+        self.repositories = RepositoryService(meta, self.access, self.audit, self.secrets)
         self.leases = Leases(
             meta,
             ttl_seconds=self.options.lease_ttl_seconds,
@@ -125,8 +130,11 @@ class Vault:
             gate=self.gate,
             streams=self.streams,
             clock=clock,
+            reveal=self.secrets.reveal,
         )
         self.repositories.add_config_validator(self.pypi.validate_config)
+        self.egress = egress or EgressPolicy()
+        self.repositories.add_config_validator(self.egress.validate_config)
         self.bundles = BundleService(
             meta=meta,
             packages=packages,
@@ -148,15 +156,18 @@ class Vault:
         if self._hub_upstreams is None:
             raise UpstreamUnavailableError("This vault was built without Hugging Face upstreams.")
         endpoint = str(record.config.get("upstream") or "https://huggingface.co")
-        token = record.config.get("upstream_token")
+        token = self.secrets.reveal(str(record.config.get("upstream_token") or ""))
         timeout = record.config.get("timeout_seconds", self.options.upstream_timeout_seconds)
-        return self._hub_upstreams(endpoint, str(token) if token else None, float(timeout))
+        return self._hub_upstreams(endpoint, token or None, float(timeout))
 
     def recover(self) -> None:
         """Start-up maintenance: drop what writers killed mid-upload left behind."""
         removed = self.blobs.cleanup_incomplete()
         if removed:
             log.warning("Removed %d incomplete upload(s) left by an interrupted server.", removed)
+        sealed = self.repositories.seal_stored_secrets()
+        if sealed:
+            log.warning("Encrypted the stored upstream credentials of %d repositories.", sealed)
 
     async def run_background(self) -> None:
         """Jobs that run at start-up and then every ``background_interval_seconds`` until

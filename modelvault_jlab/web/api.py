@@ -10,6 +10,8 @@ import asyncio
 from typing import Any
 
 from ..core.policy.engine import Policy
+from ..core.secrets import MASK, is_secret_setting
+from ..core.urls import mask_userinfo
 from ..errors import InvalidInputError, NotFoundError
 from ..ids import validate_sha256
 from ..storage.base import (
@@ -35,13 +37,10 @@ class ApiHandler(VaultHandler):
         self.vault.access.require(self.principal, "admin", None)
 
 
-SECRET_KEYS = ("token", "password", "secret")
-
-
 def redacted(config: dict[str, Any]) -> dict[str, Any]:
     """Repository config as clients may see it: upstream credentials never leave the server."""
     return {
-        k: ("***" if any(s in k.lower() for s in SECRET_KEYS) and v else v)
+        k: MASK if is_secret_setting(k) and v else mask_userinfo(v) if isinstance(v, str) else v
         for k, v in config.items()
     }
 

@@ -7,6 +7,7 @@ from typing import Any
 from tornado import web
 
 from ..core.vault import Vault
+from .access_log import log_request
 from .base import WebContext
 from .routes import route_table
 
@@ -28,5 +29,5 @@ def make_app(vault: Vault, context: WebContext, **settings: Any) -> web.Applicat
         handlers,  # type: ignore[arg-type]
         default_handler_class=NotFoundHandler,
         xsrf_cookies=False,  # token-only authentication: no cookies to forge
-        **settings,
+        **{"log_function": log_request, **settings},
     )

@@ -33,13 +33,15 @@ from .local import LocalIndex, UploadSession
 from .models import DistFile, FileSource, ProjectPage
 from .names import parse_filename, validate_filename, validate_project_name
 from .ports import PypiUpstream
-from .remote import PypiOptions, RemoteIndex, validate_upstream_url
+from .remote import PypiOptions, RemoteIndex, credentials_out_of_url, validate_upstream_url
 
 PYPI_KINDS = ("pypi-local", "pypi-remote", "pypi-virtual")
 _CONFIG_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "pypi-local": {},
     "pypi-remote": {
         "upstream": str,
+        "upstream_username": str,
+        "upstream_password": str,
         "ttl_seconds": (int, float),
         "negative_ttl_seconds": (int, float),
         "timeout_seconds": (int, float),
@@ -63,7 +65,9 @@ class PypiService:
         gate: Gate | None = None,
         streams: StreamThrough | None = None,
         clock: Callable[[], float] = time.time,
+        reveal: Callable[[str], str] = str,
     ) -> None:
+        """``reveal``: the plain value of a stored secret setting (core/secrets.py)."""
         self.options = options or PypiOptions()
         self._gate = gate
         self._meta = meta
@@ -74,7 +78,13 @@ class PypiService:
         self._upstream = upstream
         self.local = LocalIndex(packages, content, audit, clock)
         self.remote = RemoteIndex(
-            packages, content, upstream, self.options, streams or StreamThrough(content), clock
+            packages,
+            content,
+            upstream,
+            self.options,
+            streams or StreamThrough(content),
+            clock,
+            reveal=reveal,
         )
 
     async def aclose(self) -> None:
@@ -98,6 +108,7 @@ class PypiService:
         check_settings(kind, config, allowed)
         if kind == "pypi-remote":
             validate_upstream_url(config.get("upstream"))
+            config = credentials_out_of_url(config)
         if kind == "pypi-virtual":
             members = config.get("members")
             if not isinstance(members, list) or not members:
