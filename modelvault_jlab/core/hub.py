@@ -55,6 +55,12 @@ from .streaming import ContentStream
 from .tree import TREE_PAGE_SIZE, TreeEntry, TreePage, list_tree, paths_info
 
 DEFAULT_BRANCH = "main"
+BUNDLE_REF_PREFIX = "bundle/"
+"""Refs under this prefix are release-bundle pins (tags set by the bundle service only)."""
+
+
+def is_bundle_ref(name: str) -> bool:
+    return name.startswith(BUNDLE_REF_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -195,8 +201,15 @@ class HubService:
             sha = rev
         else:
             kind, name = ref_of(rev)
+            bare = not rev.startswith("refs/")
+            if bare and is_bundle_ref(name):
+                # A bundle pin is its tag and nothing else: a branch of that name (made before
+                # the namespace was reserved) never shadows it.
+                kind = "tag"
+            # A bare name is a branch first, then a tag, as on the Hub; creating a ref whose name
+            # exists as the other kind is refused, so the order only matters for old data.
             ref = self._meta.get_ref(repo.id, kind, name)
-            if ref is None and kind == "branch" and not rev.startswith("refs/"):
+            if ref is None and kind == "branch" and bare:
                 ref = self._meta.get_ref(repo.id, "tag", name)
             sha = ref.commit if ref else None
         commit = self._meta.get_commit(repo.id, CommitSha(sha)) if sha else None
