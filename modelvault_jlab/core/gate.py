@@ -434,4 +434,3 @@ def _explicitly_disabled(raw: list[Any]) -> tuple[list[Any], list[str]]:
             f"switched off only explicitly, by listing it as {hint}."
         )
     return enabled, disabled
-
