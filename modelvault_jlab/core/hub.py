@@ -158,7 +158,9 @@ class HubService:
         """Resolve a branch, tag, ``refs/pr/N`` or full commit sha.
 
         A virtual repository asks its members in order (local before remote); the first member
-        that has the repo answers, even if it then lacks the revision.
+        that has the repo answers, even if it then lacks the revision. Only members the caller
+        may read are asked: a virtual repository never widens access (a public virtual one
+        shows only its public members to anonymous callers).
 
         Raises:
             RepoNotFoundError, RevisionNotFoundError, InvalidRevisionError, UpstreamError.
@@ -168,6 +170,8 @@ class HubService:
         if record.kind != "hf-virtual":
             return await self._resolve_in(record, ref, rev)
         for member in self._members(record):
+            if not self._access.allows(who, "read", member.key):
+                continue
             try:
                 return await self._resolve_in(member, replace(ref, repository=member.key), rev)
             except RepoNotFoundError:

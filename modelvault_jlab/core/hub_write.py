@@ -44,6 +44,7 @@ from ..storage.base import (
 from .audit import AuditLog
 from .content import ContentStore, lfs_pointer_oid
 from .gate import Gate
+from .holdings import BlobHoldings
 from .hub import (
     BUNDLE_REF_PREFIX,
     DEFAULT_BRANCH,
@@ -99,6 +100,7 @@ class HubWriter:
         meta: MetadataStore,
         content: ContentStore,
         audit: AuditLog,
+        holdings: BlobHoldings,
         gate: Gate | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -106,6 +108,7 @@ class HubWriter:
         self._meta = meta
         self._content = content
         self._audit = audit
+        self._holdings = holdings
         self._gate = gate
         self._clock = clock
 
@@ -202,7 +205,7 @@ class HubWriter:
         if kind == "tag":
             raise InvalidRevisionError(f"Cannot commit to tag {name}: tags are immutable.")
         refuse_bundle_ref(name)
-        changes = [self._change(op) for op in operations]
+        changes = [self._change(who, op) for op in operations]
         # Without a parent the client asked for "on top of whatever the head is": a commit that
         # lost a race (another writer, maybe another replica) is re-applied on the new head, as
         # the Hub does. With a parent, or when opening a PR, the conflict is the caller's.
@@ -256,12 +259,17 @@ class HubWriter:
             raise RevisionNotFoundError(f"Invalid rev id: {rev} (no such branch in {ref.repo_id}).")
         return head_ref.commit
 
-    def _change(self, op: Operation) -> FileChange:
+    def _change(self, who: Principal, op: Operation) -> FileChange:
         path = validate_repo_path(op.path.strip("/") if isinstance(op, DeletePath) else op.path)
         if isinstance(op, DeletePath):
             return FileChange("delete_folder" if op.folder else "delete_file", path)
         sha = validate_sha256(op.sha256)
         info = self._content.known(sha)
+        # An inline file's bytes came with the commit; an LFS one is named by its sha256 only,
+        # which grants nothing: the committer must be able to read a repository holding it
+        # (answered exactly like a blob that is not stored, so nothing leaks).
+        if info is not None and op.git_oid is None and not self._holdings.reusable(who, sha):
+            info = None
         if info is None:
             raise InvalidInputError(
                 f"File {path} references object {sha}, which was never uploaded: "

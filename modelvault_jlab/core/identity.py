@@ -100,6 +100,14 @@ def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def require_live(record: TokenRecord, now: float) -> None:
+    """Raises AuthenticationError when the token is revoked or expired."""
+    if record.revoked_at is not None:
+        raise AuthenticationError(f"Token '{record.name}' was revoked.")
+    if record.expires_at is not None and record.expires_at <= now:
+        raise AuthenticationError(f"Token '{record.name}' has expired.")
+
+
 class IdentityService:
     """Issues, checks and revokes API tokens; decides what a principal may do."""
 
@@ -214,10 +222,7 @@ class IdentityService:
         record = self._meta.get_token(token_id) if token_id and secret else None
         if record is None or not hmac.compare_digest(record.secret_hash, _hash_secret(secret)):
             raise AuthenticationError("Invalid token: unknown or wrong secret.")
-        if record.revoked_at is not None:
-            raise AuthenticationError(f"Token '{record.name}' was revoked.")
-        if record.expires_at is not None and record.expires_at <= self._clock():
-            raise AuthenticationError(f"Token '{record.name}' has expired.")
+        require_live(record, self._clock())
         return Principal(
             name=record.created_by,
             scope=record.scopes[0],  # type: ignore[arg-type]
@@ -247,14 +252,18 @@ class AccessPolicy:
     def __init__(self, meta: MetadataStore) -> None:
         self._meta = meta
 
-    def require(self, who: Principal, action: Action, repository: str | None) -> None:
-        """Raises AuthenticationError for anonymous callers and PermissionDeniedError otherwise."""
+    def allows(self, who: Principal, action: Action, repository: str | None) -> bool:
         if who.allows(action, repository):
-            return
+            return True
         if action == "read" and repository is not None:
             record = self._meta.get_repository(repository)
-            if record is not None and record.public:
-                return
+            return record is not None and record.public
+        return False
+
+    def require(self, who: Principal, action: Action, repository: str | None) -> None:
+        """Raises AuthenticationError for anonymous callers and PermissionDeniedError otherwise."""
+        if self.allows(who, action, repository):
+            return
         if who.is_anonymous:
             raise AuthenticationError(
                 "Authentication required: send a ModelVault token "
