@@ -18,7 +18,6 @@ from pathlib import Path
 
 import httpx
 
-
 NO_AUTH_THROTTLE = {"MODELVAULT_AUTH_FAILURE_BURST": "1000000"}
 """Test servers take every failed authentication from 127.0.0.1 (route sweeps send hundreds);
 tests/web/test_hardening.py runs one with the default throttle."""
