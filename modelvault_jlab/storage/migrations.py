@@ -265,7 +265,7 @@ ALTER TABLE hub_repos ADD COLUMN repo_key TEXT;
 UPDATE hub_repos SET repo_key = lower(repo_id) WHERE id IN (
     SELECT MIN(id) FROM hub_repos GROUP BY repository, repo_type, lower(repo_id)
 );
-UPDATE hub_repos SET repo_key = lower(repo_id) || '#' || CAST(id AS TEXT) WHERE repo_key IS NULL;
+UPDATE hub_repos SET repo_key = lower(repo_id) || '#' || id WHERE repo_key IS NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS hub_repos_by_key ON hub_repos (repository, repo_type, repo_key);
 """,
     ),
