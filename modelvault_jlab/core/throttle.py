@@ -5,7 +5,9 @@ empty, every authentication from that address is refused with :class:`TooManyReq
 (and a retry delay) before the credential is even looked at, so guessing tokens costs time.
 Memory is bounded: at most ``max_sources`` addresses are tracked, the least recently seen one
 forgotten first. Failures are audited aggregated: one ``auth.failure`` event per address per
-``audit_interval`` seconds, carrying how many failures it stands for, never one row per attempt.
+``audit_interval`` seconds, carrying how many failures it stands for, never one row per attempt;
+and at most ``max_audit_rows`` such events per interval in all (a flood from many addresses), the
+rest counted into one summary event without an address at the next interval.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class ThrottleSettings:
     """Failures forgiven per second (one every two seconds)."""
     max_sources: int = 10_000
     audit_interval: float = 60.0
+    max_audit_rows: int = 100
 
 
 class AuthThrottle:
@@ -52,6 +55,9 @@ class AuthThrottle:
         self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self._lock = threading.Lock()
+        self._window = -math.inf
+        self._window_rows = 0
+        self._suppressed = 0
 
     def _bucket(self, source: str, now: float) -> _Bucket:
         s = self.settings
@@ -94,5 +100,20 @@ class AuthThrottle:
             if now - bucket.audited_at < self.settings.audit_interval:
                 return
             count, bucket.unaudited, bucket.audited_at = bucket.unaudited, 0, now
-        who = Principal(name="anonymous", scope=None, kind="anonymous", remote_addr=source)
-        self._audit.record(who, "auth.failure", failures=count, reason=reason[:200])
+            summary = 0
+            if now - self._window >= self.settings.audit_interval:
+                summary, self._suppressed = self._suppressed, 0
+                self._window, self._window_rows = now, 0
+            if self._window_rows >= self.settings.max_audit_rows:
+                self._suppressed += count
+                return
+            self._window_rows += 1
+        if summary:
+            self._audit.record(
+                _anonymous(None), "auth.failure", failures=summary, reason="from many addresses"
+            )
+        self._audit.record(_anonymous(source), "auth.failure", failures=count, reason=reason[:200])
+
+
+def _anonymous(source: str | None) -> Principal:
+    return Principal(name="anonymous", scope=None, kind="anonymous", remote_addr=source)

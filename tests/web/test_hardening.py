@@ -315,9 +315,16 @@ def test_failure_audit_rows_are_aggregated_and_memory_bounded() -> None:
     throttle.check("10.0.0.1")  # refilled
     throttle.failed("10.0.0.1", "unknown token")
     assert [r["failures"] for r in audit.rows] == [1, 3]  # first at once, then one row per minute
-    for i in range(1000):
+    audit.rows.clear()
+    now[0] = 130.0  # a fresh audit window
+    for i in range(1000):  # a flood from many addresses: bounded memory, bounded audit rows
         throttle.failed(f"192.0.2.{i}", "x")
     assert len(throttle._buckets) <= 100
+    assert len(audit.rows) == ThrottleSettings().max_audit_rows
+    now[0] = 200.0
+    throttle.failed("10.0.0.9", "x")
+    summary = audit.rows[-2]
+    assert summary["addr"] is None and summary["failures"] == 900  # the rest, summed
 
 
 # -- 7. policies, repo ids -------------------------------------------------------------------
