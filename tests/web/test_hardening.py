@@ -236,6 +236,22 @@ def test_token_lifetimes_are_finite_positive_numbers(
     assert ok.status_code == 201 and ok.json()["expires_at"] <= time.time() + 61
 
 
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-1"])
+def test_repository_durations_are_finite(standalone_server: RunningServer, value: str) -> None:
+    """The same class in repository settings: a NaN TTL passed the 'not negative' check."""
+    s = standalone_server
+    body = (
+        f'{{"key": "hf-remote-{uid()}", "kind": "hf-remote", '
+        f'"config": {{"revision_ttl_seconds": {value}}}}}'
+    )
+    r = httpx.post(
+        s.api("repositories"),
+        content=body,
+        headers={**s.headers(), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 400, r.text
+
+
 def test_an_upload_url_dies_with_its_token(standalone_server: RunningServer) -> None:
     s = standalone_server
     key = _repository(s, "hf-local")
