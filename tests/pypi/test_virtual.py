@@ -115,5 +115,7 @@ def test_virtual_config_validation(standalone_server: RunningServer) -> None:
             json={"key": f"pypi-virtual-{uid()}", "kind": "pypi-virtual", "config": config},
         )
         assert r.status_code == 400 and r.json()["code"] == "InvalidInput", (config, r.text)
-        r = httpx.patch(server.api(f"repositories/{good}"), headers=server.headers(), json={"config": config})
+        r = httpx.patch(
+            server.api(f"repositories/{good}"), headers=server.headers(), json={"config": config}
+        )
         assert r.status_code == 400, (config, r.text)
