@@ -159,6 +159,21 @@ class VaultSettings(LoggingConfigurable):
         512 * MiB, help="Part size offered to clients for multipart LFS uploads."
     ).tag(config=True)
 
+    auth_failure_burst = Int(
+        30,
+        help="""Failed authentications a source address may make in a row before every
+        authentication from it is refused with 429 (Retry-After) until it slows down. Defaults
+        to $MODELVAULT_AUTH_FAILURE_BURST, else 30.""",
+    ).tag(config=True)
+
+    @default("auth_failure_burst")
+    def _default_auth_failure_burst(self) -> int:
+        return int(os.environ.get("MODELVAULT_AUTH_FAILURE_BURST") or 30)
+
+    auth_failures_per_second = Float(
+        0.5, help="Failed authentications forgiven per second and source address."
+    ).tag(config=True)
+
     download_chunk_bytes = Int(
         1 * MiB,
         help="""Bytes read from storage and written to the socket per step when serving a file.
@@ -341,6 +356,8 @@ class VaultSettings(LoggingConfigurable):
             upstream_timeout_seconds=self.upstream_timeout_seconds,
             lfs_multipart_threshold_bytes=self.lfs_multipart_threshold_bytes,
             lfs_part_size_bytes=self.lfs_part_size_bytes,
+            auth_failure_burst=self.auth_failure_burst,
+            auth_failures_per_second=self.auth_failures_per_second,
             replica_wait_seconds=self.replica_wait_seconds,
             lease_ttl_seconds=self.lease_ttl_seconds,
             blob_redirect_seconds=(

@@ -52,6 +52,12 @@ from .streaming import ContentStream
 from .tree import TREE_PAGE_SIZE, TreeEntry, TreePage, list_tree, paths_info
 
 DEFAULT_BRANCH = "main"
+BUNDLE_REF_PREFIX = "bundle/"
+"""Refs under this prefix are release-bundle pins (tags set by the bundle service only)."""
+
+
+def is_bundle_ref(name: str) -> bool:
+    return name.startswith(BUNDLE_REF_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -147,7 +153,9 @@ class HubService:
         """Resolve a branch, tag, ``refs/pr/N`` or full commit sha.
 
         A virtual repository asks its members in order (local before remote); the first member
-        that has the repo answers, even if it then lacks the revision.
+        that has the repo answers, even if it then lacks the revision. Only members the caller
+        may read are asked: a virtual repository never widens access (a public virtual one
+        shows only its public members to anonymous callers).
 
         Raises:
             RepoNotFoundError, RevisionNotFoundError, InvalidRevisionError, UpstreamError.
@@ -157,6 +165,8 @@ class HubService:
         if record.kind != "hf-virtual":
             return await self._resolve_in(record, ref, rev)
         for member in self._members(record):
+            if not self._access.allows(who, "read", member.key):
+                continue
             try:
                 return await self._resolve_in(member, replace(ref, repository=member.key), rev)
             except RepoNotFoundError:
@@ -190,8 +200,15 @@ class HubService:
             sha = rev
         else:
             kind, name = ref_of(rev)
+            bare = not rev.startswith("refs/")
+            if bare and is_bundle_ref(name):
+                # A bundle pin is its tag and nothing else: a branch of that name (made before
+                # the namespace was reserved) never shadows it.
+                kind = "tag"
+            # A bare name is a branch first, then a tag, as on the Hub; creating a ref whose name
+            # exists as the other kind is refused, so the order only matters for old data.
             ref = self._meta.get_ref(repo.id, kind, name)
-            if ref is None and kind == "branch" and not rev.startswith("refs/"):
+            if ref is None and kind == "branch" and bare:
                 ref = self._meta.get_ref(repo.id, "tag", name)
             sha = ref.commit if ref else None
         commit = self._meta.get_commit(repo.id, CommitSha(sha)) if sha else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -38,8 +39,14 @@ def check_settings(
         wrong_bool = expected is not bool and isinstance(value, bool)
         if not isinstance(value, expected) or wrong_bool:
             raise InvalidInputError(f"The {kind} setting {key!r} has the wrong type.")
-        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-            raise InvalidInputError(f"The {kind} setting {key!r} must not be negative.")
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and not (
+                math.isfinite(value) and value >= 0  # NaN passes every comparison: refuse it first
+            )
+        ):
+            raise InvalidInputError(f"The {kind} setting {key!r} must be a finite number >= 0.")
 
 
 """Checks the kind-specific part of a repository's config; raises InvalidInputError."""

@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ..errors import UpstreamUnavailableError
+from ..errors import AuthenticationError, UpstreamUnavailableError
 from ..storage.base import BlobStore, MetadataStore, RepositoryRecord
 from ..storage.bundles import BundleStore
 from ..storage.bundles_sql import SqlBundleStore
@@ -23,10 +23,11 @@ from .bundles.signing import KeyRing
 from .content import ContentStore
 from .egress import EgressPolicy
 from .gate import Gate
+from .holdings import BlobHoldings
 from .hub import HubService
 from .hub_ports import HubUpstream, HubUpstreams
 from .hub_write import HubWriter
-from .identity import AccessPolicy, IdentityService
+from .identity import AccessPolicy, IdentityService, Principal
 from .judge import Judge
 from .leases import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, Lease, Leases
 from .lfs import LfsService
@@ -36,6 +37,7 @@ from .pypi.ports import PypiUpstream
 from .repositories import RepositoryService
 from .secrets import SecretBox
 from .streaming import StreamThrough
+from .throttle import AuthThrottle, ThrottleSettings
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ class VaultOptions:
     upstream_timeout_seconds: float = 10.0
     lfs_multipart_threshold_bytes: int = 5 * 1024**3
     lfs_part_size_bytes: int = 512 * 1024**2
+    auth_failure_burst: int = 30
+    auth_failures_per_second: float = 0.5
     lease_ttl_seconds: float = DEFAULT_TTL_SECONDS
     """How long a replica that stopped renewing (died) keeps work others wait for."""
     replica_wait_seconds: float = DEFAULT_WAIT_SECONDS
@@ -84,6 +88,13 @@ class Vault:
         self.access = AccessPolicy(meta)
         self.audit = AuditLog(meta, clock)
         self.identity = IdentityService(meta, clock)
+        self.auth_throttle = AuthThrottle(
+            self.audit,
+            ThrottleSettings(
+                burst=max(1, self.options.auth_failure_burst),
+                per_second=max(1e-3, self.options.auth_failures_per_second),
+            ),
+        )
         self.content = ContentStore(blobs, meta, self.options.blob_redirect_seconds)
         self.repositories = RepositoryService(meta, self.access, self.audit, self.secrets)
         self.leases = Leases(
@@ -108,12 +119,16 @@ class Vault:
             meta, self.content, self.access, self.audit, self.mirror, self.gate, clock
         )
         self.judge = Judge(self.hub, self.gate, meta)
-        self.hub_write = HubWriter(self.hub, meta, self.content, self.audit, self.gate, clock)
+        self.holdings = BlobHoldings(meta, self.access)
+        self.hub_write = HubWriter(
+            self.hub, meta, self.content, self.audit, self.holdings, self.gate, clock
+        )
         self.lfs = LfsService(
             meta,
             self.content,
             self.hub,
             self.audit,
+            self.holdings,
             multipart_threshold_bytes=self.options.lfs_multipart_threshold_bytes,
             part_size_bytes=self.options.lfs_part_size_bytes,
             clock=clock,
@@ -150,6 +165,20 @@ class Vault:
             environments=bundle_environments,
             clock=clock,
         )
+
+    def authenticate(self, presented: str, source: str) -> Principal:
+        """A presented token as a principal, throttled and audited per source address.
+
+        Raises:
+            TooManyRequestsError: too many failures from ``source`` lately.
+            AuthenticationError: malformed, unknown, revoked or expired token.
+        """
+        self.auth_throttle.check(source)
+        try:
+            return self.identity.authenticate(presented)
+        except AuthenticationError as exc:
+            self.auth_throttle.failed(source, exc.message)
+            raise
 
     def _hub_upstream(self, record: RepositoryRecord) -> HubUpstream:
         """The upstream of an hf-remote repository, as its config says."""

@@ -213,7 +213,7 @@ class TokensHandler(ApiHandler):
             "name": str(body.get("name", "")),
             "scope": body.get("scope", "read"),
             "repositories": [str(r) for r in repositories],
-            "expires_in_seconds": float(expires) if expires is not None else None,
+            "expires_in_seconds": expires,  # checked by the identity service (finite, bounded)
             # kernel tokens minted by a Jupyter server record their kernel and notebook here
             "description": str(body.get("description", ""))[:2000],
         }

@@ -28,7 +28,13 @@ from tornado import iostream, web
 from ..core.identity import ANONYMOUS, Action, Principal
 from ..core.streaming import ContentStream, LocalRegions
 from ..core.vault import Vault
-from ..errors import AuthenticationError, InvalidInputError, StorageError, VaultError
+from ..errors import (
+    AuthenticationError,
+    InvalidInputError,
+    StorageError,
+    TooManyRequestsError,
+    VaultError,
+)
 from .errors import public_message, status_for
 
 log = logging.getLogger("modelvault")
@@ -105,7 +111,7 @@ class VaultHandler(web.RequestHandler):
         if result is not None:
             await result
         if presented is not None:
-            principal = self.vault.identity.authenticate(presented)
+            principal = self.vault.authenticate(presented, self.request.remote_ip or "")
         else:
             principal = self.ambient_principal() or ANONYMOUS
         self.principal = dataclasses.replace(principal, remote_addr=self.request.remote_ip)
@@ -281,6 +287,8 @@ class VaultHandler(web.RequestHandler):
 
     def error_details(self, kwargs: dict[str, Any]) -> tuple[int, str, BaseException | None]:
         exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, TooManyRequestsError):  # every error writer comes through here
+            self.set_header("Retry-After", str(exc.details.get("retry_after", 1)))
         if isinstance(exc, VaultError) or (exc is not None and not isinstance(exc, web.HTTPError)):
             return status_for(exc), public_message(exc), exc
         if isinstance(exc, web.HTTPError):

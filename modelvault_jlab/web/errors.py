@@ -12,6 +12,7 @@ ERROR_STATUS: dict[type[BaseException], int] = {
     e.InvalidInputError: 400,
     e.AuthenticationError: 401,
     e.PermissionDeniedError: 403,
+    e.TooManyRequestsError: 429,
     e.PolicyError: 403,
     e.NotFoundError: 404,
     e.ConflictError: 409,

@@ -23,6 +23,7 @@ from modelvault_jlab.core.hub import HubRef
 from modelvault_jlab.core.hub_write import PutFile
 from modelvault_jlab.core.identity import SYSTEM
 from modelvault_jlab.core.leases import Leases
+from modelvault_jlab.core.policy.engine import DEFAULT_POLICIES
 from modelvault_jlab.core.scanning import ScanEngine
 from modelvault_jlab.core.streaming import Flight, StreamThrough
 from modelvault_jlab.core.vault import Vault
@@ -235,7 +236,8 @@ def test_a_base_models_licence_is_judged_at_its_current_head(tmp_path: Path) -> 
                     "kind": "license",
                     "action": "block",
                     "params": {"deny": ["gpl-3.0"]},
-                }
+                },
+                *({"name": p.name, "enabled": False} for p in DEFAULT_POLICIES),
             ],
         )
 

@@ -4,6 +4,7 @@ tokens are scoped: read cannot write, a repository-limited token sees only its r
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import httpx
@@ -150,7 +151,8 @@ def test_revoked_and_expired_tokens(standalone_server: RunningServer) -> None:
     with pytest.raises(hf_errors.RepositoryNotFoundError) as err:
         api.model_info("any/thing")
     assert "was revoked" in str(err.value)
-    expired = cli(s.data_dir, "token", "create", "--scope", "read", "--expires-in", "-1")
+    expired = cli(s.data_dir, "token", "create", "--scope", "read", "--expires-in", "0.01")
+    time.sleep(0.05)  # a lifetime is a positive number: let this one run out
     r = httpx.get(s.api("repositories"), headers=s.headers(expired))
     assert r.status_code == 401 and "has expired" in r.json()["message"]
 

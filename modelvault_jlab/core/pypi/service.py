@@ -1,8 +1,8 @@
 """The PyPI facade: one object (``vault.pypi``) for every PyPI route.
 
 Access rules: reading a repository needs ``read`` on it (or the repository is public), uploading
-needs ``write``. A virtual repository is read on the caller's behalf: ``read`` on the virtual
-repository is enough to read through its members.
+needs ``write``. Reading through a virtual repository needs ``read`` on the virtual repository
+and sees only the members the caller may read too: a virtual repository never widens access.
 """
 
 from __future__ import annotations
@@ -137,11 +137,13 @@ class PypiService:
             raise InvalidInputError(f"Repository '{key}' is misconfigured: {exc.message}") from None
         return record
 
-    def _members(self, virtual: RepositoryRecord) -> list[RepositoryRecord]:
+    def _members(self, who: Principal | None, virtual: RepositoryRecord) -> list[RepositoryRecord]:
+        """The members ``who`` may read, in order (checked on every read: access may change);
+        every member when ``who`` is None."""
         out = []
         for key in virtual.config["members"]:
             record = self._meta.get_repository(str(key))
-            if record is not None:
+            if record is not None and (who is None or self._access.allows(who, "read", record.key)):
                 out.append(record)
         return out
 
@@ -149,7 +151,7 @@ class PypiService:
     async def index(self, who: Principal, key: str) -> list[str]:
         """Normalized project names: local files, cached remote pages (never the upstream list)."""
         repo = self._repo(who, key, "read")
-        repos = self._members(repo) if repo.kind == "pypi-virtual" else [repo]
+        repos = self._members(who, repo) if repo.kind == "pypi-virtual" else [repo]
         names: set[str] = set()
         for r in repos:
             names.update(self._packages.list_projects(r.key))
@@ -165,9 +167,9 @@ class PypiService:
         repo = self._repo(who, key, "read")
         if validate_project_name(project) != project:
             raise InvalidInputError(f"Project names must be normalized (PEP 503): {project!r}.")
-        return await self._page(repo, project)
+        return await self._page(who, repo, project)
 
-    async def _page(self, repo: RepositoryRecord, project: str) -> ProjectPage:
+    async def _page(self, who: Principal, repo: RepositoryRecord, project: str) -> ProjectPage:
         if repo.kind == "pypi-local":
             page = self.local.page(repo, project)
             if page is None:
@@ -175,15 +177,19 @@ class PypiService:
             return page
         if repo.kind == "pypi-remote":
             return await self.remote.page(repo, project)
-        return await self._virtual_page(repo, project)
+        return await self._virtual_page(who, repo, project)
 
-    async def _virtual_page(self, repo: RepositoryRecord, project: str) -> ProjectPage:
-        members = self._members(repo)
+    async def _virtual_page(
+        self, who: Principal, repo: RepositoryRecord, project: str
+    ) -> ProjectPage:
+        members = self._members(who, repo)
         guard = bool(repo.config.get("dependency_confusion_guard", True))
         # Dependency-confusion guard: a project that exists in a local member is never taken
-        # from a remote one, so a public package cannot shadow a private name.
+        # from a remote one, so a public package cannot shadow a private name — also for a
+        # caller who cannot read that local member (who then gets nothing, not the impostor).
         local_owned = guard and any(
-            m.kind == "pypi-local" and self._packages.has_project(m.key, project) for m in members
+            m.kind == "pypi-local" and self._packages.has_project(m.key, project)
+            for m in self._members(None, repo)
         )
         files: dict[str, DistFile] = {}
         notices: list[str] = []
@@ -193,7 +199,7 @@ class PypiService:
             if local_owned and member.kind != "pypi-local":
                 continue
             try:
-                page = await self._page(member, project)
+                page = await self._page(who, member, project)
             except NotFoundError:
                 continue
             except UpstreamError as exc:
@@ -211,12 +217,14 @@ class PypiService:
         ordered = tuple(sorted(files.values(), key=lambda f: f.filename))
         return ProjectPage(name=project, files=ordered, notice="; ".join(notices) or None)
 
-    async def _locate(self, repo: RepositoryRecord, sha256: str, filename: str) -> RepositoryRecord:
+    async def _locate(
+        self, who: Principal, repo: RepositoryRecord, sha256: str, filename: str
+    ) -> RepositoryRecord:
         """The repository that serves a file: ``repo`` itself, or the virtual's chosen member."""
         validate_filename(filename)
         if repo.kind != "pypi-virtual":
             return repo
-        page = await self._virtual_page(repo, parse_filename(filename).name)
+        page = await self._virtual_page(who, repo, parse_filename(filename).name)
         for f in page.files:
             if f.filename == filename and f.sha256 == sha256:
                 member = self._meta.get_repository(f.repository)
@@ -243,7 +251,7 @@ class PypiService:
             UpstreamUnavailableError.
         """
         repo = self._repo(who, key, "read")
-        source_repo = await self._locate(repo, sha256, filename)
+        source_repo = await self._locate(who, repo, sha256, filename)
         subject = Subject(key, source_repo, "package", filename, sha256)
 
         async def admit(info: BlobInfo) -> None:
@@ -281,7 +289,7 @@ class PypiService:
             UpstreamUnavailableError.
         """
         repo = self._repo(who, key, "read")
-        source_repo = await self._locate(repo, sha256, filename)
+        source_repo = await self._locate(who, repo, sha256, filename)
         if source_repo.kind == "pypi-remote":
             blob = await self.remote.metadata(source_repo, sha256, filename)
         else:
