@@ -33,6 +33,7 @@ from .pickle_values import (
 )
 from .stream import TruncatedError, Window
 
+GLOBAL_CAP = 1 << 16  # CPython has no limit; longer names are an analysis limit (error)
 KEEP_STR = 4096  # characters of a string operand we keep (module/attribute names are short)
 NESTED_MAX = 64 << 20  # byte payloads up to this size are checked for an embedded pickle
 MAX_NESTING = 4
@@ -51,9 +52,15 @@ _DANGEROUS_STATE_KEYS = {
 
 
 class PickleParseError(Exception):
+    """CPython's unpickler rejects the stream here too (the walker follows its semantics)."""
+
     def __init__(self, message: str, offset: int) -> None:
         super().__init__(message)
         self.offset = offset
+
+
+class PickleLimitError(PickleParseError):
+    """The walker stops at one of its own limits where CPython would go on: fail closed."""
 
 
 @dataclass
@@ -70,6 +77,8 @@ class WalkResult:
     error: str | None = None
     value: Value | None = None  # the object STOP would return
     inline_raw_data: bool = False  # joblib arrays: non-opcode bytes inside the pickle span
+    limited: bool = False  # stopped at a walker limit (not a CPython error): analysis incomplete
+    calls: int = 0  # REDUCE/NEWOBJ/OBJ/INST/BUILD opcodes reached
 
 
 def looks_like_pickle_head(head: bytes) -> bool:
@@ -149,12 +158,17 @@ class PickleWalker:
         except TruncatedError as exc:
             res.error = f"pickle truncated: {exc}"
             self.add(Severity.ERROR, "pickle-parse-error", res.error, offset=self._op_offset)
+        except PickleLimitError as exc:
+            res.error = str(exc)
+            res.limited = True
+            self.add(Severity.ERROR, "pickle-limit", res.error, offset=exc.offset)
         except PickleParseError as exc:
             res.error = str(exc)
             self.add(Severity.ERROR, "pickle-parse-error", res.error, offset=exc.offset)
         except RecursionError:  # pragma: no cover - defensive
             res.error = "pickle nesting too deep"
-            self.add(Severity.ERROR, "pickle-parse-error", res.error)
+            res.limited = True
+            self.add(Severity.ERROR, "pickle-limit", res.error)
         res.end = win.pos
         return res
 
@@ -288,18 +302,24 @@ class PickleWalker:
             )
         return ref
 
-    def _global_line(self) -> tuple[str, str]:
-        mod, mlen = self._line(1024)
-        name, nlen = self._line(1024)
-        if mlen > 1024 or nlen > 1024:
-            raise PickleParseError("GLOBAL operand too long", self._op_offset)
-        try:
-            return mod.decode("utf-8"), name.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise PickleParseError("GLOBAL operand is not UTF-8", self._op_offset) from exc
+    def _global_line(self, encoding: str) -> tuple[str, str]:
+        """GLOBAL (UTF-8) / INST (ASCII) operands: two non-empty lines, strictly decoded."""
+        names = []
+        for _ in range(2):
+            raw, n = self._line(GLOBAL_CAP)
+            if n > GLOBAL_CAP:
+                raise PickleLimitError("global name too long to analyse", self._op_offset)
+            if not raw:  # C: bad_readline; Python: the import of "" fails
+                raise PickleParseError("empty global name", self._op_offset)
+            try:
+                names.append(raw.decode(encoding))
+            except UnicodeDecodeError as exc:
+                raise PickleParseError(f"global name is not {encoding}", self._op_offset) from exc
+        return names[0], names[1]
 
     # -- calls -------------------------------------------------------------------------------
     def call(self, func: Value, args: Value, how: str) -> CallResult:
+        self.result.calls += 1
         if not isinstance(func, GlobalRef):
             self.add(
                 Severity.SUSPICIOUS,
@@ -320,6 +340,7 @@ class PickleWalker:
         return CallResult(func, args, self._op_offset)
 
     def build(self) -> None:
+        self.result.calls += 1
         state = self.pop()
         target = self.top()
         if isinstance(target, GlobalRef):
@@ -406,4 +427,11 @@ def _state_dicts(state: Value) -> list[DictValue]:
 
 from .pickle_ops import build_dispatch  # noqa: E402  (circular: pickle_ops needs the classes)
 
-__all__ = ["MARK", "PickleParseError", "PickleWalker", "WalkResult", "looks_like_pickle_head"]
+__all__ = [
+    "MARK",
+    "PickleLimitError",
+    "PickleParseError",
+    "PickleWalker",
+    "WalkResult",
+    "looks_like_pickle_head",
+]

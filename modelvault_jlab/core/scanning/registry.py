@@ -43,6 +43,3 @@ SCANNERS: dict[str, Scanner] = {
     "text": scan_text,
     **{fmt: scan_compressed(fmt) for fmt in ("gzip", "bzip2", "xz", "lzma", "zlib", "lz4", "zstd")},
 }
-
-#: Formats that may hide a trailing zip (polyglots): checked for an end-of-central-directory.
-POLYGLOT_CHECK = frozenset({"pickle", "text", "binary", "npy", "safetensors", "gguf", "python"})
