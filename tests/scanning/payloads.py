@@ -123,8 +123,9 @@ def reduce_call(module: str, name: str, *args: bytes, protocol: int = 4) -> byte
 
 
 def os_system(cmd: str = "echo pwned", protocol: int = 4) -> bytes:
-    return reduce_call("os", "system", su(cmd) if protocol >= 4 else string_nl(cmd),
-                       protocol=protocol)
+    return reduce_call(
+        "os", "system", su(cmd) if protocol >= 4 else string_nl(cmd), protocol=protocol
+    )
 
 
 def rules(report: ScanReport) -> set[str]:

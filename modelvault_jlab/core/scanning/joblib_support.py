@@ -13,7 +13,9 @@ import re
 
 from .pickle_values import (
     CallResult,
+    Const,
     DictValue,
+    GlobalRef,
     Value,
     callee,
     const_int,
@@ -46,6 +48,9 @@ _SIZES = {
 }
 
 
+_RECONSTRUCTORS = ("copyreg._reconstructor", "copyreg.__newobj__", "copyreg.__newobj_ex__")
+
+
 def dtype_itemsize(dtype: Value | None) -> int | None:
     """Item size of a symbolic ``numpy.dtype(...)`` call result; -1 means object dtype."""
     ref = callee(dtype)
@@ -56,6 +61,10 @@ def dtype_itemsize(dtype: Value | None) -> int | None:
     if code is None:
         return None
     state = tuple_items(dtype.state)
+    if dtype.state is not None and state is None:
+        return None
+    if state and any(not _is_none(v) for v in state[3:5]):
+        return None  # names/fields set by __setstate__: a structured dtype (may hold objects)
     if state and len(state) >= 6:
         elsize = const_int(state[5])
         if elsize is not None and elsize > 0 and code[:1] not in ("O",):
@@ -74,23 +83,47 @@ def dtype_itemsize(dtype: Value | None) -> int | None:
     return _SIZES.get(kind)
 
 
+def _is_none(value: Value | None) -> bool:
+    return isinstance(value, Const) and value.value is None
+
+
+def is_array_wrapper(target: CallResult) -> bool:
+    """``joblib``'s unpickler reads array bytes after BUILD on any NumpyArrayWrapper instance
+    (``isinstance``), however it was made: called directly, or through copyreg's helpers."""
+    ref = callee(target)
+    if ref is None:
+        return False
+    if ref.dotted == JOBLIB_WRAPPER:
+        return True
+    args = tuple_items(target.args)
+    first = args[0] if args else None
+    return (
+        ref.dotted in _RECONSTRUCTORS
+        and isinstance(first, GlobalRef)
+        and first.dotted == JOBLIB_WRAPPER
+    )
+
+
 def joblib_payload(target: CallResult) -> tuple[str, int, bool] | None:
     """(kind, nbytes, padded) of the data following a built NumpyArrayWrapper, else None.
 
     kind is ``raw``, ``object`` (a nested pickle follows) or ``unknown`` (cannot size: fail).
+    Mirrors ``NumpyArrayWrapper.read_array`` in joblib/numpy_pickle.py.
     """
-    ref = callee(target)
-    if ref is None or ref.dotted != JOBLIB_WRAPPER:
+    if not is_array_wrapper(target):
         return None
     state = target.state
-    if not isinstance(state, DictValue):
+    if not isinstance(state, DictValue) or not state.complete:
         return ("unknown", 0, False)
+    ref = callee(target)
+    init_args = tuple_items(target.args)
+    if ref is not None and ref.dotted == JOBLIB_WRAPPER and (init_args is None or init_args):
+        return ("unknown", 0, False)  # __init__ arguments set attributes BUILD does not show
     itemsize = dtype_itemsize(state.get("dtype"))
     shape = tuple_items(state.get("shape"))
-    padded = (
-        state.get("numpy_array_alignment_bytes") is not None
-        and const_int(state.get("numpy_array_alignment_bytes")) is not None
-    )
+    # joblib pads whenever the attribute is not None (any value, not only an int)
+    alignment = state.get("numpy_array_alignment_bytes")
+    padded = alignment is not None and not _is_none(alignment)
     if itemsize == -1:
         return ("object", 0, False)
     if itemsize is None or shape is None:

@@ -52,8 +52,13 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
 
     def frame() -> None:
         # C reads the whole frame up front: a frame longer than the data is an error there.
-        if w._u("<Q", 8) > win.remaining:
+        size = w._u("<Q", 8)
+        if size > win.remaining:
             raise PickleParseError("frame runs past the end of data", w._op_offset)
+        end = win.pos + size
+        if w.frame_end is not None and end > w.frame_end:
+            raise PickleLimitError("frame runs past the end of its enclosing frame", w._op_offset)
+        w.frame_end = end if size else w.frame_end
 
     def stop() -> bool:
         w.result.value = pop()

@@ -110,6 +110,7 @@ class PickleWalker:
         self.result = WalkResult(start=win.pos, end=win.pos, complete=False)
         self._seen: set[tuple[str, str | None]] = set()
         self._op_offset = 0
+        self.frame_end: int | None = None  # end of the current FRAME (window offset)
         self._dispatch = build_dispatch(self)
 
     # -- findings ----------------------------------------------------------------------------
@@ -152,7 +153,13 @@ class PickleWalker:
                 res.opcodes += 1
                 if handler is None:
                     raise PickleParseError(f"invalid pickle opcode 0x{code:02x}", self._op_offset)
-                if handler() is True:  # STOP
+                try:
+                    stopped = handler() is True
+                except (PickleParseError, TruncatedError):
+                    self._check_frame()
+                    raise
+                self._check_frame()
+                if stopped:
                     res.complete = True
                     break
         except TruncatedError as exc:
@@ -171,6 +178,16 @@ class PickleWalker:
             self.add(Severity.ERROR, "pickle-limit", res.error)
         res.end = win.pos
         return res
+
+    def _check_frame(self) -> None:
+        end = self.frame_end
+        if end is None or self.win.pos < end:
+            return
+        if self.win.pos > end and self._op_offset < end:
+            # Reading a file, the C unpickler takes such an operand from after the frame
+            # (dropping the rest of the frame); the Python one refuses it. Loaders disagree.
+            raise PickleLimitError("opcode straddles a frame boundary", self._op_offset)
+        self.frame_end = None
 
     # -- stack helpers -----------------------------------------------------------------------
     def push(self, v: Value) -> None:
