@@ -4,6 +4,8 @@ A sample's payload writes a marker file (see ``marker_command``). The loader run
 Python subprocess with a scratch working directory, no network-relevant environment, a short
 timeout and address-space/CPU limits, so a sample can only touch its own scratch folder.
 The scanner itself never loads anything; only these tests do, and only inside the sandbox.
+``payloads_run`` opens many samples with one loader in one subprocess (one torch import, not
+one per sample); each sample still gets its own scratch folder as working directory.
 """
 
 from __future__ import annotations
@@ -31,6 +33,22 @@ LOADERS: dict[str, str] = {
     "joblib": "import joblib,sys; joblib.load(sys.argv[1])",
 }
 
+# Runs the loader snippet (argv[1]) once per target (argv[2:]), each from the target's folder;
+# a sample whose load raises does not stop the others.
+_RUNNER = """
+import os, sys
+code, targets = compile(sys.argv[1], "<loader>", "exec"), sys.argv[2:]
+for target in targets:
+    os.chdir(os.path.dirname(target))
+    sys.argv = [sys.argv[0], target]
+    try:
+        exec(code, {"__name__": "__main__"})
+    except BaseException:
+        pass
+"""
+
+Sample = bytes | Path | tuple[str, bytes, dict[str, bytes]]
+
 
 def marker_command() -> str:
     """Shell-free Python statement a payload runs: creates ``MARKER`` in the cwd."""
@@ -42,39 +60,68 @@ def _limits() -> None:  # runs in the child before exec
     resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
 
 
-def payload_runs(loader: str, sample: bytes | Path, *, name: str = "sample.bin") -> bool:
-    """Open ``sample`` with ``loader`` (a key of LOADERS or a snippet); True if the marker appeared.
+def _place(sample: Sample, work: Path, name: str) -> Path:
+    """Write or copy ``sample`` into ``work``; return what the loader opens."""
+    if isinstance(sample, tuple):  # (file name, bytes, companions): the loader gets their folder
+        fname, data, companions = sample
+        bundle = work / "bundle"
+        bundle.mkdir()
+        for cname, cdata in {fname: data, **companions}.items():
+            (bundle / cname).write_bytes(cdata)
+        return bundle
+    if isinstance(sample, bytes):
+        target = work / name
+        target.write_bytes(sample)
+    elif sample.is_dir():
+        target = work / sample.name
+        shutil.copytree(sample, target)
+    else:
+        target = work / sample.name
+        shutil.copyfile(sample, target)
+    return target
 
-    ``sample`` may be bytes (written as ``name``) or a path to a file or folder, copied into the
-    sandbox first so the original stays untouched.
+
+def payloads_run(loader: str, samples: dict[str, Sample], *, name: str = "sample.bin") -> set[str]:
+    """Open every sample with ``loader`` (a key of LOADERS or a snippet) in one sandboxed
+    subprocess; return the keys of the samples whose payload wrote the marker.
+
+    A sample is bytes (written as ``name``), a path to a file or folder (copied first), or
+    ``(file name, bytes, companions)``: a folder holding the file and its companions, which the
+    loader receives as ``sys.argv[1]``.
     """
     code = LOADERS.get(loader, loader)
     with tempfile.TemporaryDirectory(prefix="mv-live-") as scratch:
-        work = Path(scratch)
-        if isinstance(sample, bytes):
-            target = work / name
-            target.write_bytes(sample)
-        elif sample.is_dir():
-            target = work / sample.name
-            shutil.copytree(sample, target)
-        else:
-            target = work / sample.name
-            shutil.copyfile(sample, target)
+        root = Path(scratch)
+        targets: dict[str, Path] = {}
+        for i, (key, sample) in enumerate(samples.items()):
+            work = root / f"s{i}"
+            work.mkdir()
+            targets[key] = _place(sample, work, name)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(work),
+            "HOME": str(root),
             "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "OMP_NUM_THREADS": "1",
         }
         subprocess.run(
-            [sys.executable, "-c", code, str(target)],
-            cwd=work,
+            [sys.executable, "-c", _RUNNER, code, *map(str, targets.values())],
+            cwd=root,
             env=env,
             capture_output=True,
-            timeout=120,
-            preexec_fn=_limits,  # noqa: PLW1509 - single-threaded test process
+            timeout=240,
+            preexec_fn=_limits,  # single-threaded test process: preexec_fn is safe
             check=False,
         )
-        return (work / MARKER).exists()
+        # each loader ran from its target's folder, where its payload writes the marker
+        return {key for key, t in targets.items() if (t.parent / MARKER).exists()}
+
+
+def payload_runs(loader: str, sample: bytes | Path, *, name: str = "sample.bin") -> bool:
+    """Open ``sample`` with ``loader`` (a key of LOADERS or a snippet); True if the marker appeared.
+
+    ``sample`` may be bytes (written as ``name``) or a path to a file or folder, copied into the
+    sandbox first so the original stays untouched.
+    """
+    return bool(payloads_run(loader, {"sample": sample}, name=name))

@@ -50,9 +50,8 @@ def test_zip_of_pickles_by_content_not_name(scan):
 @pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
 def test_zip_compression_methods(scan, method):
     assert scan.bytes(_zip({"a.pkl": EVIL}, method)).verdict is Verdict.MALICIOUS
-    assert (
-        scan.bytes(_zip({"a.pkl": p.proto(2) + p.NONE + p.STOP}, method)).verdict is Verdict.CLEAN
-    )
+    assert scan.bytes(_zip({"a.pkl": p.proto(2) + p.NONE + p.STOP}, method)).verdict is \
+        Verdict.CLEAN
 
 
 def test_zip_crc_mismatch_is_still_scanned(scan):
@@ -116,11 +115,8 @@ def test_zip_entry_hidden_from_central_directory(scan):
     eocd = data.rfind(b"PK\x05\x06")
     rec = data[second:eocd]
     _n, cd_size, cd_off = struct.unpack("<HII", data[eocd + 10 : eocd + 20])
-    new_eocd = (
-        data[eocd : eocd + 8]
-        + struct.pack("<HHII", 1, 1, cd_size - len(rec), cd_off)
-        + data[eocd + 20 :]
-    )
+    new_eocd = (data[eocd : eocd + 8] + struct.pack("<HHII", 1, 1, cd_size - len(rec), cd_off)
+                + data[eocd + 20 :])
     hidden = data[:second] + new_eocd
     assert zipfile.ZipFile(io.BytesIO(hidden)).namelist() == ["ok.txt"]
     report = scan.bytes(hidden)
@@ -139,13 +135,9 @@ def test_zip_garbage_is_error(scan):
 
 @pytest.mark.parametrize("fmt", ["gzip", "bz2", "xz", "lzma", "zlib"])
 def test_compressed_wrappers(scan, fmt):
-    comp = {
-        "gzip": gzip.compress,
-        "bz2": bz2.compress,
-        "xz": lzma.compress,
-        "lzma": lambda d: lzma.compress(d, format=lzma.FORMAT_ALONE),
-        "zlib": zlib.compress,
-    }[fmt]
+    comp = {"gzip": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress,
+            "lzma": lambda d: lzma.compress(d, format=lzma.FORMAT_ALONE),
+            "zlib": zlib.compress}[fmt]
     assert scan.bytes(comp(EVIL)).verdict is Verdict.MALICIOUS
     assert scan.bytes(comp(p.proto(2) + p.NONE + p.STOP)).verdict is Verdict.CLEAN
 

@@ -12,6 +12,7 @@ import pytest
 from modelvault_jlab.core.scanning import Verdict
 
 from .corpus import SAMPLES, Sample
+from .live import payloads_run
 
 # Samples whose danger is structural rather than a named callable: flagged is enough.
 _FLAGGED_OK = {"ext-opcode", "remote-code", "sys-modules"}
@@ -41,3 +42,27 @@ def test_corpus_has_sources():
     assert len(SAMPLES) >= 60
     assert all(s.source for s in SAMPLES)
     assert len({s.id for s in SAMPLES}) == len(SAMPLES)
+
+
+_LIVE = [s for s in SAMPLES if s.loader]
+
+
+def test_loader_bypasses_are_live():
+    """Every sample with a loader runs its payload when that loader opens it (one sandboxed
+    subprocess per loader), so a scanner verdict on it is about a real attack."""
+    by_loader: dict[str, dict[str, Sample]] = {}
+    for s in _LIVE:
+        by_loader.setdefault(str(s.loader), {})[s.id] = s
+    dead = []
+    for loader, samples in by_loader.items():
+        live = payloads_run(
+            loader,
+            {
+                sid: (s.name, s.build(), s.companions()) if s.companions else s.build()
+                for sid, s in samples.items()
+            },
+            name="sample.bin",
+        )
+        dead += sorted(set(samples) - live)
+    assert not dead, f"payload did not run: {dead}"
+    assert len(_LIVE) >= 15

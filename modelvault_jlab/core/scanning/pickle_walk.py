@@ -184,8 +184,9 @@ class PickleWalker:
         if end is None or self.win.pos < end:
             return
         if self.win.pos > end and self._op_offset < end:
-            # Reading a file, the C unpickler takes such an operand from after the frame
-            # (dropping the rest of the frame); the Python one refuses it. Loaders disagree.
+            # Reading a file, the C unpickler takes an operand that crosses the frame end from
+            # after the frame (dropping the rest of it); the Python one refuses it. Picklers
+            # never write that, so the opcode is not followed (fail closed).
             raise PickleLimitError("opcode straddles a frame boundary", self._op_offset)
         self.frame_end = None
 
