@@ -358,9 +358,9 @@ class PickleWalker:
         return CallResult(func, args, self._op_offset)
 
     def build(self) -> None:
-        self.result.calls += 1
         state = self.pop()
         target = self.top()
+        self.result.calls += 1
         if isinstance(target, GlobalRef):
             self.add(
                 Severity.MALICIOUS,
@@ -393,6 +393,12 @@ class PickleWalker:
         kind, nbytes, padded = payload
         if kind == "unknown":
             raise PickleParseError("cannot size the joblib array that follows", self.win.pos)
+        if self.frame_end is not None:
+            # joblib reads the array from the file itself, which a frame has already been read
+            # past: only data right at the end of the frame is where the walker looks
+            if self.win.pos != self.frame_end:
+                raise PickleLimitError("joblib array data inside a pickle frame", self.win.pos)
+            self.frame_end = None
         self.stack.pop()
         self.push(Opaque("joblib-array"))
         self.result.inline_raw_data = True
