@@ -95,14 +95,19 @@ def _joblib_padding_desync() -> bytes:
     buf = io.BytesIO()
     joblib.dump(np.zeros(1), buf, protocol=2)
     dumped = buf.getvalue()
-    head = re.sub(rb"(numpy_array_alignment_bytes(?:q.)?)K\x10", lambda m: m.group(1) + b"\x88",
-                  dumped, flags=re.S)
+    head = re.sub(
+        rb"(numpy_array_alignment_bytes(?:q.)?)K\x10",
+        lambda m: m.group(1) + b"\x88",
+        dumped,
+        flags=re.S,
+    )
     build = head.rindex(b"b")  # the BUILD after the wrapper state; array bytes follow
     evil = b"0" + exec_p0()
     swallow = len(np.zeros(1).tobytes()) + len(evil)
     padding = b"\xff" * 7 + b"B" + struct.pack("<I", swallow)
-    return (head[: build + 1] + bytes([len(padding)]) + padding + np.zeros(1).tobytes() + evil
-            + b"0.")
+    return (
+        head[: build + 1] + bytes([len(padding)]) + padding + np.zeros(1).tobytes() + evil + b"0."
+    )
 
 
 def _joblib_zfile() -> bytes:
@@ -113,10 +118,22 @@ def _joblib_zfile() -> bytes:
 def _ndarray_wrapper() -> bytes:
     # joblib's NumpyUnpickler: BUILD on an NDArrayWrapper numpy.load()s the named file with
     # allow_pickle=True (any path; here a companion .npy carrying an object-array pickle)
-    state = (b"}(" + p.su("filename") + p.su("payload.npy") + p.su("subclass")
-             + p.global_("numpy", "ndarray") + p.su("allow_mmap") + b"\x89u")
-    return (b"\x80\x02" + p.global_("joblib.numpy_pickle_compat", "NDArrayWrapper") + b")\x81"
-            + state + b"b.")
+    state = (
+        b"}("
+        + p.su("filename")
+        + p.su("payload.npy")
+        + p.su("subclass")
+        + p.global_("numpy", "ndarray")
+        + p.su("allow_mmap")
+        + b"\x89u"
+    )
+    return (
+        b"\x80\x02"
+        + p.global_("joblib.numpy_pickle_compat", "NDArrayWrapper")
+        + b")\x81"
+        + state
+        + b"b."
+    )
 
 
 # -- 4. numpy descriptors spelled as words ---------------------------------------------------------
@@ -147,37 +164,112 @@ def _npz_object_word() -> bytes:
 
 
 LOADER_SAMPLES: list[Sample] = [
-    Sample("tar-name-is-pickle", "issue #13 class 1 (tar header)", _tar_named_pickle,
-           "model.tar", loader="pickle"),
-    Sample("gif-header-pickle", "issue #13 class 1 (image header)", _gif_header_pickle,
-           "model.pkl", loader="pickle"),
-    Sample("probe-window-payload", "issue #13 class 1/2 (first payload > probe window)",
-           _big_first_payload, "model.pkl", loader="pickle"),
+    Sample(
+        "tar-name-is-pickle",
+        "issue #13 class 1 (tar header)",
+        _tar_named_pickle,
+        "model.tar",
+        loader="pickle",
+    ),
+    Sample(
+        "gif-header-pickle",
+        "issue #13 class 1 (image header)",
+        _gif_header_pickle,
+        "model.pkl",
+        loader="pickle",
+    ),
+    Sample(
+        "probe-window-payload",
+        "issue #13 class 1/2 (first payload > probe window)",
+        _big_first_payload,
+        "model.pkl",
+        loader="pickle",
+    ),
     Sample("int-hex-literal", "issue #13 class 2 (INT in base 16)", _int_hex, loader="pickle"),
-    Sample("int-nul-literal", "issue #13 class 2 (INT followed by NUL)", _int_nul,
-           loader="pickle"),
-    Sample("long-octal-literal", "issue #13 class 2 (LONG with 0o prefix)", _long_base_prefix,
-           loader="pickle"),
+    Sample("int-nul-literal", "issue #13 class 2 (INT followed by NUL)", _int_nul, loader="pickle"),
+    Sample(
+        "long-octal-literal",
+        "issue #13 class 2 (LONG with 0o prefix)",
+        _long_base_prefix,
+        loader="pickle",
+    ),
     Sample("long4-huge", "issue #13 class 2 (over-long LONG4)", _long4_huge, loader="pickle"),
-    Sample("torch-zip-upper-case", "issue #13 class 3 (DATA.PKL)", _torch_zip_upper_case,
-           "model.pt", "archive", loader="torch"),
-    Sample("torch-legacy-hex-version", "issue #13 class 3 (later legacy pickle)",
-           _torch_legacy_hex_version, "model.pth", loader="torch"),
-    Sample("joblib-padding-desync", "issue #13 class 3 (joblib padding)", _joblib_padding_desync,
-           "model.joblib", loader="joblib"),
-    Sample("joblib-zfile", "issue #13 class 3 (joblib < 0.10 ZF format)", _joblib_zfile,
-           "model.joblib", "archive", loader="joblib"),
-    Sample("joblib-ndarray-wrapper", "issue #13 class 3 (allow-listed class loads a pickle)",
-           _ndarray_wrapper, "model.pkl", loader=JOBLIB_DIR,
-           companions=lambda: {"payload.npy": npy("'|O'", exec_p2())}),
-    Sample("npy-object-word", "issue #13 class 4 ('object')", _npy_object_word, "arr.npy",
-           "other", loader="numpy"),
-    Sample("npy-comma-string", "issue #13 class 4 ('i4,O')", _npy_comma_string, "arr.npy",
-           "other", loader="numpy"),
-    Sample("npy-structured-word", "issue #13 class 4 (structured field)", _npy_structured_word,
-           "arr.npy", "other", loader="numpy"),
-    Sample("npy-subarray-word", "issue #13 class 4 (sub-array)", _npy_subarray_word, "arr.npy",
-           "other", loader="numpy"),
-    Sample("npz-object-word", "issue #13 class 4 (npz member 'object_')", _npz_object_word,
-           "arrs.npz", "archive", loader="numpy-npz"),
+    Sample(
+        "torch-zip-upper-case",
+        "issue #13 class 3 (DATA.PKL)",
+        _torch_zip_upper_case,
+        "model.pt",
+        "archive",
+        loader="torch",
+    ),
+    Sample(
+        "torch-legacy-hex-version",
+        "issue #13 class 3 (later legacy pickle)",
+        _torch_legacy_hex_version,
+        "model.pth",
+        loader="torch",
+    ),
+    Sample(
+        "joblib-padding-desync",
+        "issue #13 class 3 (joblib padding)",
+        _joblib_padding_desync,
+        "model.joblib",
+        loader="joblib",
+    ),
+    Sample(
+        "joblib-zfile",
+        "issue #13 class 3 (joblib < 0.10 ZF format)",
+        _joblib_zfile,
+        "model.joblib",
+        "archive",
+        loader="joblib",
+    ),
+    Sample(
+        "joblib-ndarray-wrapper",
+        "issue #13 class 3 (allow-listed class loads a pickle)",
+        _ndarray_wrapper,
+        "model.pkl",
+        loader=JOBLIB_DIR,
+        companions=lambda: {"payload.npy": npy("'|O'", exec_p2())},
+    ),
+    Sample(
+        "npy-object-word",
+        "issue #13 class 4 ('object')",
+        _npy_object_word,
+        "arr.npy",
+        "other",
+        loader="numpy",
+    ),
+    Sample(
+        "npy-comma-string",
+        "issue #13 class 4 ('i4,O')",
+        _npy_comma_string,
+        "arr.npy",
+        "other",
+        loader="numpy",
+    ),
+    Sample(
+        "npy-structured-word",
+        "issue #13 class 4 (structured field)",
+        _npy_structured_word,
+        "arr.npy",
+        "other",
+        loader="numpy",
+    ),
+    Sample(
+        "npy-subarray-word",
+        "issue #13 class 4 (sub-array)",
+        _npy_subarray_word,
+        "arr.npy",
+        "other",
+        loader="numpy",
+    ),
+    Sample(
+        "npz-object-word",
+        "issue #13 class 4 (npz member 'object_')",
+        _npz_object_word,
+        "arrs.npz",
+        "archive",
+        loader="numpy-npz",
+    ),
 ]

@@ -10,6 +10,7 @@ one per sample); each sample still gets its own scratch folder as working direct
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -33,16 +34,15 @@ LOADERS: dict[str, str] = {
     "joblib": "import joblib,sys; joblib.load(sys.argv[1])",
 }
 
-# Runs the loader snippet (argv[1]) once per target (argv[2:]), each from the target's folder;
+# Runs each (loader snippet, target) pair of the JSON list in argv[1], from the target's folder;
 # a sample whose load raises does not stop the others.
 _RUNNER = """
-import os, sys
-code, targets = compile(sys.argv[1], "<loader>", "exec"), sys.argv[2:]
-for target in targets:
+import json, os, sys
+for code, target in json.loads(sys.argv[1]):
     os.chdir(os.path.dirname(target))
     sys.argv = [sys.argv[0], target]
     try:
-        exec(code, {"__name__": "__main__"})
+        exec(compile(code, "<loader>", "exec"), {"__name__": "__main__"})
     except BaseException:
         pass
 """
@@ -89,14 +89,20 @@ def payloads_run(loader: str, samples: dict[str, Sample], *, name: str = "sample
     ``(file name, bytes, companions)``: a folder holding the file and its companions, which the
     loader receives as ``sys.argv[1]``.
     """
-    code = LOADERS.get(loader, loader)
+    return loads_run({key: (loader, sample) for key, sample in samples.items()}, name=name)
+
+
+def loads_run(loads: dict[str, tuple[str, Sample]], *, name: str = "sample.bin") -> set[str]:
+    """Like :func:`payloads_run`, each sample with its own loader, all in one subprocess."""
     with tempfile.TemporaryDirectory(prefix="mv-live-") as scratch:
         root = Path(scratch)
+        pairs: list[tuple[str, str]] = []
         targets: dict[str, Path] = {}
-        for i, (key, sample) in enumerate(samples.items()):
+        for i, (key, (loader, sample)) in enumerate(loads.items()):
             work = root / f"s{i}"
             work.mkdir()
             targets[key] = _place(sample, work, name)
+            pairs.append((LOADERS.get(loader, loader), str(targets[key])))
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(root),
@@ -106,7 +112,7 @@ def payloads_run(loader: str, samples: dict[str, Sample], *, name: str = "sample
             "OMP_NUM_THREADS": "1",
         }
         subprocess.run(
-            [sys.executable, "-c", _RUNNER, code, *map(str, targets.values())],
+            [sys.executable, "-c", _RUNNER, json.dumps(pairs)],
             cwd=root,
             env=env,
             capture_output=True,

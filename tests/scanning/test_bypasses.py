@@ -12,7 +12,7 @@ import pytest
 from modelvault_jlab.core.scanning import Verdict
 
 from .corpus import SAMPLES, Sample
-from .live import payloads_run
+from .live import loads_run
 
 # Samples whose danger is structural rather than a named callable: flagged is enough.
 _FLAGGED_OK = {"ext-opcode", "remote-code", "sys-modules"}
@@ -48,21 +48,12 @@ _LIVE = [s for s in SAMPLES if s.loader]
 
 
 def test_loader_bypasses_are_live():
-    """Every sample with a loader runs its payload when that loader opens it (one sandboxed
-    subprocess per loader), so a scanner verdict on it is about a real attack."""
-    by_loader: dict[str, dict[str, Sample]] = {}
-    for s in _LIVE:
-        by_loader.setdefault(str(s.loader), {})[s.id] = s
-    dead = []
-    for loader, samples in by_loader.items():
-        live = payloads_run(
-            loader,
-            {
-                sid: (s.name, s.build(), s.companions()) if s.companions else s.build()
-                for sid, s in samples.items()
-            },
-            name="sample.bin",
-        )
-        dead += sorted(set(samples) - live)
-    assert not dead, f"payload did not run: {dead}"
+    """Every sample with a loader runs its payload when that loader opens it (all in one
+    sandboxed subprocess), so a scanner verdict on it is about a real attack."""
+    loads = {
+        s.id: (str(s.loader), (s.name, s.build(), s.companions()) if s.companions else s.build())
+        for s in _LIVE
+    }
+    live = loads_run(loads)
+    assert not set(loads) - live, f"payload did not run: {sorted(set(loads) - live)}"
     assert len(_LIVE) >= 15

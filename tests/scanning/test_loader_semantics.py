@@ -45,8 +45,11 @@ def test_tar_with_trailing_zip_is_scanned_as_zip(scan):
 def test_text_that_only_looks_like_opcodes_stays_clean(scan):
     for text in (b"cat\ndog\nbird\n", b"import os\nimport torch\n", b"sat\nsun\n"):
         report = scan.bytes(text, name_hint="labels.txt")
-        assert not rules(report) & {"pickle-unknown-global", "pickle-denied-global",
-                                    "pickle-parse-error"}, (text, report.findings)
+        assert not rules(report) & {
+            "pickle-unknown-global",
+            "pickle-denied-global",
+            "pickle-parse-error",
+        }, (text, report.findings)
 
 
 def test_what_runs_before_a_headerless_stream_fails_is_reported(scan):
@@ -79,8 +82,10 @@ def test_opcode_straddling_a_frame_is_an_error(scan):
     assert report.verdict in (Verdict.ERROR, Verdict.MALICIOUS)
 
 
-@pytest.mark.parametrize("literal", [b"I0x10\n", b"I010\n", b"I1\x00x\n", b"L0b11L\n",
-                                     b"F1_0\n", b"F1.5\x00\n", b"I 1_000\n"])
+@pytest.mark.parametrize(
+    "literal",
+    [b"I0x10\n", b"I010\n", b"I1\x00x\n", b"L0b11L\n", b"F1_0\n", b"F1.5\x00\n", b"I 1_000\n"],
+)
 def test_cpython_literals_parse(scan, literal):
     report = scan.bytes(b"\x80\x02" + literal + b"0" + exec_p0())
     assert "builtins.exec" in globals_of(report), report.findings
@@ -92,8 +97,9 @@ def test_torch_archive_folder_comes_from_the_first_entry(scan):
     names = ["b/version", "a/data.pkl", "b/DATA.PKL", "b/data/0"]
     assert classify_zip(names, names) == ("torch-zip", "b/")
     assert classify_zip(["data.pkl"], ["data.pkl"])[0] == "zip"  # torch refuses: no folder
-    zipped = p.zip_bytes({"b/version": b"3\n", "a/data.pkl": b"\x80\x02}.",
-                          "b/DATA.PKL": exec_p2()})
+    zipped = p.zip_bytes(
+        {"b/version": b"3\n", "a/data.pkl": b"\x80\x02}.", "b/DATA.PKL": exec_p2()}
+    )
     report = scan.bytes(zipped, name_hint="model.pt")
     assert report.format == "torch-zip"
     assert report.inner_formats.get("b/DATA.PKL") == "pickle"
@@ -125,8 +131,13 @@ def test_joblib_wrapper_made_through_copyreg_is_followed(scan):
     data = buf.getvalue()
     made_by_newobj = b"cjoblib.numpy_pickle\nNumpyArrayWrapper\nq\x00)\x81q\x01"
     assert made_by_newobj in data
-    reconstructed = (p.global_("copyreg", "_reconstructor") + b"(" + p.global_(
-        "joblib.numpy_pickle", "NumpyArrayWrapper") + p.global_("builtins", "object") + b"NtR")
+    reconstructed = (
+        p.global_("copyreg", "_reconstructor")
+        + b"("
+        + p.global_("joblib.numpy_pickle", "NumpyArrayWrapper")
+        + p.global_("builtins", "object")
+        + b"NtR"
+    )
     # the array bytes are 24 zero-ish bytes joblib skips: hide an opcode stream there that a
     # walker not recognising the wrapper would parse instead
     report = scan.bytes(data.replace(made_by_newobj, reconstructed), name_hint="a.joblib")
@@ -143,23 +154,34 @@ def test_benign_joblib_and_torch_stay_clean(scan, tmp_path):
 
 
 def test_ndarray_wrapper_is_denied(scan):
-    data = (b"\x80\x02" + p.global_("joblib.numpy_pickle_compat", "NDArrayWrapper")
-            + b")\x81}b.")
+    data = b"\x80\x02" + p.global_("joblib.numpy_pickle_compat", "NDArrayWrapper") + b")\x81}b."
     assert scan.bytes(data).verdict is Verdict.MALICIOUS
 
 
 # -- 4. numpy descriptors --------------------------------------------------------------------------
-@pytest.mark.parametrize("descr", ["'<f8'", "[('a', '<i4'), ('b', '<f4')]", "('<f4', (2,))",
-                                   "'i4,f8'", "'float64'"])
+@pytest.mark.parametrize(
+    "descr", ["'<f8'", "[('a', '<i4'), ('b', '<f4')]", "('<f4', (2,))", "'i4,f8'", "'float64'"]
+)
 def test_plain_npy_descriptors_are_not_object_arrays(scan, descr):
     report = scan.bytes(npy(descr, bytes(64)), name_hint="a.npy")
     assert report.format == "npy"
     assert report.verdict is Verdict.CLEAN, report.findings
 
 
-@pytest.mark.parametrize("descr", ["'object'", "'O'", "'|O'", "'object_'", "'i4,O'",
-                                   "[('a', 'object')]", "('object_', (2,))",
-                                   "[('n', [('x', 'O')])]", "[('s', 'O', (2,))]"])
+@pytest.mark.parametrize(
+    "descr",
+    [
+        "'object'",
+        "'O'",
+        "'|O'",
+        "'object_'",
+        "'i4,O'",
+        "[('a', 'object')]",
+        "('object_', (2,))",
+        "[('n', [('x', 'O')])]",
+        "[('s', 'O', (2,))]",
+    ],
+)
 def test_object_descriptors_are_walked_as_pickles(scan, descr):
     report = scan.bytes(npy(descr, exec_p2()), name_hint="a.npy")
     assert report.format == "npy-object"
