@@ -27,6 +27,8 @@ _C_FLOAT = re.compile(
     rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf(?:inity)?|nan))"
 )
 _HEX = frozenset(b"0123456789abcdefABCDEF")
+# every byte any numeric literal above can contain (C stops reading at a NUL)
+_NUMERIC = frozenset(b" \t\n\v\f\r+-_.0123456789abcdefABCDEFxXoOnNiItTyYL")
 _LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
 _VALUE_DIGITS = 4000  # literals longer than this are accepted without computing their value
 
@@ -153,3 +155,13 @@ def decode_unicode_line(raw: bytes) -> str | None:
         return raw.decode("raw_unicode_escape")
     except UnicodeDecodeError:
         return None
+
+
+def could_be_operand(kind: str, prefix: bytes) -> bool:
+    """Could a line starting with ``prefix`` be a valid ``kind`` operand (``number`` for
+    INT/LONG/FLOAT/PUT/GET, ``STRING``)? Other kinds: always."""
+    if kind == "number":
+        return all(c in _NUMERIC for c in c_string(prefix))
+    if kind == "STRING":
+        return prefix[:1] in (b"'", b'"')
+    return True

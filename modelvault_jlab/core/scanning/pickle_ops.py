@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from .models import Severity
 from .pickle_literals import (
+    could_be_operand,
     decode_string_line,
     decode_unicode_line,
     parse_float_line,
@@ -86,32 +87,33 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
 
         return h
 
-    def text_line() -> bytes:
+    def text_line(kind: str = "") -> tuple[bytes, bool]:
+        """(operand line, whole): a line longer than LINE_CAP that could be valid comes back
+        cut (whole False) and the caller accepts it unchecked, so the walker goes on where
+        CPython may stop, never the other way round, with a value marked incomplete."""
         raw, n = w._line(LINE_CAP)
-        if n > LINE_CAP:
-            raise PickleLimitError("text operand too long to analyse", w._op_offset)
-        return raw
+        if n > LINE_CAP and not could_be_operand(kind, raw):  # plain text read as INT...
+            raise PickleParseError(f"invalid {kind or 'text'} operand", w._op_offset)
+        return raw, n <= LINE_CAP
 
-    def int_nl() -> None:
-        value = parse_int_line(text_line())
-        if value is None:
-            raise PickleParseError("invalid INT literal", w._op_offset)
-        push(Const(value))
+    def number(parse: Callable[[bytes], int | float | None], kind: str) -> Callable[[], None]:
+        def h() -> None:
+            raw, whole = text_line("number")
+            if not whole:
+                push(Opaque(f"{kind} literal too long to analyse"))
+                return
+            value = parse(raw)
+            if value is None:
+                raise PickleParseError(f"invalid {kind} literal", w._op_offset)
+            push(Const(value))
 
-    def long_nl() -> None:
-        value = parse_long_line(text_line())
-        if value is None:
-            raise PickleParseError("invalid LONG literal", w._op_offset)
-        push(Const(value))
-
-    def float_nl() -> None:
-        value = parse_float_line(text_line())
-        if value is None:
-            raise PickleParseError("invalid FLOAT literal", w._op_offset)
-        push(Const(value))
+        return h
 
     def memo_key() -> int:
-        key = parse_memo_key(text_line())
+        raw, whole = text_line("number")
+        if not whole:  # a memo key the walker cannot know would make every GET a guess
+            raise PickleLimitError("memo key too long to analyse", w._op_offset)
+        key = parse_memo_key(raw)
         if key is None:
             raise PickleParseError("invalid memo key", w._op_offset)
         return key
@@ -141,7 +143,13 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
         push(Const(float(struct.unpack(">d", win.read_exact(8))[0])))
 
     def string_nl() -> None:
-        data = decode_string_line(text_line())
+        raw, whole = text_line("STRING")
+        if not whole:  # quoted at both ends; escapes past the cap are not checked
+            if win.read_at(win.pos - 2, 1) != raw[:1]:
+                raise PickleParseError("the STRING opcode argument must be quoted", w._op_offset)
+            push(Const(raw[1:].decode("latin1"), complete=False))
+            return
+        data = decode_string_line(raw)
         if data is None:
             raise PickleParseError(
                 "the STRING opcode argument must be quoted, with valid escapes", w._op_offset
@@ -151,7 +159,11 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
         push(Const(data.decode("latin1")))
 
     def unicode_nl() -> None:
-        text = decode_unicode_line(text_line())
+        raw, whole = text_line()
+        if not whole:  # escapes past the cap are not checked
+            push(Const(raw.decode("raw_unicode_escape", "replace"), complete=False))
+            return
+        text = decode_unicode_line(raw)
         if text is None:
             raise PickleParseError("invalid UNICODE escape", w._op_offset)
         w._maybe_latin1_pickle(text)
@@ -358,9 +370,9 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
         ord("N"): const(None),
         0x88: const(True),
         0x89: const(False),
-        ord("I"): int_nl,
-        ord("L"): long_nl,
-        ord("F"): float_nl,
+        ord("I"): number(parse_int_line, "INT"),
+        ord("L"): number(parse_long_line, "LONG"),
+        ord("F"): number(parse_float_line, "FLOAT"),
         ord("J"): fixed_int("<i", 4),
         ord("K"): fixed_int("<B", 1),
         ord("M"): fixed_int("<H", 2),
