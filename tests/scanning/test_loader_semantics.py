@@ -203,3 +203,15 @@ def test_object_descriptors_are_walked_as_pickles(scan, descr):
 
 def test_invalid_descriptor_is_error(scan):
     assert scan.bytes(npy("'not-a-type'", bytes(8))).verdict is Verdict.ERROR
+
+
+def test_joblib_zfile_benign_is_clean(scan):
+    import pickle
+
+    from joblib.numpy_pickle_compat import write_zfile
+
+    buf = io.BytesIO()
+    write_zfile(buf, pickle.dumps({"a": [1, 2.0, "x"]}, protocol=2))
+    report = scan.bytes(buf.getvalue(), name_hint="old.joblib")
+    assert report.format == "joblib-zfile"
+    assert report.verdict is Verdict.CLEAN, report.findings
