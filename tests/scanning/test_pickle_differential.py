@@ -178,6 +178,11 @@ def _ops() -> st.SearchStrategy[bytes]:
                 b"\x93",
                 b"\x94",
                 b".",
+                b"\x82\x01",  # EXT1: no extension registered
+                b"Pid\n",  # PERSID / BINPERSID: no persistent_load
+                b"Q",
+                b"\x97",  # NEXT_BUFFER / READONLY_BUFFER: no buffers
+                b"\x98",
             ]
         ),
         name.map(lambda n: b"c" + n[0].encode() + b"\n" + n[1].encode() + b"\n"),
