@@ -110,6 +110,19 @@ def _joblib_padding_desync() -> bytes:
     )
 
 
+def _joblib_object_subarray() -> bytes:
+    # The wrapper's dtype is 'V16' whose pickled state nests a sub-array of objects: joblib sees
+    # hasobject and unpickles what follows; reading only the type code skips 16 raw bytes.
+    import joblib
+    import numpy as np
+
+    buf = io.BytesIO()
+    joblib.dump(np.zeros(1, dtype=[("s", "O", (2,))]), buf, protocol=2)
+    dumped = buf.getvalue()
+    inner = dumped.index(b"ub\x80") + 2
+    return dumped[:inner] + exec_p2() + b"."
+
+
 def _joblib_zfile() -> bytes:
     data = exec_p2()
     return b"ZF" + f"{len(data):#x}".ljust(19).encode() + zlib.compress(data)
@@ -213,6 +226,13 @@ LOADER_SAMPLES: list[Sample] = [
         "joblib-padding-desync",
         "issue #13 class 3 (joblib padding)",
         _joblib_padding_desync,
+        "model.joblib",
+        loader="joblib",
+    ),
+    Sample(
+        "joblib-object-subarray",
+        "issue #13 class 3 (joblib dtype holding objects in a sub-array)",
+        _joblib_object_subarray,
         "model.joblib",
         loader="joblib",
     ),

@@ -51,8 +51,34 @@ _SIZES = {
 _RECONSTRUCTORS = ("copyreg._reconstructor", "copyreg.__newobj__", "copyreg.__newobj_ex__")
 
 
-def dtype_itemsize(dtype: Value | None) -> int | None:
-    """Item size of a symbolic ``numpy.dtype(...)`` call result; -1 means object dtype."""
+def _parts(state: list[Value]) -> list[Value] | None:
+    """The dtypes a ``numpy.dtype`` state nests: sub-array base (state[2]) and field dtypes
+    (state[4]); None when they cannot be read."""
+    parts: list[Value] = []
+    if len(state) > 2 and not _is_none(state[2]):
+        sub = tuple_items(state[2])
+        if not sub:
+            return None
+        parts.append(sub[0])
+    if len(state) > 4 and not _is_none(state[4]):
+        fields = state[4]
+        if not isinstance(fields, DictValue) or not fields.complete:
+            return None
+        for _, spec in fields.items:
+            spec_items = tuple_items(spec)
+            if not spec_items:
+                return None
+            parts.append(spec_items[0])
+    elif len(state) > 3 and not _is_none(state[3]):
+        return None  # names without fields
+    return parts
+
+
+def dtype_itemsize(dtype: Value | None, depth: int = 0) -> int | None:
+    """Item size of a symbolic ``numpy.dtype(...)`` call result; -1 means the dtype holds
+    objects (``hasobject``: directly, in a sub-array or in a field), so joblib reads a pickle."""
+    if depth > 16:
+        return None
     ref = callee(dtype)
     if ref is None or ref.dotted not in ("numpy.dtype",) or not isinstance(dtype, CallResult):
         return None
@@ -63,8 +89,14 @@ def dtype_itemsize(dtype: Value | None) -> int | None:
     state = tuple_items(dtype.state)
     if dtype.state is not None and state is None:
         return None
-    if state and any(not _is_none(v) for v in state[3:5]):
-        return None  # names/fields set by __setstate__: a structured dtype (may hold objects)
+    if state:
+        parts = _parts(state)
+        if parts is None:
+            return None
+        for part in parts:
+            size = dtype_itemsize(part, depth + 1)
+            if size is None or size == -1:
+                return size
     if state and len(state) >= 6:
         elsize = const_int(state[5])
         if elsize is not None and elsize > 0 and code[:1] not in ("O",):
