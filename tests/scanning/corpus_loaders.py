@@ -123,6 +123,19 @@ def _joblib_object_subarray() -> bytes:
     return dumped[:inner] + exec_p2() + b"."
 
 
+def _joblib_dtype_elsize() -> bytes:
+    # An 'f8' dtype whose pickled state claims 16-byte items: numpy keeps 8 (only flexible
+    # types take the size from the state), so joblib reads 24 bytes and runs what follows;
+    # trusting the state skips 48 and lands inside the payload.
+    import joblib
+    import numpy as np
+
+    buf = io.BytesIO()
+    joblib.dump(np.arange(3.0), buf, protocol=2)
+    dumped = buf.getvalue().replace(b"NNNJ\xff\xff\xff\xffJ", b"NNNK\x10J", 1)
+    return dumped[:-1] + b"0" + exec_p0()
+
+
 def _joblib_zfile() -> bytes:
     data = exec_p2()
     return b"ZF" + f"{len(data):#x}".ljust(19).encode() + zlib.compress(data)
@@ -233,6 +246,13 @@ LOADER_SAMPLES: list[Sample] = [
         "joblib-object-subarray",
         "issue #13 class 3 (joblib dtype holding objects in a sub-array)",
         _joblib_object_subarray,
+        "model.joblib",
+        loader="joblib",
+    ),
+    Sample(
+        "joblib-dtype-elsize",
+        "issue #13 class 3 (joblib dtype state item size)",
+        _joblib_dtype_elsize,
         "model.joblib",
         loader="joblib",
     ),

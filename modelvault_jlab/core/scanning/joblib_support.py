@@ -24,6 +24,7 @@ from .pickle_values import (
 )
 
 JOBLIB_WRAPPER = "joblib.numpy_pickle.NumpyArrayWrapper"
+_FLEXIBLE = frozenset("VUSa")
 _DTYPE_RE = re.compile(r"^[<>|=]?([a-zA-Z])(\d*)$")
 _SIZES = {
     "b": 1,
@@ -97,14 +98,16 @@ def dtype_itemsize(dtype: Value | None, depth: int = 0) -> int | None:
             size = dtype_itemsize(part, depth + 1)
             if size is None or size == -1:
                 return size
-    if state and len(state) >= 6:
-        elsize = const_int(state[5])
-        if elsize is not None and elsize > 0 and code[:1] not in ("O",):
-            return elsize
     m = _DTYPE_RE.match(code)
     if not m:
         return None
     kind, num = m.group(1), m.group(2)
+    if state and len(state) >= 6 and kind in _FLEXIBLE:
+        # numpy's __setstate__ takes the item size from the state for flexible types only
+        # (it keeps 8 for an 'f8' whose state says 16)
+        elsize = const_int(state[5])
+        if elsize is not None and elsize > 0:
+            return elsize
     if kind == "O":
         return -1
     if num:
