@@ -13,18 +13,12 @@ import struct
 import warnings
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from . import payloads as p
-
-
-@dataclass(frozen=True)
-class Sample:
-    id: str
-    source: str  # advisory / research reference
-    build: Callable[[], bytes]
-    name: str = "model.pkl"  # file name used when written to disk
-    kind: str = "pickle"  # pickle | archive | other (which scanners are expected to apply)
+from .corpus_loaders import LOADER_SAMPLES
+from .payloads import torch_zip as _torch_zip
+from .payloads import zip_bytes as _zip
+from .sample import Sample
 
 
 def _call(module: str, name: str, *args: bytes, protocol: int = 4) -> Callable[[], bytes]:
@@ -33,21 +27,6 @@ def _call(module: str, name: str, *args: bytes, protocol: int = 4) -> Callable[[
 
 def _s(text: str) -> bytes:
     return p.su(text)
-
-
-def _zip(entries: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> bytes:
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with zipfile.ZipFile(buf, "w", compression=method) as z:
-            for k, v in entries.items():
-                z.writestr(k, v)
-    return buf.getvalue()
-
-
-def _torch_zip(pkl: bytes, pkl_name: str = "archive/data.pkl") -> bytes:
-    return _zip({pkl_name: pkl, "archive/byteorder": b"little", "archive/data/0": b"\x00" * 16,
-                 "archive/version": b"3\n"})
 
 
 def _patch(data: bytes, sig: bytes, offset: int, value: bytes) -> bytes:
@@ -427,4 +406,5 @@ SAMPLES: list[Sample] = [
     Sample("onnx-traversal", "CVE-2022-25882", _onnx_traversal, "model.onnx", "other"),
     Sample("remote-code", "trust_remote_code modelling file", _python_remote_code,
            "modeling_evil.py", "other"),
+    *LOADER_SAMPLES,
 ]

@@ -22,6 +22,7 @@ from typing import IO, Any, Protocol
 from .context import BudgetExceededError, Location, ScanContext
 from .models import Severity
 from .stream import Window
+from .torch_zip import is_torch_pickle, is_torch_record, torch_archive_prefix
 from .torchscript import is_torchscript, is_torchscript_source, scan_torchscript_source
 from .zipparse import ZipEntry, ZipFormatError, read_zip
 from .zipseq import split_zip_sequence
@@ -261,11 +262,15 @@ def _is_torch_data(name: str, prefix: str) -> bool:
     )
 
 
-def classify_zip(names: list[str]) -> tuple[str, str]:
-    """(kind, torch archive prefix): kind is torch-zip, keras, npz or zip."""
-    for n in names:
-        if n == "data.pkl" or n.endswith("/data.pkl"):
-            return "torch-zip", n[: -len("data.pkl")]
+def classify_zip(names: list[str], central_names: list[str] | None = None) -> tuple[str, str]:
+    """(kind, torch archive prefix): kind is torch-zip, keras, npz or zip.
+
+    ``central_names``: every central-directory name in order (torch takes its folder from the
+    first one, see :mod:`.torch_zip`); defaults to ``names``.
+    """
+    prefix = torch_archive_prefix(names if central_names is None else central_names)
+    if prefix is not None and any(is_torch_record(n, prefix, "data.pkl") for n in names):
+        return "torch-zip", prefix
     if "config.json" in names and ("metadata.json" in names or "model.weights.h5" in names):
         return "keras", ""
     if names and all(n.endswith(".npy") for n in names):
@@ -302,7 +307,7 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
             offset=0,
         )
     names = [e.name for e in listing.entries if not e.is_dir]
-    kind, prefix = classify_zip(names)
+    kind, prefix = classify_zip(names, [e.name for e in listing.entries if e.from_central])
     if kind == "keras":
         from .keras import scan_keras_zip_config
 
@@ -362,7 +367,7 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
         with zip_member(ctx, win, entry, child) as inner:
             if inner is None:
                 continue
-            if kind == "torch-zip" and entry.name.endswith(".pkl"):
+            if kind == "torch-zip" and is_torch_pickle(entry.name, prefix):
                 ctx.track(inner)
                 ctx.inner_formats[child.inner_path] = "pickle"
                 with ctx.policy_scope(policy):
