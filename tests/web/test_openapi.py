@@ -92,7 +92,8 @@ def test_every_api_route_is_described_and_nothing_else() -> None:
         params = _path_params(spec, path)
         names = re.findall(r"\{([^}]+)\}", path)
         assert set(names) == set(params), f"{path}: path parameters {sorted(params)}"
-        url = API_PATH + re.sub(r"\{([^}]+)\}", lambda m: str(params[m[1]]["example"]), path)
+        examples = {name: str(p["example"]) for name, p in params.items()}
+        url = API_PATH + path.format_map(examples)
         # tornado takes the first route that matches (route_table appends /?$)
         route = next(((p, h) for p, h in ROUTES if re.match(p + "/?$", url)), None)
         assert route is not None, f"{path}: no route matches {url}"
