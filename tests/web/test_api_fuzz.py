@@ -186,6 +186,15 @@ def test_audit_cursor_out_of_range_is_a_precise_400(fuzzed: RunningServer) -> No
         assert r.status_code == 400 and r.json()["code"] == "InvalidInput", r.text
 
 
+def test_hub_commit_page_number_is_bounded(fuzzed: RunningServer) -> None:
+    """The same class on the Hub route (not described here): a page number reaching SQL."""
+    url = f"{fuzzed.hf_endpoint()}/api/models/acme/tiny/commits/main"
+    for page in (str(10**20), "-1"):
+        r = httpx.get(f"{url}?p={page}", headers=fuzzed.headers())
+        assert r.status_code == 400, r.text
+    assert httpx.get(f"{url}?p=1000", headers=fuzzed.headers()).json() == []
+
+
 @schema.include(method="GET").parametrize()
 def test_reads_match_the_description(case: Case, fuzzed: RunningServer) -> None:
     _call(case, fuzzed)
