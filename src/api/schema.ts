@@ -1264,6 +1264,13 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "key": "team-models",
+         *       "kind": "hf-local",
+         *       "description": "Team models"
+         *     }
+         */
         'application/json': components['schemas']['RepositoryCreate'];
       };
     };
@@ -1348,6 +1355,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "description": "Local models"
+         *     }
+         */
         'application/json': components['schemas']['RepositoryUpdate'];
       };
     };
@@ -1531,6 +1543,16 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "name": "ci",
+         *       "scope": "read",
+         *       "repositories": [
+         *         "models"
+         *       ],
+         *       "expires_in_seconds": 86400
+         *     }
+         */
         'application/json': components['schemas']['TokenRequest'];
       };
     };
@@ -1689,6 +1711,15 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "policy": "custom-code",
+         *       "repo_id": "acme/tiny",
+         *       "repo_type": "model",
+         *       "justification": "reviewed by hand",
+         *       "expires_in_seconds": 86400
+         *     }
+         */
         'application/json': components['schemas']['WaiverRequest'];
       };
     };
@@ -1844,6 +1875,29 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "name": "demo",
+         *       "version": "1.0.1",
+         *       "components": [
+         *         {
+         *           "kind": "hub",
+         *           "repository": "models",
+         *           "repo_id": "acme/tiny"
+         *         },
+         *         {
+         *           "kind": "package",
+         *           "repository": "pypi",
+         *           "name": "demo-pkg",
+         *           "version": "1.0.0"
+         *         },
+         *         {
+         *           "kind": "file",
+         *           "name": "notes.txt"
+         *         }
+         *       ]
+         *     }
+         */
         'application/json': components['schemas']['BundleCreateRequest'];
       };
     };
@@ -1946,6 +2000,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "to": "DEV"
+         *     }
+         */
         'application/json': components['schemas']['PromoteRequest'];
       };
     };
