@@ -155,6 +155,30 @@ def _call(case: Case, server: RunningServer) -> None:
     )
 
 
+# Inside Jupyter: the same answers to the logged-in user (the Jupyter token here). Reads only,
+# since the Jupyter server is the session's shared one, and schema-valid requests only: a URL
+# that matches no route is Jupyter's own HTML 404 page, outside this API.
+jupyter_schema = schemathesis.openapi.from_dict(
+    _with_examples(load_spec()),
+    config=schemathesis.Config.from_str(
+        CONFIG.replace('mode = "all"', 'mode = "positive"').replace(
+            "max-examples = 15", "max-examples = 5"
+        )
+    ),
+)
+
+
+@jupyter_schema.include(method="GET").parametrize()
+def test_reads_match_the_description_in_jupyter(case: Case, jupyter_server: RunningServer) -> None:
+    response = case.call_and_validate(
+        base_url=jupyter_server.api("").rstrip("/"),
+        headers={"Authorization": f"token {jupyter_server.jupyter_token}"},
+        timeout=60,
+    )
+    if case.path == "/info":  # the requests are the logged-in user's, not anonymous ones
+        assert response.json()["user"] is not None
+
+
 # Tests run in file order: the explicit ones, the reads and the writes see the seeded objects;
 # the fuzzed deletes come last.
 
