@@ -36,6 +36,21 @@ class ApiHandler(VaultHandler):
     def require_admin(self) -> None:
         self.vault.access.require(self.principal, "admin", None)
 
+    def limit_arg(self, name: str, default: int, maximum: int) -> int:
+        """A page size from the query, clamped to ``1..maximum``: the storage never sees a
+        client's number (SQLite reads a negative LIMIT as "no limit", a huge one overflows)."""
+        return min(max(self.int_arg(name, default), 1), maximum)
+
+    def id_arg(self, name: str) -> int | None:
+        """A row id from the query (a paging cursor), None when absent or 0."""
+        value = self.int_arg(name, 0)
+        if not 0 <= value <= MAX_ROW_ID:
+            raise InvalidInputError(f"Query parameter {name!r} must be between 0 and {MAX_ROW_ID}.")
+        return value or None
+
+
+MAX_ROW_ID = 2**63 - 1
+"""The largest row id SQL stores (a signed 64-bit integer)."""
 
 def redacted(config: dict[str, Any]) -> dict[str, Any]:
     """Repository config as clients may see it: upstream credentials never leave the server."""
@@ -163,13 +178,16 @@ class RepositoryHandler(ApiHandler):
         self.finish()
 
 
+MAX_HUB_REPOS_PAGE = 1000
+
+
 class HubReposHandler(ApiHandler):
     """Hub repos of an hf repository, paged by ``after`` (the last repo id seen)."""
 
     @vault_auth
     def get(self, key: str) -> None:
         repo_type = self.get_argument("type", None)
-        limit = self.int_arg("limit", 100)
+        limit = self.limit_arg("limit", 100, MAX_HUB_REPOS_PAGE)
         repos = self.vault.hub.list_repos(
             self.principal,
             key,
@@ -252,14 +270,13 @@ class AuditHandler(ApiHandler):
     @vault_auth
     def get(self) -> None:
         self.require_admin()
-        before = self.int_arg("before", 0)
         query = AuditQuery(
             actor=self.get_argument("actor", None),
             action=self.get_argument("action", None),
             repository=self.get_argument("repository", None),
             subject_prefix=self.get_argument("subject", None),
-            before_id=before or None,
-            limit=min(self.int_arg("limit", 100), 1000),
+            before_id=self.id_arg("before"),
+            limit=self.limit_arg("limit", 100, 1000),
         )
         events = self.vault.audit.query(query)
         self.write_json(
@@ -366,7 +383,7 @@ class ViolationsHandler(ApiHandler):
     @vault_auth
     def get(self) -> None:
         self.vault.access.require(self.principal, "read", None)
-        limit = min(self.int_arg("limit", 200), 1000)
+        limit = self.limit_arg("limit", 200, 1000)
         events = [
             audit_json(e)
             for action in ("policy.block", "policy.warn")

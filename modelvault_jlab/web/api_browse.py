@@ -42,7 +42,7 @@ class HubFilesHandler(ApiHandler):
     async def get(self, key: str, repo_type: str, namespace: str, name: str) -> None:
         revision = self.get_argument("revision", None) or None
         after = self.get_argument("after", None) or None
-        limit = min(max(self.int_arg("limit", 500), 1), MAX_PAGE)
+        limit = self.limit_arg("limit", 500, MAX_PAGE)
         ref = HubRef.parse(key, _TYPES.get(repo_type, repo_type), f"{namespace}/{name}")
         resolved = await self.vault.hub.resolve(self.principal, ref, revision)
         page = self.vault.hub.tree(resolved, "", recursive=True, cursor=after, limit=limit)

@@ -13,10 +13,15 @@ from .routes import route_table
 
 
 class NotFoundHandler(web.RequestHandler):
+    """Any other URL: 404 with the error body every handler sends (``VaultHandler.write_error``;
+    the ``Error`` schema of ``openapi.yaml``)."""
+
     def prepare(self) -> None:
         self.set_status(404)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish('{"message": "Not found", "code": "NotFound"}')
+        self.finish(
+            '{"message": "Not found", "reason": "Not Found", "code": "NotFound", "details": {}}'
+        )
 
 
 def make_app(vault: Vault, context: WebContext, **settings: Any) -> web.Application:

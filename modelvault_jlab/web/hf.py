@@ -262,14 +262,15 @@ class CommitsHandler(HfHandler):
     """``GET /api/{T}/{ns}/{name}/commits/{rev}?p=N``, 50 per page like the Hub."""
 
     page_size = 50
+    max_page = 10**9
 
     @vault_auth
     async def get(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
         ref = self.hub_ref(repository, plural_type(types), ns, name)
         resolved = await self.vault.hub.resolve(self.principal, ref, rev)
         page = self.int_arg("p", 0)
-        if page < 0:
-            raise InvalidInputError("Page numbers start at 0.")
+        if not 0 <= page <= self.max_page:  # the offset must fit SQL's 64-bit integers
+            raise InvalidInputError(f"Page numbers run from 0 to {self.max_page}.")
         commits = self.vault.hub.commits(resolved, page * self.page_size, self.page_size + 1)
         if len(commits) > self.page_size:
             self.set_header("Link", f'<{self.same_url_with(p=str(page + 1))}>; rel="next"')

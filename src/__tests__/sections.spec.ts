@@ -401,6 +401,8 @@ describe('SetMeUpModel and snippets', () => {
         kind: 'hf-local',
         public: false,
         description: '',
+        config: {},
+        created_at: 0,
         hub_endpoint: 'http://h:8888/jp/modelvault/hf/models'
       },
       'mvt_t'
@@ -419,6 +421,8 @@ describe('SetMeUpModel and snippets', () => {
         kind: 'pypi-local',
         public: false,
         description: '',
+        config: {},
+        created_at: 0,
         index_url: 'https://v.example/modelvault/pypi/py/simple/'
       },
       null

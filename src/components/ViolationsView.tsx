@@ -292,11 +292,16 @@ namespace Private {
    */
   export function repoIdOf(
     subject: string | null
-  ): { repoType: string; repoId: string } | null {
+  ): { repoType: ModelVault.IHubRepo['repo_type']; repoId: string } | null {
     const match = /^(model|dataset|space)s\/([^/@]+\/[^/@]+)@/.exec(
       subject ?? ''
     );
-    return match ? { repoType: match[1], repoId: match[2] } : null;
+    return match
+      ? {
+          repoType: match[1] as ModelVault.IHubRepo['repo_type'],
+          repoId: match[2]
+        }
+      : null;
   }
 }
 
@@ -325,7 +330,7 @@ function PolicyList(props: {
                       ? 'warn'
                       : 'info'
                 }`}
-                data-status={status[p.action]}
+                data-status={p.action ? status[p.action] : undefined}
               >
                 {p.action}
               </span>

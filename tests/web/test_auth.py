@@ -1,4 +1,4 @@
-"""Every route rejects a request without a valid token (except the two public probes), and
+"""Every route rejects a request without a valid token (except the public probes), and
 tokens are scoped: read cannot write, a repository-limited token sees only its repositories."""
 
 from __future__ import annotations
@@ -74,7 +74,11 @@ SAMPLES: list[tuple[str, str]] = [
     ("GET", "modelvault/api/lineage"),
     ("GET", "modelvault/api/repositories/models/hub/models/org/name/files"),
 ]
-PUBLIC = [("GET", "modelvault/api/info"), ("GET", "modelvault/hf/models/api/agent-harnesses")]
+PUBLIC = [
+    ("GET", "modelvault/api/info"),
+    ("GET", "modelvault/api/openapi.json"),  # the API description: the same for every server
+    ("GET", "modelvault/hf/models/api/agent-harnesses"),
+]
 
 
 def test_samples_cover_every_route() -> None:
