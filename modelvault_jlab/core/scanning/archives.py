@@ -17,9 +17,10 @@ import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 from .context import BudgetExceededError, Location, ScanContext
+from .inflate import bounded_reader, zip_decompressor, zlib_decompressor
 from .models import Severity
 from .stream import Window
 from .zipparse import ZipEntry, ZipFormatError, read_zip
@@ -58,27 +59,6 @@ class WindowIO(io.RawIOBase):
         b[:n] = data
         self._pos += n
         return n
-
-
-class _Decompressor(Protocol):
-    def decompress(self, data: bytes, /) -> bytes: ...
-
-
-def _feed(src: Window, decomp: _Decompressor) -> Callable[[int], bytes]:
-    """A chunk reader that pulls compressed bytes from ``src`` through ``decomp``."""
-    pending = [b""]
-
-    def read(_n: int) -> bytes:
-        while True:
-            if pending[0]:
-                out, pending[0] = pending[0], b""
-                return out
-            chunk = src.read(1 << 20)
-            if not chunk:
-                return b""
-            pending[0] = decomp.decompress(chunk)
-
-    return read
 
 
 def _file_reader(f: IO[bytes]) -> Callable[[int], bytes]:
@@ -155,7 +135,7 @@ def scan_compressed(fmt: str) -> Callable[[ScanContext, Window, Location], str]:
     def scan(ctx: ScanContext, win: Window, loc: Location) -> str:
         child = loc.child(_inner_name(loc, fmt))
         if fmt == "zlib":
-            reader = _feed(win, zlib.decompressobj())
+            reader = bounded_reader(win, zlib_decompressor())
             with expanded(ctx, reader, win.length, child, fmt) as inner:
                 if inner is not None:
                     ctx.scan_inner(inner, child)
@@ -180,32 +160,6 @@ def scan_compressed(fmt: str) -> Callable[[ScanContext, Window, Location], str]:
 
 
 # -- zip -------------------------------------------------------------------------------------------
-def _zip_decompressor(method: int) -> _Decompressor | None:
-    if method == 8:
-        return zlib.decompressobj(-15)
-    if method == 12:
-        return bz2.BZ2Decompressor()
-    if method == 14:
-        import zipfile
-
-        return zipfile.LZMADecompressor()  # type: ignore[attr-defined,no-any-return]
-    if method == 9:
-        try:
-            import inflate64  # type: ignore[import-not-found]
-        except ImportError:
-            return None
-
-        class _Inflate64:
-            def __init__(self) -> None:
-                self._i = inflate64.Inflater()
-
-            def decompress(self, data: bytes, /) -> bytes:
-                return bytes(self._i.inflate(data))
-
-        return _Inflate64()
-    return None
-
-
 @contextmanager
 def zip_member(
     ctx: ScanContext, win: Window, entry: ZipEntry, loc: Location
@@ -226,7 +180,7 @@ def zip_member(
     if entry.method == 0:
         yield raw
         return
-    decomp = _zip_decompressor(entry.method)
+    decomp = zip_decompressor(entry.method)
     if decomp is None:
         ctx.add(
             Severity.ERROR,
@@ -239,7 +193,7 @@ def zip_member(
         yield None
         return
     ctx.track(raw)
-    with expanded(ctx, _feed(raw, decomp), entry.csize, loc, "zip") as inner:
+    with expanded(ctx, bounded_reader(raw, decomp), entry.csize, loc, "zip") as inner:
         yield inner
 
 
