@@ -385,16 +385,15 @@ def scan_7z(ctx: ScanContext, win: Window, loc: Location) -> str:
 
     class _Sink(Py7zIO):
         def __init__(self, name: str) -> None:
-            # closed by scan_7z's finally block once the member has been scanned
-            self._f: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-                max_size=ctx.limits.spool_memory_bytes
-            )
+            # On disk: py7zr extracts every member before any is scanned, so in-memory spools
+            # of many members would add up. Closed by scan_7z's finally block.
+            self._f: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
             spools[name] = self._f
 
         def write(self, s: bytes | bytearray) -> int:
             total[0] += len(s)
             ctx.expanded_bytes += len(s)
-            if total[0] > limit or ctx.expanded_bytes > ctx.limits.max_total_expanded_bytes:
+            if total[0] > limit or ctx.expanded_bytes > ctx.expansion_budget:
                 raise BudgetExceededError("7z content expands past the limit")
             return self._f.write(s)
 

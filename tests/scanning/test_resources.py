@@ -1,0 +1,114 @@
+"""Resource bounds: bombs end as ``error`` with a clear finding, within 256 MiB of RSS.
+
+Peak RSS is measured in a fresh subprocess (``ru_maxrss`` covers the whole life of the process,
+imports included), scanning every bomb one after the other: the peak bounds each of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from modelvault_jlab.core.scanning import ScanEngine, Verdict
+
+from . import bombs
+
+MAX_RSS_MIB = 256
+GIB = 1 << 30
+
+_MEASURE = """
+import json, resource, sys
+from modelvault_jlab.core.scanning import ScanEngine
+engine = ScanEngine()
+out = {}
+for path in sys.argv[1:]:
+    r = engine.scan_file(path)
+    out[path.rsplit('/', 1)[-1]] = [r.verdict.value, sorted({f.rule for f in r.findings})]
+out['maxrss_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print(json.dumps(out))
+"""
+
+
+def _overlapping(count: int) -> bytes:
+    """Many central-directory entries sharing one local file (Fifield's non-recursive bomb)."""
+    one = bombs.zip_deflate_bomb(GIB)
+    lfh_len = one.index(b"PK\x01\x02")
+    cd = one[lfh_len : one.index(b"PK\x05\x06")]
+    body = one[:lfh_len] + cd * count
+    eocd = bombs.struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(cd) * count, lfh_len, 0
+    )
+    return body + eocd
+
+
+def test_bombs_are_errors_within_256_mib(tmp_path: Path):
+    samples = {
+        "deflate.zip": bombs.zip_deflate_bomb(GIB),
+        "bomb.gz": bombs.gzip_bomb(GIB),
+        "bomb.bz2": bombs.bz2_bomb(512 << 20),
+        "bomb.xz": bombs.xz_bomb(512 << 20),
+        "nested.zip": bombs.nested_zip(4, bombs.zip_deflate_bomb(GIB)),
+        "overlap.zip": _overlapping(50),
+    }
+    for name, data in samples.items():
+        (tmp_path / name).write_bytes(data)
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *(str(tmp_path / n) for n in samples)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    result = json.loads(proc.stdout)
+    for name in samples:
+        verdict, rules = result[name]
+        assert verdict == "error", (name, rules)
+        assert "archive-bomb" in rules or "zip-overlapping-entries" in rules, (name, rules)
+    assert result["maxrss_mib"] < MAX_RSS_MIB, result
+
+
+def test_cpu_budget_ends_the_scan_as_error():
+    engine = ScanEngine()
+    engine.limits = dataclasses.replace(engine.limits, max_cpu_seconds=0.5, cpu_seconds_per_gib=0)
+    data = bombs.many_members(400)  # 400 members of 16 MiB each: ~6 GiB to inflate
+    started = time.thread_time()
+    report = engine.scan_fileobj(io.BytesIO(data), len(data), name_hint="many.zip")
+    spent = time.thread_time() - started
+    assert report.verdict is Verdict.ERROR
+    assert any(f.rule == "scan-cpu-budget" for f in report.findings), report.findings
+    assert spent < 5, spent
+
+
+def test_scan_pool_bounds_concurrency_and_uses_its_own_threads():
+    import threading
+
+    from modelvault_jlab.core.scanning.pool import ScanPool
+
+    pool = ScanPool(workers=2, queue=1)
+    running = [0]
+    peak = [0]
+    names: set[str] = set()
+    guard = threading.Lock()
+
+    def work() -> int:
+        with guard:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+            names.add(threading.current_thread().name)
+        time.sleep(0.05)
+        with guard:
+            running[0] -= 1
+        return 1
+
+    callers = [threading.Thread(target=pool.run, args=(work,)) for _ in range(8)]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join()
+    assert peak[0] == 2
+    assert all(n.startswith("scan") for n in names), names
