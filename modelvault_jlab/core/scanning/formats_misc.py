@@ -16,7 +16,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from .context import Location, ScanContext
 from .models import Severity
 from .stream import TruncatedError, Window
-from .templates import check_template
+from .templates import check_template_text, template_too_large
 
 # -- GGUF ------------------------------------------------------------------------------------------
 _SCALAR = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
@@ -31,9 +31,11 @@ class _BadError(Exception):
 
 
 class _Gguf:
-    def __init__(self, win: Window, version: int) -> None:
+    def __init__(self, win: Window, version: int, keep_limit: int) -> None:
         self.win = win
         self.wide = version >= 2
+        self.keep_limit = keep_limit
+        self.too_large = False  # the last string asked for was above keep_limit (skipped)
 
     def count(self) -> int:
         if self.wide:
@@ -44,7 +46,8 @@ class _Gguf:
         n = self.count()
         if n > MAX_GGUF_STRING or n > self.win.remaining:
             raise _BadError(f"string of {n} bytes runs past the end of the file")
-        if not keep:
+        self.too_large = keep and n > self.keep_limit
+        if not keep or self.too_large:
             self.win.skip(n)
             return None
         return self.win.read_exact(n).decode("utf-8", "replace")
@@ -79,7 +82,7 @@ def scan_gguf(ctx: ScanContext, win: Window, loc: Location) -> str:
         (version,) = struct.unpack("<I", win.read_exact(4))
         if version not in (1, 2, 3):
             raise _BadError(f"unsupported GGUF version {version}")
-        g = _Gguf(win, version)
+        g = _Gguf(win, version, ctx.limits.max_template_bytes)
         n_tensors, n_kv = g.count(), g.count()
         if n_tensors > MAX_GGUF_COUNT or n_kv > MAX_GGUF_COUNT:
             raise _BadError(f"implausible counts ({n_tensors} tensors, {n_kv} metadata keys)")
@@ -89,13 +92,14 @@ def scan_gguf(ctx: ScanContext, win: Window, loc: Location) -> str:
             (vtype,) = struct.unpack("<I", win.read_exact(4))
             is_template = key.startswith("tokenizer.chat_template")
             value = g.value(vtype, keep=is_template)
+            if is_template and vtype == 8 and g.too_large:
+                template_too_large(ctx, loc, "gguf", key)
             if key == "general.alignment" and isinstance(value, int):
                 if value == 0 or value & (value - 1):
                     raise _BadError(f"alignment {value} is not a power of two")
                 alignment = value
             if is_template and isinstance(value, str):
-                for sev, rule, msg in check_template(value):
-                    ctx.add(sev, rule, f"{key}: {msg}", loc, "gguf", global_=key)
+                check_template_text(ctx, value, loc, "gguf", key)
         infos: list[tuple[str, int]] = []
         for _ in range(n_tensors):
             name = g.string(True) or ""

@@ -8,6 +8,7 @@ is parsed with :func:`ast.parse` (parsing never executes code).
 from __future__ import annotations
 
 import ast
+from typing import Any
 
 from .context import Location, ScanContext
 from .models import Severity
@@ -153,3 +154,51 @@ def scan_python(ctx: ScanContext, win: Window, loc: Location) -> str:
         "python",
     )
     return "python"
+
+
+def check_auto_map(ctx: ScanContext, config: dict[str, Any], loc: Location, fmt: str) -> None:
+    """``auto_map``/``custom_pipelines`` entries of a transformers config.
+
+    ``"AutoModel": "other/repo--modeling.MyModel"`` makes ``trust_remote_code`` fetch and run
+    ``modeling.py`` from *another* repository (``get_class_from_dynamic_module`` splits on
+    ``--``): the scanned repository holds no Python at all, so the reference itself is the
+    finding. A reference without ``--`` runs this repository's own ``.py`` files (scanned as
+    Python on their own), so it is evidence only.
+    """
+    refs: list[tuple[str, Any]] = []
+    auto_map = config.get("auto_map")
+    if isinstance(auto_map, list | tuple):  # old tokenizer configs: [slow, fast]
+        auto_map = {"AutoTokenizer": auto_map}
+    if isinstance(auto_map, dict):
+        refs.extend(auto_map.items())
+    pipelines = config.get("custom_pipelines")
+    if isinstance(pipelines, dict):
+        refs.extend(
+            (f"pipeline {task}", spec.get("impl"))
+            for task, spec in pipelines.items()
+            if isinstance(spec, dict)
+        )
+    for key, value in refs:
+        for ref in value if isinstance(value, list | tuple) else [value]:
+            if not isinstance(ref, str):
+                continue
+            if "--" in ref:
+                repo = ref.split("--", 1)[0]
+                ctx.add(
+                    Severity.SUSPICIOUS,
+                    "remote-code-reference",
+                    f"{key} loads code from the repository {repo[:200]!r} ({ref[:200]!r}) "
+                    "when trust_remote_code is set; that code is not part of this repository",
+                    loc,
+                    fmt,
+                    global_=repo[:200],
+                )
+            else:
+                ctx.add(
+                    Severity.INFO,
+                    "remote-code-local",
+                    f"{key} runs this repository's code {ref[:200]!r} with trust_remote_code",
+                    loc,
+                    fmt,
+                    global_=ref[:200],
+                )
