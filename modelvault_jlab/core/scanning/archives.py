@@ -218,7 +218,7 @@ def classify_zip(names: list[str]) -> tuple[str, str]:
     for n in names:
         if n == "data.pkl" or n.endswith("/data.pkl"):
             return "torch-zip", n[: -len("data.pkl")]
-    if "config.json" in names and ("metadata.json" in names or "model.weights.h5" in names):
+    if "config.json" in names:  # all Keras reads from a .keras zip (metadata.json is optional)
         return "keras", ""
     if names and all(n.endswith(".npy") for n in names):
         return "npz", ""
@@ -249,7 +249,7 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
         )
     names = [e.name for e in listing.entries if not e.is_dir]
     kind, prefix = classify_zip(names)
-    if kind == "keras":
+    if kind == "keras":  # transformers' zips with a config.json are checked the same way
         from .keras import scan_keras_zip_config
 
         scan_keras_zip_config(ctx, win, listing, loc)
@@ -271,6 +271,8 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
             and not entry.name.endswith(".pkl")
         ):
             continue  # TorchScript source/debug info, reported once above
+        if kind == "keras" and entry.name == "config.json":
+            continue  # analysed above, whatever its text encoding
         if entry.encrypted:
             ctx.add(
                 Severity.SUSPICIOUS,

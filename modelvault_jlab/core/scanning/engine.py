@@ -12,6 +12,7 @@ from .allowlist import GlobalPolicy
 from .archives import scan_zip
 from .context import Limits, Location, ScanContext
 from .detect import HEAD_SIZE, detect_format, is_utf8_text
+from .formats_misc import structural_checks
 from .models import SCANNER_VERSION, Finding, ScanReport, Severity, verdict_of
 from .pickle import probe_pickle
 from .python_src import is_python
@@ -116,6 +117,7 @@ def dispatch(ctx: ScanContext, win: Window, loc: Location) -> str:
     if scanner is not None:
         win.seek(0)
         result = scanner(ctx, win, loc)
+    result = structural_checks(ctx, win, loc, result)
     if fmt in POLYGLOT_CHECK and win.length >= 22 and find_eocd(win) is not None:
         before = len(ctx.findings)
         scan_zip(ctx, win.sub(0, win.length), loc)

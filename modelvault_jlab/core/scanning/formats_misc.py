@@ -139,15 +139,20 @@ def scan_gguf(ctx: ScanContext, win: Window, loc: Location) -> str:
 _SCHEMA: dict[str, dict[int, str]] = {
     "Model": {7: "Graph", 20: "Training", 25: "Function"},
     "Training": {1: "Graph", 2: "Graph"},
-    "Function": {7: "Node"},
+    "Function": {7: "Node", 11: "Attribute"},
     "Graph": {1: "Node", 5: "Tensor", 15: "Sparse"},
     "Node": {5: "Attribute"},
     "Attribute": {5: "Tensor", 6: "Graph", 10: "Tensor", 11: "Graph", 22: "Sparse", 23: "Sparse"},
     "Sparse": {1: "Tensor", 2: "Tensor"},
     "Tensor": {13: "Entry"},
     "Entry": {},
+    # TF-Keras SavedModel keras_metadata.pb: SavedMetadata.nodes -> SavedObject.metadata (JSON)
+    "SavedMetadata": {1: "SavedObject"},
+    "SavedObject": {},
 }
 _STRINGS = {("Entry", 1), ("Entry", 2), ("Node", 7), ("Node", 4), ("Tensor", 8)}
+_STRINGS |= {("SavedObject", 4), ("SavedObject", 5)}
+_KERAS_METADATA = "keras_metadata.pb"
 _STD_DOMAINS = {
     "",
     "ai.onnx",
@@ -203,6 +208,8 @@ class _Onnx:
                 raise _BadError("field number 0")
             if wtype == 0:
                 _varint(win)
+            elif wtype == 3:  # a group (deprecated, still accepted for unknown fields)
+                self.skip_group(field, end, depth + 1)
             elif wtype == 1:
                 win.skip(8)
             elif wtype == 5:
@@ -215,7 +222,7 @@ class _Onnx:
                 if field in schema:
                     child = self.message(schema[field], sub_end, depth + 1)
                     self.on_child(schema[field], child, sub_end)
-                elif (kind, field) in _STRINGS and n <= 1 << 16:
+                elif (kind, field) in _STRINGS and n <= self.ctx.limits.max_json_bytes:
                     strings[field] = win.read_exact(n).decode("utf-8", "replace")
                 else:
                     win.skip(n)
@@ -225,6 +232,35 @@ class _Onnx:
         if win.pos != end:
             raise _BadError("message overruns its length")
         return strings
+
+    def skip_group(self, field: int, end: int, depth: int) -> None:
+        """Skip to the end-group tag of ``field`` (protobuf parsers accept unknown groups)."""
+        if depth > MAX_PROTO_DEPTH:
+            raise _BadError("protobuf nesting too deep")
+        win = self.win
+        while win.pos < end:
+            key = _varint(win)
+            inner, wtype = key >> 3, key & 7
+            if wtype == 4:
+                if inner != field:
+                    raise _BadError("mismatched end of group")
+                return
+            if wtype == 0:
+                _varint(win)
+            elif wtype == 1:
+                win.skip(8)
+            elif wtype == 5:
+                win.skip(4)
+            elif wtype == 2:
+                n = _varint(win)
+                if n > end - win.pos:
+                    raise _BadError("length-delimited field runs past its message")
+                win.skip(n)
+            elif wtype == 3:
+                self.skip_group(inner, end, depth + 1)
+            else:
+                raise _BadError(f"unsupported wire type {wtype}")
+        raise _BadError("group not terminated")
 
     def on_child(self, kind: str, fields: dict[int, str], offset: int) -> None:
         if kind == "Entry" and fields.get(1) == "location":
@@ -238,6 +274,10 @@ class _Onnx:
                     "onnx",
                     offset=offset,
                 )
+        elif kind == "SavedObject" and fields.get(5):
+            from .keras import check_keras_metadata
+
+            check_keras_metadata(self.ctx, fields[5], self.loc, fields.get(4, ""))
         elif kind == "Node" and fields.get(7, "") not in _STD_DOMAINS:
             self.ctx.add(
                 Severity.INFO,
@@ -253,8 +293,7 @@ def scan_onnx(ctx: ScanContext, win: Window, loc: Location) -> str:
     try:
         _Onnx(ctx, win, loc).message("Model", win.length, 0)
     except (_BadError, TruncatedError) as exc:
-        hinted = (loc.name_hint or "").lower().endswith(".onnx")
-        if not hinted:
+        if not _onnx_hint(loc):
             return "binary"  # the protobuf guess was wrong; nothing here can carry code
         ctx.add(
             Severity.ERROR,
@@ -265,6 +304,60 @@ def scan_onnx(ctx: ScanContext, win: Window, loc: Location) -> str:
             offset=win.pos,
         )
     return "onnx"
+
+
+def scan_keras_metadata(ctx: ScanContext, win: Window, loc: Location) -> str:
+    """TF-Keras SavedModel ``keras_metadata.pb``: one JSON config per saved layer/object."""
+    try:
+        _Onnx(ctx, win, loc).message("SavedMetadata", win.length, 0)
+    except (_BadError, TruncatedError) as exc:
+        ctx.add(
+            Severity.ERROR,
+            "keras-metadata-malformed",
+            f"cannot parse {_KERAS_METADATA}: {exc}",
+            loc,
+            "keras-metadata",
+            offset=win.pos,
+        )
+    return "keras-metadata"
+
+
+# -- what sniffing at offset 0 cannot see -----------------------------------------------------------
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def hdf5_superblock(win: Window) -> int | None:
+    """Offset of an HDF5 superblock: the library looks at 0, 512, 1024, 2048, ... (a userblock
+    of any power-of-two size >= 512 may come first, and h5py opens such files as HDF5)."""
+    offset = 0
+    while offset + len(HDF5_MAGIC) <= win.length:
+        if win.read_at(offset, len(HDF5_MAGIC)) == HDF5_MAGIC:
+            return offset
+        offset = 512 if offset == 0 else offset * 2
+    return None
+
+
+def structural_checks(ctx: ScanContext, win: Window, loc: Location, fmt: str) -> str:
+    """Run the scanners of formats a loader accepts although the bytes at offset 0 said ``fmt``:
+    HDF5 behind a userblock (Keras ``.h5``), ONNX whose fields do not start with ``ir_version``
+    (protobuf fields come in any order), and ``keras_metadata.pb`` (no magic at all)."""
+    if fmt != "hdf5" and hdf5_superblock(win) is not None:
+        win.seek(0)
+        scan_hdf5(ctx, win, loc)
+        fmt = "hdf5" if fmt in ("binary", "text") else fmt
+    name = (loc.name_hint or "").rsplit("/", 1)[-1]
+    if name == _KERAS_METADATA and fmt in ("binary", "text", "onnx"):
+        win.seek(0)
+        return scan_keras_metadata(ctx, win, loc)
+    if fmt in ("binary", "text"):  # NUL-free protobuf is UTF-8 "text"
+        win.seek(0)
+        parsed = scan_onnx(ctx, win, loc)
+        fmt = parsed if fmt == "binary" or _onnx_hint(loc) else fmt
+    return fmt
+
+
+def _onnx_hint(loc: Location) -> bool:
+    return (loc.name_hint or "").lower().endswith(".onnx")
 
 
 def scan_hdf5(ctx: ScanContext, win: Window, loc: Location) -> str:
