@@ -1,7 +1,7 @@
 """Resource bounds: bombs end as ``error`` with a clear finding, within 256 MiB of RSS.
 
-Peak RSS is measured in a fresh subprocess (``ru_maxrss`` covers the whole life of the process,
-imports included), scanning every bomb one after the other: the peak bounds each of them.
+Peak RSS is measured in a fresh subprocess (its VmHWM covers the whole life of the process,
+imports included), scanning every input one after the other: the peak bounds each of them.
 """
 
 from __future__ import annotations
@@ -22,14 +22,17 @@ MAX_RSS_MIB = 256
 GIB = 1 << 30
 
 _MEASURE = """
-import json, resource, sys
+import json, sys
 from modelvault_jlab.core.scanning import ScanEngine
 engine = ScanEngine()
 out = {}
 for path in sys.argv[1:]:
     r = engine.scan_file(path)
     out[path.rsplit('/', 1)[-1]] = [r.verdict.value, sorted({f.rule for f in r.findings})]
-out['maxrss_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+# VmHWM, not ru_maxrss: a child started by fork+exec inherits the parent's ru_maxrss (the
+# pytest process with torch loaded is already past 256 MiB); VmHWM belongs to the new image.
+hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]
+out['maxrss_mib'] = int(hwm.split()[1]) // 1024
 print(json.dumps(out))
 """
 
@@ -46,7 +49,7 @@ def _overlapping(count: int) -> bytes:
     return body + eocd
 
 
-def test_bombs_are_errors_within_256_mib(tmp_path: Path):
+def test_bombs_are_errors_and_every_input_stays_within_256_mib(tmp_path: Path):
     samples = {
         "deflate.zip": bombs.zip_deflate_bomb(GIB),
         "bomb.gz": bombs.gzip_bomb(GIB),
@@ -55,10 +58,18 @@ def test_bombs_are_errors_within_256_mib(tmp_path: Path):
         "nested.zip": bombs.nested_zip(4, bombs.zip_deflate_bomb(GIB)),
         "overlap.zip": _overlapping(50),
     }
-    for name, data in samples.items():
+    # Inputs parsed whole, each just under its cap, shaped to cost the most memory per byte.
+    parsed = {
+        "tokenizer_config.json": json.dumps(
+            {"chat_template": "{{ m }}", "x": [[]] * ((4 << 20) // 4 - 100)}
+        ).encode(),
+        "chat_template.jinja": ("{{a}}" * ((256 << 10) // 5 - 10)).encode(),
+        "modeling.py": ("x = [" + "1," * ((1 << 20) // 2 - 10) + "]\n").encode(),
+    }
+    for name, data in {**samples, **parsed}.items():
         (tmp_path / name).write_bytes(data)
     proc = subprocess.run(
-        [sys.executable, "-c", _MEASURE, *(str(tmp_path / n) for n in samples)],
+        [sys.executable, "-c", _MEASURE, *(str(tmp_path / n) for n in [*samples, *parsed])],
         capture_output=True,
         text=True,
         timeout=600,
@@ -69,6 +80,8 @@ def test_bombs_are_errors_within_256_mib(tmp_path: Path):
         verdict, rules = result[name]
         assert verdict == "error", (name, rules)
         assert "archive-bomb" in rules or "zip-overlapping-entries" in rules, (name, rules)
+    assert result["tokenizer_config.json"][0] == "clean"
+    assert result["modeling.py"][0] == "suspicious"
     assert result["maxrss_mib"] < MAX_RSS_MIB, result
 
 

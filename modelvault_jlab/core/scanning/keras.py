@@ -22,6 +22,7 @@ from .zipparse import ZipListing
 
 #: Packages Keras itself trusts when a config names a ``module`` (serialization_lib).
 _KERAS_PACKAGES = ("keras", "keras_hub", "keras_cv", "keras_nlp", "tf_keras", "tensorflow")
+MAX_H5_OBJECTS = 100_000
 _DOTTED = re.compile(r"[A-Za-z_][\w.]*")
 _DANGEROUS_KERAS = frozenset(
     {
@@ -239,15 +240,35 @@ def scan_hdf5_keras(ctx: ScanContext, win: Window, loc: Location) -> str:
     try:
         with h5py.File(WindowIO(win), "r") as f:
             objects: list[Any] = [f]
-            f.visititems(lambda _name, obj: objects.append(obj) if len(objects) < 100_000 else None)
+            f.visititems(
+                lambda _name, obj: objects.append(obj) if len(objects) <= MAX_H5_OBJECTS else None
+            )
+            if len(objects) > MAX_H5_OBJECTS:
+                ctx.add(
+                    Severity.ERROR,
+                    "hdf5-too-many-objects",
+                    f"more than {MAX_H5_OBJECTS} HDF5 objects: the rest was not analysed",
+                    loc,
+                    "hdf5",
+                )
             for obj in objects:
                 for key in obj.attrs:
-                    if key not in ("model_config", "training_config", "keras_version"):
+                    if key not in ("model_config", "training_config"):
+                        continue
+                    # Read nothing larger than a config may be (an attribute can be huge).
+                    if obj.attrs.get_id(key).get_storage_size() > ctx.limits.max_json_bytes:
+                        ctx.add(
+                            Severity.ERROR,
+                            "keras-config-too-large",
+                            f"HDF5 attribute {key} too large to analyse",
+                            loc,
+                            "hdf5",
+                        )
                         continue
                     value = obj.attrs[key]
                     if isinstance(value, bytes):
                         value = value.decode("utf-8", "replace")
-                    if key != "keras_version" and isinstance(value, str):
+                    if isinstance(value, str):
                         config = _load_json(ctx, value, loc, "hdf5")
                         if config is not None:
                             check_keras_config(ctx, config, loc, "hdf5")
