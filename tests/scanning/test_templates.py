@@ -174,3 +174,13 @@ def test_oversized_templates_and_configs_are_errors(scan, engine):
     assert report.verdict is Verdict.ERROR and report.findings[0].rule == "config-too-large"
     vocab = json.dumps({"model": {"vocab": {f"tok{i}": i for i in range(400_000)}}})
     assert scan.bytes(vocab.encode(), name_hint="tokenizer.json").verdict is Verdict.CLEAN
+
+
+def test_analysis_is_bounded(scan):
+    """Chains of {% set %} are analysed once per name (no exponential blow-up); expressions
+    nested past the analyser's depth are an error, never clean."""
+    chain = "".join(f"{{% set a{i} = a{i + 1} ~ a{i + 1} %}}" for i in range(60))
+    report = scan.bytes((chain + "{% set a60 = '__x' %}{{ c[a0] }}").encode(), "t.jinja")
+    assert report.verdict is Verdict.MALICIOUS
+    deep = "{{ " + "+".join(["1"] * 3000) + " }}"
+    assert scan.bytes(deep.encode(), "t.jinja").verdict is Verdict.ERROR

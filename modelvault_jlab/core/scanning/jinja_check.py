@@ -123,6 +123,8 @@ class _Analysis:
         self.ast = ast
         self.bindings: dict[str, list[nodes.Node]] = {}
         self._visiting: set[str] = set()
+        self._folded: dict[int, Any] = {}
+        self._names: dict[str, _Kind] = {}  # memo: chains of {% set %} must not go exponential
         for node in ast.find_all((nodes.Assign, nodes.AssignBlock, nodes.For, nodes.Macro)):
             if isinstance(node, nodes.Assign):
                 self._bind(node.target, node.node)
@@ -151,6 +153,13 @@ class _Analysis:
 
     # -- constant folding (bounded: a fold never builds more than _MAX_FOLD characters) --
     def fold(self, node: nodes.Node) -> Any:
+        """The constant value of ``node``, or ``_NOFOLD`` (memoised: kind() asks at every level)."""
+        key = id(node)
+        if key not in self._folded:
+            self._folded[key] = self._fold(node)
+        return self._folded[key]
+
+    def _fold(self, node: nodes.Node) -> Any:
         if isinstance(node, nodes.Const):
             return node.value
         if isinstance(node, nodes.TemplateData):
@@ -298,16 +307,19 @@ class _Analysis:
             if name in _ENV_OBJECTS:
                 return _Kind(dynamic=f"{name!r}")
             return missing  # render data (messages, tools, special tokens)
+        if name in self._names:
+            return self._names[name]
         if name in self._visiting:
-            return _SAFE
+            return _SAFE  # a cycle: the other bindings of the name decide
         self._visiting.add(name)
         try:
             result = _SAFE
             for value in values:
                 result = result.worst(self.kind(value))
-            return result
         finally:
             self._visiting.discard(name)
+        self._names[name] = result
+        return result
 
 
 def _bounded(value: str) -> Any:
@@ -331,9 +343,19 @@ def check_template(text: str) -> Iterator[Issue]:
     except (TemplateSyntaxError, RecursionError, ValueError) as exc:
         yield (Severity.SUSPICIOUS, "chat-template-invalid", f"not valid Jinja: {exc}")
         return
-    analysis = _Analysis(ast)
-    for node in ast.find_all(nodes.Node):
-        yield from _check_node(analysis, node)
+    try:
+        analysis = _Analysis(ast)
+        issues = [
+            issue for node in ast.find_all(nodes.Node) for issue in _check_node(analysis, node)
+        ]
+    except RecursionError:
+        yield (
+            Severity.ERROR,
+            "chat-template-unanalysable",
+            "template expressions nest too deeply to analyse",
+        )
+        return
+    yield from issues
 
 
 def _check_node(analysis: _Analysis, node: nodes.Node) -> Iterator[Issue]:
