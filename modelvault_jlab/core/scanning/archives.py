@@ -393,6 +393,7 @@ def scan_7z(ctx: ScanContext, win: Window, loc: Location) -> str:
             spools[name] = self._f
 
         def write(self, s: bytes | bytearray) -> int:
+            ctx.charge()
             total[0] += len(s)
             ctx.expanded_bytes += len(s)
             if total[0] > limit or ctx.expanded_bytes > ctx.expansion_budget:

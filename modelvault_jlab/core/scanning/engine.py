@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from .allowlist import GlobalPolicy
 from .archives import scan_zip
-from .context import Limits, Location, ScanContext
+from .context import CpuBudgetExceededError, Limits, Location, ScanContext
 from .detect import HEAD_SIZE, detect_format, is_utf8_text
 from .formats_misc import structural_checks
 from .models import SCANNER_VERSION, Finding, ScanReport, Severity, verdict_of
@@ -67,6 +67,8 @@ class ScanEngine:
         win = ctx.track(Window(fileobj, 0, size))
         try:
             fmt = dispatch(ctx, win, loc)
+        except CpuBudgetExceededError:  # its finding is recorded already
+            fmt = "unknown"
         except Exception as exc:  # fail closed on any scanner bug
             fmt = "unknown"
             ctx.add(
