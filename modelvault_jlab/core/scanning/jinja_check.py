@@ -18,7 +18,7 @@ these places, so the rule covers the class rather than the spellings.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,14 @@ _NUMERIC_FILTERS = frozenset({"length", "count", "int", "float", "abs", "round",
 _ATTRIBUTE_FILTERS = frozenset(
     {"attr", "map", "selectattr", "rejectattr", "groupby", "sort", "sum", "unique", "min", "max"}
 )
+_TEXT_FILTERS: dict[str, Callable[[str], str]] = {
+    "lower": str.lower,
+    "upper": str.upper,
+    "title": str.title,
+    "capitalize": str.capitalize,
+    "trim": str.strip,
+    "string": str,
+}
 _DUNDER = re.compile(r"__[A-Za-z]\w*__")
 _MAX_FOLD = 4096
 
@@ -132,7 +140,7 @@ class _Analysis:
                 self._bind(node.target, nodes.Output(node.body))
             elif isinstance(node, nodes.For):  # a loop variable: any element of the iterable
                 self._bind(node.target, node.iter)
-            else:
+            elif isinstance(node, nodes.Macro):
                 self.bindings.setdefault(node.name, []).append(nodes.Output(node.body))
                 for arg, default in zip(
                     node.args[-len(node.defaults) :], node.defaults, strict=False
@@ -230,16 +238,8 @@ class _Analysis:
         if value is _NOFOLD or any(a is _NOFOLD for a in args) or node.kwargs:
             return _NOFOLD
         try:
-            if node.name in ("lower", "upper", "title", "capitalize", "trim", "string"):
-                text = str(value)
-                return {
-                    "lower": text.lower,
-                    "upper": text.upper,
-                    "title": text.title,
-                    "capitalize": text.capitalize,
-                    "trim": text.strip,
-                    "string": lambda: text,
-                }[node.name]()
+            if node.name in _TEXT_FILTERS:
+                return _TEXT_FILTERS[node.name](str(value))
             if node.name == "reverse":
                 return value[::-1] if isinstance(value, str | list) else _NOFOLD
             if node.name == "join" and isinstance(value, list | str):
@@ -263,7 +263,8 @@ class _Analysis:
         if folded is not _NOFOLD:
             return _const_kind(folded)
         if isinstance(node, nodes.Name):
-            return self._name_kind(node.name)
+            kind: _Kind = self._name_kind(node.name)
+            return kind
         if isinstance(node, nodes.Getattr):
             if isinstance(node.node, nodes.Name) and node.node.name == "loop":
                 return _SAFE if node.attr in _LOOP_FIELDS else _Kind(dynamic="loop attribute")
