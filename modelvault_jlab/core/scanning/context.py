@@ -26,7 +26,7 @@ class Limits:
     max_cpu_seconds: float = 60.0
     """CPU time (of the scanning thread) for any file, plus ``cpu_seconds_per_gib`` of its size:
     a nested archive once took 15 minutes of CPU inside one upload."""
-    cpu_seconds_per_gib: float = 120.0
+    cpu_seconds_per_gib: float = 240.0
     max_json_bytes: int = 4 << 20
     """JSON parsed as a whole (configs, tokenizer configs): json.loads costs up to ~20x in RSS."""
     max_template_bytes: int = 256 << 10
