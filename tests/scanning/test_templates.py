@@ -184,3 +184,15 @@ def test_analysis_is_bounded(scan):
     assert report.verdict is Verdict.MALICIOUS
     deep = "{{ " + "+".join(["1"] * 3000) + " }}"
     assert scan.bytes(deep.encode(), "t.jinja").verdict is Verdict.ERROR
+
+
+def test_special_tokens_from_the_repository_may_not_name_attributes(scan):
+    """bos_token & co. come from the scanned repository's own tokenizer config: a template can
+    spell its gadget chain there, with no suspicious string in the template at all."""
+    tpl = "{{ (namespace|attr(bos_token))[eos_token][pad_token]['open']" + _OPEN + " }}"
+    tokens = "bos_token='__init__', eos_token='__globals__', pad_token='__builtins__'"
+    loader = UNSANDBOXED.replace("render(messages=[])", f"render(messages=[], {tokens})")
+    assert payload_runs(loader, tpl.encode(), name="t.jinja")
+    report = scan.bytes(tpl.encode(), name_hint="chat_template.jinja")
+    assert report.verdict is Verdict.SUSPICIOUS
+    assert {f.rule for f in report.findings} == {"chat-template-dynamic-attribute"}

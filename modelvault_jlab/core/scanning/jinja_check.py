@@ -60,9 +60,33 @@ _ODD_NAMES = frozenset({"cycler", "joiner", "lipsum"})
 _ENV_OBJECTS = _ODD_NAMES | {"namespace", "range", "dict", "self", "caller", "varargs", "kwargs"}
 _LOOP_FIELDS = frozenset({"index", "index0", "revindex", "revindex0", "length", "depth", "depth0"})
 _NUMERIC_FILTERS = frozenset({"length", "count", "int", "float", "abs", "round", "wordcount"})
-#: Filters whose arguments name attributes (``map('attr', ...)`` included: every argument).
-_ATTRIBUTE_FILTERS = frozenset(
-    {"attr", "map", "selectattr", "rejectattr", "groupby", "sort", "sum", "unique", "min", "max"}
+#: Filters that take attribute names: which positional argument (Jinja's signatures) or the
+#: ``attribute`` keyword names one. ``map`` names one only as ``map('attr', name)``.
+_ATTRIBUTE_ARG = {
+    "attr": 0,
+    "selectattr": 0,
+    "rejectattr": 0,
+    "groupby": 0,
+    "sum": 0,
+    "sort": 2,
+    "unique": 1,
+    "min": 1,
+    "max": 1,
+    "map": -1,
+}
+#: Render variables taken from files of the scanned repository itself (tokenizer config, GGUF
+#: vocabulary): the template's author chooses them, so they may not select attributes.
+_AUTHOR_DATA = frozenset(
+    {
+        "bos_token",
+        "eos_token",
+        "unk_token",
+        "pad_token",
+        "sep_token",
+        "cls_token",
+        "mask_token",
+        "additional_special_tokens",
+    }
 )
 _TEXT_FILTERS: dict[str, Callable[[str], str]] = {
     "lower": str.lower,
@@ -307,6 +331,8 @@ class _Analysis:
         if values is None:
             if name in _ENV_OBJECTS:
                 return _Kind(dynamic=f"{name!r}")
+            if name in _AUTHOR_DATA:
+                return _Kind(dynamic=f"{name!r}, set by the repository's own files")
             return missing  # render data (messages, tools, special tokens)
         if name in self._names:
             return self._names[name]
@@ -371,15 +397,16 @@ def _check_node(analysis: _Analysis, node: nodes.Node) -> Iterator[Issue]:
         yield from _name_issue(node.attr, f"accesses .{node.attr}")
     elif isinstance(node, nodes.Getitem) and not isinstance(node.arg, nodes.Slice):
         yield from _kind_issue(analysis.kind(node.arg), "subscript key")
-    elif isinstance(node, nodes.Filter) and node.name in _ATTRIBUTE_FILTERS:
-        args = [*node.args, *(kw.value for kw in node.kwargs)]
+    elif isinstance(node, nodes.Filter) and node.name in _ATTRIBUTE_ARG:
         if node.dyn_args is not None or node.dyn_kwargs is not None:
             yield (
                 Severity.SUSPICIOUS,
                 "chat-template-dynamic-attribute",
                 f"|{node.name} gets its arguments unpacked at render time",
             )
-        for arg in args:
+        for arg in _attribute_args(node):
+            yield from _attribute_issue(analysis, arg, f"|{node.name} attribute")
+        for arg in [*node.args, *(kw.value for kw in node.kwargs)]:
             yield from _kind_issue(analysis.kind(arg), f"|{node.name} argument")
     elif isinstance(node, nodes.Keyword) and node.key.startswith("_"):
         yield from _name_issue(node.key, f"passes keyword {node.key!r}")
@@ -389,6 +416,33 @@ def _check_node(analysis: _Analysis, node: nodes.Node) -> Iterator[Issue]:
         and (m := _DUNDER.search(node.value))
     ):
         yield (Severity.MALICIOUS, "chat-template-ssti", f"contains the name {m.group(0)!r}")
+
+
+def _attribute_args(node: nodes.Filter) -> list[nodes.Expr]:
+    """The arguments of an attribute filter that name attributes (not test or filter data)."""
+    found = [kw.value for kw in node.kwargs if kw.key == "attribute"]
+    position = _ATTRIBUTE_ARG[node.name]
+    if position == -1:  # map(filter_name, ...): the filter name, and attr's argument
+        found += node.args[:1]
+        first = node.args[0] if node.args else None
+        if isinstance(first, nodes.Const) and first.value == "attr":
+            found += node.args[1:2]
+    else:
+        found += node.args[position : position + 1]
+    return found
+
+
+def _attribute_issue(analysis: _Analysis, arg: nodes.Expr, where: str) -> Iterator[Issue]:
+    """An attribute argument must be a constant (folded) naming a public attribute."""
+    value = analysis.fold(arg)
+    if value is _NOFOLD or not isinstance(value, str | int):
+        yield (
+            Severity.SUSPICIOUS,
+            "chat-template-dynamic-attribute",
+            f"{where} is computed at render time: it could name any attribute",
+        )
+    elif isinstance(value, str):
+        yield from _name_issue(value, f"{where} {value[:80]!r}")
 
 
 def _name_issue(name: str, what: str) -> Iterator[Issue]:
