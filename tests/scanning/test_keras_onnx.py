@@ -166,3 +166,19 @@ def test_onnx_in_any_field_order_is_checked(scan, hint, group):
         assert report.verdict is Verdict.MALICIOUS, (hint, location, report.findings)
     clean = _reordered_onnx("weights.bin", group=group)
     assert scan.bytes(clean, name_hint=hint).verdict is Verdict.CLEAN
+
+
+def test_saved_model_pb_object_metadata_and_ops_are_scanned(scan):
+    """tf_keras rebuilds layers from saved_model.pb's user-object metadata when there is no
+    keras_metadata.pb; graph ops such as ReadFile run with the model."""
+    meta = json.dumps({"class_name": "Lambda", "config": LAMBDA["config"]}).encode()
+    user_object = _field(1, b"_tf_keras_layer") + _field(3, meta)
+    object_graph = _field(1, _field(4, user_object))
+    node = _field(1, b"read") + _field(2, b"ReadFile")
+    graph = _field(2, _field(1, _field(3, node)))  # in the function library
+    saved_model = b"\x08\x01" + _field(2, _field(7, object_graph) + _field(2, graph))
+    report = scan.bytes(saved_model, name_hint="saved_model.pb")
+    assert report.verdict is Verdict.MALICIOUS, report.findings
+    assert {"keras-lambda", "tf-risky-op"} <= {f.rule for f in report.findings}
+    plain = b"\x08\x01" + _field(2, _field(2, _field(1, _field(2, b"MatMul"))))
+    assert scan.bytes(plain, name_hint="saved_model.pb").verdict is Verdict.CLEAN

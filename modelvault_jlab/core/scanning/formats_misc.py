@@ -149,10 +149,28 @@ _SCHEMA: dict[str, dict[int, str]] = {
     # TF-Keras SavedModel keras_metadata.pb: SavedMetadata.nodes -> SavedObject.metadata (JSON)
     "SavedMetadata": {1: "SavedObject"},
     "SavedObject": {},
+    # TF SavedModel saved_model.pb: meta_graphs -> object_graph_def -> nodes -> user_object
+    # (tf_keras reads layer configs from its metadata when keras_metadata.pb is absent), and
+    # meta_graphs -> graph_def (and its function library) -> node ops.
+    "SavedModel": {2: "MetaGraph"},
+    "MetaGraph": {2: "GraphDef", 7: "ObjectGraph"},
+    "ObjectGraph": {1: "TFObject"},
+    "TFObject": {4: "UserObject"},
+    "UserObject": {},
+    "GraphDef": {1: "TFNode", 2: "FunctionLibrary"},
+    "FunctionLibrary": {1: "FunctionDef"},
+    "FunctionDef": {3: "TFNode"},
+    "TFNode": {},
 }
 _STRINGS = {("Entry", 1), ("Entry", 2), ("Node", 7), ("Node", 4), ("Tensor", 8)}
-_STRINGS |= {("SavedObject", 4), ("SavedObject", 5)}
+_STRINGS |= {("SavedObject", 4), ("SavedObject", 5), ("UserObject", 1), ("UserObject", 3)}
+_STRINGS |= {("TFNode", 1), ("TFNode", 2)}
 _KERAS_METADATA = "keras_metadata.pb"
+_SAVED_MODEL = "saved_model.pb"
+#: TensorFlow ops that touch the filesystem or call Python when a SavedModel graph runs.
+_TF_RISKY_OPS = frozenset(
+    {"ReadFile", "WriteFile", "MatchingFiles", "PyFunc", "PyFuncStateless", "EagerPyFunc"}
+)
 _STD_DOMAINS = {
     "",
     "ai.onnx",
@@ -278,6 +296,19 @@ class _Onnx:
             from .keras import check_keras_metadata
 
             check_keras_metadata(self.ctx, fields[5], self.loc, fields.get(4, ""))
+        elif kind == "UserObject" and fields.get(3):
+            from .keras import check_keras_metadata
+
+            check_keras_metadata(self.ctx, fields[3], self.loc, fields.get(1, ""))
+        elif kind == "TFNode" and fields.get(2) in _TF_RISKY_OPS:
+            self.ctx.add(
+                Severity.SUSPICIOUS,
+                "tf-risky-op",
+                f"graph node {fields.get(1, '?')[:100]!r} runs {fields[2]} when the model runs",
+                self.loc,
+                "tf-saved-model",
+                global_=fields[2],
+            )
         elif kind == "Node" and fields.get(7, "") not in _STD_DOMAINS:
             self.ctx.add(
                 Severity.INFO,
@@ -306,20 +337,28 @@ def scan_onnx(ctx: ScanContext, win: Window, loc: Location) -> str:
     return "onnx"
 
 
-def scan_keras_metadata(ctx: ScanContext, win: Window, loc: Location) -> str:
-    """TF-Keras SavedModel ``keras_metadata.pb``: one JSON config per saved layer/object."""
+_BY_NAME = {
+    _KERAS_METADATA: ("SavedMetadata", "keras-metadata"),
+    _SAVED_MODEL: ("SavedModel", "tf-saved-model"),
+}
+
+
+def scan_tf_protobuf(ctx: ScanContext, win: Window, loc: Location, name: str) -> str:
+    """A TensorFlow SavedModel file read by its fixed name: ``keras_metadata.pb`` (one JSON
+    config per layer) or ``saved_model.pb`` (object-graph metadata and graph ops)."""
+    message, fmt = _BY_NAME[name]
     try:
-        _Onnx(ctx, win, loc).message("SavedMetadata", win.length, 0)
+        _Onnx(ctx, win, loc).message(message, win.length, 0)
     except (_BadError, TruncatedError) as exc:
         ctx.add(
             Severity.ERROR,
-            "keras-metadata-malformed",
-            f"cannot parse {_KERAS_METADATA}: {exc}",
+            f"{fmt}-malformed",
+            f"cannot parse {name}: {exc}",
             loc,
-            "keras-metadata",
+            fmt,
             offset=win.pos,
         )
-    return "keras-metadata"
+    return fmt
 
 
 # -- what sniffing at offset 0 cannot see -----------------------------------------------------------
@@ -340,15 +379,16 @@ def hdf5_superblock(win: Window) -> int | None:
 def structural_checks(ctx: ScanContext, win: Window, loc: Location, fmt: str) -> str:
     """Run the scanners of formats a loader accepts although the bytes at offset 0 said ``fmt``:
     HDF5 behind a userblock (Keras ``.h5``), ONNX whose fields do not start with ``ir_version``
-    (protobuf fields come in any order), and ``keras_metadata.pb`` (no magic at all)."""
+    (protobuf fields come in any order), ``keras_metadata.pb`` and ``saved_model.pb`` (no
+    magic at all: TensorFlow opens them by name)."""
     if fmt != "hdf5" and hdf5_superblock(win) is not None:
         win.seek(0)
         scan_hdf5(ctx, win, loc)
         fmt = "hdf5" if fmt in ("binary", "text") else fmt
     name = (loc.name_hint or "").rsplit("/", 1)[-1]
-    if name == _KERAS_METADATA and fmt in ("binary", "text", "onnx"):
+    if name in _BY_NAME and fmt in ("binary", "text", "onnx"):
         win.seek(0)
-        return scan_keras_metadata(ctx, win, loc)
+        return scan_tf_protobuf(ctx, win, loc, name)
     if fmt in ("binary", "text"):  # NUL-free protobuf is UTF-8 "text"
         win.seek(0)
         parsed = scan_onnx(ctx, win, loc)
