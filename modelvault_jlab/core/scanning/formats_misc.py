@@ -1,11 +1,16 @@
-"""GGUF and ONNX: formats without pickles whose metadata can still attack a loader.
+"""GGUF, ONNX and TensorFlow protobufs: formats without pickles whose metadata can still attack
+a loader.
 
 * GGUF: header sanity (version, counts, string/array lengths, tensor dims and offsets — the
   llama.cpp parser CVEs came from unchecked values) and chat templates (see :mod:`.templates`).
   Spec: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
-* ONNX: a streaming protobuf walk (large ``raw_data`` is skipped with seek) that checks every
-  ``external_data`` location stays inside the model folder (CVE-2022-25882 class: path traversal
-  reading arbitrary files). Schema: https://github.com/onnx/onnx/blob/main/onnx/onnx.proto
+* ONNX: a streaming protobuf walk by field number (any field order, unknown groups skipped;
+  large ``raw_data`` is skipped with seek) that checks every ``external_data`` location stays
+  inside the model folder (CVE-2022-25882 class: path traversal reading arbitrary files).
+  Schema: https://github.com/onnx/onnx/blob/main/onnx/onnx.proto
+* TensorFlow ``keras_metadata.pb`` / ``saved_model.pb``: the same walk, for the Keras layer
+  configs tf_keras rebuilds from them and for graph ops that touch files or call Python.
+* Sniffing at offset 0 misses HDF5 behind a userblock and protobufs: :func:`structural_checks`.
 """
 
 from __future__ import annotations
@@ -209,7 +214,7 @@ def location_escapes(location: str) -> bool:
     return ".." in parts
 
 
-class _Onnx:
+class _ProtoWalk:
     def __init__(self, ctx: ScanContext, win: Window, loc: Location) -> None:
         self.ctx, self.win, self.loc = ctx, win, loc
 
@@ -322,7 +327,7 @@ class _Onnx:
 
 def scan_onnx(ctx: ScanContext, win: Window, loc: Location) -> str:
     try:
-        _Onnx(ctx, win, loc).message("Model", win.length, 0)
+        _ProtoWalk(ctx, win, loc).message("Model", win.length, 0)
     except (_BadError, TruncatedError) as exc:
         if not _onnx_hint(loc):
             return "binary"  # the protobuf guess was wrong; nothing here can carry code
@@ -348,7 +353,7 @@ def scan_tf_protobuf(ctx: ScanContext, win: Window, loc: Location, name: str) ->
     config per layer) or ``saved_model.pb`` (object-graph metadata and graph ops)."""
     message, fmt = _BY_NAME[name]
     try:
-        _Onnx(ctx, win, loc).message(message, win.length, 0)
+        _ProtoWalk(ctx, win, loc).message(message, win.length, 0)
     except (_BadError, TruncatedError) as exc:
         ctx.add(
             Severity.ERROR,
