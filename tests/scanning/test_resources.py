@@ -125,3 +125,29 @@ def test_scan_pool_bounds_concurrency_and_uses_its_own_threads():
         t.join()
     assert peak[0] == 2
     assert all(n.startswith("scan") for n in names), names
+
+
+def test_the_gate_scans_on_the_scan_pool(tmp_path: Path):
+    """Gate.scan (called from many to_thread sites) hands the engine to the scan pool."""
+    import threading
+
+    from modelvault_jlab.bootstrap import open_vault
+    from modelvault_jlab.config import VaultSettings
+
+    vault = open_vault(VaultSettings(data_dir=str(tmp_path / "vault")))
+    try:
+        engine = vault.gate.engine
+        threads: list[str] = []
+        real = engine.scan_fileobj
+
+        def recording(*args, **kwargs):  # the real scan, noting where it ran
+            threads.append(threading.current_thread().name)
+            return real(*args, **kwargs)
+
+        engine.scan_fileobj = recording  # type: ignore[method-assign]
+        info = vault.content.put_bytes(bombs.zip_deflate_bomb(GIB))
+        record = vault.gate.scan(info.sha256, "bomb.zip")
+        assert record.verdict == "error"
+        assert threads and threads[0].startswith("scan"), threads
+    finally:
+        vault.close()
