@@ -60,8 +60,8 @@ def test_bombs_are_errors_and_every_input_stays_within_256_mib(tmp_path: Path):
     }
     # Inputs parsed whole, each just under its cap, shaped to cost the most memory per byte.
     parsed = {
-        "tokenizer_config.json": json.dumps(
-            {"chat_template": "{{ m }}", "x": [[]] * ((4 << 20) // 4 - 100)}
+        "tokenizer_config.json": json.dumps(  # just under the parsed-memory estimate
+            {"chat_template": "{{ m }}", "x": [[]] * 1_000_000}
         ).encode(),
         "chat_template.jinja": ("{{a}}" * ((256 << 10) // 5 - 10)).encode(),
         "modeling.py": ("x = [" + "1," * ((1 << 20) // 2 - 10) + "]\n").encode(),

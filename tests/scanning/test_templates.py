@@ -170,10 +170,14 @@ def test_oversized_templates_and_configs_are_errors(scan, engine):
         assert report.verdict is Verdict.ERROR, hint
         assert "chat-template-too-large" in {f.rule for f in report.findings}
     huge = json.dumps({"chat_template": "{{ m }}", "pad": "x" * engine.limits.max_json_bytes})
-    report = scan.bytes(huge.encode(), name_hint="renamed.json")
-    assert report.verdict is Verdict.ERROR and report.findings[0].rule == "config-too-large"
-    vocab = json.dumps({"model": {"vocab": {f"tok{i}": i for i in range(400_000)}}})
-    assert scan.bytes(vocab.encode(), name_hint="tokenizer.json").verdict is Verdict.CLEAN
+    dense = json.dumps({"chat_template": "{{ m }}", "x": [[]] * 2_000_000})  # ~130 MB parsed
+    for data in (huge, dense):
+        report = scan.bytes(data.encode(), name_hint="tokenizer_config.json")
+        assert report.verdict is Verdict.ERROR and report.findings[0].rule == "config-too-large"
+    # Vocabularies are read by no config loader: big, escaped, still clean.
+    vocab = {f"tok\u0000{i}": i for i in range(400_000)}
+    data = json.dumps({"model": {"vocab": vocab}, "pad": "x" * engine.limits.max_json_bytes})
+    assert scan.bytes(data.encode(), name_hint="tokenizer.json").verdict is Verdict.CLEAN
 
 
 def test_analysis_is_bounded(scan):

@@ -27,10 +27,22 @@ class Limits:
     """CPU time (of the scanning thread) for any file, plus ``cpu_seconds_per_gib`` of its size:
     a nested archive once took 15 minutes of CPU inside one upload."""
     cpu_seconds_per_gib: float = 240.0
-    max_json_bytes: int = 4 << 20
-    """JSON parsed as a whole (configs, tokenizer configs): json.loads costs up to ~20x in RSS."""
+    max_json_bytes: int = 16 << 20
+    """JSON read whole (configs, tokenizer configs); parsed only within ``max_json_cost``."""
+    max_json_cost: int = 128 << 20
+    """Estimated memory of the parsed JSON (see :func:`json_cost`): dense ``[[],[],...]`` costs
+    ~20x its size, a tokenizer config's added tokens ~5x."""
     max_template_bytes: int = 256 << 10
     """A chat template parsed with Jinja (real ones are a few KiB; the AST costs ~60x)."""
+
+
+_JSON_COSTS = ((b"{", 240), (b"[", 64), (b",", 64), (b":", 64))
+
+
+def json_cost(raw: bytes) -> int:
+    """An upper estimate of the bytes ``json.loads(raw)`` allocates: each container, element and
+    key becomes a Python object (a small dict ~240 bytes, a list or string ~64)."""
+    return len(raw) + sum(raw.count(c) * weight for c, weight in _JSON_COSTS)
 
 
 @dataclass(frozen=True)

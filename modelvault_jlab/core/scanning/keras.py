@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from .context import Location, ScanContext
+from .context import Location, ScanContext, json_cost
 from .models import Severity
 from .stream import Window
 from .zipparse import ZipListing
@@ -178,6 +178,15 @@ def check_keras_metadata(ctx: ScanContext, metadata: str, loc: Location, identif
 
 
 def _load_json(ctx: ScanContext, raw: bytes | str, loc: Location, fmt: str) -> Any:
+    if json_cost(raw.encode() if isinstance(raw, str) else raw) > ctx.limits.max_json_cost:
+        ctx.add(
+            Severity.ERROR,
+            "keras-config-too-large",
+            "config too large to analyse (parsed-memory estimate)",
+            loc,
+            fmt,
+        )
+        return None
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .context import Location, ScanContext
+from .context import Location, ScanContext, json_cost
 from .jinja_check import check_template
 from .keras import check_keras_config
 from .models import Severity
@@ -26,19 +26,12 @@ from .stream import Window
 
 _JSON_WS = b" \t\r\n"
 _TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2")
-#: Files transformers/Keras read as configs: above the size cap they are an error, not text.
-_CONFIG_NAMES = frozenset(
-    {
-        "config.json",
-        "tokenizer_config.json",
-        "chat_template.json",
-        "processor_config.json",
-        "preprocessor_config.json",
-        "generation_config.json",
-    }
-)
-#: Keys whose presence makes any JSON file above the size cap an error.
-_MARKERS = (b'"chat_template"', b'"auto_map"', b'"class_name"', b'"custom_pipelines"')
+
+
+def _read_as_config(name: str) -> bool:
+    """Files transformers and Keras read configs, chat templates and ``auto_map`` from (by name:
+    ``config.json``, ``tokenizer_config.json``, ``preprocessor_config.json``, ...)."""
+    return name.endswith("config.json") or name == "chat_template.json"
 
 
 def check_template_text(ctx: ScanContext, text: str, loc: Location, fmt: str, where: str) -> None:
@@ -74,18 +67,6 @@ def _first_non_space(win: Window) -> int:
     return pos
 
 
-def _has_marker(win: Window) -> bool:
-    keep = max(len(m) for m in _MARKERS)
-    pos, tail = 0, b""
-    while pos < win.length:
-        chunk = tail + win.read_at(pos, 1 << 20)
-        if any(m in chunk for m in _MARKERS) or b"\\u" in chunk:
-            return True  # an escaped key could spell any marker: fail closed
-        pos += len(chunk) - len(tail)
-        tail = chunk[-keep:]
-    return False
-
-
 def scan_text(ctx: ScanContext, win: Window, loc: Location) -> str:
     """Plain text is clean; templates and configs a loader interprets are analysed."""
     name = (loc.name_hint or "").rsplit("/", 1)[-1]
@@ -99,18 +80,19 @@ def scan_text(ctx: ScanContext, win: Window, loc: Location) -> str:
     start = _first_non_space(win)
     if win.read_at(start, 1) != b"{":
         return "text"
-    if win.length > ctx.limits.max_json_bytes:
-        if name in _CONFIG_NAMES or _has_marker(win):
+    raw = win.read_at(0, win.length) if win.length <= ctx.limits.max_json_bytes else b""
+    if not raw or json_cost(raw) > ctx.limits.max_json_cost:
+        if _read_as_config(name):  # big vocabularies (tokenizer.json) are no config
             ctx.add(
                 Severity.ERROR,
                 "config-too-large",
-                f"JSON config larger than {ctx.limits.max_json_bytes} bytes was not analysed",
+                "JSON config too large to analyse (size or parsed-memory estimate)",
                 loc,
                 "json",
             )
         return "json"
     try:
-        data = json.loads(win.read_at(0, win.length))
+        data = json.loads(raw)
     except (ValueError, RecursionError):
         return "text"
     if isinstance(data, dict):
