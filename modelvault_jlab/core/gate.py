@@ -132,7 +132,12 @@ class Gate:
                     return turn.result
                 with optional(turn.lease):  # held until the verdict is stored
                     f.seek(0)
-                    report = self.engine.scan_fileobj(f, size, name_hint=name_hint)
+                    from .scanning.pool import shared_pool  # scanner loads where scans run
+
+                    # On the scan pool's own threads, within the scan's CPU budget.
+                    report = shared_pool().run(
+                        self.engine.scan_fileobj, f, size, name_hint=name_hint
+                    )
                     record = ScanRecord(
                         sha256,
                         report.scanner_version,

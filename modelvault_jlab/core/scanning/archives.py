@@ -17,9 +17,10 @@ import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 from .context import BudgetExceededError, Location, ScanContext
+from .inflate import bounded_reader, zip_decompressor, zlib_decompressor
 from .models import Severity
 from .stream import Window
 from .torch_zip import is_torch_pickle, is_torch_record, torch_archive_prefix
@@ -61,27 +62,6 @@ class WindowIO(io.RawIOBase):
         b[:n] = data
         self._pos += n
         return n
-
-
-class _Decompressor(Protocol):
-    def decompress(self, data: bytes, /) -> bytes: ...
-
-
-def _feed(src: Window, decomp: _Decompressor) -> Callable[[int], bytes]:
-    """A chunk reader that pulls compressed bytes from ``src`` through ``decomp``."""
-    pending = [b""]
-
-    def read(_n: int) -> bytes:
-        while True:
-            if pending[0]:
-                out, pending[0] = pending[0], b""
-                return out
-            chunk = src.read(1 << 20)
-            if not chunk:
-                return b""
-            pending[0] = decomp.decompress(chunk)
-
-    return read
 
 
 def _file_reader(f: IO[bytes]) -> Callable[[int], bytes]:
@@ -158,7 +138,7 @@ def scan_compressed(fmt: str) -> Callable[[ScanContext, Window, Location], str]:
     def scan(ctx: ScanContext, win: Window, loc: Location) -> str:
         child = loc.child(_inner_name(loc, fmt))
         if fmt == "zlib":
-            reader = _feed(win, zlib.decompressobj())
+            reader = bounded_reader(win, zlib_decompressor())
             with expanded(ctx, reader, win.length, child, fmt) as inner:
                 if inner is not None:
                     ctx.scan_inner(inner, child)
@@ -183,32 +163,6 @@ def scan_compressed(fmt: str) -> Callable[[ScanContext, Window, Location], str]:
 
 
 # -- zip -------------------------------------------------------------------------------------------
-def _zip_decompressor(method: int) -> _Decompressor | None:
-    if method == 8:
-        return zlib.decompressobj(-15)
-    if method == 12:
-        return bz2.BZ2Decompressor()
-    if method == 14:
-        import zipfile
-
-        return zipfile.LZMADecompressor()  # type: ignore[attr-defined,no-any-return]
-    if method == 9:
-        try:
-            import inflate64  # type: ignore[import-not-found]
-        except ImportError:
-            return None
-
-        class _Inflate64:
-            def __init__(self) -> None:
-                self._i = inflate64.Inflater()
-
-            def decompress(self, data: bytes, /) -> bytes:
-                return bytes(self._i.inflate(data))
-
-        return _Inflate64()
-    return None
-
-
 @contextmanager
 def zip_member(
     ctx: ScanContext, win: Window, entry: ZipEntry, loc: Location
@@ -229,7 +183,7 @@ def zip_member(
     if entry.method == 0:
         yield raw
         return
-    decomp = _zip_decompressor(entry.method)
+    decomp = zip_decompressor(entry.method)
     if decomp is None:
         ctx.add(
             Severity.ERROR,
@@ -242,7 +196,7 @@ def zip_member(
         yield None
         return
     ctx.track(raw)
-    with expanded(ctx, _feed(raw, decomp), entry.csize, loc, "zip") as inner:
+    with expanded(ctx, bounded_reader(raw, decomp), entry.csize, loc, "zip") as inner:
         yield inner
 
 
@@ -271,7 +225,7 @@ def classify_zip(names: list[str], central_names: list[str] | None = None) -> tu
     prefix = torch_archive_prefix(names if central_names is None else central_names)
     if prefix is not None and any(is_torch_record(n, prefix, "data.pkl") for n in names):
         return "torch-zip", prefix
-    if "config.json" in names and ("metadata.json" in names or "model.weights.h5" in names):
+    if "config.json" in names:  # all Keras reads from a .keras zip (metadata.json is optional)
         return "keras", ""
     if names and all(n.endswith(".npy") for n in names):
         return "npz", ""
@@ -308,7 +262,7 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
         )
     names = [e.name for e in listing.entries if not e.is_dir]
     kind, prefix = classify_zip(names, [e.name for e in listing.entries if e.from_central])
-    if kind == "keras":
+    if kind == "keras":  # transformers' zips with a config.json are checked the same way
         from .keras import scan_keras_zip_config
 
         scan_keras_zip_config(ctx, win, listing, loc)
@@ -343,6 +297,8 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
             and not entry.name.endswith(".pkl")
         ):
             continue  # TorchScript source/debug info, reported once above
+        if kind == "keras" and entry.name == "config.json":
+            continue  # analysed above, whatever its text encoding
         if entry.encrypted:
             ctx.add(
                 Severity.SUSPICIOUS,
@@ -458,16 +414,16 @@ def scan_7z(ctx: ScanContext, win: Window, loc: Location) -> str:
 
     class _Sink(Py7zIO):
         def __init__(self, name: str) -> None:
-            # closed by scan_7z's finally block once the member has been scanned
-            self._f: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-                max_size=ctx.limits.spool_memory_bytes
-            )
+            # On disk: py7zr extracts every member before any is scanned, so in-memory spools
+            # of many members would add up. Closed by scan_7z's finally block.
+            self._f: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
             spools[name] = self._f
 
         def write(self, s: bytes | bytearray) -> int:
+            ctx.charge()
             total[0] += len(s)
             ctx.expanded_bytes += len(s)
-            if total[0] > limit or ctx.expanded_bytes > ctx.limits.max_total_expanded_bytes:
+            if total[0] > limit or ctx.expanded_bytes > ctx.expansion_budget:
                 raise BudgetExceededError("7z content expands past the limit")
             return self._f.write(s)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,26 @@ class Limits:
     max_total_expanded_bytes: int = 16 << 30
     max_archive_entries: int = 100_000
     spool_memory_bytes: int = 8 << 20
+    max_cpu_seconds: float = 60.0
+    """CPU time (of the scanning thread) for any file, plus ``cpu_seconds_per_gib`` of its size:
+    a nested archive once took 15 minutes of CPU inside one upload."""
+    cpu_seconds_per_gib: float = 240.0
+    max_json_bytes: int = 16 << 20
+    """JSON read whole (configs, tokenizer configs); parsed only within ``max_json_cost``."""
+    max_json_cost: int = 128 << 20
+    """Estimated memory of the parsed JSON (see :func:`json_cost`): dense ``[[],[],...]`` costs
+    ~20x its size, a tokenizer config's added tokens ~5x."""
+    max_template_bytes: int = 256 << 10
+    """A chat template parsed with Jinja (real ones are a few KiB; the AST costs ~60x)."""
+
+
+_JSON_COSTS = ((b"{", 240), (b"[", 64), (b",", 64), (b":", 64))
+
+
+def json_cost(raw: bytes) -> int:
+    """An upper estimate of the bytes ``json.loads(raw)`` allocates: each container, element and
+    key becomes a Python object (a small dict ~240 bytes, a list or string ~64)."""
+    return len(raw) + sum(raw.count(c) * weight for c, weight in _JSON_COSTS)
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,10 @@ class BudgetExceededError(Exception):
     """Decompression went past a limit (a bomb, or simply too big to analyse)."""
 
 
+class CpuBudgetExceededError(Exception):
+    """The scan used up its CPU budget: it stops at once, and the verdict is ``error``."""
+
+
 Dispatch = Callable[["ScanContext", Window, Location], str]
 
 
@@ -54,6 +79,9 @@ class ScanContext:
         self.expanded_bytes = 0
         self.extra_bytes_read = 0
         self._windows: list[Window] = []
+        self._cpu_deadline: float | None = None
+        self.expansion_budget = limits.max_total_expanded_bytes
+        self.cpu_exceeded = False
 
     # -- findings ----------------------------------------------------------------------------
     def add(
@@ -93,8 +121,36 @@ class ScanContext:
 
     # -- accounting --------------------------------------------------------------------------
     def track(self, win: Window) -> Window:
+        if self._cpu_deadline is None:  # the first window tracked is the scanned file itself
+            budget = self.limits.max_cpu_seconds + self.limits.cpu_seconds_per_gib * (
+                win.length / (1 << 30)
+            )
+            self._cpu_deadline = time.thread_time() + budget
+            # The ratio bounds the whole file too, not only each member: 50 zip entries sharing
+            # one compressed bomb (overlapping entries) each stayed within their own ratio.
+            self.expansion_budget = min(
+                self.limits.max_total_expanded_bytes,
+                int(max(win.length, 1 << 20) * self.limits.max_expansion_ratio),
+            )
+        win.on_read = self.charge
         self._windows.append(win)
         return win
+
+    def charge(self) -> None:
+        """Stop the scan once its thread has used its CPU budget (called on every buffered read
+        and decompressed chunk, so no format can loop without passing here)."""
+        if self._cpu_deadline is None or time.thread_time() <= self._cpu_deadline:
+            return
+        if not self.cpu_exceeded:
+            self.cpu_exceeded = True
+            self.add(
+                Severity.ERROR,
+                "scan-cpu-budget",
+                "the scan used up its CPU budget before finishing; the rest was not analysed",
+                Location(),
+                None,
+            )
+        raise CpuBudgetExceededError("CPU budget exceeded")
 
     @property
     def bytes_scanned(self) -> int:
@@ -112,6 +168,7 @@ class ScanContext:
                 None,
             )
             return "too-deep"
+        self.charge()
         fmt = self._dispatch(self, self.track(win), loc)
         if loc.inner_path:
             self.inner_formats[loc.inner_path] = fmt
@@ -136,6 +193,7 @@ class ScanContext:
             chunk = reader(1 << 20)
             if not chunk:
                 break
+            self.charge()
             written += len(chunk)
             self.expanded_bytes += len(chunk)
             if written > limit_ratio:
@@ -143,8 +201,10 @@ class ScanContext:
                     f"expands more than {self.limits.max_expansion_ratio:g}x "
                     f"({compressed_size} compressed bytes)"
                 )
-            if self.expanded_bytes > self.limits.max_total_expanded_bytes:
-                raise BudgetExceededError("total decompressed size budget exceeded")
+            if self.expanded_bytes > self.expansion_budget:
+                raise BudgetExceededError(
+                    f"the file expands to more than {self.expansion_budget} bytes in total"
+                )
             out.write(chunk)
         out.flush()
         out.seek(0)

@@ -10,8 +10,9 @@ from typing import BinaryIO
 
 from .allowlist import GlobalPolicy
 from .archives import scan_zip
-from .context import Limits, Location, ScanContext
+from .context import CpuBudgetExceededError, Limits, Location, ScanContext
 from .detect import HEAD_SIZE, detect_format
+from .formats_misc import structural_checks
 from .models import SCANNER_VERSION, Finding, ScanReport, Severity, verdict_of
 from .pickle import check_pickle_at_start
 from .python_src import is_python
@@ -66,6 +67,8 @@ class ScanEngine:
         win = ctx.track(Window(fileobj, 0, size))
         try:
             fmt = dispatch(ctx, win, loc)
+        except CpuBudgetExceededError:  # its finding is recorded already
+            fmt = "unknown"
         except Exception as exc:  # fail closed on any scanner bug
             fmt = "unknown"
             ctx.add(
@@ -112,6 +115,7 @@ def dispatch(ctx: ScanContext, win: Window, loc: Location) -> str:
     if scanner is not None:
         win.seek(0)
         result = scanner(ctx, win, loc)
+    result = structural_checks(ctx, win, loc, result)
     # zipfile (Keras, npz readers, anything calling zipfile.is_zipfile) finds an end-of-central-
     # directory record behind any prefix, whatever the file was sniffed as.
     if fmt != "zip" and win.length >= 22 and find_eocd(win) is not None:

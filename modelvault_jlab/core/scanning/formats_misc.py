@@ -1,11 +1,16 @@
-"""GGUF and ONNX: formats without pickles whose metadata can still attack a loader.
+"""GGUF, ONNX and TensorFlow protobufs: formats without pickles whose metadata can still attack
+a loader.
 
 * GGUF: header sanity (version, counts, string/array lengths, tensor dims and offsets — the
   llama.cpp parser CVEs came from unchecked values) and chat templates (see :mod:`.templates`).
   Spec: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
-* ONNX: a streaming protobuf walk (large ``raw_data`` is skipped with seek) that checks every
-  ``external_data`` location stays inside the model folder (CVE-2022-25882 class: path traversal
-  reading arbitrary files). Schema: https://github.com/onnx/onnx/blob/main/onnx/onnx.proto
+* ONNX: a streaming protobuf walk by field number (any field order, unknown groups skipped;
+  large ``raw_data`` is skipped with seek) that checks every ``external_data`` location stays
+  inside the model folder (CVE-2022-25882 class: path traversal reading arbitrary files).
+  Schema: https://github.com/onnx/onnx/blob/main/onnx/onnx.proto
+* TensorFlow ``keras_metadata.pb`` / ``saved_model.pb``: the same walk, for the Keras layer
+  configs tf_keras rebuilds from them and for graph ops that touch files or call Python.
+* Sniffing at offset 0 misses HDF5 behind a userblock and protobufs: :func:`structural_checks`.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from .context import Location, ScanContext
 from .models import Severity
 from .stream import TruncatedError, Window
-from .templates import check_template
+from .templates import check_template_text, template_too_large
 
 # -- GGUF ------------------------------------------------------------------------------------------
 _SCALAR = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
@@ -31,9 +36,11 @@ class _BadError(Exception):
 
 
 class _Gguf:
-    def __init__(self, win: Window, version: int) -> None:
+    def __init__(self, win: Window, version: int, keep_limit: int) -> None:
         self.win = win
         self.wide = version >= 2
+        self.keep_limit = keep_limit
+        self.too_large = False  # the last string asked for was above keep_limit (skipped)
 
     def count(self) -> int:
         if self.wide:
@@ -44,7 +51,8 @@ class _Gguf:
         n = self.count()
         if n > MAX_GGUF_STRING or n > self.win.remaining:
             raise _BadError(f"string of {n} bytes runs past the end of the file")
-        if not keep:
+        self.too_large = keep and n > self.keep_limit
+        if not keep or self.too_large:
             self.win.skip(n)
             return None
         return self.win.read_exact(n).decode("utf-8", "replace")
@@ -79,7 +87,7 @@ def scan_gguf(ctx: ScanContext, win: Window, loc: Location) -> str:
         (version,) = struct.unpack("<I", win.read_exact(4))
         if version not in (1, 2, 3):
             raise _BadError(f"unsupported GGUF version {version}")
-        g = _Gguf(win, version)
+        g = _Gguf(win, version, ctx.limits.max_template_bytes)
         n_tensors, n_kv = g.count(), g.count()
         if n_tensors > MAX_GGUF_COUNT or n_kv > MAX_GGUF_COUNT:
             raise _BadError(f"implausible counts ({n_tensors} tensors, {n_kv} metadata keys)")
@@ -89,13 +97,14 @@ def scan_gguf(ctx: ScanContext, win: Window, loc: Location) -> str:
             (vtype,) = struct.unpack("<I", win.read_exact(4))
             is_template = key.startswith("tokenizer.chat_template")
             value = g.value(vtype, keep=is_template)
+            if is_template and vtype == 8 and g.too_large:
+                template_too_large(ctx, loc, "gguf", key)
             if key == "general.alignment" and isinstance(value, int):
                 if value == 0 or value & (value - 1):
                     raise _BadError(f"alignment {value} is not a power of two")
                 alignment = value
             if is_template and isinstance(value, str):
-                for sev, rule, msg in check_template(value):
-                    ctx.add(sev, rule, f"{key}: {msg}", loc, "gguf", global_=key)
+                check_template_text(ctx, value, loc, "gguf", key)
         infos: list[tuple[str, int]] = []
         for _ in range(n_tensors):
             name = g.string(True) or ""
@@ -135,15 +144,38 @@ def scan_gguf(ctx: ScanContext, win: Window, loc: Location) -> str:
 _SCHEMA: dict[str, dict[int, str]] = {
     "Model": {7: "Graph", 20: "Training", 25: "Function"},
     "Training": {1: "Graph", 2: "Graph"},
-    "Function": {7: "Node"},
+    "Function": {7: "Node", 11: "Attribute"},
     "Graph": {1: "Node", 5: "Tensor", 15: "Sparse"},
     "Node": {5: "Attribute"},
     "Attribute": {5: "Tensor", 6: "Graph", 10: "Tensor", 11: "Graph", 22: "Sparse", 23: "Sparse"},
     "Sparse": {1: "Tensor", 2: "Tensor"},
     "Tensor": {13: "Entry"},
     "Entry": {},
+    # TF-Keras SavedModel keras_metadata.pb: SavedMetadata.nodes -> SavedObject.metadata (JSON)
+    "SavedMetadata": {1: "SavedObject"},
+    "SavedObject": {},
+    # TF SavedModel saved_model.pb: meta_graphs -> object_graph_def -> nodes -> user_object
+    # (tf_keras reads layer configs from its metadata when keras_metadata.pb is absent), and
+    # meta_graphs -> graph_def (and its function library) -> node ops.
+    "SavedModel": {2: "MetaGraph"},
+    "MetaGraph": {2: "GraphDef", 7: "ObjectGraph"},
+    "ObjectGraph": {1: "TFObject"},
+    "TFObject": {4: "UserObject"},
+    "UserObject": {},
+    "GraphDef": {1: "TFNode", 2: "FunctionLibrary"},
+    "FunctionLibrary": {1: "FunctionDef"},
+    "FunctionDef": {3: "TFNode"},
+    "TFNode": {},
 }
 _STRINGS = {("Entry", 1), ("Entry", 2), ("Node", 7), ("Node", 4), ("Tensor", 8)}
+_STRINGS |= {("SavedObject", 4), ("SavedObject", 5), ("UserObject", 1), ("UserObject", 3)}
+_STRINGS |= {("TFNode", 1), ("TFNode", 2)}
+_KERAS_METADATA = "keras_metadata.pb"
+_SAVED_MODEL = "saved_model.pb"
+#: TensorFlow ops that touch the filesystem or call Python when a SavedModel graph runs.
+_TF_RISKY_OPS = frozenset(
+    {"ReadFile", "WriteFile", "MatchingFiles", "PyFunc", "PyFuncStateless", "EagerPyFunc"}
+)
 _STD_DOMAINS = {
     "",
     "ai.onnx",
@@ -182,7 +214,7 @@ def location_escapes(location: str) -> bool:
     return ".." in parts
 
 
-class _Onnx:
+class _ProtoWalk:
     def __init__(self, ctx: ScanContext, win: Window, loc: Location) -> None:
         self.ctx, self.win, self.loc = ctx, win, loc
 
@@ -199,6 +231,8 @@ class _Onnx:
                 raise _BadError("field number 0")
             if wtype == 0:
                 _varint(win)
+            elif wtype == 3:  # a group (deprecated, still accepted for unknown fields)
+                self.skip_group(field, end, depth + 1)
             elif wtype == 1:
                 win.skip(8)
             elif wtype == 5:
@@ -211,7 +245,7 @@ class _Onnx:
                 if field in schema:
                     child = self.message(schema[field], sub_end, depth + 1)
                     self.on_child(schema[field], child, sub_end)
-                elif (kind, field) in _STRINGS and n <= 1 << 16:
+                elif (kind, field) in _STRINGS and n <= self.ctx.limits.max_json_bytes:
                     strings[field] = win.read_exact(n).decode("utf-8", "replace")
                 else:
                     win.skip(n)
@@ -221,6 +255,35 @@ class _Onnx:
         if win.pos != end:
             raise _BadError("message overruns its length")
         return strings
+
+    def skip_group(self, field: int, end: int, depth: int) -> None:
+        """Skip to the end-group tag of ``field`` (protobuf parsers accept unknown groups)."""
+        if depth > MAX_PROTO_DEPTH:
+            raise _BadError("protobuf nesting too deep")
+        win = self.win
+        while win.pos < end:
+            key = _varint(win)
+            inner, wtype = key >> 3, key & 7
+            if wtype == 4:
+                if inner != field:
+                    raise _BadError("mismatched end of group")
+                return
+            if wtype == 0:
+                _varint(win)
+            elif wtype == 1:
+                win.skip(8)
+            elif wtype == 5:
+                win.skip(4)
+            elif wtype == 2:
+                n = _varint(win)
+                if n > end - win.pos:
+                    raise _BadError("length-delimited field runs past its message")
+                win.skip(n)
+            elif wtype == 3:
+                self.skip_group(inner, end, depth + 1)
+            else:
+                raise _BadError(f"unsupported wire type {wtype}")
+        raise _BadError("group not terminated")
 
     def on_child(self, kind: str, fields: dict[int, str], offset: int) -> None:
         if kind == "Entry" and fields.get(1) == "location":
@@ -234,6 +297,23 @@ class _Onnx:
                     "onnx",
                     offset=offset,
                 )
+        elif kind == "SavedObject" and fields.get(5):
+            from .keras import check_keras_metadata
+
+            check_keras_metadata(self.ctx, fields[5], self.loc, fields.get(4, ""))
+        elif kind == "UserObject" and fields.get(3):
+            from .keras import check_keras_metadata
+
+            check_keras_metadata(self.ctx, fields[3], self.loc, fields.get(1, ""))
+        elif kind == "TFNode" and fields.get(2) in _TF_RISKY_OPS:
+            self.ctx.add(
+                Severity.SUSPICIOUS,
+                "tf-risky-op",
+                f"graph node {fields.get(1, '?')[:100]!r} runs {fields[2]} when the model runs",
+                self.loc,
+                "tf-saved-model",
+                global_=fields[2],
+            )
         elif kind == "Node" and fields.get(7, "") not in _STD_DOMAINS:
             self.ctx.add(
                 Severity.INFO,
@@ -247,10 +327,9 @@ class _Onnx:
 
 def scan_onnx(ctx: ScanContext, win: Window, loc: Location) -> str:
     try:
-        _Onnx(ctx, win, loc).message("Model", win.length, 0)
+        _ProtoWalk(ctx, win, loc).message("Model", win.length, 0)
     except (_BadError, TruncatedError) as exc:
-        hinted = (loc.name_hint or "").lower().endswith(".onnx")
-        if not hinted:
+        if not _onnx_hint(loc):
             return "binary"  # the protobuf guess was wrong; nothing here can carry code
         ctx.add(
             Severity.ERROR,
@@ -261,6 +340,69 @@ def scan_onnx(ctx: ScanContext, win: Window, loc: Location) -> str:
             offset=win.pos,
         )
     return "onnx"
+
+
+_BY_NAME = {
+    _KERAS_METADATA: ("SavedMetadata", "keras-metadata"),
+    _SAVED_MODEL: ("SavedModel", "tf-saved-model"),
+}
+
+
+def scan_tf_protobuf(ctx: ScanContext, win: Window, loc: Location, name: str) -> str:
+    """A TensorFlow SavedModel file read by its fixed name: ``keras_metadata.pb`` (one JSON
+    config per layer) or ``saved_model.pb`` (object-graph metadata and graph ops)."""
+    message, fmt = _BY_NAME[name]
+    try:
+        _ProtoWalk(ctx, win, loc).message(message, win.length, 0)
+    except (_BadError, TruncatedError) as exc:
+        ctx.add(
+            Severity.ERROR,
+            f"{fmt}-malformed",
+            f"cannot parse {name}: {exc}",
+            loc,
+            fmt,
+            offset=win.pos,
+        )
+    return fmt
+
+
+# -- what sniffing at offset 0 cannot see -----------------------------------------------------------
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def hdf5_superblock(win: Window) -> int | None:
+    """Offset of an HDF5 superblock: the library looks at 0, 512, 1024, 2048, ... (a userblock
+    of any power-of-two size >= 512 may come first, and h5py opens such files as HDF5)."""
+    offset = 0
+    while offset + len(HDF5_MAGIC) <= win.length:
+        if win.read_at(offset, len(HDF5_MAGIC)) == HDF5_MAGIC:
+            return offset
+        offset = 512 if offset == 0 else offset * 2
+    return None
+
+
+def structural_checks(ctx: ScanContext, win: Window, loc: Location, fmt: str) -> str:
+    """Run the scanners of formats a loader accepts although the bytes at offset 0 said ``fmt``:
+    HDF5 behind a userblock (Keras ``.h5``), ONNX whose fields do not start with ``ir_version``
+    (protobuf fields come in any order), ``keras_metadata.pb`` and ``saved_model.pb`` (no
+    magic at all: TensorFlow opens them by name)."""
+    if fmt != "hdf5" and hdf5_superblock(win) is not None:
+        win.seek(0)
+        scan_hdf5(ctx, win, loc)
+        fmt = "hdf5" if fmt in ("binary", "text") else fmt
+    name = (loc.name_hint or "").rsplit("/", 1)[-1]
+    if name in _BY_NAME and fmt in ("binary", "text", "onnx"):
+        win.seek(0)
+        return scan_tf_protobuf(ctx, win, loc, name)
+    if fmt in ("binary", "text"):  # NUL-free protobuf is UTF-8 "text"
+        win.seek(0)
+        parsed = scan_onnx(ctx, win, loc)
+        fmt = parsed if fmt == "binary" or _onnx_hint(loc) else fmt
+    return fmt
+
+
+def _onnx_hint(loc: Location) -> bool:
+    return (loc.name_hint or "").lower().endswith(".onnx")
 
 
 def scan_hdf5(ctx: ScanContext, win: Window, loc: Location) -> str:

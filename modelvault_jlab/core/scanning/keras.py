@@ -9,16 +9,21 @@ config JSON is walked recursively (nested models included); HDF5 attributes are 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from typing import Any
 
-from .context import Location, ScanContext
+from .context import Location, ScanContext, json_cost
 from .models import Severity
 from .stream import Window
 from .zipparse import ZipListing
 
-MAX_CONFIG = 64 << 20
-_KERAS_MODULE_PREFIXES = ("keras", "tf_keras", "tensorflow.keras", "tensorflow.python.keras")
+#: Packages Keras itself trusts when a config names a ``module`` (serialization_lib).
+_KERAS_PACKAGES = ("keras", "keras_hub", "keras_cv", "keras_nlp", "tf_keras", "tensorflow")
+MAX_H5_OBJECTS = 100_000
+_DOTTED = re.compile(r"[A-Za-z_][\w.]*")
 _DANGEROUS_KERAS = frozenset(
     {
         "get_file",
@@ -58,13 +63,46 @@ def check_keras_config(ctx: ScanContext, config: Any, loc: Location, fmt: str) -
         stack.extend((v, depth + 1) for v in node.values())
 
 
+def _in_keras(module: str) -> bool:
+    return module.split(".", 1)[0] in _KERAS_PACKAGES  # "keras_evil" is not "keras"
+
+
+def _check_embedded_module(
+    ctx: ScanContext, class_name: str, inner: dict[str, Any], loc: Location, fmt: str
+) -> None:
+    """``TorchModuleWrapper`` (and subclasses) keep a whole ``torch.save`` pickle, base64 in
+    ``config["module"]``, and ``from_config`` runs ``torch.load(weights_only=False)`` on it. The
+    value is decoded exactly as Keras does (non-validating base64) and scanned as a file."""
+    value = inner.get("module")
+    if not isinstance(value, str) or (len(value) < 256 and _DOTTED.fullmatch(value)):
+        return
+    child = loc.child(f"[{class_name} module]")
+    ctx.add(
+        Severity.SUSPICIOUS,
+        "keras-torch-module",
+        f"{class_name} embeds a serialized torch module: loading it runs torch.load on a "
+        "pickle (needs safe_mode=False)",
+        loc,
+        fmt,
+        global_=class_name,
+    )
+    try:
+        data = base64.b64decode(value.encode("ascii"))
+    except (UnicodeEncodeError, binascii.Error, ValueError):
+        return  # Keras fails on it the same way: nothing is loaded
+    ctx.scan_inner(Window.of_bytes(data), child)
+
+
 def _check_object(ctx: ScanContext, node: dict[str, Any], loc: Location, fmt: str) -> None:
     class_name = node.get("class_name")
     if not isinstance(class_name, str):
         return
     module = node.get("module")
     registered = node.get("registered_name")
-    if class_name == "Lambda":
+    inner = node.get("config")
+    if isinstance(inner, dict):
+        _check_embedded_module(ctx, class_name, inner, loc, fmt)
+    if class_name in ("Lambda", "__lambda__"):
         ctx.add(
             Severity.MALICIOUS,
             "keras-lambda",
@@ -86,7 +124,7 @@ def _check_object(ctx: ScanContext, node: dict[str, Any], loc: Location, fmt: st
         target = str(node["config"])
     if isinstance(module, str):
         dotted = f"{module}.{target}"
-        in_keras = module.startswith(_KERAS_MODULE_PREFIXES)
+        in_keras = _in_keras(module)
         denied = None if in_keras else ctx.policy.is_denied(dotted)
         if denied or target in _DANGEROUS_KERAS:
             ctx.add(
@@ -131,7 +169,24 @@ def _check_object(ctx: ScanContext, node: dict[str, Any], loc: Location, fmt: st
         )
 
 
+def check_keras_metadata(ctx: ScanContext, metadata: str, loc: Location, identifier: str) -> None:
+    """One SavedObject's metadata from a TF-Keras ``keras_metadata.pb`` (a layer's JSON config,
+    from which tf_keras rebuilds the layer, Lambda code included)."""
+    config = _load_json(ctx, metadata, loc, "keras-metadata")
+    if config is not None:
+        check_keras_config(ctx, config, loc, "keras-metadata")
+
+
 def _load_json(ctx: ScanContext, raw: bytes | str, loc: Location, fmt: str) -> Any:
+    if json_cost(raw.encode() if isinstance(raw, str) else raw) > ctx.limits.max_json_cost:
+        ctx.add(
+            Severity.ERROR,
+            "keras-config-too-large",
+            "config too large to analyse (parsed-memory estimate)",
+            loc,
+            fmt,
+        )
+        return None
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -144,13 +199,15 @@ def _load_json(ctx: ScanContext, raw: bytes | str, loc: Location, fmt: str) -> A
 def scan_keras_zip_config(
     ctx: ScanContext, win: Window, listing: ZipListing, loc: Location
 ) -> None:
+    """Every root ``config.json`` of a zip (Keras reads the last one; json.loads on the raw
+    bytes, so UTF-16/32 too, which is why this does not wait for text detection)."""
     from .archives import zip_member
 
     for entry in listing.entries:
         if entry.name != "config.json":
             continue
         child = loc.child(entry.name)
-        if entry.usize > MAX_CONFIG:
+        if entry.usize > ctx.limits.max_json_bytes:
             ctx.add(
                 Severity.ERROR, "keras-config-too-large", "config.json too large", child, "keras"
             )
@@ -158,9 +215,21 @@ def scan_keras_zip_config(
         with zip_member(ctx, win, entry, child) as inner:
             if inner is None:
                 continue
-            config = _load_json(ctx, inner.read_at(0, inner.length), child, "keras")
-            if config is not None:
-                check_keras_config(ctx, config, child, "keras")
+            raw = inner.read_at(0, min(inner.length, ctx.limits.max_json_bytes + 1))
+            if len(raw) > ctx.limits.max_json_bytes:
+                ctx.add(
+                    Severity.ERROR,
+                    "keras-config-too-large",
+                    "config.json too large",
+                    child,
+                    "keras",
+                )
+                continue
+            config = _load_json(ctx, raw, child, "keras")
+            if isinstance(config, dict):
+                from .templates import check_config  # templates imports this module
+
+                check_config(ctx, config, child, "keras")
 
 
 def scan_hdf5_keras(ctx: ScanContext, win: Window, loc: Location) -> str:
@@ -180,15 +249,35 @@ def scan_hdf5_keras(ctx: ScanContext, win: Window, loc: Location) -> str:
     try:
         with h5py.File(WindowIO(win), "r") as f:
             objects: list[Any] = [f]
-            f.visititems(lambda _name, obj: objects.append(obj) if len(objects) < 100_000 else None)
+            f.visititems(
+                lambda _name, obj: objects.append(obj) if len(objects) <= MAX_H5_OBJECTS else None
+            )
+            if len(objects) > MAX_H5_OBJECTS:
+                ctx.add(
+                    Severity.ERROR,
+                    "hdf5-too-many-objects",
+                    f"more than {MAX_H5_OBJECTS} HDF5 objects: the rest was not analysed",
+                    loc,
+                    "hdf5",
+                )
             for obj in objects:
                 for key in obj.attrs:
-                    if key not in ("model_config", "training_config", "keras_version"):
+                    if key not in ("model_config", "training_config"):
+                        continue
+                    # Read nothing larger than a config may be (an attribute can be huge).
+                    if obj.attrs.get_id(key).get_storage_size() > ctx.limits.max_json_bytes:
+                        ctx.add(
+                            Severity.ERROR,
+                            "keras-config-too-large",
+                            f"HDF5 attribute {key} too large to analyse",
+                            loc,
+                            "hdf5",
+                        )
                         continue
                     value = obj.attrs[key]
                     if isinstance(value, bytes):
                         value = value.decode("utf-8", "replace")
-                    if key != "keras_version" and isinstance(value, str):
+                    if isinstance(value, str):
                         config = _load_json(ctx, value, loc, "hdf5")
                         if config is not None:
                             check_keras_config(ctx, config, loc, "hdf5")

@@ -7,6 +7,7 @@ Scanners never load a file whole: they read headers and small structures through
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import BinaryIO
 
 _CHUNK = 1 << 16
@@ -35,6 +36,8 @@ class Window:
         self._buf_pos = 0  # window offset of _buf[0]
         self._i = 0  # index into _buf
         self.consumed = 0
+        self.on_read: Callable[[], None] | None = None
+        """Called before every read from the file (the scan's CPU budget check)."""
 
     @classmethod
     def of_bytes(cls, data: bytes) -> Window:
@@ -43,7 +46,9 @@ class Window:
     def sub(self, offset: int, length: int) -> Window:
         """A window on part of this one (absolute offsets are shared with the same file)."""
         length = max(0, min(length, self.length - offset))
-        return Window(self._f, self.start + offset, length)
+        win = Window(self._f, self.start + offset, length)
+        win.on_read = self.on_read
+        return win
 
     @property
     def pos(self) -> int:
@@ -78,6 +83,8 @@ class Window:
         to_read = min(max(want - have, _CHUNK), self.length - pos - have)
         if to_read <= 0:
             return
+        if self.on_read is not None:
+            self.on_read()
         self._f.seek(self.start + pos + have)
         data = self._f.read(to_read)
         self.consumed += len(data)
@@ -144,6 +151,8 @@ class Window:
         if self._buf_pos <= offset and offset + n <= self._buf_pos + len(self._buf):
             i = offset - self._buf_pos
             return self._buf[i : i + n]
+        if self.on_read is not None:
+            self.on_read()
         self._f.seek(self.start + offset)
         data = self._f.read(n)
         self.consumed += len(data)

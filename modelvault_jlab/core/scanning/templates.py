@@ -1,154 +1,119 @@
-"""Chat templates (GGUF metadata, tokenizer_config.json): Jinja that must stay plain.
+"""Text files that a loader interprets: chat templates and transformers/Keras JSON configs.
 
-Loaders such as llama-cpp-python rendered GGUF chat templates in an unsandboxed Jinja environment
-(CVE-2024-34359, GHSA-56xg-wfcc-g829): a template reaching ``__class__``/``__globals__``/
-``__subclasses__`` runs arbitrary code. Templates are parsed with Jinja's parser (parsing renders
-nothing) and walked for attribute access to private/dunder names and known SSTI gadgets.
+* Chat templates live in GGUF metadata (see :mod:`.formats_misc`), in ``tokenizer_config.json``
+  / ``chat_template.json`` (``chat_template``: a string, or a list of ``{name, template}``) and
+  in standalone ``*.jinja`` files (transformers reads ``chat_template.jinja`` and
+  ``additional_chat_templates/*.jinja``). Each is analysed by :mod:`.jinja_check`.
+* ``auto_map`` in a config can point ``trust_remote_code`` at another repository's code
+  (:func:`.python_src.check_auto_map`).
+* A Keras ``config.json`` next to ``model.weights.h5`` is what ``load_model("hf://...")`` and
+  Keras model folders read (:func:`.keras.check_keras_config`).
+
+A template or config above its size cap is an ``error`` (not analysed), never ``clean``.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator
 from typing import Any
 
-from .context import Location, ScanContext
+from .context import Location, ScanContext, json_cost
+from .jinja_check import check_template
+from .keras import check_keras_config
 from .models import Severity
+from .python_src import check_auto_map
 from .stream import Window
 
-MAX_JSON = 16 << 20
-
-_BAD_NAMES = frozenset(
-    {
-        "self",
-        "config",
-        "request",
-        "url_for",
-        "get_flashed_messages",
-        "os",
-        "subprocess",
-        "sys",
-        "builtins",
-        "__builtins__",
-        "g",
-        "session",
-    }
-)
-_ODD_NAMES = frozenset({"cycler", "joiner", "lipsum"})
-_GADGETS = frozenset(
-    {
-        "popen",
-        "system",
-        "eval",
-        "exec",
-        "import",
-        "globals",
-        "builtins",
-        "mro",
-        "subclasses",
-        "getattr",
-        "import_module",
-        "open",
-        "os",
-        "subprocess",
-        "load_module",
-        "modules",
-    }
-)
-_REGEX = re.compile(r"__\w+__|\|\s*attr\s*\(|\bmro\b|subclasses|\bpopen\b|\bos\.|import")
+_JSON_WS = b" \t\r\n"
+_TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2")
 
 
-def check_template(text: str) -> Iterator[tuple[Severity, str, str]]:
-    """Yield (severity, rule, message) for a chat template."""
-    try:
-        from jinja2 import Environment, nodes
-        from jinja2.exceptions import TemplateSyntaxError
-    except ImportError:  # pragma: no cover - jinja2 ships with jupyter_server
-        for m in _REGEX.finditer(text):
-            yield (Severity.MALICIOUS, "chat-template-ssti", f"template contains {m.group(0)!r}")
+def _read_as_config(name: str) -> bool:
+    """Files transformers and Keras read configs, chat templates and ``auto_map`` from (by name:
+    ``config.json``, ``tokenizer_config.json``, ``preprocessor_config.json``, ...)."""
+    return name.endswith("config.json") or name == "chat_template.json"
+
+
+def check_template_text(ctx: ScanContext, text: str, loc: Location, fmt: str, where: str) -> None:
+    """Analyse one chat template found at ``where`` (a JSON key, a GGUF key, a file)."""
+    if len(text.encode("utf-8", "surrogatepass")) > ctx.limits.max_template_bytes:
+        template_too_large(ctx, loc, fmt, where)
         return
-    try:
-        ast = Environment(autoescape=True, extensions=["jinja2.ext.loopcontrols"]).parse(text)
-    except (TemplateSyntaxError, RecursionError, ValueError) as exc:
-        yield (
-            Severity.SUSPICIOUS,
-            "chat-template-invalid",
-            f"chat template is not valid Jinja: {exc}",
-        )
-        return
-    for node in ast.find_all(
-        (
-            nodes.Getattr,
-            nodes.Getitem,
-            nodes.Name,
-            nodes.Filter,
-            nodes.Import,
-            nodes.FromImport,
-            nodes.Include,
-            nodes.Extends,
-        )
-    ):
-        if isinstance(node, nodes.Import | nodes.FromImport | nodes.Include | nodes.Extends):
-            yield (Severity.SUSPICIOUS, "chat-template-include", "template loads other templates")
-            continue
-        name: str | None = None
-        if isinstance(node, nodes.Getattr):
-            name = node.attr
-        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-            name = str(node.arg.value)
-        elif isinstance(node, nodes.Name):
-            name = node.name
-            if name in _BAD_NAMES:
-                yield (
-                    Severity.MALICIOUS,
-                    "chat-template-ssti",
-                    f"template references the SSTI gadget {name!r}",
-                )
-            elif name in _ODD_NAMES:
-                yield (
-                    Severity.SUSPICIOUS,
-                    "chat-template-suspicious",
-                    f"template references {name!r}",
-                )
-            continue
-        elif isinstance(node, nodes.Filter) and node.name == "attr":
-            yield (
-                Severity.MALICIOUS,
-                "chat-template-ssti",
-                "template uses the |attr filter (dynamic attribute access)",
-            )
-            continue
-        if name and name.startswith("_"):
-            yield (
-                Severity.MALICIOUS,
-                "chat-template-ssti",
-                f"template accesses private attribute {name!r}",
-            )
-        elif name in _GADGETS:
-            yield (
-                Severity.SUSPICIOUS,
-                "chat-template-suspicious",
-                f"template accesses attribute {name!r}",
-            )
+    for sev, rule, msg in check_template(text):
+        ctx.add(sev, rule, f"{where}: {msg}", loc, fmt, global_=where)
+
+
+def template_too_large(ctx: ScanContext, loc: Location, fmt: str, where: str) -> None:
+    ctx.add(
+        Severity.ERROR,
+        "chat-template-too-large",
+        f"{where}: chat template larger than {ctx.limits.max_template_bytes} bytes "
+        "was not analysed",
+        loc,
+        fmt,
+        global_=where,
+    )
+
+
+def _first_non_space(win: Window) -> int:
+    """Offset of the first byte that is not JSON whitespace (reading in bounded chunks)."""
+    pos = 0
+    while pos < win.length:
+        chunk = win.read_at(pos, 1 << 16)
+        stripped = chunk.lstrip(_JSON_WS)
+        if stripped:
+            return pos + len(chunk) - len(stripped)
+        pos += len(chunk)
+    return pos
 
 
 def scan_text(ctx: ScanContext, win: Window, loc: Location) -> str:
-    """Plain text is clean; JSON configs carrying a ``chat_template`` get it checked."""
-    head = win.peek(64).lstrip()
-    if not head.startswith(b"{") or win.length > MAX_JSON:
+    """Plain text is clean; templates and configs a loader interprets are analysed."""
+    name = (loc.name_hint or "").rsplit("/", 1)[-1]
+    if name.lower().endswith(_TEMPLATE_SUFFIXES):
+        if win.length > ctx.limits.max_template_bytes:
+            template_too_large(ctx, loc, "jinja", name)
+            return "jinja"
+        text = win.read_at(0, win.length).decode("utf-8", "replace")
+        check_template_text(ctx, text, loc, "jinja", name)
+        return "jinja"
+    start = _first_non_space(win)
+    if win.read_at(start, 1) != b"{":
         return "text"
+    raw = win.read_at(0, win.length) if win.length <= ctx.limits.max_json_bytes else b""
+    if not raw or json_cost(raw) > ctx.limits.max_json_cost:
+        if _read_as_config(name):  # big vocabularies (tokenizer.json) are no config
+            ctx.add(
+                Severity.ERROR,
+                "config-too-large",
+                "JSON config too large to analyse (size or parsed-memory estimate)",
+                loc,
+                "json",
+            )
+        return "json"
     try:
-        data = json.loads(win.read_at(0, win.length))
+        data = json.loads(raw)
     except (ValueError, RecursionError):
         return "text"
-    if not isinstance(data, dict):
-        return "json"
+    if isinstance(data, dict):
+        check_config(ctx, data, loc, "json")
+    return "json"
+
+
+def check_config(ctx: ScanContext, data: dict[str, Any], loc: Location, fmt: str) -> None:
+    """Everything a loader would act on in one JSON config."""
     templates = data.get("chat_template")
-    items: list[Any] = templates if isinstance(templates, list) else [templates]
+    if isinstance(templates, dict):  # {name: template}, as some processors save them
+        items: list[Any] = [{"name": k, "template": v} for k, v in templates.items()]
+    else:
+        items = templates if isinstance(templates, list) else [templates]
     for item in items:
         text = item.get("template") if isinstance(item, dict) else item
         if isinstance(text, str):
-            for sev, rule, msg in check_template(text):
-                ctx.add(sev, rule, msg, loc, "json", global_="chat_template")
-    return "json"
+            where = "chat_template"
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                where = f"chat_template[{item['name'][:80]}]"
+            check_template_text(ctx, text, loc, fmt, where)
+    check_auto_map(ctx, data, loc, fmt)
+    if isinstance(data.get("class_name"), str) and "config" in data:
+        check_keras_config(ctx, data, loc, "keras")
