@@ -1,10 +1,11 @@
 """The base of every ModelVault handler: the Vault as a kwarg, authentication, error rendering.
 
 Handlers authenticate with ModelVault tokens only (``Authorization: Bearer`` from huggingface_hub,
-HTTP Basic password from pip/uv/twine). They never read cookies, so cross-site request forgery does
-not apply to them and the XSRF check is skipped. Inside Jupyter, the sidebar API additionally
-accepts the logged-in Jupyter user (see ``modelvault_jlab.extension``), and those cookie-based
-requests keep Jupyter's XSRF check.
+HTTP Basic password from pip/uv/twine). The protocol routes never read cookies, so cross-site
+request forgery does not apply to them and the XSRF check is skipped. Inside Jupyter, the JSON API
+additionally accepts the logged-in Jupyter user (see ``modelvault_jlab.extension``): every such
+request gets Jupyter's own XSRF check; only a request carrying a vault token in ``Authorization``
+is exempt.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from http.client import responses
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlencode
 
+from jupyter_server.auth.decorator import allow_unauthenticated
 from tornado import iostream, web
 
 from ..core.identity import ANONYMOUS, Action, Principal
@@ -45,8 +47,7 @@ def vault_auth(method: F) -> F:
     jupyter_server (with ``allow_unauthenticated_access=False``) rejects requests to methods that
     lack this marker before they reach us; the vault's own token check is stricter than that.
     """
-    setattr(method, "__allow_unauthenticated", True)
-    return method
+    return allow_unauthenticated(method)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,8 +62,6 @@ class WebContext:
 
 class VaultHandler(web.RequestHandler):
     """Shared plumbing. Subclasses implement verbs; they never catch VaultError themselves."""
-
-    csrf_exempt = True
 
     def initialize(self, vault: Vault, context: WebContext) -> None:
         self.vault = vault
@@ -85,7 +84,7 @@ class VaultHandler(web.RequestHandler):
             return password or user or None
         return None
 
-    def ambient_principal(self) -> Principal | None:
+    async def ambient_principal(self) -> Principal | None:
         """A principal established by the host (Jupyter's login), if any."""
         return None
 
@@ -107,7 +106,8 @@ class VaultHandler(web.RequestHandler):
         if presented is not None:
             principal = self.vault.identity.authenticate(presented)
         else:
-            principal = self.ambient_principal() or ANONYMOUS
+            ambient = await self.ambient_principal() if self.ambient_allowed else None
+            principal = ambient or ANONYMOUS
         self.principal = dataclasses.replace(principal, remote_addr=self.request.remote_ip)
         self.authorize()
 
@@ -122,9 +122,18 @@ class VaultHandler(web.RequestHandler):
             self.vault.access.require(self.principal, action, self.path_args[0])
 
     def check_xsrf_cookie(self) -> None:
-        if self.csrf_exempt or self._presented is not None:
+        # A vault token in Authorization cannot be sent by a forged cross-site request, and the
+        # protocol routes accept nothing else; a request the host's login may authenticate
+        # (cookie, Jupyter token) gets the host's check.
+        if self._presented is not None or not self.ambient_allowed:
             return
-        super().check_xsrf_cookie()
+        try:
+            super().check_xsrf_cookie()
+        except web.HTTPError as exc:
+            if exc.status_code != 404:
+                raise
+            # jupyter_server answers a foreign Origin with 404; it is a refusal
+            raise web.HTTPError(403, "Cross-origin request refused.") from None
 
     # -- helpers --
     def public_base(self) -> str:
