@@ -158,6 +158,13 @@ class VaultSettings(LoggingConfigurable):
         512 * MiB, help="Part size offered to clients for multipart LFS uploads."
     ).tag(config=True)
 
+    request_body_max_bytes = Int(
+        4 * MiB,
+        help="""Largest request body of a route that reads its body into memory (JSON API,
+        forms, LFS batch); larger ones get 413. Uploads (commits, LFS objects, packages,
+        bundle archives) stream to disk and have their own limits.""",
+    ).tag(config=True)
+
     download_chunk_bytes = Int(
         1 * MiB,
         help="""Bytes read from storage and written to the socket per step when serving a file.

@@ -151,6 +151,7 @@ class ModelVaultApp(ExtensionApp):
             base_url=base_url,
             public_url=self.vault_settings.public_url or None,
             download_chunk_bytes=self.vault_settings.download_chunk_bytes,
+            request_body_max_bytes=self.vault_settings.request_body_max_bytes,
             version=__version__,
         )
         for pattern, handler, kwargs in route_table(

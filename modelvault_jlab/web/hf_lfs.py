@@ -11,6 +11,7 @@ from tornado import web
 
 from ..errors import InvalidInputError
 from ..protocols import hf as wire
+from ..storage.base import BlobWriter
 from .base import vault_auth
 from .hf import HfHandler
 
@@ -78,9 +79,9 @@ class LfsObjectHandler(HfHandler):
     """
 
     actions = {"PUT": None, "POST": None}  # the client sends no token: the URL's signature decides
+    writer: BlobWriter | None = None
 
-    async def prepare(self) -> None:
-        await super().prepare()
+    async def prepare_request(self) -> None:
         repository, oid, size, part = (
             self.path_args[0],
             self.path_args[1],

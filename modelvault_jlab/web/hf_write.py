@@ -167,8 +167,7 @@ class CommitHandler(HfHandler):
 
     max_body_bytes = 4 * 1024**3
 
-    async def prepare(self) -> None:
-        await super().prepare()
+    async def prepare_request(self) -> None:
         self.request.connection.set_max_body_size(self.max_body_bytes)  # type: ignore[union-attr]
         self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
 

@@ -213,8 +213,7 @@ class UploadHandler(PypiHandler):
 
     session: UploadSession | None = None
 
-    async def prepare(self) -> None:
-        await super().prepare()
+    async def prepare_request(self) -> None:
         self.session = None
         self._field: str | None = None
         self._value = bytearray()
