@@ -165,6 +165,12 @@ class VaultSettings(LoggingConfigurable):
         bundle archives) stream to disk and have their own limits.""",
     ).tag(config=True)
 
+    lfs_max_object_bytes = Int(
+        50 * 1000 * 1000 * 1000,
+        help="""Largest file accepted through Git LFS (the Hub's limit is 50 GB); a batch
+        request announcing a larger object is refused.""",
+    ).tag(config=True)
+
     download_chunk_bytes = Int(
         1 * MiB,
         help="""Bytes read from storage and written to the socket per step when serving a file.
@@ -306,6 +312,7 @@ class VaultSettings(LoggingConfigurable):
             upstream_timeout_seconds=self.upstream_timeout_seconds,
             lfs_multipart_threshold_bytes=self.lfs_multipart_threshold_bytes,
             lfs_part_size_bytes=self.lfs_part_size_bytes,
+            lfs_max_object_bytes=self.lfs_max_object_bytes,
             replica_wait_seconds=self.replica_wait_seconds,
             lease_ttl_seconds=self.lease_ttl_seconds,
             blob_redirect_seconds=(

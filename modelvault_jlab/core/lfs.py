@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +27,14 @@ from .content import ContentStore
 from .hub import HubRef, HubService
 from .identity import Principal
 
+MAX_BATCH_OBJECTS = 1000
+"""Objects per batch request (huggingface_hub sends 256, git-lfs 100): the work and the answer of
+one request stay bounded."""
+MAX_PARTS = 10_000
+"""Parts of one multipart upload, as in S3: a larger object gets larger parts, never more URLs."""
+DEFAULT_MAX_OBJECT_BYTES = 50 * 10**9
+"""The Hub's per-file limit."""
+
 
 @dataclass(frozen=True)
 class UploadGrant:
@@ -44,7 +51,7 @@ class UploadGrant:
     def part_count(self) -> int | None:
         if self.part_size is None:
             return None
-        return max(1, math.ceil(self.size / self.part_size))
+        return max(1, -(-self.size // self.part_size))
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class LfsService:
         multipart_threshold_bytes: int,
         part_size_bytes: int,
         grant_ttl_seconds: int = 24 * 3600,
+        max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._meta = meta
@@ -74,6 +82,7 @@ class LfsService:
         self._multipart_threshold = multipart_threshold_bytes
         self._part_size = part_size_bytes
         self._ttl = grant_ttl_seconds
+        self._max_object_bytes = max_object_bytes
         self._clock = clock
         self._key = bytes.fromhex(
             meta.set_setting_if_absent("lfs_upload_key", secrets.token_hex(32))
@@ -94,17 +103,23 @@ class LfsService:
             RepoNotFoundError, PermissionDeniedError, InvalidInputError.
         """
         self._hub.repo_for(who, ref, "write")
+        if len(objects) > MAX_BATCH_OBJECTS:
+            raise InvalidInputError(f"At most {MAX_BATCH_OBJECTS} objects per batch request.")
         results = []
         for oid, size in objects:
             sha = validate_sha256(oid)
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-                raise InvalidInputError(f"Invalid size for object {oid}: {size!r}.")
+                raise InvalidInputError(f"Invalid size for object {sha}: expected an integer.")
+            if size > self._max_object_bytes:
+                raise InvalidInputError(
+                    f"Object {sha} is larger than the limit of {self._max_object_bytes} bytes."
+                )
             known = self._content.known(sha)
             if known is not None and known.size == size:
                 results.append(BatchResult(sha, size, None))
                 continue
             expires_at = int(self._clock()) + self._ttl
-            part_size = self._part_size if size > self._multipart_threshold else None
+            part_size = self._part_size_for(size)
             grant = UploadGrant(
                 ref.repository,
                 sha,
@@ -115,6 +130,11 @@ class LfsService:
             )
             results.append(BatchResult(sha, size, grant))
         return results
+
+    def _part_size_for(self, size: int) -> int | None:
+        if size <= self._multipart_threshold:
+            return None
+        return max(self._part_size, -(-size // MAX_PARTS))
 
     def check_grant(
         self,

@@ -39,7 +39,7 @@ from ..errors import (
     StorageError,
     VaultError,
 )
-from ..protocols.json_input import parse_json
+from ..strict_json import parse_json
 from .errors import public_message, status_for
 
 log = logging.getLogger("modelvault")

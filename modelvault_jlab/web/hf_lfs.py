@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 from tornado import web
 
+from ..core.hub import HubRef
+from ..core.lfs import MAX_BATCH_OBJECTS
 from ..errors import InvalidInputError
 from ..protocols import hf as wire
 from ..storage.base import BlobWriter
@@ -20,7 +22,7 @@ class LfsBatchHandler(HfHandler):
     """``POST /{tp}{ns}/{name}.git/info/lfs/objects/batch``: which objects to upload, and where."""
 
     @vault_auth
-    def post(self, repository: str, prefix: str | None, ns: str, name: str) -> None:
+    async def post(self, repository: str, prefix: str | None, ns: str, name: str) -> None:
         ref = self.hub_ref(repository, wire.TYPE_FROM_PREFIX[prefix], ns, name)
         body = self.json_body()
         if not isinstance(body, dict) or body.get("operation") != "upload":
@@ -28,10 +30,18 @@ class LfsBatchHandler(HfHandler):
         raw = body.get("objects")
         if not isinstance(raw, list) or not raw:
             raise InvalidInputError("Expected a non-empty 'objects' list.")
+        if len(raw) > MAX_BATCH_OBJECTS:
+            raise InvalidInputError(f"At most {MAX_BATCH_OBJECTS} objects per batch request.")
         objects = [(str(o.get("oid")), o.get("size")) for o in raw if isinstance(o, dict)]
+        # a thousand lookups and signatures, and up to MAX_PARTS URLs per object: off the loop
+        answer = await asyncio.to_thread(self._answer, ref, objects)
+        self.set_header("Content-Type", "application/vnd.git-lfs+json")
+        self.finish(answer)
+
+    def _answer(self, ref: HubRef, objects: list[tuple[str, object]]) -> str:
         results = self.vault.lfs.batch(self.principal, ref, objects)
-        base = f"{self.endpoint(repository)}/lfs-objects"
-        out = []
+        base = f"{self.endpoint(ref.repository)}/lfs-objects"
+        out: list[str] = []
         transfer = "basic"
         for r in results:
             obj: dict[str, Any] = {"oid": r.oid, "size": r.size, "authenticated": True}
@@ -54,9 +64,8 @@ class LfsBatchHandler(HfHandler):
                         "upload": {"href": f"{href}?{query}"},
                         "verify": {"href": verify},
                     }
-            out.append(obj)
-        self.set_header("Content-Type", "application/vnd.git-lfs+json")
-        self.finish(json.dumps({"transfer": transfer, "objects": out}))
+            out.append(json.dumps(obj))  # one object at a time: the GIL is released in between
+        return f'{{"transfer": {json.dumps(transfer)}, "objects": [{", ".join(out)}]}}'
 
 
 class LfsVerifyHandler(HfHandler):
@@ -64,7 +73,8 @@ class LfsVerifyHandler(HfHandler):
     def post(self, repository: str, prefix: str | None, ns: str, name: str) -> None:
         ref = self.hub_ref(repository, wire.TYPE_FROM_PREFIX[prefix], ns, name)
         body = self.json_body()
-        if not isinstance(body, dict) or not isinstance(body.get("size"), int):
+        size = body.get("size") if isinstance(body, dict) else None
+        if not isinstance(size, int) or isinstance(size, bool):
             raise InvalidInputError("Expected JSON with 'oid' and 'size'.")
         self.vault.lfs.verify(self.principal, ref, str(body.get("oid")), body["size"])
         self.write_json({"message": "verified"})

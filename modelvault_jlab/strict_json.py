@@ -14,7 +14,7 @@ import json
 import math
 from typing import Any
 
-from ..errors import InvalidInputError, PayloadTooLargeError
+from .errors import InvalidInputError, PayloadTooLargeError
 
 MAX_DEPTH = 64
 """Nesting of objects and arrays; the deepest document a client sends here has 4 levels."""
