@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..errors import (
@@ -31,7 +31,8 @@ MAX_BATCH_OBJECTS = 1000
 """Objects per batch request (huggingface_hub sends 256, git-lfs 100): the work and the answer of
 one request stay bounded."""
 MAX_PARTS = 10_000
-"""Parts of one multipart upload, as in S3: a larger object gets larger parts, never more URLs."""
+"""Parts of one multipart upload, as in S3, and part URLs in one batch answer: larger (or more)
+objects get larger parts, never more URLs."""
 DEFAULT_MAX_OBJECT_BYTES = 50 * 10**9
 """The Hub's per-file limit."""
 
@@ -102,10 +103,19 @@ class LfsService:
         Raises:
             RepoNotFoundError, PermissionDeniedError, InvalidInputError.
         """
+        return list(self.batch_results(who, ref, objects))
+
+    def batch_results(
+        self, who: Principal, ref: HubRef, objects: Sequence[tuple[str, object]]
+    ) -> Iterator[BatchResult]:
+        """:meth:`batch` one object at a time, so that a server can serve others in between."""
         self._hub.repo_for(who, ref, "write")
         if len(objects) > MAX_BATCH_OBJECTS:
             raise InvalidInputError(f"At most {MAX_BATCH_OBJECTS} objects per batch request.")
-        results = []
+        multipart = sum(
+            1 for _, size in objects if isinstance(size, int) and size > self._multipart_threshold
+        )
+        max_parts = MAX_PARTS // max(1, multipart)
         for oid, size in objects:
             sha = validate_sha256(oid)
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
@@ -116,10 +126,10 @@ class LfsService:
                 )
             known = self._content.known(sha)
             if known is not None and known.size == size:
-                results.append(BatchResult(sha, size, None))
+                yield BatchResult(sha, size, None)
                 continue
             expires_at = int(self._clock()) + self._ttl
-            part_size = self._part_size_for(size)
+            part_size = self._part_size_for(size, max_parts)
             grant = UploadGrant(
                 ref.repository,
                 sha,
@@ -128,13 +138,12 @@ class LfsService:
                 self._sign(ref.repository, sha, size, expires_at, part_size),
                 part_size,
             )
-            results.append(BatchResult(sha, size, grant))
-        return results
+            yield BatchResult(sha, size, grant)
 
-    def _part_size_for(self, size: int) -> int | None:
+    def _part_size_for(self, size: int, max_parts: int) -> int | None:
         if size <= self._multipart_threshold:
             return None
-        return max(self._part_size, -(-size // MAX_PARTS))
+        return max(self._part_size, -(-size // max_parts))
 
     def check_grant(
         self,

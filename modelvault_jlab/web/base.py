@@ -133,9 +133,12 @@ class VaultHandler(web.RequestHandler):
         try:
             await self._authenticate()
             if self.buffers_body:
+                limit = self.context.request_body_max_bytes
                 declared = self.request.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > self.context.request_body_max_bytes:
+                if declared.isdigit() and int(declared) > limit:
                     raise self._too_large()
+                # tornado's own cap only backs ours up (data_received answers 413 first)
+                self.request.connection.set_max_body_size(2 * limit)  # type: ignore[union-attr]
             await self.prepare_request()
         except (VaultError, web.HTTPError) as exc:
             if not declares_body(self.request.headers):

@@ -10,12 +10,15 @@ from urllib.parse import urlencode
 from tornado import web
 
 from ..core.hub import HubRef
-from ..core.lfs import MAX_BATCH_OBJECTS
+from ..core.lfs import MAX_BATCH_OBJECTS, BatchResult
 from ..errors import InvalidInputError
 from ..protocols import hf as wire
 from ..storage.base import BlobWriter
 from .base import vault_auth
 from .hf import HfHandler
+
+YIELD_EVERY = 4
+"""Batch objects answered between two turns of the event loop."""
 
 
 class LfsBatchHandler(HfHandler):
@@ -33,39 +36,39 @@ class LfsBatchHandler(HfHandler):
         if len(raw) > MAX_BATCH_OBJECTS:
             raise InvalidInputError(f"At most {MAX_BATCH_OBJECTS} objects per batch request.")
         objects = [(str(o.get("oid")), o.get("size")) for o in raw if isinstance(o, dict)]
-        # a thousand lookups and signatures, and up to MAX_PARTS URLs per object: off the loop
-        answer = await asyncio.to_thread(self._answer, ref, objects)
-        self.set_header("Content-Type", "application/vnd.git-lfs+json")
-        self.finish(answer)
-
-    def _answer(self, ref: HubRef, objects: list[tuple[str, object]]) -> str:
-        results = self.vault.lfs.batch(self.principal, ref, objects)
-        base = f"{self.endpoint(ref.repository)}/lfs-objects"
         out: list[str] = []
         transfer = "basic"
-        for r in results:
-            obj: dict[str, Any] = {"oid": r.oid, "size": r.size, "authenticated": True}
-            if r.grant is not None:
-                g = r.grant
-                query = urlencode({"exp": g.expires_at, "sig": g.signature, "ps": g.part_size or 0})
-                href = f"{base}/{g.oid}/{g.size}"
-                verify = f"{self.repo_url(ref)}.git/info/lfs/objects/verify"
-                if g.part_size is not None and g.part_count is not None:
-                    transfer = "multipart"
-                    header: dict[str, str] = {"chunk_size": str(g.part_size)}
-                    for n in range(1, g.part_count + 1):
-                        header[str(n)] = f"{href}/part/{n}?{query}"
-                    obj["actions"] = {
-                        "upload": {"href": f"{href}/complete?{query}", "header": header},
-                        "verify": {"href": verify},
-                    }
-                else:
-                    obj["actions"] = {
-                        "upload": {"href": f"{href}?{query}"},
-                        "verify": {"href": verify},
-                    }
-            out.append(json.dumps(obj))  # one object at a time: the GIL is released in between
-        return f'{{"transfer": {json.dumps(transfer)}, "objects": [{", ".join(out)}]}}'
+        for n, result in enumerate(self.vault.lfs.batch_results(self.principal, ref, objects), 1):
+            obj = self._object(ref, result)
+            if "header" in obj.get("actions", {}).get("upload", {}):
+                transfer = "multipart"
+            out.append(json.dumps(obj))
+            if n % YIELD_EVERY == 0:
+                # a thousand lookups, signatures and up to MAX_PARTS URLs: let others in between
+                # (a worker thread would not: it would hold the GIL against the event loop)
+                await asyncio.sleep(0)
+        self.set_header("Content-Type", "application/vnd.git-lfs+json")
+        self.finish(f'{{"transfer": {json.dumps(transfer)}, "objects": [{", ".join(out)}]}}')
+
+    def _object(self, ref: HubRef, r: BatchResult) -> dict[str, Any]:
+        obj: dict[str, Any] = {"oid": r.oid, "size": r.size, "authenticated": True}
+        if r.grant is None:
+            return obj
+        g = r.grant
+        query = urlencode({"exp": g.expires_at, "sig": g.signature, "ps": g.part_size or 0})
+        href = f"{self.endpoint(ref.repository)}/lfs-objects/{g.oid}/{g.size}"
+        verify = f"{self.repo_url(ref)}.git/info/lfs/objects/verify"
+        if g.part_size is not None and g.part_count is not None:
+            header: dict[str, str] = {"chunk_size": str(g.part_size)}
+            for n in range(1, g.part_count + 1):
+                header[str(n)] = f"{href}/part/{n}?{query}"
+            obj["actions"] = {
+                "upload": {"href": f"{href}/complete?{query}", "header": header},
+                "verify": {"href": verify},
+            }
+        else:
+            obj["actions"] = {"upload": {"href": f"{href}?{query}"}, "verify": {"href": verify}}
+        return obj
 
 
 class LfsVerifyHandler(HfHandler):
