@@ -202,16 +202,17 @@ class VaultHandler(web.RequestHandler):
         limit = self.context.request_body_max_bytes
         return PayloadTooLargeError(f"The request body is larger than {limit} bytes.", limit=limit)
 
-    def data_received(self, chunk: bytes) -> None:
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         if self._finished:
-            return
+            return None
         self._body_bytes += len(chunk)
         if self._body_bytes > self.context.request_body_max_bytes:  # chunked, or a lying length
             self._body_chunks.clear()
             exc = self._too_large()
             self.send_error(413, exc_info=(type(exc), exc, None))
-            return
+            return None
         self._body_chunks.append(chunk)
+        return None
 
     def body_received(self) -> None:
         """Called as a verb starts, when tornado has received the whole body."""
@@ -229,7 +230,7 @@ class VaultHandler(web.RequestHandler):
             for name, values in req.body_arguments.items():
                 req.arguments.setdefault(name, []).extend(values)
 
-    def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Awaitable[None]:
+    def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> asyncio.Future[None]:
         if not self._body_complete:
             # Answered before the body was read (refused in prepare, or too large): tornado
             # then closes the connection rather than read the rest, so say so, or a client's
