@@ -82,6 +82,17 @@ def test_refused_from_the_headers_alone(server: RunningServer, path: str) -> Non
         assert b"Connection: close" in answer  # its body will not be read
 
 
+@pytest.mark.parametrize(
+    "path", ["modelvault/api/tokens", "modelvault/hf/models/api/models/a/b/commit/main"]
+)
+def test_refused_from_the_headers_alone_under_jupyter(
+    jupyter_server: RunningServer, path: str
+) -> None:
+    answer = send_body(jupyter_server.url + path, {"Content-Length": str(400 * MiB)}, 0)
+    assert status_of(answer) in (401, 403), answer[:200]
+    assert b"Connection: close" in answer
+
+
 def test_unauthenticated_400_mb_post_does_not_raise_memory(server: RunningServer) -> None:
     before = rss_bytes(server)
     for path in ("modelvault/api/tokens", "modelvault/hf/models/api/repos/create"):
