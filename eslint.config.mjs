@@ -32,7 +32,9 @@ export default defineConfig([
       '**/*.d.ts',
       '.venv',
       'modelvault_jlab',
-      'ui-tests'
+      'ui-tests',
+      // generated from modelvault_jlab/web/openapi.yaml (scripts/write-schema.js)
+      'src/api/schema.ts'
     ]
   },
   js.configs.recommended,

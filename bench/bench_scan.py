@@ -6,8 +6,11 @@ Usage (from the repo root, inside the project virtualenv)::
     python bench/bench_scan.py --size-mib 128 --skip-detection   # quick smoke run
 
 Each timed scan runs in a fresh subprocess (``--run-one TOOL PATH``) that reports wall time and
-``ru_maxrss``; picklescan and modelscan (when installed) scan the same files in the same run.
-Nothing is ever unpickled: the corpus is assembled from bytes (tests/scanning/corpus.py).
+``ru_maxrss``; picklescan, modelscan and fickling (when installed: ``pip install picklescan
+modelscan``; fickling is a runtime dependency) scan the same files in the same run. The big files
+and bombs are generated once under ``--work`` (default /tmp/mv-bench-scan) and reused.
+Nothing is ever unpickled: the malicious corpus is assembled from bytes (tests/scanning/corpus.py);
+the benign corpus is written by the real libraries (tests/scanning/benign.py).
 """
 
 from __future__ import annotations
@@ -22,12 +25,20 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-TOOLS = ("ours", "picklescan", "modelscan")
+sys.path.insert(0, str(ROOT / "bench"))
+TOOLS = ("ours", "picklescan", "modelscan", "fickling")
+_MODULES = {
+    "ours": "modelvault_jlab.core.scanning",
+    "picklescan": "picklescan.scanner",
+    "modelscan": "modelscan.modelscan",
+    "fickling": "fickling",
+}
 
 
 # -- one scan, in this process -----------------------------------------------------------------
@@ -58,22 +69,44 @@ def scan_with(tool: str, path: Path) -> str:
             return "error"
         scanned = summary.get("scanned", {}).get("total_scanned", 0)
         return "clean" if scanned else "skipped"
+    if tool == "fickling":
+        return _fickling(path)
     raise ValueError(tool)
 
 
-def tool_available(tool: str) -> bool:
-    mod = {"ours": "modelvault_jlab", "picklescan": "picklescan", "modelscan": "modelscan"}[tool]
+def _fickling(path: Path) -> str:
+    """fickling's check_safety on the file, or on each pickle member of a (torch) zip."""
+    from fickling.analysis import Severity, check_safety
+    from fickling.fickle import Pickled
+
+    def judge(data: bytes) -> bool:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            return check_safety(Pickled.load(data)).severity <= Severity.LIKELY_SAFE
+
     try:
-        __import__(mod)
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                pkls = [n for n in z.namelist() if n.endswith(".pkl")]
+                if not pkls:
+                    return "skipped"
+                return "clean" if all(judge(z.read(n)) for n in pkls) else "flagged"
+        data = path.read_bytes()
+        return "clean" if judge(data) else "flagged"
+    except Exception:  # fickling cannot read it: not applicable unless it looks like a pickle
+        head = path.read_bytes()[:1]
+        return "error" if head == b"\x80" else "skipped"
+
+
+def tool_available(tool: str) -> bool:
+    try:
+        __import__(_MODULES[tool])
     except ImportError:
         return False
     return True
 
 
 def _preimport(tool: str) -> None:
-    mod = {"ours": "modelvault_jlab.core.scanning", "picklescan": "picklescan.scanner",
-           "modelscan": "modelscan.modelscan"}[tool]
-    __import__(mod)
+    __import__(_MODULES[tool])
     if tool == "ours":  # our lazily imported helpers, so that only scanning is timed
         import fickling.analysis  # noqa: F401
 
@@ -123,9 +156,7 @@ def timed(tool: str, path: Path, repeat: int = 5) -> dict[str, Any]:
 
 
 def baseline_rss(tool: str) -> int:
-    mod = {"ours": "modelvault_jlab.core.scanning", "picklescan": "picklescan.scanner",
-           "modelscan": "modelscan.modelscan"}[tool]
-    cmd = [sys.executable, "-c", f"import {mod}"]
+    cmd = [sys.executable, "-c", f"import {_MODULES[tool]}"]
     if TIME_BIN.exists():
         proc = subprocess.run([str(TIME_BIN), "-f", "TIME %e %M", *cmd], capture_output=True,
                               text=True)
@@ -136,25 +167,57 @@ def baseline_rss(tool: str) -> int:
 
 
 # -- big files ---------------------------------------------------------------------------------
-def make_big_files(tmp: Path, size_mib: int) -> dict[str, Path]:
-    """Build the big files in a child process so this process stays small."""
-    subprocess.run([sys.executable, __file__, "--make-big", str(tmp), str(size_mib)], check=True)
-    return {"torch.save checkpoint": tmp / "big_torch.pt",
-            "raw pickle of numpy arrays": tmp / "big_numpy.pkl"}
+def make_big_files(work: Path, size_mib: int) -> dict[str, Path]:
+    """Build the big files once (in a child process so this process stays small)."""
+    files = {"torch.save checkpoint": work / f"big_torch_{size_mib}.pt",
+             "raw pickle of numpy arrays": work / f"big_numpy_{size_mib}.pkl"}
+    if not all(f.exists() for f in files.values()):
+        subprocess.run([sys.executable, __file__, "--make-big", str(work), str(size_mib)],
+                       check=True)
+    return files
 
 
-def _make_big(tmp: Path, size_mib: int) -> None:
+def _make_big(work: Path, size_mib: int) -> None:
     import numpy as np
     import torch
 
     n = max(1, size_mib // 16)
     per = 16 << 20
     sd = {f"layer{i}.weight": torch.zeros(per // 4, dtype=torch.float32) for i in range(n)}
-    torch.save(sd, tmp / "big_torch.pt")
+    torch.save(sd, work / f"big_torch_{size_mib}.pt")
     del sd
-    with (tmp / "big_numpy.pkl").open("wb") as f:
+    with (work / f"big_numpy_{size_mib}.pkl").open("wb") as f:
         pickle.dump({f"a{i}": np.zeros(per // 8, dtype=np.float64) for i in range(n)}, f,
                     protocol=4)
+
+
+def make_bombs(work: Path) -> dict[str, Path]:
+    """A deflate bomb (2 GiB of zeros in ~2 MB), the same as a torch member, and a nested one."""
+    out = {"zip deflate bomb (2 GiB member)": work / "bomb_zip.zip",
+           "torch zip, data.pkl bomb": work / "bomb_torch.pt",
+           "zip in zip in zip bomb": work / "bomb_nested.zip"}
+    if all(f.exists() for f in out.values()):
+        return out
+    zeros = bytes(1 << 20)
+
+    def deflated(path: Path, name: str, mib: int) -> None:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z, \
+                z.open(name, "w", force_zip64=True) as f:
+            for _ in range(mib):
+                f.write(zeros)
+
+    deflated(out["zip deflate bomb (2 GiB member)"], "weights.bin", 2048)
+    deflated(out["torch zip, data.pkl bomb"], "archive/data.pkl", 2048)
+    inner = work / "bomb_inner.zip"
+    deflated(inner, "a.bin", 512)
+    mid = work / "bomb_mid.zip"
+    with zipfile.ZipFile(mid, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(4):
+            z.write(inner, f"inner{i}.zip")
+    with zipfile.ZipFile(out["zip in zip in zip bomb"], "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(4):
+            z.write(mid, f"mid{i}.zip")
+    return out
 
 
 # -- corpora -----------------------------------------------------------------------------------
@@ -175,59 +238,10 @@ def write_malicious(tmp: Path) -> list[tuple[str, Path]]:
 
 
 def write_benign(tmp: Path) -> list[tuple[str, Path]]:
-    import numpy as np
-    import torch
+    """Ordinary files written by torch, transformers, tokenizers, sklearn, numpy, joblib."""
+    from tests.scanning.benign import benign_files, build_benign
 
-    d = tmp / "benign"
-    d.mkdir()
-    sd = {"w": torch.randn(16, 16), "b": torch.zeros(16, dtype=torch.bfloat16)}
-    files: dict[str, Any] = {}
-    torch.save(sd, d / "pytorch_model.bin")
-    torch.save(sd, d / "legacy.pth", _use_new_zipfile_serialization=False)
-    m = torch.nn.Linear(4, 2)
-    opt = torch.optim.Adam(m.parameters())
-    torch.save({"model": m.state_dict(), "opt": opt.state_dict(), "epoch": 1}, d / "ckpt.pt")
-    import random
-
-    torch.save({"python": random.getstate(), "numpy": np.random.get_state(),
-                "cpu": torch.random.get_rng_state()}, d / "rng_state.pth")
-    try:
-        import transformers
-
-        args = transformers.TrainingArguments(output_dir=str(d / "out"), report_to=[])
-        torch.save(args, d / "training_args.bin")
-    except ImportError:
-        pass
-    from safetensors.torch import save_file
-
-    save_file(sd, d / "model.safetensors")
-    np.save(d / "arr.npy", np.arange(100))
-    np.savez_compressed(d / "arrs.npz", a=np.zeros(10), b=np.ones(3))
-    with (d / "arrays.pkl").open("wb") as f:
-        pickle.dump({"x": np.arange(10.0), "y": [1, 2, 3]}, f)
-    try:
-        import joblib
-
-        for c in (0, "zlib", "gzip", "bz2", "lzma", "xz"):
-            joblib.dump({"a": np.arange(50.0)}, d / f"model_{c}.joblib",
-                        compress=(c, 3) if c else 0)
-    except ImportError:
-        pass
-    try:
-        import transformers
-
-        cfg = transformers.GPT2Config(n_layer=1, n_head=2, n_embd=8, vocab_size=32,
-                                      n_positions=8)
-        model = transformers.GPT2LMHeadModel(cfg)
-        model.save_pretrained(d / "hf_bin", safe_serialization=False)
-        model.save_pretrained(d / "hf_st")
-    except ImportError:
-        pass
-    files["config.json"] = b'{"model_type": "gpt2"}'
-    files["README.md"] = b"# model card\n"
-    for name, data in files.items():
-        (d / name).write_bytes(data)
-    return [(str(f.relative_to(d)), f) for f in sorted(d.rglob("*")) if f.is_file()]
+    return sorted(benign_files(build_benign(tmp / "benign")).items())
 
 
 def detection_table(tools: list[str], rows: list[tuple[str, Path]]) -> dict[str, dict[str, str]]:
@@ -242,14 +256,59 @@ def detection_table(tools: list[str], rows: list[tuple[str, Path]]) -> dict[str,
     return table
 
 
+def _timing_table(label: str, path: Path, tools: list[str], repeat: int,
+                  lines: list[str]) -> dict[str, Any]:
+    rows = {t: timed(t, path, repeat) for t in tools}
+    lines.append(f"\n{label}: {path.stat().st_size / 2**20:.1f} MiB on disk")
+    lines.append("| tool | result | scan s | process s | peak RSS MiB | ours/tool scan "
+                 "| ours/tool process |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for t, r in rows.items():
+        # a ratio against a tool that did not analyse the file (error, skipped) means nothing
+        analysed = r["result"] in ("clean", "flagged") and r["seconds"] > 0.001
+        ratio = f"{rows['ours']['seconds'] / r['seconds']:.3f}" if analysed else "n/a"
+        pratio = (f"{rows['ours']['process_seconds'] / r['process_seconds']:.3f}"
+                  if analysed else "n/a")
+        lines.append(f"| {t} | {r['result']} | {r['seconds']:.3f} | "
+                     f"{r['process_seconds']:.2f} | {r['maxrss_kib'] / 1024:.0f} | "
+                     f"{ratio} | {pratio} |")
+    return rows
+
+
+def _detection(tools: list[str], tmp: Path, lines: list[str]) -> dict[str, Any]:
+    mal = detection_table(tools, write_malicious(tmp))
+    ben = detection_table(tools, write_benign(tmp))
+    lines.append("\n## Detection on the bypass corpus (flagged = detected)")
+    lines.append("| sample | " + " | ".join(tools) + " |")
+    lines.append("|---|" + "---|" * len(tools))
+    lines.extend(f"| {rid} | " + " | ".join(row[t] for t in tools) + " |"
+                 for rid, row in mal.items())
+    lines.append("\n## Benign corpus (anything but clean is a false positive)")
+    lines.append("| file | " + " | ".join(tools) + " |")
+    lines.append("|---|" + "---|" * len(tools))
+    lines.extend(f"| {rid} | " + " | ".join(row[t] for t in tools) + " |"
+                 for rid, row in ben.items())
+    lines.append("\n## Summary")
+    lines.append("| tool | malicious detected | benign flagged or error (false positives) |")
+    lines.append("|---|---|---|")
+    for t in tools:
+        det = sum(1 for r in mal.values() if r[t] == "flagged")
+        fp = sum(1 for r in ben.values() if r[t] not in ("clean", "skipped"))
+        lines.append(f"| {t} | {det}/{len(mal)} | {fp}/{len(ben)} |")
+    return {"malicious": mal, "benign": ben}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--run-one", nargs=2, metavar=("TOOL", "PATH"))
     ap.add_argument("--make-big", nargs=2, metavar=("DIR", "MIB"))
     ap.add_argument("--size-mib", type=int, default=1024)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/mv-bench-scan"),
+                    help="where the big files and bombs are generated once and reused")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per file (best kept)")
     ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--skip-bombs", action="store_true")
     ap.add_argument("--skip-detection", action="store_true")
-    ap.add_argument("--json", type=Path, help="also write results here")
     args = ap.parse_args()
     if args.run_one:
         run_one(*args.run_one)
@@ -257,53 +316,31 @@ def main() -> None:
     if args.make_big:
         _make_big(Path(args.make_big[0]), int(args.make_big[1]))
         return
+    from _procs import save_result
+
     tools = [t for t in TOOLS if tool_available(t)]
-    results: dict[str, Any] = {"tools": tools}
-    with tempfile.TemporaryDirectory() as td:
-        tmp = Path(td)
-        if not args.skip_big:
-            print(f"## Speed and memory ({args.size_mib} MiB files; subprocess per scan)")
-            print("baseline RSS after import (MiB): " + ", ".join(
-                f"{t}={baseline_rss(t) / 1024:.0f}" for t in tools))
-            big = make_big_files(tmp, args.size_mib)
-            results["big"] = {}
-            for label, path in big.items():
-                size = path.stat().st_size
-                rows = {t: timed(t, path) for t in tools}
-                results["big"][label] = rows
-                print(f"\n{label}: {size / 2**20:.0f} MiB")
-                print("| tool | result | scan s | process s | peak RSS MiB | ours/tool scan "
-                      "| ours/tool process |")
-                print("|---|---|---|---|---|---|---|")
-                for t, r in rows.items():
-                    ratio = rows["ours"]["seconds"] / r["seconds"] if r["seconds"] else 0
-                    pratio = (rows["ours"]["process_seconds"] / r["process_seconds"]
-                              if r["process_seconds"] else 0)
-                    print(f"| {t} | {r['result']} | {r['seconds']:.3f} | "
-                          f"{r['process_seconds']:.2f} | {r['maxrss_kib'] / 1024:.0f} | "
-                          f"{ratio:.3f} | {pratio:.3f} |")
-        if not args.skip_detection:
-            mal = detection_table(tools, write_malicious(tmp))
-            ben = detection_table(tools, write_benign(tmp))
-            results["malicious"], results["benign"] = mal, ben
-            print("\n## Detection on the bypass corpus (flagged = detected)")
-            print("| sample | " + " | ".join(tools) + " |")
-            print("|---|" + "---|" * len(tools))
-            for rid, row in mal.items():
-                print(f"| {rid} | " + " | ".join(row[t] for t in tools) + " |")
-            for t in tools:
-                det = sum(1 for r in mal.values() if r[t] == "flagged")
-                print(f"{t}: detected {det}/{len(mal)}, missed or not flagged {len(mal) - det}")
-            print("\n## Benign corpus (anything but clean is a false positive)")
-            print("| file | " + " | ".join(tools) + " |")
-            print("|---|" + "---|" * len(tools))
-            for rid, row in ben.items():
-                print(f"| {rid} | " + " | ".join(row[t] for t in tools) + " |")
-            for t in tools:
-                fp = sum(1 for r in ben.values() if r[t] not in ("clean", "skipped"))
-                print(f"{t}: false positives {fp}/{len(ben)}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
+    results: dict[str, Any] = {"tools": tools, "missing": [t for t in TOOLS if t not in tools]}
+    lines: list[str] = []
+    args.work.mkdir(parents=True, exist_ok=True)
+    if not (args.skip_big and args.skip_bombs):
+        lines.append("## Speed and peak RSS (one subprocess per scan, best of "
+                     f"{args.repeat}; RSS from /usr/bin/time %M)")
+        lines.append("baseline RSS after import (MiB): " + ", ".join(
+            f"{t}={baseline_rss(t) / 1024:.0f}" for t in tools))
+    if not args.skip_big:
+        big = make_big_files(args.work, args.size_mib)
+        results["big"] = {label: _timing_table(label, path, tools, args.repeat, lines)
+                          for label, path in big.items()}
+    if not args.skip_bombs:
+        bombs = make_bombs(args.work)
+        results["bombs"] = {label: _timing_table(label, path, tools, args.repeat, lines)
+                            for label, path in bombs.items()}
+    if not args.skip_detection:
+        with tempfile.TemporaryDirectory() as td:
+            results.update(_detection(tools, Path(td), lines))
+    table = "\n".join(lines)
+    print(table)
+    save_result("bench_scan", results, table, quick=args.size_mib < 1024)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import stat
 from pathlib import Path
 
 from .config import VaultSettings
 from .core.bundles.signing import KeyRing
+from .core.secrets import SecretBox
 from .core.vault import Vault
 from .storage.base import BlobStore
 from .storage.blobs_fs import FsBlobStore
@@ -14,31 +19,68 @@ from .storage.meta_sql import SqlMetadataStore
 from .storage.migrations import ensure_current, migrate
 from .storage.packages_sql import SqlPackageStore
 from .storage.sql import Database, open_database
+from .upstream.egress import EgressGuard
 from .upstream.hf_http import HfUpstreams
 from .upstream.pypi_http import HttpxPypiUpstream
+
+log = logging.getLogger(__name__)
 
 
 def open_vault(settings: VaultSettings) -> Vault:
     root = Path(settings.data_dir)
-    root.mkdir(parents=True, exist_ok=True)
+    make_private(root)
+    if not settings.database_url:  # SQLite gives its journal files the database file's mode
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(settings.database_target(), os.O_CREAT | os.O_EXCL, 0o600))
     db = open_metadata_database(settings)
+    guard = EgressGuard(settings.egress_policy())
     vault = Vault(
         meta=SqlMetadataStore(db),
         blobs=open_blob_store(settings, root),
         options=settings.options(),
         packages=SqlPackageStore(db),
-        pypi_upstream=HttpxPypiUpstream(user_agent="ModelVault"),
+        pypi_upstream=HttpxPypiUpstream(user_agent="ModelVault", guard=guard),
         pypi_options=settings.pypi_options(),
         bundle_store=SqlBundleStore(db),
         bundle_keys=KeyRing(settings.bundle_key_dir or root / "bundle-keys"),
         bundle_environments=tuple(settings.bundle_environments),
-        hub_upstreams=HfUpstreams(),
+        hub_upstreams=HfUpstreams(guard),
+        egress=guard.policy,
+        secrets=SecretBox.from_key_file(Path(settings.secrets_key_file or root / "secrets.key")),
     )
     if settings.default_hf_repository:
         vault.repositories.ensure(
             settings.default_hf_repository, "hf-local", "Default local Hugging Face repository"
         )
     return vault
+
+
+def make_private(root: Path) -> None:
+    """The data dir 0700 and what it holds directly (database, keys, folders) readable by the
+    server's account only: the database holds token hashes and encrypted upstream credentials,
+    the key files what decrypts and signs. An existing data dir from an older version is
+    tightened (logged). Blobs below stay as they are: the 0700 folders above them keep others out
+    (new blobs are written 0400 anyway), and a walk over millions of them would slow every start.
+    """
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for path in (root, *root.iterdir(), *_children(root / "bundle-keys")):
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            continue
+        mode = stat.S_IMODE(info.st_mode)
+        if mode & 0o077:
+            private = mode & 0o700
+            os.chmod(path, private)
+            log.warning("Tightened permissions of %s from %o to %o", path, mode, private)
+
+
+def _children(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return [p for sub in folder.iterdir() for p in (sub, *(sub.iterdir() if sub.is_dir() else ()))]
 
 
 def open_metadata_database(settings: VaultSettings) -> Database:

@@ -13,6 +13,7 @@ from jupyter_core.paths import jupyter_data_dir
 from traitlets import Bool, Dict, Float, Int, List, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
+from .core.egress import EgressPolicy
 from .core.pypi import PypiOptions
 from .core.vault import VaultOptions
 
@@ -171,6 +172,21 @@ class VaultSettings(LoggingConfigurable):
         request announcing a larger object is refused.""",
     ).tag(config=True)
 
+    auth_failure_burst = Int(
+        30,
+        help="""Failed authentications a source address may make in a row before every
+        authentication from it is refused with 429 (Retry-After) until it slows down. Defaults
+        to $MODELVAULT_AUTH_FAILURE_BURST, else 30.""",
+    ).tag(config=True)
+
+    @default("auth_failure_burst")
+    def _default_auth_failure_burst(self) -> int:
+        return int(os.environ.get("MODELVAULT_AUTH_FAILURE_BURST") or 30)
+
+    auth_failures_per_second = Float(
+        0.5, help="Failed authentications forgiven per second and source address."
+    ).tag(config=True)
+
     download_chunk_bytes = Int(
         1 * MiB,
         help="""Bytes read from storage and written to the socket per step when serving a file.
@@ -296,6 +312,47 @@ class VaultSettings(LoggingConfigurable):
         <data_dir>/bundle-keys. Keep it private and backed up.""",
     ).tag(config=True)
 
+    secrets_key_file = Unicode(
+        "",
+        help="""File holding the key that encrypts upstream credentials (hf-remote
+        upstream_token, pypi-remote upstream_password) in the metadata database; created 0600
+        when missing. Empty: <data_dir>/secrets.key. Defaults to $MODELVAULT_SECRETS_KEY_FILE.
+        Keep it out of database backups, back it up separately, and give every replica the same
+        file (a mounted secret).""",
+    ).tag(config=True)
+
+    @default("secrets_key_file")
+    def _default_secrets_key_file(self) -> str:
+        return os.environ.get("MODELVAULT_SECRETS_KEY_FILE", "")
+
+    upstream_allow_hosts = List(
+        Unicode(),
+        default_value=[],
+        help="""Host names (or addresses) remote repositories may reach whatever they resolve
+        to: an internal service on a link-local address you vouch for. Every other host is
+        refused when it is, or resolves to, a link-local or cloud-metadata address
+        (169.254.169.254, fe80::/10, 100.100.100.200, fd00:ec2::254, metadata.google.internal,
+        ...), checked when a repository is configured and at every connection.""",
+    ).tag(config=True)
+
+    upstream_allow_loopback = Bool(
+        True, help="Remote repositories may reach loopback addresses (127.0.0.0/8, ::1)."
+    ).tag(config=True)
+
+    upstream_allow_private_networks = Bool(
+        True,
+        help="""Remote repositories may reach private addresses (10/8, 172.16/12, 192.168/16,
+        fc00::/7): a company's internal index. False: only public addresses (and
+        upstream_allow_hosts).""",
+    ).tag(config=True)
+
+    def egress_policy(self) -> EgressPolicy:
+        return EgressPolicy(
+            allow_hosts=frozenset(self.upstream_allow_hosts),
+            allow_loopback=self.upstream_allow_loopback,
+            allow_private=self.upstream_allow_private_networks,
+        )
+
     def pypi_options(self) -> PypiOptions:
         return PypiOptions(
             remote_ttl_seconds=self.pypi_remote_ttl_seconds,
@@ -313,6 +370,8 @@ class VaultSettings(LoggingConfigurable):
             lfs_multipart_threshold_bytes=self.lfs_multipart_threshold_bytes,
             lfs_part_size_bytes=self.lfs_part_size_bytes,
             lfs_max_object_bytes=self.lfs_max_object_bytes,
+            auth_failure_burst=self.auth_failure_burst,
+            auth_failures_per_second=self.auth_failures_per_second,
             replica_wait_seconds=self.replica_wait_seconds,
             lease_ttl_seconds=self.lease_ttl_seconds,
             blob_redirect_seconds=(

@@ -62,6 +62,12 @@ class AuthenticationError(VaultError):
     code = "Unauthenticated"
 
 
+class TooManyRequestsError(VaultError):
+    """Refused for now (too many failed authentications); ``details["retry_after"]`` seconds."""
+
+    code = "TooManyRequests"
+
+
 class PermissionDeniedError(VaultError):
     """A valid credential that lacks the scope or repository the request needs."""
 

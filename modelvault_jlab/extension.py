@@ -22,6 +22,7 @@ from .core.vault import Vault
 if TYPE_CHECKING:
     from .kernel_env import KernelEnvHook
     from .remote import RemoteVault
+from .web.access_log import redacting
 from .web.base import WebContext
 from .web.routes import route_table
 
@@ -161,6 +162,8 @@ class ModelVaultApp(ExtensionApp):
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         await super()._start_jupyter_server_extension(serverapp)  # type: ignore[no-untyped-call]
+        settings = serverapp.web_app.settings  # tokens in URLs never reach the access log
+        settings["log_function"] = redacting(settings.get("log_function"))
         self._background: asyncio.Task[Any]
         if self.remote is not None:
             # reachable, and the token accepted? Logged, never fatal: the sidebar says it too

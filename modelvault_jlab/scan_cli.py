@@ -6,8 +6,10 @@ Exit codes (ClamAV/fickling convention, error first because it means "unknown"):
 * else ``1`` if any file is flagged (``suspicious`` or ``malicious``);
 * else ``0`` (every file clean).
 
-``--json`` prints one JSON object per file per line: ``path``, ``verdict``, ``format``,
-``scanner_version``, ``findings`` (plus the rest of the report).
+``--format json`` (or ``--json``) prints one JSON object per file per line: ``path``, ``verdict``,
+``format``, ``scanner_version``, ``findings`` (plus the rest of the report). ``--format sarif``
+prints one SARIF 2.1.0 log for all files (GitHub code scanning: upload it with
+``github/codeql-action/upload-sarif``); paths in it are relative to the scanned directory.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from . import __version__
 from .core.scanning import ScanEngine, ScanReport, Severity, Verdict
+from .core.scanning.sarif import ScannedFile, to_sarif
 
 EXIT_CLEAN = 0
 EXIT_FLAGGED = 1
@@ -40,7 +44,13 @@ def register(subparsers: Any) -> None:
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (recursive)")
-    p.add_argument("--json", action="store_true", help="one JSON object per file per line")
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "sarif"),
+        default=None,
+        help="output format (default text; sarif: one SARIF 2.1.0 log for code scanning)",
+    )
+    p.add_argument("--json", action="store_true", help="same as --format json")
     p.add_argument(
         "--allow-global",
         action="append",
@@ -52,15 +62,16 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="also print informational findings")
 
 
-def _iter_files(paths: list[str]) -> Iterator[tuple[Path, str]]:
+def _iter_files(paths: list[str]) -> Iterator[tuple[Path, str, Path]]:
+    """(file, its path relative to the root, the root directory) for every file to scan."""
     for raw in paths:
         root = Path(raw)
         if root.is_dir():
             for f in sorted(root.rglob("*")):
                 if f.is_file() and not f.is_symlink():
-                    yield f, f.relative_to(root).as_posix()
+                    yield f, f.relative_to(root).as_posix(), root
         else:
-            yield root, root.name
+            yield root, root.name, root.parent
 
 
 def _print_human(out: TextIO, path: Path, report: ScanReport, verbose: bool) -> None:
@@ -82,14 +93,18 @@ def _print_human(out: TextIO, path: Path, report: ScanReport, verbose: bool) -> 
 def run(args: argparse.Namespace) -> int:
     """Scan every path; return the process exit code (see module docstring)."""
     engine = ScanEngine(frozenset(args.allow_global), max_depth=args.max_depth)
+    fmt = args.format or ("json" if args.json else "text")
+    verbose = bool(getattr(args, "verbose", False))
     out = sys.stdout
     verdicts: list[Verdict] = []
-    for path, rel in _iter_files(list(args.paths)):
+    scanned: list[ScannedFile] = []
+    for path, rel, root in _iter_files(list(args.paths)):
         try:
             report = engine.scan_file(path, name_hint=rel)
         except OSError as exc:
             verdicts.append(Verdict.ERROR)
-            if args.json:
+            scanned.append(ScannedFile(str(root), rel, None, exc.strerror or str(exc)))
+            if fmt == "json":
                 out.write(
                     json.dumps(
                         {
@@ -102,14 +117,18 @@ def run(args: argparse.Namespace) -> int:
                     )
                     + "\n"
                 )
-            else:
+            elif fmt == "text":
                 out.write(f"{path}: ERROR (cannot read: {exc.strerror})\n")
             continue
         verdicts.append(report.verdict)
-        if args.json:
+        scanned.append(ScannedFile(str(root), rel, report))
+        if fmt == "json":
             out.write(json.dumps({"path": str(path), **report.to_dict()}) + "\n")
-        else:
-            _print_human(out, path, report, bool(getattr(args, "verbose", False)))
+        elif fmt == "text":
+            _print_human(out, path, report, verbose)
+    if fmt == "sarif":
+        json.dump(to_sarif(scanned, tool_version=__version__, verbose=verbose), out, indent=1)
+        out.write("\n")
     out.flush()
     if Verdict.ERROR in verdicts:
         return EXIT_ERROR

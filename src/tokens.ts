@@ -2,6 +2,13 @@ import { Token } from '@lumino/coreutils';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal } from '@lumino/signaling';
 
+import type { components } from './api/schema';
+
+/**
+ * The schemas of the OpenAPI description of the JSON API.
+ */
+type Schemas = components['schemas'];
+
 /**
  * Command ids of the ModelVault extension (`modelvault:verb-noun`).
  */
@@ -83,71 +90,183 @@ export interface IModelVault extends IDisposable {
  * Wire types of the ModelVault sidebar API and public model interfaces.
  *
  * #### Notes
- * The wire types mirror the server's JSON (snake_case keys kept as sent).
+ * The wire types are aliases of the types generated from the server's OpenAPI
+ * description (`src/api/schema.ts`, `jlpm build:schema`), so they cannot drift
+ * from what the server sends; snake_case keys are kept as sent.
  */
 export namespace ModelVault {
   /**
    * The Jupyter user as seen by the ModelVault server.
    */
-  export interface IUser {
-    name: string;
-    admin: boolean;
-  }
+  export type IUser = Schemas['User'];
 
   /**
-   * Body of `GET modelvault/api/info`.
+   * Body of `GET modelvault/api/info`; `user` is `null` for an anonymous request.
    */
-  export interface IServerInfo {
-    name: string;
-    version: string;
-    data_dir_backend?: string;
-    /**
-     * The requesting user; `null` for an anonymous request.
-     */
-    user?: IUser | null;
-  }
+  export type IServerInfo = Schemas['ServerInfo'];
 
   /**
-   * One repository of the vault.
+   * One repository of the vault (`hub_endpoint` for Hub kinds, `index_url` for PyPI kinds).
    */
-  export interface IRepository {
-    /**
-     * Unique key, used in URLs (for example `models`).
-     */
-    key: string;
-    /**
-     * Repository kind, for example `hf-local`.
-     */
-    kind: string;
-    public: boolean;
-    description: string;
-    /**
-     * Endpoint to give `huggingface_hub` (`HF_ENDPOINT`), for Hub repositories.
-     */
-    hub_endpoint?: string | null;
-    /**
-     * Simple index URL to give pip (`--index-url`), for PyPI repositories.
-     */
-    index_url?: string | null;
-  }
+  export type IRepository = Schemas['Repository'];
 
   /**
    * Body of `GET modelvault/api/repositories`.
    */
-  export interface IRepositoryList {
-    repositories: IRepository[];
-  }
+  export type IRepositoryList = Schemas['RepositoryList'];
 
   /**
-   * JSON error body of the sidebar API (jupyter_server's body plus `code`).
+   * JSON error body of the sidebar API, as far as it was sent (jupyter_server's
+   * own error bodies add `traceback`).
    */
-  export interface IErrorBody {
-    message?: string;
-    reason?: string | null;
-    code?: string | null;
-    details?: unknown;
-    traceback?: string;
-  }
+  export type IErrorBody = Partial<Schemas['Error']> & { traceback?: string };
+
+  /**
+   * A Hub repo of an hf repository (`GET repositories/{key}/hub`).
+   */
+  export type IHubRepo = Schemas['HubRepo'];
+
+  /**
+   * One page of Hub repos; `next` is the `after` of the next page.
+   */
+  export type IHubRepoPage = Schemas['HubRepoPage'];
+
+  /**
+   * A long operation in progress (`GET activity`): a cold upstream transfer
+   * or a bundle export. A failed one stays listed a while with its message.
+   */
+  export type IActivity = Schemas['Activity'];
+
+  /**
+   * A stored distribution file of a PyPI repository (what a bundle can pin).
+   */
+  export type IPackageFile = Schemas['PackageFile'];
+
+  /**
+   * A generic file of the vault (`GET files`).
+   */
+  export type IGenericFile = Schemas['GenericFile'];
+
+  /**
+   * A policy violation as the server reports it.
+   */
+  export type IViolation = Schemas['Violation'];
+
+  /**
+   * What policy makes of a file: `not-scanned` when the vault has no scan of its content.
+   */
+  export type FileStatus = Schemas['FileStatus'];
+
+  /**
+   * A file of a Hub repo with its scan verdict and policy status.
+   */
+  export type IRepoFile = Schemas['RepoFile'];
+
+  /**
+   * Repo-level policy decision (licence, custom code).
+   */
+  export type IRepoDecision = Schemas['RepoDecision'];
+
+  /**
+   * One page of `GET repositories/{key}/hub/{type}s/{ns}/{name}/files`
+   * (`total`, `license` and `decision` on the first page only).
+   */
+  export type IFilePage = Schemas['FilePage'];
+
+  /**
+   * One finding of the scanner.
+   */
+  export type IFinding = Schemas['Finding'];
+
+  /**
+   * A blob's scan record (`GET scans/{sha256}`).
+   */
+  export type IScan = Schemas['Scan'];
+
+  /**
+   * An audit event.
+   */
+  export type IAuditEvent = Schemas['AuditEvent'];
+
+  /**
+   * Body of `GET violations`.
+   */
+  export type IViolations = Schemas['Violations'];
+
+  /**
+   * A waiver.
+   */
+  export type IWaiver = Schemas['Waiver'];
+
+  /**
+   * A global policy; `summary` says what it does (its action bounds every parameter).
+   */
+  export type IPolicy = Schemas['Policy'];
+
+  /**
+   * Body of `POST waivers`.
+   */
+  export type IWaiverRequest = Schemas['WaiverRequest'];
+
+  /**
+   * Body of `POST tokens`.
+   */
+  export type ITokenRequest = Schemas['TokenRequest'];
+
+  /**
+   * Answer of `POST tokens`: the secret is shown once.
+   */
+  export type IIssuedToken = Schemas['IssuedToken'];
+
+  /**
+   * A release bundle (`GET bundles`).
+   */
+  export type IBundle = Schemas['BundleSummary'];
+
+  /**
+   * `GET bundles`: the ordered environments and the bundles.
+   */
+  export type IBundleList = Schemas['BundleList'];
+
+  /**
+   * A component of a `POST bundles` request.
+   */
+  export type BundleComponentRequest = Schemas['BundleComponentRequest'];
+
+  /**
+   * Body of `POST bundles`.
+   */
+  export type IBundleCreateRequest = Schemas['BundleCreateRequest'];
+
+  /**
+   * A blocking violation of a refused bundle (`BundleBlocked`).
+   */
+  export type IBundleViolation = Schemas['BundleViolation'];
+
+  /**
+   * A pinned file of a Hub component of a bundle.
+   */
+  export type IBundleFile = Schemas['PinnedFile'];
+
+  /**
+   * A component of a bundle manifest (fields depend on `kind`).
+   */
+  export type IBundleComponent = Schemas['BundleComponent'];
+
+  /**
+   * A signed promotion record.
+   */
+  export type IBundlePromotion = Schemas['BundlePromotion'];
+
+  /**
+   * `GET bundles/{name}/{version}`.
+   */
+  export type IBundleDetail = Schemas['BundleDetail'];
+
+  /**
+   * `GET bundles/{name}/{version}/verify`.
+   */
+  export type IBundleVerifyReport = Schemas['BundleVerifyReport'];
 
   /**
    * Outcome of the frontend/server handshake.
@@ -204,65 +323,6 @@ export namespace ModelVault {
   }
 
   /**
-   * A Hub repo of an hf repository (`GET repositories/{key}/hub`).
-   */
-  export interface IHubRepo {
-    repo_id: string;
-    repo_type: 'model' | 'dataset' | 'space';
-    private: boolean;
-    created_at: number;
-    created_by: string;
-  }
-
-  /**
-   * One page of Hub repos; `next` is the `after` of the next page.
-   */
-  export interface IHubRepoPage {
-    repos: IHubRepo[];
-    next: string | null;
-  }
-
-  /**
-   * A long operation in progress (`GET activity`): a cold upstream transfer
-   * or a bundle export. A failed one stays listed a while with its message.
-   */
-  export interface IActivity {
-    id: string;
-    kind: 'transfer' | 'export';
-    /**
-     * The repository it is shown under (`null`: vault-wide, e.g. an export).
-     */
-    repository: string | null;
-    /**
-     * What it is about: `repo_id/path`, a distribution filename or `name@version`.
-     */
-    subject: string;
-    bytes_done: number;
-    /**
-     * Expected size in bytes, `null` when unknown.
-     */
-    total: number | null;
-    started_at: number;
-    /**
-     * `verifying`: every byte arrived and the content is being verified and scanned.
-     */
-    state: 'running' | 'verifying' | 'failed';
-    message: string | null;
-  }
-
-  /**
-   * A stored distribution file of a PyPI repository (what a bundle can pin).
-   */
-  export interface IPackageFile {
-    filename: string;
-    version: string;
-    sha256: string;
-    size: number;
-    requires_python?: string | null;
-    yanked?: string | null;
-  }
-
-  /**
    * Where the bundle wizard's pickers load their choices from (`BundlesModel`).
    */
   export interface IBundleSource {
@@ -282,306 +342,5 @@ export namespace ModelVault {
      * The vault's generic files.
      */
     listGenericFiles(): Promise<IGenericFile[]>;
-  }
-
-  /**
-   * A generic file of the vault (`GET files`).
-   */
-  export interface IGenericFile {
-    name: string;
-    sha256: string;
-    size: number;
-    created_by?: string;
-    created_at?: number;
-  }
-
-  /**
-   * A policy violation as the server reports it.
-   */
-  export interface IViolation {
-    policy: string;
-    action: 'block' | 'warn' | 'audit';
-    reason: string;
-    evidence?: Record<string, unknown>;
-  }
-
-  /**
-   * What policy makes of a file: `not-scanned` when the vault has no scan of its content.
-   */
-  export type FileStatus =
-    'clean' | 'warning' | 'blocked' | 'waived' | 'not-scanned';
-
-  /**
-   * A file of a Hub repo with its scan verdict and policy status.
-   */
-  export interface IRepoFile {
-    path: string;
-    size: number;
-    sha256: string;
-    lfs: boolean;
-    verdict: string | null;
-    status: FileStatus;
-    violations: IViolation[];
-    waived: IViolation[];
-  }
-
-  /**
-   * Repo-level policy decision (licence, custom code).
-   */
-  export interface IRepoDecision {
-    status: 'allowed' | 'warning' | 'blocked';
-    violations: IViolation[];
-    waived: IViolation[];
-  }
-
-  /**
-   * One page of `GET repositories/{key}/hub/{type}s/{ns}/{name}/files`.
-   */
-  export interface IFilePage {
-    repository: string;
-    repo_id: string;
-    repo_type: string;
-    revision: string;
-    commit: string;
-    source: string;
-    warning: string | null;
-    files: IRepoFile[];
-    next: string | null;
-    /**
-     * First page only.
-     */
-    total?: number;
-    license?: string | null;
-    decision?: IRepoDecision;
-  }
-
-  /**
-   * One finding of the scanner.
-   */
-  export interface IFinding {
-    severity: string;
-    rule: string;
-    message: string;
-    global?: string | null;
-    offset?: number | null;
-    inner_path?: string | null;
-    format?: string | null;
-  }
-
-  /**
-   * A blob's scan record (`GET scans/{sha256}`).
-   */
-  export interface IScan {
-    sha256: string;
-    verdict: string;
-    scanner_version: string;
-    scanned_at: number;
-    report: {
-      findings?: IFinding[];
-      format?: string;
-      [key: string]: unknown;
-    };
-  }
-
-  /**
-   * An audit event.
-   */
-  export interface IAuditEvent {
-    id: number;
-    ts: number;
-    actor: string;
-    action: string;
-    repository: string | null;
-    subject: string | null;
-    detail: {
-      policy?: string;
-      reason?: string;
-      evidence?: Record<string, unknown>;
-      [key: string]: unknown;
-    };
-  }
-
-  /**
-   * Body of `GET violations`.
-   */
-  export interface IViolations {
-    events: IAuditEvent[];
-    flagged_blobs: IScan[];
-  }
-
-  /**
-   * A waiver.
-   */
-  export interface IWaiver {
-    id: number;
-    policy: string;
-    repository: string | null;
-    repo_type: string | null;
-    repo_id: string | null;
-    commit: string | null;
-    sha256: string | null;
-    justification: string;
-    created_by: string;
-    created_at: number;
-    expires_at: number;
-    revoked_at: number | null;
-  }
-
-  /**
-   * Body of `POST waivers`.
-   */
-  export interface IWaiverRequest {
-    policy: string;
-    repo_id?: string;
-    repo_type?: string;
-    repository?: string;
-    commit?: string;
-    sha256?: string;
-    justification: string;
-    expires_in_seconds: number;
-  }
-
-  /**
-   * Body of `POST tokens`.
-   */
-  export interface ITokenRequest {
-    name: string;
-    scope: 'read' | 'write';
-    repositories: string[];
-    expires_in_seconds?: number;
-  }
-
-  /**
-   * Answer of `POST tokens`: the secret is shown once.
-   */
-  export interface IIssuedToken {
-    token: string;
-    id: string;
-    name: string;
-    scope: string;
-    repositories: string[];
-    expires_at: number | null;
-  }
-
-  /**
-   * A release bundle (`GET bundles`).
-   */
-  export interface IBundle {
-    name: string;
-    version: string;
-    digest?: string;
-    /**
-     * The environment the bundle is promoted to, if any.
-     */
-    environment?: string | null;
-    created_by?: string;
-    created_at?: number;
-    origin?: string | null;
-  }
-
-  /**
-   * `GET bundles`: the ordered environments and the bundles.
-   */
-  export interface IBundleList {
-    environments: string[];
-    bundles: IBundle[];
-  }
-
-  /**
-   * A component of a `POST bundles` request.
-   */
-  export type BundleComponentRequest =
-    | {
-        kind: 'hub';
-        repository: string;
-        repo_type?: string;
-        repo_id: string;
-        revision?: string;
-      }
-    | {
-        kind: 'package';
-        repository: string;
-        name: string;
-        version: string;
-        filename?: string;
-      }
-    | { kind: 'file'; name: string };
-
-  /**
-   * Body of `POST bundles`.
-   */
-  export interface IBundleCreateRequest {
-    name: string;
-    version: string;
-    description?: string;
-    components: BundleComponentRequest[];
-  }
-
-  /**
-   * A blocking violation of a refused bundle (`BundleBlocked`).
-   */
-  export interface IBundleViolation {
-    component: string;
-    policy: string;
-    reason: string;
-    evidence?: unknown;
-    message: string;
-  }
-
-  /**
-   * A pinned file of a bundle component.
-   */
-  export interface IBundleFile {
-    path?: string;
-    name?: string;
-    sha256: string;
-    size?: number;
-  }
-
-  /**
-   * A component of a bundle manifest (fields depend on `kind`).
-   */
-  export interface IBundleComponent {
-    kind: string;
-    repo_id?: string;
-    repo_type?: string;
-    commit?: string;
-    name?: string;
-    version?: string;
-    filename?: string;
-    sha256?: string;
-    size?: number;
-    files?: IBundleFile[];
-    [key: string]: unknown;
-  }
-
-  /**
-   * A signed promotion record.
-   */
-  export interface IBundlePromotion {
-    from?: string | null;
-    to: string;
-    by?: string;
-    at?: number;
-    seq?: number;
-    [key: string]: unknown;
-  }
-
-  /**
-   * `GET bundles/{name}/{version}`.
-   */
-  export interface IBundleDetail extends IBundle {
-    signature?: { algorithm?: string; key_id?: string; signature?: string };
-    manifest?: { components?: IBundleComponent[]; [key: string]: unknown };
-    promotions?: IBundlePromotion[];
-  }
-
-  /**
-   * `GET bundles/{name}/{version}/verify`.
-   */
-  export interface IBundleVerifyReport {
-    ok: boolean;
-    problems?: { sha256: string; problem: string }[];
-    [key: string]: unknown;
   }
 }

@@ -18,6 +18,10 @@ from pathlib import Path
 
 import httpx
 
+NO_AUTH_THROTTLE = {"MODELVAULT_AUTH_FAILURE_BURST": "1000000"}
+"""Test servers take every failed authentication from 127.0.0.1 (route sweeps send hundreds);
+tests/web/test_hardening.py runs one with the default throttle."""
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -140,7 +144,7 @@ def start_standalone(
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **NO_AUTH_THROTTLE, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}/"
     _wait_ready(url + "modelvault/api/info", proc, log_path)
@@ -186,7 +190,7 @@ def start_jupyter(
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1", **(env or {})},
+        env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1", **NO_AUTH_THROTTLE, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}{base_url}"
     _wait_ready(url + "modelvault/api/info", proc, log_path)

@@ -31,6 +31,7 @@ from .content import ContentStore
 from .identity import AccessPolicy, Principal
 from .leases import Leases, Turn, optional
 from .policy.engine import (
+    DEFAULT_POLICIES,
     Decision,
     Policy,
     Violation,
@@ -40,7 +41,7 @@ from .policy.engine import (
     parse_policies,
     scan_violations,
 )
-from .policy.licenses import license_of_card, license_of_core_metadata
+from .policy.licenses import LicenseInfo, license_of_core_metadata
 
 if TYPE_CHECKING:
     from .scanning import ScanEngine
@@ -219,10 +220,23 @@ class Gate:
         self._access.require(who, "admin", None)
         if not isinstance(raw, list):
             raise InvalidInputError("Expected a list of policies.")
+        raw, disabled = _explicitly_disabled(raw)
         policies = [Policy.from_dict(p) for p in raw]
+        if len({p.name for p in policies}) != len(policies):
+            raise InvalidInputError("Two policies have the same name.")
+        for record in self._meta.list_repositories():  # overrides must stay meaningful
+            try:
+                effective_policies(policies, record.config.get("policies") or [], record.kind)
+            except InvalidInputError as exc:
+                raise InvalidInputError(
+                    f"Repository '{record.key}' overrides policies in a way these would make "
+                    f"invalid: {exc}"
+                ) from None
         self._meta.set_setting("policies", json.dumps([p.to_dict() for p in policies]))
         self._bump()
         self._audit.record(who, "policy.update", names=[p.name for p in policies])
+        if disabled:
+            self._audit.record(who, "policy.disable", names=disabled)
         return policies
 
     def policies_for(self, record: RepositoryRecord) -> list[Policy]:
@@ -231,10 +245,12 @@ class Gate:
         )
 
     # -- decisions --
-    def repo_decision(self, subject: Subject, card: dict[str, Any], paths: list[str]) -> Decision:
+    def repo_decision(self, subject: Subject, licence: LicenseInfo, paths: list[str]) -> Decision:
+        """Licence and custom-code policies for a repo at a commit (see :mod:`.judge`, which
+        adds base-model lineage and the file's scan verdict)."""
         policies = self.policies_for(subject.source)
         what = f"{subject.repo_type} {subject.repo_id}"
-        violations = license_violations(policies, license_of_card(card), what)
+        violations = license_violations(policies, licence, what)
         violations += code_violations(policies, [p for p in paths if p.endswith(".py")], what)
         return self._waive(subject, None, violations)
 
@@ -405,3 +421,28 @@ def _covers(w: WaiverRecord, v: Violation, subject: Subject, sha256: str | None)
 _SCANNER = Principal(name="scanner", scope="admin", kind="system")
 
 __all__ = ["Gate", "PolicyError", "Subject"]
+
+
+def _explicitly_disabled(raw: list[Any]) -> tuple[list[Any], list[str]]:
+    """Split ``{"name": …, "enabled": false}`` entries off a global policy list, and refuse a list
+    that leaves out a default policy: switching governance off is an explicit (and audited)
+    decision, never the side effect of an empty or partial list.
+
+    Raises:
+        InvalidInputError: naming the default policies that are missing.
+    """
+    disabled = [
+        str(p.get("name"))
+        for p in raw
+        if isinstance(p, dict) and p.get("enabled") is False and isinstance(p.get("name"), str)
+    ]
+    enabled = [p for p in raw if not (isinstance(p, dict) and p.get("enabled") is False)]
+    named = {p.get("name") for p in enabled if isinstance(p, dict)} | set(disabled)
+    missing = [d.name for d in DEFAULT_POLICIES if d.name not in named]
+    if missing:
+        hint = ", ".join(f'{{"name": "{n}", "enabled": false}}' for n in missing)
+        raise InvalidInputError(
+            f"The policy list leaves out the default policies {missing}: a default policy is "
+            f"switched off only explicitly, by listing it as {hint}."
+        )
+    return enabled, disabled

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
@@ -21,7 +20,6 @@ from ..errors import (
     RepoNotFoundError,
     RevisionNotFoundError,
     UnsupportedOperationError,
-    VaultError,
 )
 from ..ids import (
     CommitSha,
@@ -45,16 +43,21 @@ from ..storage.base import (
     RepositoryRecord,
 )
 from .audit import AuditLog
-from .cards import MAX_CARD_BYTES, parse_card
+from .cards import MAX_CARD_BYTES, Card, parse_card
 from .content import ContentStore
 from .gate import Gate, Subject
 from .identity import SYSTEM, AccessPolicy, Action, Principal
 from .mirror import HubMirror
-from .policy.engine import Decision
 from .streaming import ContentStream
 from .tree import TREE_PAGE_SIZE, TreeEntry, TreePage, list_tree, paths_info
 
 DEFAULT_BRANCH = "main"
+BUNDLE_REF_PREFIX = "bundle/"
+"""Refs under this prefix are release-bundle pins (tags set by the bundle service only)."""
+
+
+def is_bundle_ref(name: str) -> bool:
+    return name.startswith(BUNDLE_REF_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,6 @@ class HubService:
         self._mirror = mirror
         self._gate = gate
         self._clock = clock
-        self._repo_decisions: dict[tuple[str, ...], tuple[Decision, tuple[str, ...]]] = {}
-        """Repo-level decisions with the card's base models, by every input that may change."""
 
     # -- repositories and repos --
     def repository_for(self, who: Principal, key: str, action: Action) -> RepositoryRecord:
@@ -152,7 +153,9 @@ class HubService:
         """Resolve a branch, tag, ``refs/pr/N`` or full commit sha.
 
         A virtual repository asks its members in order (local before remote); the first member
-        that has the repo answers, even if it then lacks the revision.
+        that has the repo answers, even if it then lacks the revision. Only members the caller
+        may read are asked: a virtual repository never widens access (a public virtual one
+        shows only its public members to anonymous callers).
 
         Raises:
             RepoNotFoundError, RevisionNotFoundError, InvalidRevisionError, UpstreamError.
@@ -162,6 +165,8 @@ class HubService:
         if record.kind != "hf-virtual":
             return await self._resolve_in(record, ref, rev)
         for member in self._members(record):
+            if not self._access.allows(who, "read", member.key):
+                continue
             try:
                 return await self._resolve_in(member, replace(ref, repository=member.key), rev)
             except RepoNotFoundError:
@@ -195,8 +200,15 @@ class HubService:
             sha = rev
         else:
             kind, name = ref_of(rev)
+            bare = not rev.startswith("refs/")
+            if bare and is_bundle_ref(name):
+                # A bundle pin is its tag and nothing else: a branch of that name (made before
+                # the namespace was reserved) never shadows it.
+                kind = "tag"
+            # A bare name is a branch first, then a tag, as on the Hub; creating a ref whose name
+            # exists as the other kind is refused, so the order only matters for old data.
             ref = self._meta.get_ref(repo.id, kind, name)
-            if ref is None and kind == "branch" and not rev.startswith("refs/"):
+            if ref is None and kind == "branch" and bare:
                 ref = self._meta.get_ref(repo.id, "tag", name)
             sha = ref.commit if ref else None
         commit = self._meta.get_commit(repo.id, CommitSha(sha)) if sha else None
@@ -217,119 +229,20 @@ class HubService:
             )
         return entry
 
-    def _cached_sha(self, resolved: Resolved, entry: FileEntry) -> Sha256 | None:
+    def content_sha(self, resolved: Resolved, entry: FileEntry) -> Sha256 | None:
+        """The sha256 of a file's content when the vault holds it (a mirrored file: once cached)."""
         if resolved.source.kind != "hf-remote":
             return entry.sha256
         assert self._mirror is not None
         return self._mirror.cached_blob(entry)
 
-    async def admit(
-        self, who: Principal, requested: str, resolved: Resolved, entry: FileEntry
-    ) -> list[str]:
-        """Apply policy to serving ``entry``: raise PolicyError to block, return warnings.
-
-        Repo-level policies (licence, custom code) always apply; the file's scan verdict applies
-        when its content is in the vault (scanning it now if it never was). An uncached remote
-        file is scanned while it streams through (see :meth:`open`).
-        """
-        if self._gate is None:
-            return []
-        subject = Subject(
-            requested,
-            resolved.source,
-            resolved.repo.repo_type,
-            resolved.repo.repo_id,
-            resolved.commit.sha,
-        )
-        decision = await self._repo_decision(subject, resolved)
-        sha = self._cached_sha(resolved, entry)
-        if sha is not None:
-            scan = await asyncio.to_thread(self._gate.scan, sha, entry.path)
-            decision = decision.merge(self._gate.file_decision(subject, entry, scan))
-        return self._gate.enforce(who, subject, entry.path, decision)
-
-    async def _repo_decision(self, subject: Subject, resolved: Resolved) -> Decision:
-        async def judge() -> tuple[Decision, tuple[str, ...]]:
-            assert self._gate is not None
-            paths = [f.path for f in self.files(resolved, limit=100_000)]
-            card = await self.card(resolved)
-            return self._gate.repo_decision(subject, card, paths), tuple(_base_models(card))
-
-        decision, base_ids = await self._cached_decision("repo", subject, resolved.repo.id, judge)
-        for base_id in base_ids:
-            decision = decision.merge(await self._base_model_decision(subject, base_id))
-        return decision
-
-    async def _cached_decision(
-        self,
-        kind: str,
-        subject: Subject,
-        repo_id: int,
-        judge: Callable[[], Awaitable[tuple[Decision, tuple[str, ...]]]],
-    ) -> tuple[Decision, tuple[str, ...]]:
-        """A repo-level decision (and the base models it names), judged once per key.
-
-        A commit's card and files never change; policies and waivers do. Everything else a
-        decision reads is in the key and comes from the metadata store — global policies and
-        waivers through their epoch, the repository's own policies from its record, waivers
-        scoped to the repository asked (a virtual one) — so a change made through any replica
-        takes effect on all of them at their next request.
-        """
-        assert self._gate is not None
-        key = (
-            kind,
-            subject.repository,
-            subject.source.key,
-            str(repo_id),
-            subject.commit,
-            self._gate.epoch(),
-            json.dumps(subject.source.config.get("policies"), sort_keys=True),
-        )
-        cached = self._repo_decisions.get(key)
-        if cached is None:
-            cached = await judge()
-            if not cached[0].waived:  # a waiver expires with no epoch change: never cached
-                if len(self._repo_decisions) > 4096:
-                    self._repo_decisions.clear()
-                self._repo_decisions[key] = cached
-        return cached
-
-    async def _base_model_decision(self, subject: Subject, base_id: str) -> Decision:
-        """A model's ``base_model`` must pass the licence policies too, when the vault can see
-        it (same repository, or its upstream). An unknown base model is not a violation.
-        Resolved on every request (its branch moves), judged once per base commit."""
-        assert self._gate is not None
-        try:
-            ref = HubRef.parse(subject.repository, "model", base_id)
-            base = await self.resolve(SYSTEM, ref, None)
-        except VaultError:
-            return Decision()
-        base_subject = Subject(
-            subject.repository, base.source, "model", base.repo.repo_id, base.commit.sha
-        )
-
-        async def judge() -> tuple[Decision, tuple[str, ...]]:
-            assert self._gate is not None
-            decision = self._gate.repo_decision(base_subject, await self.card(base), [])
-            licence_only = Decision(
-                tuple(
-                    replace(v, reason=f"its base model {v.reason}")
-                    for v in decision.violations
-                    if v.evidence.get("license", "-") != "-"  # licence findings only, not code
-                ),
-                decision.waived,
-            )
-            return licence_only, ()
-
-        return (await self._cached_decision("base", base_subject, base.repo.id, judge))[0]
-
     def download_url(self, resolved: Resolved, entry: FileEntry) -> str | None:
         """A presigned object-store URL for a *cached* file, when downloads are redirected.
 
-        Only after :meth:`admit` let the file through: the URL bypasses the gate. An uncached
+        Only after :meth:`.judge.Judge.admit` let the file through: the URL bypasses the gate. An uncached
         remote file has none (it streams through, scanned before its last byte).
         """
-        sha = self._cached_sha(resolved, entry)
+        sha = self.content_sha(resolved, entry)
         return None if sha is None else self._content.download_url(sha)
 
     async def open(
@@ -343,7 +256,7 @@ class HubService:
         Raises:
             OfflineModeError, UpstreamUnavailableError, EntryNotFoundError: nothing was sent yet.
         """
-        sha = self._cached_sha(resolved, entry)
+        sha = self.content_sha(resolved, entry)
         if sha is not None:
             return ContentStream(self._content.blobs, sha, None)
         assert self._mirror is not None
@@ -370,14 +283,17 @@ class HubService:
         )
         return ContentStream(self._content.blobs, None, flight)
 
-    async def card(self, resolved: Resolved) -> dict[str, Any]:
-        """The YAML front matter of the repo's README.md at this commit ({} when there is none)."""
+    async def card(self, resolved: Resolved) -> Card:
+        """The YAML front matter of the repo's README.md at this commit (empty when there is
+        none), parsed in a worker thread with bounded size and node counts."""
         entry = self._meta.get_file(resolved.repo.id, resolved.commit.sha, "README.md")
-        if entry is None or entry.size > MAX_CARD_BYTES:
-            return {}
+        if entry is None:
+            return Card()
+        if entry.size > MAX_CARD_BYTES:
+            return Card(error=f"the model card is larger than {MAX_CARD_BYTES} bytes")
         stream = await self.open(SYSTEM, resolved.source.key, resolved, entry)
         text = b"".join([c async for c in stream.chunks(0, entry.size, entry.size or 1)])
-        return parse_card(text.decode("utf-8", "replace"))
+        return await asyncio.to_thread(parse_card, text.decode("utf-8", "replace"))
 
     def record_download(self, who: Principal, resolved: Resolved, entry: FileEntry) -> None:
         self._audit.record(
@@ -386,7 +302,7 @@ class HubService:
             repository=resolved.repo.repository,
             subject=f"{subject_of_repo(resolved.repo)}@{resolved.commit.sha}/{entry.path}",
             # A mirrored regular file's sha256 is known once it is cached; its git oid always is.
-            sha256=self._cached_sha(resolved, entry) or None,
+            sha256=self.content_sha(resolved, entry) or None,
             git_oid=entry.git_oid,
             size=entry.size,
         )
@@ -431,12 +347,6 @@ class HubService:
         return self._meta.list_commits(
             resolved.repo.id, resolved.commit.sha, max(offset, 0), min(max(limit, 1), 1000)
         )
-
-
-def _base_models(card: dict[str, Any]) -> list[str]:
-    raw = card.get("base_model")
-    values = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
-    return [v for v in values if isinstance(v, str) and v.count("/") == 1][:4]
 
 
 def _refs_from_upstream(data: dict[str, Any]) -> list[RefRecord]:

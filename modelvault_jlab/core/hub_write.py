@@ -19,6 +19,7 @@ from ..errors import (
     ConflictError,
     InvalidInputError,
     InvalidRevisionError,
+    RefExistsError,
     RevisionNotFoundError,
     WriteConflictError,
 )
@@ -43,7 +44,17 @@ from ..storage.base import (
 from .audit import AuditLog
 from .content import ContentStore, lfs_pointer_oid
 from .gate import Gate
-from .hub import DEFAULT_BRANCH, HubRef, HubService, Resolved, ref_of, subject_of_ref
+from .holdings import BlobHoldings
+from .hub import (
+    BUNDLE_REF_PREFIX,
+    DEFAULT_BRANCH,
+    HubRef,
+    HubService,
+    Resolved,
+    is_bundle_ref,
+    ref_of,
+    subject_of_ref,
+)
 from .identity import Principal
 
 COMMIT_RETRIES = 8
@@ -89,6 +100,7 @@ class HubWriter:
         meta: MetadataStore,
         content: ContentStore,
         audit: AuditLog,
+        holdings: BlobHoldings,
         gate: Gate | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -96,6 +108,7 @@ class HubWriter:
         self._meta = meta
         self._content = content
         self._audit = audit
+        self._holdings = holdings
         self._gate = gate
         self._clock = clock
 
@@ -191,7 +204,8 @@ class HubWriter:
         kind, name = ref_of(rev)
         if kind == "tag":
             raise InvalidRevisionError(f"Cannot commit to tag {name}: tags are immutable.")
-        changes = [self._change(op) for op in operations]
+        refuse_bundle_ref(name)
+        changes = [self._change(who, op) for op in operations]
         # Without a parent the client asked for "on top of whatever the head is": a commit that
         # lost a race (another writer, maybe another replica) is re-applied on the new head, as
         # the Hub does. With a parent, or when opening a PR, the conflict is the caller's.
@@ -245,12 +259,17 @@ class HubWriter:
             raise RevisionNotFoundError(f"Invalid rev id: {rev} (no such branch in {ref.repo_id}).")
         return head_ref.commit
 
-    def _change(self, op: Operation) -> FileChange:
+    def _change(self, who: Principal, op: Operation) -> FileChange:
         path = validate_repo_path(op.path.strip("/") if isinstance(op, DeletePath) else op.path)
         if isinstance(op, DeletePath):
             return FileChange("delete_folder" if op.folder else "delete_file", path)
         sha = validate_sha256(op.sha256)
         info = self._content.known(sha)
+        # An inline file's bytes came with the commit; an LFS one is named by its sha256 only,
+        # which grants nothing: the committer must be able to read a repository holding it
+        # (answered exactly like a blob that is not stored, so nothing leaks).
+        if info is not None and op.git_oid is None and not self._holdings.reusable(who, sha):
+            info = None
         if info is None:
             raise InvalidInputError(
                 f"File {path} references object {sha}, which was never uploaded: "
@@ -288,6 +307,8 @@ class HubWriter:
     ) -> RefRecord:
         repo = self._hub.repo_for(who, ref, "write")
         name = validate_ref_name(branch, "branch")
+        refuse_bundle_ref(name)
+        self._refuse_other_kind(repo, "branch", name)
         start = self._hub.commit_for(repo, validate_revision(starting_point or DEFAULT_BRANCH))
         self._meta.set_ref(repo.id, "branch", name, start.sha, None)
         self._audit.record(
@@ -298,6 +319,15 @@ class HubWriter:
             commit=start.sha,
         )
         return RefRecord("branch", name, start.sha)
+
+    def _refuse_other_kind(self, repo: HubRepoRecord, kind: RefKind, name: str) -> None:
+        """A name is a branch or a tag, never both, so what a bare name resolves to cannot be
+        changed by creating the other kind of ref beside it."""
+        other: RefKind = "tag" if kind == "branch" else "branch"
+        if self._meta.get_ref(repo.id, other, name) is not None:
+            raise RefExistsError(
+                f"Cannot create {kind} {name!r}: a {other} of that name already exists."
+            )
 
     def delete_branch(self, who: Principal, ref: HubRef, branch: str) -> None:
         repo = self._hub.repo_for(who, ref, "write")
@@ -317,7 +347,8 @@ class HubWriter:
     ) -> RefRecord:
         repo = self._hub.repo_for(who, ref, "write")
         name = validate_ref_name(tag, "tag")
-        _refuse_bundle_tag(name)
+        refuse_bundle_ref(name)
+        self._refuse_other_kind(repo, "tag", name)
         target = self._hub.commit_for(repo, validate_revision(revision or DEFAULT_BRANCH))
         self._meta.set_ref(repo.id, "tag", name, target.sha, None)
         self._audit.record(
@@ -332,7 +363,7 @@ class HubWriter:
 
     def delete_tag(self, who: Principal, ref: HubRef, tag: str) -> None:
         repo = self._hub.repo_for(who, ref, "write")
-        _refuse_bundle_tag(tag)
+        refuse_bundle_ref(tag)
         if not self._meta.delete_ref(repo.id, "tag", tag):
             raise RevisionNotFoundError(f"Invalid rev id: {tag} (no such tag).")
         self._audit.record(
@@ -340,12 +371,12 @@ class HubWriter:
         )
 
 
-BUNDLE_TAG_PREFIX = "bundle/"
-
-
-def _refuse_bundle_tag(name: str) -> None:
-    """``bundle/<name>/<version>`` tags pin release bundles; only the bundle service sets them."""
-    if name.startswith(BUNDLE_TAG_PREFIX):
+def refuse_bundle_ref(name: str) -> None:
+    """``bundle/<name>/<version>`` tags pin release bundles: only the bundle service sets them,
+    and no writer may create, move or delete any ref (branch, tag, commit target) under that
+    prefix, so the name a bundle gives as a pin always means the bundle's commit."""
+    if is_bundle_ref(name):
         raise ConflictError(
-            f"Tag {name!r} belongs to a release bundle and cannot be created or deleted by hand."
+            f"Ref {name!r} is in the namespace reserved for release bundles ({BUNDLE_REF_PREFIX}…) "
+            "and cannot be created, moved or deleted by hand."
         )

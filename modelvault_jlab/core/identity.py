@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -25,6 +26,31 @@ _RANK: dict[str, int] = {"read": 1, "write": 2, "admin": 3}
 TOKEN_PREFIX = "mvt_"  # noqa: S105 - a prefix, not a secret
 MAX_CHILD_TOKEN_SECONDS = 7 * 24 * 3600.0
 """Longest life of a token minted by a non-admin token (kernel tokens live hours)."""
+MAX_TOKEN_SECONDS = 10 * 365 * 24 * 3600.0
+"""Longest stated life of any token; longer means "no expiry", which is said by omitting it."""
+
+
+def token_lifetime(value: object) -> float | None:
+    """``expires_in_seconds`` as given by a caller: omitted, or a finite number of seconds in
+    (0, :data:`MAX_TOKEN_SECONDS`]. NaN compares false with everything, so an unchecked NaN would
+    slip past every ``min``/``<=`` below and give a token that never expires.
+
+    Raises:
+        InvalidInputError: a bool, a string, NaN, an infinity, zero, negative or too large.
+    """
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 < value <= MAX_TOKEN_SECONDS
+    ):
+        raise InvalidInputError(
+            f"'expires_in_seconds' must be a number of seconds between 0 and {MAX_TOKEN_SECONDS:.0f}"
+            " (omit it for a token that does not expire)."
+        )
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -74,6 +100,14 @@ def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def require_live(record: TokenRecord, now: float) -> None:
+    """Raises AuthenticationError when the token is revoked or expired."""
+    if record.revoked_at is not None:
+        raise AuthenticationError(f"Token '{record.name}' was revoked.")
+    if record.expires_at is not None and record.expires_at <= now:
+        raise AuthenticationError(f"Token '{record.name}' has expired.")
+
+
 class IdentityService:
     """Issues, checks and revokes API tokens; decides what a principal may do."""
 
@@ -88,7 +122,7 @@ class IdentityService:
         scope: Action,
         created_by: str,
         repositories: Iterable[str] = (),
-        expires_in_seconds: float | None = None,
+        expires_in_seconds: object = None,
         description: str = "",
         parent_id: str | None = None,
     ) -> IssuedToken:
@@ -97,6 +131,7 @@ class IdentityService:
         if not name or len(name) > 100:
             raise InvalidInputError("A token needs a name of 1-100 characters.")
         repos = tuple(sorted({validate_repository_key(r) for r in repositories}))
+        expires_in_seconds = token_lifetime(expires_in_seconds)
         token_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         now = self._clock()
@@ -123,7 +158,7 @@ class IdentityService:
         name: str,
         scope: Action,
         repositories: Iterable[str] = (),
-        expires_in_seconds: float | None = None,
+        expires_in_seconds: object = None,
         description: str = "",
     ) -> IssuedToken:
         """A token minted with a non-admin token, e.g. one per notebook kernel: the same user, a
@@ -155,7 +190,8 @@ class IdentityService:
                 )
             wanted = wanted or set(parent.repositories)
         now = self._clock()
-        life = min(expires_in_seconds or MAX_CHILD_TOKEN_SECONDS, MAX_CHILD_TOKEN_SECONDS)
+        asked = token_lifetime(expires_in_seconds)
+        life = min(asked or MAX_CHILD_TOKEN_SECONDS, MAX_CHILD_TOKEN_SECONDS)
         if record.expires_at is not None:
             life = min(life, record.expires_at - now)
         if life <= 0:
@@ -186,10 +222,7 @@ class IdentityService:
         record = self._meta.get_token(token_id) if token_id and secret else None
         if record is None or not hmac.compare_digest(record.secret_hash, _hash_secret(secret)):
             raise AuthenticationError("Invalid token: unknown or wrong secret.")
-        if record.revoked_at is not None:
-            raise AuthenticationError(f"Token '{record.name}' was revoked.")
-        if record.expires_at is not None and record.expires_at <= self._clock():
-            raise AuthenticationError(f"Token '{record.name}' has expired.")
+        require_live(record, self._clock())
         return Principal(
             name=record.created_by,
             scope=record.scopes[0],  # type: ignore[arg-type]
@@ -219,14 +252,18 @@ class AccessPolicy:
     def __init__(self, meta: MetadataStore) -> None:
         self._meta = meta
 
-    def require(self, who: Principal, action: Action, repository: str | None) -> None:
-        """Raises AuthenticationError for anonymous callers and PermissionDeniedError otherwise."""
+    def allows(self, who: Principal, action: Action, repository: str | None) -> bool:
         if who.allows(action, repository):
-            return
+            return True
         if action == "read" and repository is not None:
             record = self._meta.get_repository(repository)
-            if record is not None and record.public:
-                return
+            return record is not None and record.public
+        return False
+
+    def require(self, who: Principal, action: Action, repository: str | None) -> None:
+        """Raises AuthenticationError for anonymous callers and PermissionDeniedError otherwise."""
+        if self.allows(who, action, repository):
+            return
         if who.is_anonymous:
             raise AuthenticationError(
                 "Authentication required: send a ModelVault token "

@@ -2,7 +2,12 @@
 
 The Hub client sends LFS ``PUT``s (and multipart part ``PUT``s and the completion ``POST``) without
 its ``Authorization`` header, so each upload URL carries its own credential: an HMAC over
-(repository, oid, size, expiry) with a key kept in metadata, valid only for that one object.
+(repository, oid, size, expiry, token id) with a key kept in metadata, valid only for that one
+object and only while the token it was granted to is neither revoked nor expired.
+
+A batch answers "already stored, nothing to upload" only when the caller may reuse the stored
+blob (:mod:`.holdings`); otherwise it asks for the bytes, so the batch reveals nothing about
+blobs in repositories the caller cannot read.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from ..ids import Sha256, validate_sha256
 from ..storage.base import BlobInfo, MetadataStore
 from .audit import AuditLog
 from .content import ContentStore
+from .holdings import BlobHoldings
 from .hub import HubRef, HubService
-from .identity import Principal
+from .identity import Principal, require_live
 
 MAX_BATCH_OBJECTS = 1000
 """Objects per batch request (huggingface_hub sends 256, git-lfs 100): the work and the answer of
@@ -47,6 +53,8 @@ class UploadGrant:
     expires_at: int
     signature: str
     part_size: int | None
+    token_id: str = ""
+    """The token the URL was granted to ('' for a host login, e.g. Jupyter's)."""
 
     @property
     def part_count(self) -> int | None:
@@ -69,6 +77,7 @@ class LfsService:
         content: ContentStore,
         hub: HubService,
         audit: AuditLog,
+        holdings: BlobHoldings,
         *,
         multipart_threshold_bytes: int,
         part_size_bytes: int,
@@ -80,6 +89,7 @@ class LfsService:
         self._content = content
         self._hub = hub
         self._audit = audit
+        self._holdings = holdings
         self._multipart_threshold = multipart_threshold_bytes
         self._part_size = part_size_bytes
         self._ttl = grant_ttl_seconds
@@ -90,10 +100,25 @@ class LfsService:
         )
 
     def _sign(
-        self, repository: str, oid: str, size: int, expires_at: int, part_size: int | None
+        self,
+        repository: str,
+        oid: str,
+        size: int,
+        expires_at: int,
+        part_size: int | None,
+        token_id: str,
     ) -> str:
-        msg = f"{repository}|{oid}|{size}|{expires_at}|{part_size or 0}".encode()
+        msg = f"{repository}|{oid}|{size}|{expires_at}|{part_size or 0}|{token_id}".encode()
         return hmac.new(self._key, msg, hashlib.sha256).hexdigest()
+
+    def part_etag(self, grant: UploadGrant, part_sha256: Sha256) -> str:
+        """The ETag of an uploaded part: its sha256 plus a MAC binding it to this upload, so a
+        completion can only assemble parts whose bytes were sent for this grant (never other
+        blobs of the store named by their sha256)."""
+        mac = hmac.new(
+            self._key, f"part|{grant.signature}|{part_sha256}".encode(), hashlib.sha256
+        ).hexdigest()
+        return f"{part_sha256}-{mac[:32]}"
 
     def batch(
         self, who: Principal, ref: HubRef, objects: Sequence[tuple[str, object]]
@@ -125,18 +150,20 @@ class LfsService:
                     f"Object {sha} is larger than the limit of {self._max_object_bytes} bytes."
                 )
             known = self._content.known(sha)
-            if known is not None and known.size == size:
+            if known is not None and known.size == size and self._holdings.reusable(who, sha):
                 yield BatchResult(sha, size, None)
                 continue
             expires_at = int(self._clock()) + self._ttl
             part_size = self._part_size_for(size, max_parts)
+            token_id = who.token_id or ""
             grant = UploadGrant(
                 ref.repository,
                 sha,
                 size,
                 expires_at,
-                self._sign(ref.repository, sha, size, expires_at, part_size),
+                self._sign(ref.repository, sha, size, expires_at, part_size, token_id),
                 part_size,
+                token_id,
             )
             yield BatchResult(sha, size, grant)
 
@@ -153,17 +180,26 @@ class LfsService:
         expires_at: int,
         signature: str,
         part_size: int | None,
+        token_id: str = "",
     ) -> UploadGrant:
-        """Raises AuthenticationError for a forged, altered or expired upload URL."""
+        """Raises AuthenticationError for a forged, altered or expired upload URL, or one whose
+        token was revoked or expired since it was granted."""
         sha = validate_sha256(oid)
-        expected = self._sign(repository, sha, size, expires_at, part_size)
+        expected = self._sign(repository, sha, size, expires_at, part_size, token_id)
         if not hmac.compare_digest(expected, signature):
             raise AuthenticationError("Invalid upload URL: its signature does not match.")
-        if expires_at < self._clock():
+        now = self._clock()
+        if expires_at < now:
             raise AuthenticationError("Upload URL expired: ask for a new one (retry the upload).")
-        return UploadGrant(repository, sha, size, expires_at, signature, part_size)
+        if token_id:
+            record = self._meta.get_token(token_id)
+            if record is None:
+                raise AuthenticationError("Upload URL refused: its token no longer exists.")
+            require_live(record, now)
+        return UploadGrant(repository, sha, size, expires_at, signature, part_size, token_id)
 
     def finish_upload(self, grant: UploadGrant, info: BlobInfo) -> None:
+        self._holdings.uploaded(grant.repository, info.sha256)
         self._audit.record(
             _uploader(grant),
             "lfs.upload",
@@ -196,7 +232,10 @@ class LfsService:
             raise InvalidInputError(f"Multipart completion must list parts 1..{count} in order.")
         part_shas = []
         for n, etag in parts:
-            sha = validate_sha256(etag.strip('"'))
+            tag = etag.strip('"')
+            sha = validate_sha256(tag.partition("-")[0])
+            if not hmac.compare_digest(tag, self.part_etag(grant, sha)):
+                raise InvalidInputError(f"Part {n}: its ETag was not issued for this upload.")
             if not self._content.blobs.exists(sha):
                 raise InvalidInputError(f"Part {n} (etag {sha}) was never uploaded.")
             part_shas.append(sha)
@@ -222,6 +261,8 @@ class LfsService:
             info = self._content.require(sha)
         except BlobNotFoundError:
             raise NotFoundError(f"Object {sha} was not uploaded.") from None
+        if not self._holdings.reusable(who, sha):  # stored, but not for this caller
+            raise NotFoundError(f"Object {sha} was not uploaded.")
         if info.size != size:
             raise InvalidInputError(f"Object {sha} has {info.size} bytes, not {size}.")
         return info

@@ -37,6 +37,7 @@ from .content import ContentStore
 from .hub_ports import HubUpstream
 from .repositories import check_settings
 from .streaming import Flight, StreamThrough
+from .urls import userinfo_of
 
 DEFAULT_REVISION_TTL_SECONDS = 60.0
 
@@ -284,6 +285,10 @@ def validate_hf_config(
         upstream = config.get("upstream")
         if upstream is not None and not str(upstream).startswith(("http://", "https://")):
             raise InvalidInputError("'upstream' must be an http(s) URL of a Hub endpoint.")
+        if upstream is not None and userinfo_of(str(upstream)) is not None:
+            raise InvalidInputError(
+                "'upstream' must not carry credentials; put the token in 'upstream_token'."
+            )
         if kind == "hf-virtual":
             members = config.get("members")
             if (

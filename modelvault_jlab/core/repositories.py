@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -12,6 +14,10 @@ from ..ids import validate_repository_key
 from ..storage.base import REPOSITORY_KINDS, MetadataStore, RepositoryRecord
 from .audit import AuditLog
 from .identity import AccessPolicy, Principal
+from .policy.engine import effective_policies, parse_policies
+from .secrets import MASK, SecretBox
+
+log = logging.getLogger(__name__)
 
 ConfigValidator = Callable[[str, dict[str, Any]], dict[str, Any]]
 
@@ -33,19 +39,32 @@ def check_settings(
         wrong_bool = expected is not bool and isinstance(value, bool)
         if not isinstance(value, expected) or wrong_bool:
             raise InvalidInputError(f"The {kind} setting {key!r} has the wrong type.")
-        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-            raise InvalidInputError(f"The {kind} setting {key!r} must not be negative.")
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and not (
+                math.isfinite(value) and value >= 0  # NaN passes every comparison: refuse it first
+            )
+        ):
+            raise InvalidInputError(f"The {kind} setting {key!r} must be a finite number >= 0.")
 
 
 """Checks the kind-specific part of a repository's config; raises InvalidInputError."""
 
 
 class RepositoryService:
-    def __init__(self, meta: MetadataStore, access: AccessPolicy, audit: AuditLog) -> None:
+    def __init__(
+        self,
+        meta: MetadataStore,
+        access: AccessPolicy,
+        audit: AuditLog,
+        secrets: SecretBox | None = None,
+    ) -> None:
         self._meta = meta
         self._access = access
         self._audit = audit
         self._validators: list[ConfigValidator] = []
+        self.secrets = secrets or SecretBox.ephemeral()
 
     def add_config_validator(self, validator: ConfigValidator) -> None:
         self._validators.append(validator)
@@ -58,9 +77,28 @@ class RepositoryService:
             and all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in policies)
         ):
             raise InvalidInputError("'policies' must be a list of objects with a 'name'.")
+        if policies:  # each override, merged into the global policy it names, must be valid
+            effective_policies(parse_policies(self._meta.get_setting("policies")), policies, kind)
         for validate in self._validators:
             config = validate(kind, config)
+        config = self.secrets.seal_config(config)  # stored encrypted, never in the clear
         return {**config, "policies": policies} if policies else config
+
+    def seal_stored_secrets(self) -> int:
+        """Start-up migration: credentials stored in the clear (or in an upstream URL, by older
+        versions) are moved to their settings and encrypted. Returns how many repositories
+        changed; a stored config that no longer validates is logged (its secrets are sealed)."""
+        changed = 0
+        for record in self._meta.list_repositories():
+            try:
+                config = self._validated(record.kind, record.config)
+            except InvalidInputError as exc:  # its secrets are encrypted all the same
+                log.warning("Repository %s: %s", record.key, exc.message)
+                config = self.secrets.seal_config(record.config)
+            if config != record.config:
+                self._meta.update_repository(replace(record, config=config))
+                changed += 1
+        return changed
 
     def create(
         self,
@@ -159,4 +197,4 @@ class RepositoryService:
 
 def _keep_masked_secrets(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
     """A config read back from the API shows secrets as "***": keep the stored value then."""
-    return {k: (old[k] if v == "***" and k in old else v) for k, v in new.items()}
+    return {k: (old[k] if v == MASK and k in old else v) for k, v in new.items()}

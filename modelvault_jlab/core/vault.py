@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ..errors import UpstreamUnavailableError
+from ..errors import AuthenticationError, UpstreamUnavailableError
 from ..storage.base import BlobStore, MetadataStore, RepositoryRecord
 from ..storage.bundles import BundleStore
 from ..storage.bundles_sql import SqlBundleStore
@@ -21,18 +21,23 @@ from .audit import AuditLog
 from .bundles import BundleService
 from .bundles.signing import KeyRing
 from .content import ContentStore
+from .egress import EgressPolicy
 from .gate import Gate
+from .holdings import BlobHoldings
 from .hub import HubService
 from .hub_ports import HubUpstream, HubUpstreams
 from .hub_write import HubWriter
-from .identity import AccessPolicy, IdentityService
+from .identity import AccessPolicy, IdentityService, Principal
+from .judge import Judge
 from .leases import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, Lease, Leases
 from .lfs import LfsService
 from .mirror import HubMirror, validate_hf_config
 from .pypi import PypiOptions, PypiService
 from .pypi.ports import PypiUpstream
 from .repositories import RepositoryService
+from .secrets import SecretBox
 from .streaming import StreamThrough
+from .throttle import AuthThrottle, ThrottleSettings
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,8 @@ class VaultOptions:
     lfs_part_size_bytes: int = 512 * 1024**2
     lfs_max_object_bytes: int = 50 * 10**9
     """Largest LFS object a batch request may announce (the Hub's per-file limit)."""
+    auth_failure_burst: int = 30
+    auth_failures_per_second: float = 0.5
     lease_ttl_seconds: float = DEFAULT_TTL_SECONDS
     """How long a replica that stopped renewing (died) keeps work others wait for."""
     replica_wait_seconds: float = DEFAULT_WAIT_SECONDS
@@ -72,16 +79,26 @@ class Vault:
         bundle_keys: KeyRing | None = None,
         bundle_environments: tuple[str, ...] = ("DEV", "QA", "PROD"),
         hub_upstreams: HubUpstreams | None = None,
+        secrets: SecretBox | None = None,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self.options = options or VaultOptions()
+        self.secrets = secrets or SecretBox.ephemeral()
         self._hub_upstreams = hub_upstreams
         self.meta = meta
         self.blobs = blobs
         self.access = AccessPolicy(meta)
         self.audit = AuditLog(meta, clock)
         self.identity = IdentityService(meta, clock)
+        self.auth_throttle = AuthThrottle(
+            self.audit,
+            ThrottleSettings(
+                burst=max(1, self.options.auth_failure_burst),
+                per_second=max(1e-3, self.options.auth_failures_per_second),
+            ),
+        )
         self.content = ContentStore(blobs, meta, self.options.blob_redirect_seconds)
-        self.repositories = RepositoryService(meta, self.access, self.audit)
+        self.repositories = RepositoryService(meta, self.access, self.audit, self.secrets)
         self.leases = Leases(
             meta,
             ttl_seconds=self.options.lease_ttl_seconds,
@@ -103,12 +120,17 @@ class Vault:
         self.hub = HubService(
             meta, self.content, self.access, self.audit, self.mirror, self.gate, clock
         )
-        self.hub_write = HubWriter(self.hub, meta, self.content, self.audit, self.gate, clock)
+        self.judge = Judge(self.hub, self.gate, meta)
+        self.holdings = BlobHoldings(meta, self.access)
+        self.hub_write = HubWriter(
+            self.hub, meta, self.content, self.audit, self.holdings, self.gate, clock
+        )
         self.lfs = LfsService(
             meta,
             self.content,
             self.hub,
             self.audit,
+            self.holdings,
             multipart_threshold_bytes=self.options.lfs_multipart_threshold_bytes,
             part_size_bytes=self.options.lfs_part_size_bytes,
             max_object_bytes=self.options.lfs_max_object_bytes,
@@ -126,8 +148,11 @@ class Vault:
             gate=self.gate,
             streams=self.streams,
             clock=clock,
+            reveal=self.secrets.reveal,
         )
         self.repositories.add_config_validator(self.pypi.validate_config)
+        self.egress = egress or EgressPolicy()
+        self.repositories.add_config_validator(self.egress.validate_config)
         self.bundles = BundleService(
             meta=meta,
             packages=packages,
@@ -136,6 +161,7 @@ class Vault:
             access=self.access,
             audit=self.audit,
             gate=self.gate,
+            judge=self.judge,
             hub=self.hub,
             mirror=self.mirror,
             keys=bundle_keys or KeyRing(tempfile.mkdtemp(prefix="modelvault-keys-")),
@@ -143,20 +169,37 @@ class Vault:
             clock=clock,
         )
 
+    def authenticate(self, presented: str, source: str) -> Principal:
+        """A presented token as a principal, throttled and audited per source address.
+
+        Raises:
+            TooManyRequestsError: too many failures from ``source`` lately.
+            AuthenticationError: malformed, unknown, revoked or expired token.
+        """
+        self.auth_throttle.check(source)
+        try:
+            return self.identity.authenticate(presented)
+        except AuthenticationError as exc:
+            self.auth_throttle.failed(source, exc.message)
+            raise
+
     def _hub_upstream(self, record: RepositoryRecord) -> HubUpstream:
         """The upstream of an hf-remote repository, as its config says."""
         if self._hub_upstreams is None:
             raise UpstreamUnavailableError("This vault was built without Hugging Face upstreams.")
         endpoint = str(record.config.get("upstream") or "https://huggingface.co")
-        token = record.config.get("upstream_token")
+        token = self.secrets.reveal(str(record.config.get("upstream_token") or ""))
         timeout = record.config.get("timeout_seconds", self.options.upstream_timeout_seconds)
-        return self._hub_upstreams(endpoint, str(token) if token else None, float(timeout))
+        return self._hub_upstreams(endpoint, token or None, float(timeout))
 
     def recover(self) -> None:
         """Start-up maintenance: drop what writers killed mid-upload left behind."""
         removed = self.blobs.cleanup_incomplete()
         if removed:
             log.warning("Removed %d incomplete upload(s) left by an interrupted server.", removed)
+        sealed = self.repositories.seal_stored_secrets()
+        if sealed:
+            log.warning("Encrypted the stored upstream credentials of %d repositories.", sealed)
 
     async def run_background(self) -> None:
         """Jobs that run at start-up and then every ``background_interval_seconds`` until

@@ -491,6 +491,15 @@ class MetadataStore(ABC):
     @abstractmethod
     def get_blob(self, sha256: Sha256) -> BlobInfo | None: ...
 
+    @abstractmethod
+    def add_repository_blob(self, repository: str, sha256: Sha256) -> None:
+        """Record that ``sha256``'s bytes were uploaded into ``repository`` (idempotent)."""
+
+    @abstractmethod
+    def blob_repositories(self, sha256: Sha256, limit: int = 1000) -> list[str]:
+        """The repositories holding ``sha256``: uploaded into one, or a file of a commit of one
+        of its Hub repos (at most ``limit``)."""
+
     # -- governance --
     @abstractmethod
     def set_setting(self, name: str, value: str) -> None: ...

@@ -4,7 +4,9 @@ A writer streams into a uniquely named temp file on the same filesystem, hashing
 commit it checks the digest and size, fsyncs the file, renames it into place with ``os.replace``
 (atomic on POSIX) and fsyncs the directory, so a crash at any point leaves either no blob or a
 complete one. Temp files of killed writers are removed by :meth:`FsBlobStore.cleanup_incomplete`,
-which the server calls at start-up.
+which the server calls at start-up; a writer holds its temp file's lock until the file was renamed
+into place or removed (:mod:`.tempfiles`), so the clean-up never takes a live writer's file. Blobs
+are read-only to the server's account (0400), temp files 0600.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import time
-import uuid
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -21,8 +22,7 @@ from typing import BinaryIO
 from ..errors import BlobNotFoundError, StorageError
 from ..ids import Sha256, is_sha256
 from .base import BlobInfo, BlobStore, BlobWriter
-
-_TMP_PREFIX = "upload-"
+from .tempfiles import create_locked, remove_orphans
 
 
 def _fsync_dir(path: Path) -> None:
@@ -37,9 +37,8 @@ class FsBlobWriter(BlobWriter):
     def __init__(self, store: FsBlobStore, expected_sha256: Sha256 | None = None) -> None:
         super().__init__(expected_sha256)
         self._store = store
-        self._tmp_path = store.tmp_dir / temp_name()
-        # O_EXCL: never write through a pre-existing name (symlink planted in tmp).
-        fd = os.open(self._tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._tmp_path, fd = create_locked(store.tmp_dir)
+        # The descriptor holds the temp file's lock: it stays open until the rename (or unlink).
         self._file: BinaryIO | None = os.fdopen(fd, "wb", buffering=0)
         self._done = False
 
@@ -69,13 +68,13 @@ class FsBlobWriter(BlobWriter):
                 return BlobInfo(sha, self.bytes_written)
             self._file.flush()
             os.fsync(self._file.fileno())
-            self._file.close()
-            self._file = None
             final.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(self._tmp_path, 0o444)
+            os.fchmod(self._file.fileno(), 0o400)
             os.replace(self._tmp_path, final)
             _fsync_dir(final.parent)
             self._done = True
+            self._file.close()  # releases the lock only now that the name is gone
+            self._file = None
             return BlobInfo(sha, self.bytes_written)
         except BaseException:
             self.abort()
@@ -85,12 +84,12 @@ class FsBlobWriter(BlobWriter):
         if self._done:
             return
         self._done = True
+        with contextlib.suppress(FileNotFoundError):
+            self._tmp_path.unlink()
         if self._file is not None:
             with contextlib.suppress(OSError):
                 self._file.close()
             self._file = None
-        with contextlib.suppress(FileNotFoundError):
-            self._tmp_path.unlink()
 
 
 class FsBlobStore(BlobStore):
@@ -100,8 +99,9 @@ class FsBlobStore(BlobStore):
         self.root = Path(root)
         self.tmp_dir = self.root / "tmp"
         self.objects_dir = self.root / "sha256"
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        self.objects_dir.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(mode=0o700, exist_ok=True)
+        self.objects_dir.mkdir(mode=0o700, exist_ok=True)
 
     def path_for(self, sha256: str) -> Path:
         if not is_sha256(sha256):
@@ -140,27 +140,33 @@ class FsBlobStore(BlobStore):
         commit of 10,000 small files otherwise spends most of its time in fsync)."""
         infos: list[BlobInfo] = []
         pending: list[tuple[Path, Path]] = []
-        for value in values:
-            sha = Sha256(hashlib.sha256(value).hexdigest())
-            infos.append(BlobInfo(sha, len(value)))
-            final = self.path_for(sha)
-            if final.exists():
-                continue
-            tmp = self.tmp_dir / temp_name()
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
-            try:
-                view = memoryview(value)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
-            pending.append((tmp, final))
-        if pending:
-            os.sync()  # the data is durable before any rename can publish it
-            for tmp, final in pending:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, final)
-            os.sync()  # and so are the renames
+        # One locked temp folder for the batch: one descriptor however many values.
+        batch, lock = create_locked(self.tmp_dir, mode=0o700, folder=True)
+        try:
+            for value in values:
+                sha = Sha256(hashlib.sha256(value).hexdigest())
+                infos.append(BlobInfo(sha, len(value)))
+                final = self.path_for(sha)
+                if final.exists():
+                    continue
+                tmp = batch / str(len(pending))
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
+                try:
+                    view = memoryview(value)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                finally:
+                    os.close(fd)
+                pending.append((tmp, final))
+            if pending:
+                os.sync()  # the data is durable before any rename can publish it
+                for tmp, final in pending:
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(tmp, final)
+                os.sync()  # and so are the renames
+        finally:
+            shutil.rmtree(batch, ignore_errors=True)
+            os.close(lock)
         return infos
 
     def delete(self, sha256: Sha256) -> None:
@@ -168,43 +174,5 @@ class FsBlobStore(BlobStore):
             self.path_for(sha256).unlink()
 
     def cleanup_incomplete(self, older_than_seconds: float = 0.0) -> int:
-        """Remove temp files of writers that are gone (see :func:`remove_dead_temp_files`)."""
-        return remove_dead_temp_files(self.tmp_dir, older_than_seconds)
-
-
-def remove_dead_temp_files(tmp_dir: Path, older_than_seconds: float = 0.0) -> int:
-    """Remove ``upload-<pid>-…`` temp files of writers that are gone.
-
-    At start-up (``older_than_seconds=0``) every temp file belongs to a dead process, except
-    those of other live processes sharing the folder; those carry their pid in the name.
-    """
-    removed = 0
-    now = time.time()
-    for entry in tmp_dir.iterdir():
-        if not entry.name.startswith(_TMP_PREFIX):
-            continue
-        pid_part = entry.name[len(_TMP_PREFIX) :].split("-", 1)[0]
-        if pid_part.isdigit() and int(pid_part) != os.getpid() and pid_alive(int(pid_part)):
-            continue
-        if pid_part.isdigit() and int(pid_part) == os.getpid():
-            continue
-        with contextlib.suppress(FileNotFoundError):
-            if now - entry.stat().st_mtime >= older_than_seconds:
-                entry.unlink()
-                removed += 1
-    return removed
-
-
-def temp_name() -> str:
-    """A unique temp file name that says which process owns it."""
-    return f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        """Remove temp files whose writer is gone (see :mod:`.tempfiles`)."""
+        return remove_orphans(self.tmp_dir, older_than_seconds)

@@ -10,7 +10,7 @@ while more bytes arrive, so at commit only the tail is left to send:
 - larger blobs go into a multipart upload, invisible until ``CompleteMultipartUpload``. When the
   sha256 is known up front (``open_writer(expected_sha256)``: LFS uploads, pinned imports) the
   upload targets the final key and completing it *is* the publication. Otherwise the final key is
-  only known at the end, so the parts go to a staging key ``<prefix>tmp/upload-<host>-<pid>-…``
+  only known at the end, so the parts go to a staging key ``<prefix>tmp/upload-<origin>-…``
   that is completed, copied server-side to the final key (no byte crosses the network again)
   and deleted. Uploading at commit instead would add a full second transfer to every ingest.
 
@@ -31,7 +31,6 @@ import io
 import os
 import socket
 import time
-import uuid
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +45,7 @@ from botocore.exceptions import ClientError
 from ..errors import BlobNotFoundError, StorageError
 from ..ids import Sha256, is_sha256
 from .base import BlobInfo, BlobStore, BlobWriter
-from .blobs_fs import pid_alive, remove_dead_temp_files, temp_name
+from .tempfiles import TEMP_PREFIX, create_locked, is_live, remove_orphans
 
 MiB = 1024 * 1024
 MIN_PART_BYTES = 5 * MiB  # S3's minimum for every part but the last
@@ -105,17 +104,17 @@ class S3BlobWriter(BlobWriter):
     def __init__(self, store: S3BlobStore, expected_sha256: Sha256 | None = None) -> None:
         super().__init__(expected_sha256)
         self._store = store
-        self._spool_path = store.spool_dir / temp_name()
-        fd = os.open(self._spool_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        # The descriptor holds the spool file's lock (and, through it, the staging key's).
+        self._spool_path, fd = create_locked(store.spool_dir)
         self._fd: int | None = fd
         # Dedup up front: a blob known to be stored already is hashed and verified, not uploaded.
         self._skip_upload = expected_sha256 is not None and store.exists(expected_sha256)
         self._key = (
             store.key_for(expected_sha256)
             if expected_sha256 is not None
-            # Who wrote it and when, for clean-up by any replica (see cleanup_incomplete).
-            else f"{store.prefix}{_STAGING}{_HOST}-{os.getpid()}-{int(time.time())}-"
-            f"{uuid.uuid4().hex}"
+            # Where and when it was written, for clean-up by any replica (see _abandoned).
+            else f"{store.prefix}{_STAGING}{store.origin}-{int(time.time())}-"
+            f"{self._spool_path.name[len(TEMP_PREFIX) :]}"
         )
         self._upload_id: str | None = None
         self._parts: list[concurrent.futures.Future[dict[str, Any]]] = []
@@ -232,12 +231,12 @@ class S3BlobWriter(BlobWriter):
         self._release_spool()
 
     def _release_spool(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
         # Readers opened by open_partial keep their descriptor: the bytes stay readable to them.
         with contextlib.suppress(FileNotFoundError):
             self._spool_path.unlink()
+        if self._fd is not None:
+            os.close(self._fd)  # the lock goes with it, once the name is gone
+            self._fd = None
 
 
 class _RangeReader(io.RawIOBase):
@@ -326,7 +325,11 @@ class S3BlobStore(BlobStore):
         self.bucket = settings.bucket
         self.prefix = settings.prefix
         self.spool_dir = Path(spool_dir)
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        self.spool_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Staging keys name the host and spool folder of their writer: a replica that shares
+        # both can tell from the spool file's lock whether that writer is alive.
+        folder = hashlib.sha256(str(self.spool_dir.resolve()).encode()).hexdigest()[:8]
+        self.origin = f"{_HOST}.{folder}"
         session = boto3.session.Session(
             aws_access_key_id=settings.access_key_id or None,
             aws_secret_access_key=settings.secret_access_key or None,
@@ -488,7 +491,7 @@ class S3BlobStore(BlobStore):
             else older_than_seconds
         )
         cutoff = time.time() - max_age
-        removed = remove_dead_temp_files(self.spool_dir)
+        removed = remove_orphans(self.spool_dir)
         paginator = self.client.get_paginator("list_multipart_uploads")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
             for upload in page.get("Uploads", []):
@@ -510,7 +513,8 @@ class S3BlobStore(BlobStore):
         return removed
 
     def _abandoned(self, key: str, started: float, cutoff: float) -> bool:
-        """Started before ``cutoff``, or a staging key of a process on this host that is gone.
+        """Started before ``cutoff``, or a staging key of a writer of this spool folder that is
+        gone (its spool file is missing or unlocked: see :mod:`.tempfiles`).
 
         A staging key carries its own start time, which is preferred to the server's (some
         S3-compatible servers do not report a multipart upload's real initiation time).
@@ -518,11 +522,16 @@ class S3BlobStore(BlobStore):
         staging = f"{self.prefix}{_STAGING}"
         if not key.startswith(staging):
             return started < cutoff
-        host, pid, stamp, *_ = [*key[len(staging) :].split("-", 3), "", "", ""]
+        fields = key[len(staging) :].split("-")
+        if len(fields) == 4:  # <host>-<pid>-<stamp>-<uuid>, written by earlier versions
+            fields = [fields[0], fields[2], ""]
+        origin, stamp, spool_id, *_ = [*fields, "", "", ""]
         if stamp.isdigit():
             started = float(stamp)
-        if host == _HOST and pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
-            return True
+        if origin == self.origin and spool_id.isalnum():
+            spool = self.spool_dir / f"{TEMP_PREFIX}{spool_id}"
+            if not is_live(spool):
+                return True
         return started < cutoff
 
 

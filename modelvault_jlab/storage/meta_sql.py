@@ -148,9 +148,17 @@ class SqlMetadataStore(SqlDatabase, MetadataStore):
         try:
             with self._tx() as c:
                 row = c.execute(
-                    "INSERT INTO hub_repos(repository, repo_type, repo_id, private, created_at, "
-                    "created_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
-                    (repository, repo_type, repo_id, int(private), time.time(), created_by),
+                    "INSERT INTO hub_repos(repository, repo_type, repo_id, repo_key, private, "
+                    "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                    (
+                        repository,
+                        repo_type,
+                        repo_id,
+                        repo_id.lower(),  # unique: ids differing only in case are one repo
+                        int(private),
+                        time.time(),
+                        created_by,
+                    ),
                 ).fetchone()
                 assert row is not None
                 hub_repo = int(row["id"])
@@ -173,7 +181,9 @@ class SqlMetadataStore(SqlDatabase, MetadataStore):
                     (hub_repo, initial_commit.sha),
                 )
         except ConstraintError:
-            raise RepoExistsError(f"Repository {repo_id} already exists.") from None
+            raise RepoExistsError(
+                f"Repository {repo_id} already exists (repository ids are case-insensitive)."
+            ) from None
         record = self.get_hub_repo(repository, repo_type, repo_id)
         assert record is not None
         return record
@@ -182,8 +192,12 @@ class SqlMetadataStore(SqlDatabase, MetadataStore):
         self, repository: str, repo_type: RepoType, repo_id: str
     ) -> HubRepoRecord | None:
         row = self._one(
-            "SELECT * FROM hub_repos WHERE repository = ? AND repo_type = ? AND repo_id = ?",
-            (repository, repo_type, repo_id),
+            # Case-insensitive like the Hub; an exact match first, for case variants created
+            # before ids were unique case-insensitively (they keep working by their own name).
+            "SELECT * FROM hub_repos WHERE repository = ? AND repo_type = ? "
+            "AND (repo_key = ? OR repo_id = ?) ORDER BY CASE WHEN repo_id = ? THEN 0 ELSE 1 END "
+            "LIMIT 1",
+            (repository, repo_type, repo_id.lower(), repo_id, repo_id),
         )
         return None if row is None else self._hub_repo(row)
 
@@ -534,6 +548,24 @@ class SqlMetadataStore(SqlDatabase, MetadataStore):
     def get_blob(self, sha256: Sha256) -> BlobInfo | None:
         row = self._one("SELECT sha256, size FROM blobs WHERE sha256 = ?", (sha256,))
         return None if row is None else BlobInfo(Sha256(row["sha256"]), row["size"])
+
+    def add_repository_blob(self, repository: str, sha256: Sha256) -> None:
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO repository_blobs(repository, sha256, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(repository, sha256) DO NOTHING",
+                (repository, sha256, time.time()),
+            )
+
+    def blob_repositories(self, sha256: Sha256, limit: int = 1000) -> list[str]:
+        rows = self._query(
+            "SELECT repository FROM repository_blobs WHERE sha256 = ? "
+            "UNION SELECT h.repository FROM files f JOIN commits c ON c.pk = f.commit_pk "
+            "JOIN hub_repos h ON h.id = c.hub_repo WHERE f.sha256 = ? "
+            "ORDER BY repository LIMIT ?",
+            (sha256, sha256, limit),
+        )
+        return [str(r["repository"]) for r in rows]
 
     # -- governance --
     def set_setting(self, name: str, value: str) -> None:

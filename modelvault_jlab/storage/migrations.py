@@ -243,6 +243,32 @@ ALTER TABLE tokens ADD COLUMN parent_id TEXT;
 CREATE INDEX IF NOT EXISTS tokens_by_parent ON tokens (parent_id);
 """,
     ),
+    Migration(
+        4,
+        "blob holdings: which repositories hold a blob (reusing one by its sha256 needs read)",
+        """
+CREATE TABLE IF NOT EXISTS repository_blobs (
+    repository TEXT NOT NULL REFERENCES repositories(key) ON DELETE CASCADE,
+    sha256 TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (repository, sha256)
+);
+CREATE INDEX IF NOT EXISTS repository_blobs_by_sha ON repository_blobs (sha256);
+CREATE INDEX IF NOT EXISTS files_by_sha256 ON files (sha256);
+""",
+    ),
+    Migration(
+        5,
+        "Hub repo ids unique case-insensitively (legacy case variants keep a distinct key)",
+        """
+ALTER TABLE hub_repos ADD COLUMN repo_key TEXT;
+UPDATE hub_repos SET repo_key = lower(repo_id) WHERE id IN (
+    SELECT MIN(id) FROM hub_repos GROUP BY repository, repo_type, lower(repo_id)
+);
+UPDATE hub_repos SET repo_key = lower(repo_id) || '#' || id WHERE repo_key IS NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS hub_repos_by_key ON hub_repos (repository, repo_type, repo_key);
+""",
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

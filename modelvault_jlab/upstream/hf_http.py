@@ -25,7 +25,9 @@ from ..errors import (
     UpstreamError,
     UpstreamUnavailableError,
 )
+from .egress import EgressGuard, guarded_transport
 from .http_stream import HttpStreamer, StreamError
+from .log_filter import mask_client_logs
 from .tls import SharedTrust
 
 _TYPE_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
@@ -188,16 +190,24 @@ class HfUpstreams:
     """Makes the :class:`HfUpstream` of each hf-remote repository; all share one httpx pool (JSON)
     and one streaming reader (file bodies), opened on first use and closed by :meth:`aclose`."""
 
-    def __init__(self) -> None:
+    def __init__(self, guard: EgressGuard | None = None) -> None:
         self._client: httpx.AsyncClient | None = None
         self._trust = SharedTrust()
-        self._streamer = HttpStreamer(trust=self._trust)
+        mask_client_logs()
+        self._guard = guard or EgressGuard()
+        self._streamer = HttpStreamer(trust=self._trust, guard=self._guard)
 
     def __call__(self, endpoint: str, token: str | None, timeout: float) -> HfUpstream:
         if self._client is None:
             # trust_env=False: the server account's proxies and .netrc never reach an upstream.
             self._client = httpx.AsyncClient(
-                follow_redirects=True, trust_env=False, verify=self._trust()
+                follow_redirects=True,
+                trust_env=False,
+                transport=guarded_transport(
+                    self._guard,
+                    verify=self._trust(),
+                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                ),
             )
         return HfUpstream(self._client, self._streamer, endpoint, token, timeout)
 

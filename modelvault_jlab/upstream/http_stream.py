@@ -13,7 +13,8 @@ socket's flow control does the rest. Pieces grow from 64 KiB while the upstream 
 when it trickles, whatever has arrived is handed over at once.
 
 Redirects are followed here so that ``Authorization`` never goes to another origin (huggingface.co
-sends LFS files to a CDN this way).
+sends LFS files to a CDN this way). Every connection, redirects included, goes to an address
+:class:`.egress.EgressGuard` checked.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import http.client
+import socket
 import ssl
 import threading
 import time
@@ -31,6 +33,8 @@ from urllib.parse import urljoin, urlsplit
 
 from tornado.httputil import HTTPHeaders
 
+from ..core.urls import origin_of
+from .egress import EgressGuard
 from .tls import SharedTrust
 
 MAX_REDIRECTS = 10
@@ -64,11 +68,6 @@ class StreamedResponse:
     chunks: AsyncIterator[bytes]
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port
-
-
 _Head = tuple[str, int, str, HTTPHeaders]
 
 
@@ -89,8 +88,10 @@ class _Transfer:
         limit: int,
         piece_bytes: int,
         trust: Callable[[], ssl.SSLContext],
+        guard: EgressGuard,
     ) -> None:
         self._loop = loop
+        self._guard = guard
         self._url = url
         self._headers = dict(headers)
         self._timeout = timeout
@@ -137,7 +138,7 @@ class _Transfer:
                 return response
             self._close_connection()
             target = urljoin(url, location)
-            if _origin(target) != _origin(url):
+            if origin_of(target) != origin_of(url):
                 # Credentials are for the upstream, not for wherever it redirects to.
                 headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
             url = target
@@ -164,10 +165,23 @@ class _Transfer:
         if parts.query:
             target += f"?{parts.query}"
         try:
+            # Connected here, to a checked address; http.client then uses this socket.
+            connection.sock = self._connect(parts.scheme, parts.hostname, parts.port)
             connection.request("GET", target, headers=dict(headers))
             return connection.getresponse()
         except TimeoutError:
             raise StreamError(f"no response for {self._timeout:g}s", timed_out=True) from None
+
+    def _connect(self, scheme: str, host: str, port: int | None) -> socket.socket:
+        default = 443 if scheme == "https" else 80
+        sock = self._guard.create_connection((host, port or default), self._timeout)
+        if scheme != "https":
+            return sock
+        try:
+            return self._trust().wrap_socket(sock, server_hostname=host)
+        except BaseException:
+            sock.close()
+            raise
 
     def _read_body(self, response: http.client.HTTPResponse) -> None:
         piece, whole = _MIN_PIECE, False
@@ -292,8 +306,10 @@ class HttpStreamer:
         buffer_bytes: int = 16 << 20,
         piece_bytes: int = 4 << 20,
         trust: Callable[[], ssl.SSLContext] | None = None,
+        guard: EgressGuard | None = None,
     ) -> None:
         self._user_agent = user_agent
+        self._guard = guard or EgressGuard()
         self._buffer_bytes = buffer_bytes
         self._piece_bytes = max(piece_bytes, _MIN_PIECE)
         self._slots = threading.BoundedSemaphore(max_clients)
@@ -317,6 +333,7 @@ class HttpStreamer:
             limit=self._buffer_bytes,
             piece_bytes=self._piece_bytes,
             trust=self._trust,
+            guard=self._guard,
         )
         self._live.add(transfer)
         thread = threading.Thread(

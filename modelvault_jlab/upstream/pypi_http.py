@@ -2,21 +2,26 @@
 through httpx, files through the streaming reader of :mod:`.http_stream` (large wheels).
 
 Security: the client never forwards anything of the incoming request. ``trust_env=False`` keeps
-the server account's ``~/.netrc`` and proxy variables out (credentials for an upstream belong in
-its configured URL). Error messages name the upstream by :func:`safe_url` only.
+the server account's ``~/.netrc`` and proxy variables out. A repository's upstream credentials go
+in an ``Authorization`` header, never in a URL (httpx logs request URLs), and only to URLs on the
+index's own origin: files on another host and redirects away from the origin get none. Error
+messages name the upstream by :func:`safe_url` only.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 
-from ..core.pypi.ports import PypiUpstream, UpstreamFile, UpstreamPage
-from ..core.pypi.remote import safe_url
+from ..core.pypi.ports import PypiUpstream, UpstreamCredentials, UpstreamFile, UpstreamPage
+from ..core.urls import safe_url
 from ..errors import UpstreamUnavailableError
+from .egress import EgressGuard, guarded_transport
 from .http_stream import HttpStreamer, StreamError
+from .log_filter import mask_client_logs
 from .pypi_parse import parse_page
 from .tls import SharedTrust
 
@@ -63,14 +68,25 @@ def _stream_failure(url: str, exc: StreamError, timeout: float) -> UpstreamUnava
     )
 
 
+def _authorization(url: str, auth: UpstreamCredentials | None) -> dict[str, str]:
+    if auth is None or not auth.applies_to(url):
+        return {}
+    pair = f"{auth.username}:{auth.password}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+
+
 class HttpxPypiUpstream(PypiUpstream):
-    def __init__(self, *, user_agent: str, max_connections: int = 32) -> None:
+    def __init__(
+        self, *, user_agent: str, max_connections: int = 32, guard: EgressGuard | None = None
+    ) -> None:
         self._user_agent = user_agent
         self._max_connections = max_connections
         self._client: httpx.AsyncClient | None = None
         self._trust = SharedTrust()
+        mask_client_logs()
+        self._guard = guard or EgressGuard()
         self._streamer = HttpStreamer(
-            user_agent=user_agent, max_clients=max_connections, trust=self._trust
+            user_agent=user_agent, max_clients=max_connections, trust=self._trust, guard=self._guard
         )
 
     def _http(self) -> httpx.AsyncClient:
@@ -78,14 +94,25 @@ class HttpxPypiUpstream(PypiUpstream):
             self._client = httpx.AsyncClient(
                 follow_redirects=True,
                 trust_env=False,
-                verify=self._trust(),
                 headers={"User-Agent": self._user_agent},
-                limits=httpx.Limits(max_connections=self._max_connections),
+                transport=guarded_transport(
+                    self._guard,
+                    verify=self._trust(),
+                    limits=httpx.Limits(max_connections=self._max_connections),
+                ),
             )
         return self._client
 
-    async def fetch_page(self, url: str, *, etag: str | None, timeout: float) -> UpstreamPage:
-        headers = {"Accept": PAGE_ACCEPT}
+    async def fetch_page(
+        self,
+        url: str,
+        *,
+        etag: str | None,
+        timeout: float,
+        auth: UpstreamCredentials | None = None,
+    ) -> UpstreamPage:
+        # httpx drops Authorization on a redirect to another origin (not on http -> https).
+        headers = {"Accept": PAGE_ACCEPT, **_authorization(url, auth)}
         if etag:
             headers["If-None-Match"] = etag
         client = self._http()
@@ -121,9 +148,12 @@ class HttpxPypiUpstream(PypiUpstream):
         return UpstreamPage(200, new_etag, links)
 
     @asynccontextmanager
-    async def open_file(self, url: str, *, timeout: float) -> AsyncIterator[UpstreamFile]:
-        # Files go through the streaming reader (large wheels); pages stay on httpx.
-        headers = {"Accept-Encoding": "identity"}
+    async def open_file(
+        self, url: str, *, timeout: float, auth: UpstreamCredentials | None = None
+    ) -> AsyncIterator[UpstreamFile]:
+        # Files go through the streaming reader (large wheels); pages stay on httpx. The reader
+        # drops Authorization on a redirect to another origin.
+        headers = {"Accept-Encoding": "identity", **_authorization(url, auth)}
         try:
             async with self._streamer.get(url, headers, timeout=timeout) as response:
                 if response.status != 200:
@@ -145,8 +175,10 @@ class HttpxPypiUpstream(PypiUpstream):
         except StreamError as exc:
             raise _stream_failure(url, exc, timeout) from None
 
-    async def fetch_small(self, url: str, *, limit: int, timeout: float) -> bytes:
-        async with self.open_file(url, timeout=timeout) as body:
+    async def fetch_small(
+        self, url: str, *, limit: int, timeout: float, auth: UpstreamCredentials | None = None
+    ) -> bytes:
+        async with self.open_file(url, timeout=timeout, auth=auth) as body:
             data = bytearray()
             async for chunk in body.chunks:
                 data += chunk

@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..core.policy.engine import Policy
+from ..core.secrets import MASK, is_secret_setting
+from ..core.urls import mask_userinfo
 from ..errors import InvalidInputError, NotFoundError
 from ..ids import validate_sha256
 from ..storage.base import (
@@ -33,14 +36,26 @@ class ApiHandler(VaultHandler):
     def require_admin(self) -> None:
         self.vault.access.require(self.principal, "admin", None)
 
+    def limit_arg(self, name: str, default: int, maximum: int) -> int:
+        """A page size from the query, clamped to ``1..maximum``: the storage never sees a
+        client's number (SQLite reads a negative LIMIT as "no limit", a huge one overflows)."""
+        return min(max(self.int_arg(name, default), 1), maximum)
 
-SECRET_KEYS = ("token", "password", "secret")
+    def id_arg(self, name: str) -> int | None:
+        """A row id from the query (a paging cursor), None when absent or 0."""
+        value = self.int_arg(name, 0)
+        if not 0 <= value <= MAX_ROW_ID:
+            raise InvalidInputError(f"Query parameter {name!r} must be between 0 and {MAX_ROW_ID}.")
+        return value or None
 
+
+MAX_ROW_ID = 2**63 - 1
+"""The largest row id SQL stores (a signed 64-bit integer)."""
 
 def redacted(config: dict[str, Any]) -> dict[str, Any]:
     """Repository config as clients may see it: upstream credentials never leave the server."""
     return {
-        k: ("***" if any(s in k.lower() for s in SECRET_KEYS) and v else v)
+        k: MASK if is_secret_setting(k) and v else mask_userinfo(v) if isinstance(v, str) else v
         for k, v in config.items()
     }
 
@@ -163,13 +178,16 @@ class RepositoryHandler(ApiHandler):
         self.finish()
 
 
+MAX_HUB_REPOS_PAGE = 1000
+
+
 class HubReposHandler(ApiHandler):
     """Hub repos of an hf repository, paged by ``after`` (the last repo id seen)."""
 
     @vault_auth
     def get(self, key: str) -> None:
         repo_type = self.get_argument("type", None)
-        limit = self.int_arg("limit", 100)
+        limit = self.limit_arg("limit", 100, MAX_HUB_REPOS_PAGE)
         repos = self.vault.hub.list_repos(
             self.principal,
             key,
@@ -213,7 +231,7 @@ class TokensHandler(ApiHandler):
             "name": str(body.get("name", "")),
             "scope": body.get("scope", "read"),
             "repositories": [str(r) for r in repositories],
-            "expires_in_seconds": float(expires) if expires is not None else None,
+            "expires_in_seconds": expires,  # checked by the identity service (finite, bounded)
             # kernel tokens minted by a Jupyter server record their kernel and notebook here
             "description": str(body.get("description", ""))[:2000],
         }
@@ -252,14 +270,13 @@ class AuditHandler(ApiHandler):
     @vault_auth
     def get(self) -> None:
         self.require_admin()
-        before = self.int_arg("before", 0)
         query = AuditQuery(
             actor=self.get_argument("actor", None),
             action=self.get_argument("action", None),
             repository=self.get_argument("repository", None),
             subject_prefix=self.get_argument("subject", None),
-            before_id=before or None,
-            limit=min(self.int_arg("limit", 100), 1000),
+            before_id=self.id_arg("before"),
+            limit=self.limit_arg("limit", 100, 1000),
         )
         events = self.vault.audit.query(query)
         self.write_json(
@@ -288,18 +305,23 @@ def waiver_json(w: WaiverRecord) -> dict[str, Any]:
 
 
 class PoliciesHandler(ApiHandler):
-    """Global policies (repositories override them by name in their config)."""
+    """Global policies (repositories override them by name in their config), each with a
+    ``summary`` of what it does under the precedence rule."""
 
     @vault_auth
     def get(self) -> None:
-        self.write_json({"policies": [p.to_dict() for p in self.vault.gate.global_policies()]})
+        self.write_json({"policies": [policy_json(p) for p in self.vault.gate.global_policies()]})
 
     @vault_auth
     def put(self) -> None:
         body = self.json_body()
         raw = body.get("policies") if isinstance(body, dict) else body
         policies = self.vault.gate.set_global_policies(self.principal, raw)
-        self.write_json({"policies": [p.to_dict() for p in policies]})
+        self.write_json({"policies": [policy_json(p) for p in policies]})
+
+
+def policy_json(p: Policy) -> dict[str, Any]:
+    return {**p.to_dict(), "summary": p.summary()}
 
 
 class WaiversHandler(ApiHandler):
@@ -361,7 +383,7 @@ class ViolationsHandler(ApiHandler):
     @vault_auth
     def get(self) -> None:
         self.vault.access.require(self.principal, "read", None)
-        limit = min(self.int_arg("limit", 200), 1000)
+        limit = self.limit_arg("limit", 200, 1000)
         events = [
             audit_json(e)
             for action in ("policy.block", "policy.warn")

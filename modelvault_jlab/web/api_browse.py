@@ -12,8 +12,8 @@ from typing import Any
 
 from ..core.gate import Subject
 from ..core.hub import HubRef, Resolved
+from ..core.judge import subject_of
 from ..core.policy.engine import Decision, Violation
-from ..core.policy.licenses import license_of_card
 from ..storage.base import FileEntry
 from .api import ApiHandler
 from .base import vault_auth
@@ -42,18 +42,16 @@ class HubFilesHandler(ApiHandler):
     async def get(self, key: str, repo_type: str, namespace: str, name: str) -> None:
         revision = self.get_argument("revision", None) or None
         after = self.get_argument("after", None) or None
-        limit = min(max(self.int_arg("limit", 500), 1), MAX_PAGE)
+        limit = self.limit_arg("limit", 500, MAX_PAGE)
         ref = HubRef.parse(key, _TYPES.get(repo_type, repo_type), f"{namespace}/{name}")
         resolved = await self.vault.hub.resolve(self.principal, ref, revision)
         page = self.vault.hub.tree(resolved, "", recursive=True, cursor=after, limit=limit)
-        subject = Subject(
-            key,
-            resolved.source,
-            resolved.repo.repo_type,
-            resolved.repo.repo_id,
-            resolved.commit.sha,
-        )
-        files = [self._file_json(subject, e.file) for e in page.entries if e.file is not None]
+        subject = subject_of(key, resolved)
+        files = [
+            await self._file_json(subject, resolved, e.file)
+            for e in page.entries
+            if e.file is not None
+        ]
         out: dict[str, Any] = {
             "repository": key,
             "repo_id": resolved.repo.repo_id,
@@ -70,30 +68,30 @@ class HubFilesHandler(ApiHandler):
         self.write_json(out)
 
     async def _repo_summary(self, subject: Subject, resolved: Resolved) -> dict[str, Any]:
-        card = await self.vault.hub.card(resolved)
-        paths = [f.path for f in self.vault.hub.files(resolved, limit=100_000)]
-        licence = license_of_card(card)
+        judged = await self.vault.judge.repo(subject, resolved)
         return {
             "total": self.vault.hub.count_files(resolved),
-            "license": ", ".join(licence.licenses) or licence.name,
-            "decision": decision_json(self.vault.gate.repo_decision(subject, card, paths)),
+            "license": judged.licence.describe() if not judged.licence.unlicensed else None,
+            "decision": decision_json(judged.decision),
         }
 
-    def _file_json(self, subject: Subject, entry: FileEntry) -> dict[str, Any]:
-        scan = self.vault.meta.get_scan(entry.sha256) if entry.sha256 else None
+    async def _file_json(
+        self, subject: Subject, resolved: Resolved, entry: FileEntry
+    ) -> dict[str, Any]:
+        judged = await self.vault.judge.file(subject, resolved, entry, scan=False)
+        scan = judged.scan
         out: dict[str, Any] = {
             "path": entry.path,
             "size": entry.size,
-            "sha256": entry.sha256,
+            "sha256": scan.sha256 if scan is not None else entry.sha256,
             "lfs": entry.lfs,
             "verdict": scan.verdict if scan is not None else None,
         }
         if scan is None:
             out.update(status="not-scanned", violations=[], waived=[])
             return out
-        decision = self.vault.gate.file_decision(subject, entry, scan)
-        summary = decision_json(decision)
+        summary = decision_json(judged.decision)
         if summary["status"] == "allowed":
-            summary["status"] = "waived" if decision.waived else "clean"
+            summary["status"] = "waived" if judged.decision.waived else "clean"
         out.update(summary)
         return out

@@ -7,18 +7,24 @@ from typing import Any
 from tornado import web
 
 from ..core.vault import Vault
+from .access_log import log_request
 from .base import WebContext, declares_body
 from .routes import route_table
 
 
 @web.stream_request_body  # answer from the headers: never buffer a body sent to nowhere
 class NotFoundHandler(web.RequestHandler):
+    """Any other URL: 404 with the error body every handler sends (``VaultHandler.write_error``;
+    the ``Error`` schema of ``openapi.yaml``)."""
+
     def prepare(self) -> None:
         self.set_status(404)
         if declares_body(self.request.headers):
             self.set_header("Connection", "close")  # tornado will not read the body
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish('{"message": "Not found", "code": "NotFound"}')
+        self.finish(
+            '{"message": "Not found", "reason": "Not Found", "code": "NotFound", "details": {}}'
+        )
 
 
 def make_app(vault: Vault, context: WebContext, **settings: Any) -> web.Application:
@@ -31,5 +37,5 @@ def make_app(vault: Vault, context: WebContext, **settings: Any) -> web.Applicat
         handlers,  # type: ignore[arg-type]
         default_handler_class=NotFoundHandler,
         xsrf_cookies=False,  # token-only authentication: no cookies to forge
-        **settings,
+        **{"log_function": log_request, **settings},
     )

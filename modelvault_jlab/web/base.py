@@ -37,6 +37,7 @@ from ..errors import (
     InvalidInputError,
     PayloadTooLargeError,
     StorageError,
+    TooManyRequestsError,
     VaultError,
 )
 from ..strict_json import parse_json
@@ -165,7 +166,7 @@ class VaultHandler(web.RequestHandler):
         if result is not None:
             await result
         if presented is not None:
-            principal = self.vault.identity.authenticate(presented)
+            principal = self.vault.authenticate(presented, self.request.remote_ip or "")
         else:
             ambient = await self.ambient_principal() if self.ambient_allowed else None
             principal = ambient or ANONYMOUS
@@ -416,6 +417,8 @@ class VaultHandler(web.RequestHandler):
 
     def error_details(self, kwargs: dict[str, Any]) -> tuple[int, str, BaseException | None]:
         exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, TooManyRequestsError):  # every error writer comes through here
+            self.set_header("Retry-After", str(exc.details.get("retry_after", 1)))
         if isinstance(exc, VaultError) or (exc is not None and not isinstance(exc, web.HTTPError)):
             return status_for(exc), public_message(exc), exc
         if isinstance(exc, web.HTTPError):

@@ -13,6 +13,7 @@ ERROR_STATUS: dict[type[BaseException], int] = {
     e.PayloadTooLargeError: 413,
     e.AuthenticationError: 401,
     e.PermissionDeniedError: 403,
+    e.TooManyRequestsError: 429,
     e.PolicyError: 403,
     e.NotFoundError: 404,
     e.ConflictError: 409,

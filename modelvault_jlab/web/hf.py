@@ -7,12 +7,12 @@ client raises its own typed exceptions.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import yaml
-
+from ..core.cards import parse_card
 from ..core.hub import HubRef, Resolved
 from ..core.identity import Action
 from ..errors import (
@@ -120,7 +120,7 @@ class ResolveHandler(HfHandler):
         resolved, entry = await self._locate(repository, prefix, ns, name, rev, path)
         self.warn_if_stale(resolved)
         # Policy first: a blocked file answers 403 + GatedRepo with the reason, HEAD included.
-        for warning in await self.vault.hub.admit(self.principal, repository, resolved, entry):
+        for warning in await self.vault.judge.admit(self.principal, repository, resolved, entry):
             self.add_header("X-HF-Warning", f"ModelVault policy; {header_text(warning)}")
         size = entry.size
         etag = wire.etag_of(entry)
@@ -179,7 +179,7 @@ class RepoInfoHandler(HfHandler):
         self.warn_if_stale(resolved)
         files = self.vault.hub.files(resolved)
         card = await self.vault.hub.card(resolved)
-        self.write_json(wire.repo_info(resolved, files, card, blobs=self.flag("blobs")))
+        self.write_json(wire.repo_info(resolved, files, card.data, blobs=self.flag("blobs")))
 
 
 class RepoListHandler(HfHandler):
@@ -262,14 +262,15 @@ class CommitsHandler(HfHandler):
     """``GET /api/{T}/{ns}/{name}/commits/{rev}?p=N``, 50 per page like the Hub."""
 
     page_size = 50
+    max_page = 10**9
 
     @vault_auth
     async def get(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
         ref = self.hub_ref(repository, plural_type(types), ns, name)
         resolved = await self.vault.hub.resolve(self.principal, ref, rev)
         page = self.int_arg("p", 0)
-        if page < 0:
-            raise InvalidInputError("Page numbers start at 0.")
+        if not 0 <= page <= self.max_page:  # the offset must fit SQL's 64-bit integers
+            raise InvalidInputError(f"Page numbers run from 0 to {self.max_page}.")
         commits = self.vault.hub.commits(resolved, page * self.page_size, self.page_size + 1)
         if len(commits) > self.page_size:
             self.set_header("Link", f'<{self.same_url_with(p=str(page + 1))}>; rel="next"')
@@ -304,16 +305,16 @@ class ValidateYamlHandler(HfHandler):
     actions = {"POST": "read"}
 
     @vault_auth
-    def post(self, repository: str) -> None:
+    async def post(self, repository: str) -> None:
         body = self.json_body()
         content = body.get("content", "") if isinstance(body, dict) else ""
         errors: list[dict[str, str]] = []
         if isinstance(content, str) and content.startswith("---"):
-            end = content.find("\n---", 3)
-            try:
-                yaml.safe_load(content[3:end] if end > 0 else content[3:])
-            except yaml.YAMLError as exc:
-                errors.append({"message": f"Invalid YAML in the model card: {exc}"})
+            # The same bounded parser the gate reads cards with, off the event loop.
+            closed = content if content.find("\n---", 3) > 0 else content + "\n---\n"
+            card = await asyncio.to_thread(parse_card, closed)
+            if card.error:
+                errors.append({"message": f"Invalid model card: {card.error}"})
         if errors:
             self.write_json({"errors": errors, "warnings": []}, status=400)
             return

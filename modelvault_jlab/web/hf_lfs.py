@@ -55,7 +55,9 @@ class LfsBatchHandler(HfHandler):
         if r.grant is None:
             return obj
         g = r.grant
-        query = urlencode({"exp": g.expires_at, "sig": g.signature, "ps": g.part_size or 0})
+        query = urlencode(
+            {"exp": g.expires_at, "sig": g.signature, "ps": g.part_size or 0, "tok": g.token_id}
+        )
         href = f"{self.endpoint(ref.repository)}/lfs-objects/{g.oid}/{g.size}"
         verify = f"{self.repo_url(ref)}.git/info/lfs/objects/verify"
         if g.part_size is not None and g.part_count is not None:
@@ -108,6 +110,7 @@ class LfsObjectHandler(HfHandler):
             self.int_arg("exp", 0),
             self.get_query_argument("sig", ""),
             self.int_arg("ps", 0) or None,
+            self.get_query_argument("tok", ""),
         )
         self.part_number = int(part) if part else None
         self.writer = None
@@ -154,9 +157,10 @@ class LfsObjectHandler(HfHandler):
     async def put(self, repository: str, oid: str, size: str, part: str | None = None) -> None:
         assert self.writer is not None
         if self.part_number is not None:
-            # Parts are plain (unregistered) blobs named by their sha256, which is their ETag.
+            # Parts are plain (unregistered) blobs named by their sha256; the ETag binds it to
+            # this upload.
             part_info = self.writer.commit(None, self.expected_size)
-            self.set_header("ETag", f'"{part_info.sha256}"')
+            self.set_header("ETag", f'"{self.vault.lfs.part_etag(self.grant, part_info.sha256)}"')
             self.finish()
             return
         # Verifying and the final fsync of a multi-GB object run off the event loop.

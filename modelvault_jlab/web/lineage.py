@@ -74,7 +74,7 @@ class LineageHandler(ApiHandler):
     def get(self) -> None:
         subject = self.get_argument("subject", None)
         mine = self.get_argument("mine", "").lower() in ("1", "true", "yes")
-        limit = min(max(self.int_arg("limit", 1000), 1), MAX_EVENTS)
+        limit = self.limit_arg("limit", 1000, MAX_EVENTS)
         if mine:
             events = self._mine(limit)
         elif subject:

@@ -10,7 +10,7 @@ from typing import Any
 
 from tornado.web import RequestHandler
 
-from . import activity, api, api_browse, bundles, hf, hf_lfs, hf_write, lineage, pypi
+from . import activity, api, api_browse, bundles, hf, hf_lfs, hf_write, lineage, openapi, pypi
 
 _KEY = r"([a-z0-9][a-z0-9._-]{0,62})"
 _SEG = r"([^/]+)"
@@ -48,7 +48,8 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
         hf_lfs.LfsObjectHandler,
     ),
     (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}/resolve/{_SEG}/(.+)", hf.ResolveHandler),
-    # -- JSON API --
+    # -- JSON API (described in openapi.yaml) --
+    (r"modelvault/api/openapi\.json", openapi.OpenApiHandler),
     (r"modelvault/api/info", api.InfoHandler),
     (r"modelvault/api/repositories", api.RepositoriesHandler),
     (rf"modelvault/api/repositories/{_KEY}", api.RepositoryHandler),

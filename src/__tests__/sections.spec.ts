@@ -308,6 +308,33 @@ describe('ViolationsModel', () => {
     model.dispose();
   });
 
+  it('loads the policies with what each does', async () => {
+    const policy = {
+      name: 'approved-licenses',
+      kind: 'license',
+      action: 'audit',
+      params: { unlicensed: 'block' },
+      summary: 'no or unreadable licence: audit'
+    };
+    const client = server((method, path) => {
+      if (path === 'modelvault/api/policies') {
+        return json({ policies: [policy] });
+      }
+      if (path === 'modelvault/api/violations') {
+        return json({ events: [], flagged_blobs: [] });
+      }
+      if (path === 'modelvault/api/waivers') {
+        return json({ waivers: [] });
+      }
+      return html404();
+    });
+    const model = new ViolationsModel({ client, refreshInterval: 0 });
+    await model.refresh();
+    expect(model.error).toBeNull();
+    expect(model.policies).toEqual([policy]);
+    model.dispose();
+  });
+
   it('keeps the error message and rejects grants with the server message', async () => {
     const client = server(() =>
       json({ message: 'Only admins may waive', code: 'PermissionDenied' }, 403)
@@ -374,6 +401,8 @@ describe('SetMeUpModel and snippets', () => {
         kind: 'hf-local',
         public: false,
         description: '',
+        config: {},
+        created_at: 0,
         hub_endpoint: 'http://h:8888/jp/modelvault/hf/models'
       },
       'mvt_t'
@@ -392,6 +421,8 @@ describe('SetMeUpModel and snippets', () => {
         kind: 'pypi-local',
         public: false,
         description: '',
+        config: {},
+        created_at: 0,
         index_url: 'https://v.example/modelvault/pypi/py/simple/'
       },
       null

@@ -207,6 +207,18 @@ export class VaultClient {
   }
 
   /**
+   * `GET modelvault/api/policies`: global policies, each with a summary of its effect.
+   */
+  async listPolicies(): Promise<ModelVault.IPolicy[]> {
+    const body = await requestAPI<{ policies: ModelVault.IPolicy[] }>(
+      'policies',
+      { method: 'GET' },
+      this.serverSettings
+    );
+    return body?.policies ?? [];
+  }
+
+  /**
    * `GET modelvault/api/waivers?all=`: waivers, with expired and revoked ones if `all`.
    */
   async listWaivers(all = true): Promise<ModelVault.IWaiver[]> {

@@ -483,44 +483,45 @@ export function BundleDetailView(props: IBundleDetailViewProps): JSX.Element {
         className="jp-ModelVault-EventList jp-ModelVault-BundleContents"
         aria-label={trans.__('Contents')}
       >
-        {components.map((c, i) => (
-          <li key={i}>
-            <div className="jp-ModelVault-Row">
-              <span className="jp-ModelVault-Row-name">
-                {c.repo_id ?? c.name ?? c.filename}
-                {c.version ? ` ${c.version}` : ''}
-              </span>
-              <span className="jp-ModelVault-Badge">
-                {c.repo_type ?? c.kind}
-              </span>
-            </div>
-            {c.commit && (
-              <div className="jp-ModelVault-Hint">
-                <span className="jp-ModelVault-Label">
-                  {trans.__('Commit')}
-                </span>{' '}
-                <code title={c.commit}>{c.commit.slice(0, 12)}</code>
+        {components.map((component, i) => {
+          const c = Private.componentRow(component);
+          return (
+            <li key={i}>
+              <div className="jp-ModelVault-Row">
+                <span className="jp-ModelVault-Row-name">
+                  {c.title}
+                  {c.version ? ` ${c.version}` : ''}
+                </span>
+                <span className="jp-ModelVault-Badge">{c.badge}</span>
               </div>
-            )}
-            {c.sha256 && (
-              <div className="jp-ModelVault-Hint">
-                <code
-                  title={c.sha256}
-                >{`sha256:${c.sha256.slice(0, 12)}`}</code>
-              </div>
-            )}
-            {(c.files ?? []).length > 0 && (
-              <ul className="jp-ModelVault-BundleFiles">
-                {(c.files ?? []).map(f => (
-                  <li key={f.path ?? f.name ?? f.sha256}>
-                    <span>{f.path ?? f.name}</span>{' '}
-                    <code title={f.sha256}>{f.sha256.slice(0, 12)}</code>
-                  </li>
-                ))}
-              </ul>
-            )}
-          </li>
-        ))}
+              {c.commit && (
+                <div className="jp-ModelVault-Hint">
+                  <span className="jp-ModelVault-Label">
+                    {trans.__('Commit')}
+                  </span>{' '}
+                  <code title={c.commit}>{c.commit.slice(0, 12)}</code>
+                </div>
+              )}
+              {c.sha256 && (
+                <div className="jp-ModelVault-Hint">
+                  <code
+                    title={c.sha256}
+                  >{`sha256:${c.sha256.slice(0, 12)}`}</code>
+                </div>
+              )}
+              {c.files.length > 0 && (
+                <ul className="jp-ModelVault-BundleFiles">
+                  {c.files.map(f => (
+                    <li key={f.path}>
+                      <span>{f.path}</span>{' '}
+                      <code title={f.sha256}>{f.sha256.slice(0, 12)}</code>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </li>
+          );
+        })}
       </ul>
       <h4 className="jp-ModelVault-GroupTitle">{trans.__('Promotions')}</h4>
       {promotions.length === 0 ? (
@@ -541,4 +542,47 @@ export function BundleDetailView(props: IBundleDetailViewProps): JSX.Element {
       )}
     </section>
   );
+}
+
+/**
+ * Module internals.
+ */
+namespace Private {
+  /**
+   * What the contents list shows of a manifest component, by its kind.
+   */
+  export interface IComponentRow {
+    title: string;
+    version?: string;
+    badge: string;
+    commit?: string;
+    sha256?: string;
+    files: ModelVault.IBundleFile[];
+  }
+
+  /**
+   * The row of a component: a Hub repo at its commit with its files, a
+   * package file or a generic file.
+   */
+  export function componentRow(c: ModelVault.IBundleComponent): IComponentRow {
+    switch (c.kind) {
+      case 'hub':
+        return {
+          title: c.repo_id,
+          badge: c.repo_type,
+          commit: c.commit,
+          files: c.files
+        };
+      case 'package':
+        return {
+          title: c.name,
+          version: c.version,
+          badge: c.kind,
+          sha256: c.sha256,
+          files: []
+        };
+      case 'file':
+        return { title: c.name, badge: c.kind, sha256: c.sha256, files: [] };
+    }
+  }
 }

@@ -14,6 +14,10 @@ export interface IViolationsViewProps {
   events: ReadonlyArray<ModelVault.IAuditEvent>;
   flaggedBlobs: ReadonlyArray<ModelVault.IScan>;
   waivers: ReadonlyArray<ModelVault.IWaiver>;
+  /**
+   * Global policies with a summary of their effect (optional: older servers).
+   */
+  policies?: ReadonlyArray<ModelVault.IPolicy>;
   auditEvents: ReadonlyArray<ModelVault.IAuditEvent>;
   auditSubject: string;
   auditError: string | null;
@@ -44,6 +48,9 @@ export function ViolationsView(props: IViolationsViewProps): JSX.Element {
       {props.error && <Alert message={props.error} />}
       {!props.isLoaded && props.isLoading && (
         <p className="jp-ModelVault-Placeholder">{trans.__('Loading…')}</p>
+      )}
+      {props.policies && props.policies.length > 0 && (
+        <PolicyList policies={props.policies} trans={trans} />
       )}
       <h3 className="jp-ModelVault-GroupTitle">
         {trans.__('Blocks and warnings')}
@@ -285,10 +292,54 @@ namespace Private {
    */
   export function repoIdOf(
     subject: string | null
-  ): { repoType: string; repoId: string } | null {
+  ): { repoType: ModelVault.IHubRepo['repo_type']; repoId: string } | null {
     const match = /^(model|dataset|space)s\/([^/@]+\/[^/@]+)@/.exec(
       subject ?? ''
     );
-    return match ? { repoType: match[1], repoId: match[2] } : null;
+    return match
+      ? {
+          repoType: match[1] as ModelVault.IHubRepo['repo_type'],
+          repoId: match[2]
+        }
+      : null;
   }
+}
+
+/**
+ * The global policies: a policy's action bounds every parameter, so the summary
+ * says what it really does (an `audit` policy never blocks).
+ */
+function PolicyList(props: {
+  policies: ReadonlyArray<ModelVault.IPolicy>;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { trans } = props;
+  const status = { block: 'blocked', warn: 'warning', audit: 'waived' };
+  return (
+    <>
+      <h3 className="jp-ModelVault-GroupTitle">{trans.__('Policies')}</h3>
+      <ul className="jp-ModelVault-EventList" aria-label={trans.__('Policies')}>
+        {props.policies.map(p => (
+          <li key={p.name} data-policy={p.name}>
+            <div className="jp-ModelVault-Row">
+              <span
+                className={`jp-ModelVault-Badge jp-ModelVault-StatusBadge jp-mod-${
+                  p.action === 'block'
+                    ? 'bad'
+                    : p.action === 'warn'
+                      ? 'warn'
+                      : 'info'
+                }`}
+                data-status={p.action ? status[p.action] : undefined}
+              >
+                {p.action}
+              </span>
+              <span className="jp-ModelVault-Row-name">{p.name}</span>
+            </div>
+            <div className="jp-ModelVault-Hint">{p.summary}</div>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
 }

@@ -12,7 +12,7 @@ import { PolledModel } from './PolledModel';
  * ticks while `standby()` is `true` or the browser tab is hidden.
  */
 export class ViolationsModel extends PolledModel<
-  [ModelVault.IViolations, ModelVault.IWaiver[]]
+  [ModelVault.IViolations, ModelVault.IWaiver[], ModelVault.IPolicy[]]
 > {
   /**
    * Create the model.
@@ -33,6 +33,13 @@ export class ViolationsModel extends PolledModel<
    */
   get flaggedBlobs(): ReadonlyArray<ModelVault.IScan> {
     return this._violations.flagged_blobs;
+  }
+
+  /**
+   * The global policies and what each does.
+   */
+  get policies(): ReadonlyArray<ModelVault.IPolicy> {
+    return this._policies;
   }
 
   /**
@@ -109,19 +116,25 @@ export class ViolationsModel extends PolledModel<
     this.emitChanged();
   }
 
-  protected fetch(): Promise<[ModelVault.IViolations, ModelVault.IWaiver[]]> {
+  protected fetch(): Promise<
+    [ModelVault.IViolations, ModelVault.IWaiver[], ModelVault.IPolicy[]]
+  > {
     return Promise.all([
       this.client.getViolations(),
-      this.client.listWaivers(true)
+      this.client.listWaivers(true),
+      // An older server has no policy summaries: the section just shows none.
+      this.client.listPolicies().catch(() => [])
     ]);
   }
 
-  protected apply([violations, waivers]: [
+  protected apply([violations, waivers, policies]: [
     ModelVault.IViolations,
-    ModelVault.IWaiver[]
+    ModelVault.IWaiver[],
+    ModelVault.IPolicy[]
   ]): void {
     this._violations = violations;
     this._waivers = waivers;
+    this._policies = policies;
   }
 
   private _audit: ReadonlyArray<ModelVault.IAuditEvent> = [];
@@ -132,6 +145,7 @@ export class ViolationsModel extends PolledModel<
     flagged_blobs: []
   };
   private _waivers: ReadonlyArray<ModelVault.IWaiver> = [];
+  private _policies: ReadonlyArray<ModelVault.IPolicy> = [];
   private _waiversChanged = new Signal<this, void>(this);
 }
 

@@ -367,6 +367,7 @@ export class VaultSidebar extends SidePanel {
             events={violations.events}
             flaggedBlobs={violations.flaggedBlobs}
             waivers={violations.waivers}
+            policies={violations.policies}
             auditEvents={violations.auditEvents}
             auditSubject={violations.auditSubject}
             auditError={violations.auditError}

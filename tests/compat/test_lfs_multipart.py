@@ -59,3 +59,28 @@ def test_multipart_upload_roundtrip(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             action["href"], json={"oid": oid, "parts": [{"partNumber": 2, "etag": "a" * 64}]}
         )
         assert r.status_code == 400 and "parts 1..4" in r.json()["error"]
+
+        # Parts are the bytes sent for this upload, never other stored blobs named by their
+        # sha256: a completion assembling blobs of the store is refused (else it would grant
+        # the object without its bytes ever being sent by the caller).
+        target = os.urandom(len(data))
+        parts = [target[i : i + 5 * MiB] for i in range(0, len(target), 5 * MiB)]
+        api.create_repo("mp/parts")
+        for n, part in enumerate(parts):  # inline (regular) files: stored blobs
+            api.upload_file(path_or_fileobj=part, path_in_repo=f"p{n}", repo_id="mp/parts")
+        target_oid = hashlib.sha256(target).hexdigest()
+        batch = httpx.post(
+            f"{server.hf_endpoint()}/mp/model.git/info/lfs/objects/batch",
+            json={"operation": "upload", "objects": [{"oid": target_oid, "size": len(target)}]},
+            headers=server.headers(),
+        ).json()
+        complete = batch["objects"][0]["actions"]["upload"]["href"]
+        stored_as_parts = [hashlib.sha256(p).hexdigest() for p in parts]
+        r = httpx.post(
+            complete,
+            json={
+                "oid": target_oid,
+                "parts": [{"partNumber": n + 1, "etag": e} for n, e in enumerate(stored_as_parts)],
+            },
+        )
+        assert r.status_code == 400 and "not issued for this upload" in r.json()["error"], r.text

@@ -47,7 +47,13 @@ def story(
         # The upstream plays huggingface.co, which serves whatever was published.
         r = httpx.put(
             upstream.api("policies"),
-            json={"policies": [{"name": "malicious-models", "kind": "scan", "action": "audit"}]},
+            json={
+                "policies": [
+                    {"name": "malicious-models", "kind": "scan", "action": "audit"},
+                    {"name": "approved-licenses", "enabled": False},  # off, explicitly
+                    {"name": "custom-code", "enabled": False},
+                ]
+            },
             headers=upstream.headers(),
         )
         assert r.status_code == 200, r.text

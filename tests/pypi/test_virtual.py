@@ -70,7 +70,7 @@ def test_virtual_guard_and_install(
     )
     assert blocked.status_code == 404
 
-    token = mint_token(server.data_dir, "read", "dev", guarded)
+    token = mint_token(server.data_dir, "read", "dev", guarded, local, remote)
     pip = run(
         {**client_env, "PIP_INDEX_URL": index_url(server, guarded, token)},
         "pip",
@@ -83,11 +83,18 @@ def test_virtual_guard_and_install(
     )
     assert f"{private}-1.0" in pip.stdout and f"{public}-1.0" in pip.stdout
     assert faulty.count(scenario, "file", wheel_name(private, "99.0")) == 0
-    # reading through the virtual needs read on the virtual only
-    assert (
-        httpx.get(index_url(server, local) + f"{private}/", auth=("__token__", token)).status_code
-        == 403
-    )
+    # a virtual repository never widens access: a token limited to the virtual one, or an
+    # anonymous caller of a public virtual one, sees none of the private members' projects
+    only_virtual = mint_token(server.data_dir, "read", "dev", guarded)
+    exposed = create_repo(server, "pypi-virtual", {"members": [local]}, public=True)
+    for key, auth in ((guarded, ("__token__", only_virtual)), (exposed, None)):
+        page = httpx.get(index_url(server, key) + f"{private}/", auth=auth)
+        assert page.status_code == 404, page.text
+        listing = httpx.get(index_url(server, key), auth=auth)
+        assert listing.status_code == 200 and private not in listing.text
+        file_url = index_url(server, local) + f"{private}/"
+        direct = httpx.get(file_url, auth=auth)
+        assert direct.status_code in (401, 403)
 
 
 def test_virtual_config_validation(standalone_server: RunningServer) -> None:
@@ -108,5 +115,7 @@ def test_virtual_config_validation(standalone_server: RunningServer) -> None:
             json={"key": f"pypi-virtual-{uid()}", "kind": "pypi-virtual", "config": config},
         )
         assert r.status_code == 400 and r.json()["code"] == "InvalidInput", (config, r.text)
-        r = httpx.patch(server.api(f"repositories/{good}"), headers=server.headers(), json={"config": config})
+        r = httpx.patch(
+            server.api(f"repositories/{good}"), headers=server.headers(), json={"config": config}
+        )
         assert r.status_code == 400, (config, r.text)

@@ -8,6 +8,10 @@ Page modes: ``json``, ``html``, ``500``, ``429``, ``malformed``, ``hang``, ``404
 File modes: ``ok``, ``reset`` (RST after half the body), ``short`` (FIN after half the body, with
 the full Content-Length announced), ``wrong`` (same length, different bytes), ``hang``, ``500``,
 ``gate`` (half the body, then wait for ``scenario.gate``).
+
+``auth``: the ``Authorization`` a scenario requires on 127.0.0.1 (401 otherwise); ``localhost``
+stands for another origin (a CDN) that requires nothing. ``files_base``: an absolute base for the
+file URLs of pages; ``redirect_files``: a base that file requests are redirected to (302).
 """
 
 from __future__ import annotations
@@ -56,6 +60,9 @@ class Scenario:
     yanked: dict[str, str] = field(default_factory=dict)
     etag: bool = True
     gate: threading.Event = field(default_factory=threading.Event)
+    auth: str | None = None
+    files_base: str | None = None
+    redirect_files: str | None = None
 
 
 class FaultyIndex:
@@ -118,6 +125,7 @@ class FaultyIndex:
             self.requests.append(
                 {
                     "path": h.path,
+                    "host": h.headers.get("Host"),
                     "auth": h.headers.get("Authorization"),
                     "inm": h.headers.get("If-None-Match"),
                 }
@@ -125,6 +133,12 @@ class FaultyIndex:
         if len(parts) < 4 or parts[1] not in self.scenarios:
             return self._send(h, 404, b"no such scenario", "text/plain")
         s, kind = self.scenarios[parts[1]], parts[2]
+        on_index = str(h.headers.get("Host", "")).startswith("127.0.0.1")
+        if s.auth and on_index and h.headers.get("Authorization") != s.auth:
+            return self._send(h, 401, b"credentials required", "text/plain")
+        if kind == "files" and s.redirect_files and on_index:
+            location = s.redirect_files + "/".join(parts[3:])
+            return self._send(h, 302, b"", "text/plain", {"Location": location})
         if kind == "simple" and len(parts) >= 4 and parts[3]:
             with self._lock:
                 self.hits[f"{parts[1]} page {parts[3]}"] += 1
@@ -183,7 +197,7 @@ class FaultyIndex:
             entries.append(
                 {
                     "filename": fn,
-                    "url": f"../../files/{fn}",
+                    "url": f"{s.files_base}{fn}" if s.files_base else f"../../files/{fn}",
                     "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
                     "size": len(data),
                     "upload-time": "2025-01-02T03:04:05.000000Z",

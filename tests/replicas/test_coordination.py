@@ -23,6 +23,7 @@ from modelvault_jlab.core.hub import HubRef
 from modelvault_jlab.core.hub_write import PutFile
 from modelvault_jlab.core.identity import SYSTEM
 from modelvault_jlab.core.leases import Leases
+from modelvault_jlab.core.policy.engine import DEFAULT_POLICIES
 from modelvault_jlab.core.scanning import ScanEngine
 from modelvault_jlab.core.streaming import Flight, StreamThrough
 from modelvault_jlab.core.vault import Vault
@@ -235,7 +236,8 @@ def test_a_base_models_licence_is_judged_at_its_current_head(tmp_path: Path) -> 
                     "kind": "license",
                     "action": "block",
                     "params": {"deny": ["gpl-3.0"]},
-                }
+                },
+                *({"name": p.name, "enabled": False} for p in DEFAULT_POLICIES),
             ],
         )
 
@@ -252,7 +254,7 @@ def test_a_base_models_licence_is_judged_at_its_current_head(tmp_path: Path) -> 
             ref = HubRef.parse("models", "model", "org/derived")
             resolved = await vault.hub.resolve(SYSTEM, ref, None)
             entry = vault.hub.file(resolved, "README.md")
-            return await vault.hub.admit(SYSTEM, "models", resolved, entry)
+            return await vault.judge.admit(SYSTEM, "models", resolved, entry)
 
         commit("org/base", "license: gpl-3.0")
         commit("org/derived", "license: mit\nbase_model: org/base")

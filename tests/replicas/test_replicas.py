@@ -63,7 +63,12 @@ def deployment(
     return Deployment(
         request.param,
         base,
-        {**S3_ENV, "MODELVAULT_DATABASE_URL": cluster.create_database()},
+        {
+            **S3_ENV,
+            "MODELVAULT_DATABASE_URL": cluster.create_database(),
+            # replicas share the key of upstream credentials (a mounted secret in production)
+            "MODELVAULT_SECRETS_KEY_FILE": str(base / "secrets.key"),
+        },
         (
             "--blob-store-url",
             f"s3://{s3.new_bucket_name()}/vault",

@@ -13,18 +13,12 @@ import struct
 import warnings
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from . import payloads as p
-
-
-@dataclass(frozen=True)
-class Sample:
-    id: str
-    source: str  # advisory / research reference
-    build: Callable[[], bytes]
-    name: str = "model.pkl"  # file name used when written to disk
-    kind: str = "pickle"  # pickle | archive | other (which scanners are expected to apply)
+from .corpus_loaders import LOADER_SAMPLES
+from .payloads import torch_zip as _torch_zip
+from .payloads import zip_bytes as _zip
+from .sample import Sample
 
 
 def _call(module: str, name: str, *args: bytes, protocol: int = 4) -> Callable[[], bytes]:
@@ -33,21 +27,6 @@ def _call(module: str, name: str, *args: bytes, protocol: int = 4) -> Callable[[
 
 def _s(text: str) -> bytes:
     return p.su(text)
-
-
-def _zip(entries: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> bytes:
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with zipfile.ZipFile(buf, "w", compression=method) as z:
-            for k, v in entries.items():
-                z.writestr(k, v)
-    return buf.getvalue()
-
-
-def _torch_zip(pkl: bytes, pkl_name: str = "archive/data.pkl") -> bytes:
-    return _zip({pkl_name: pkl, "archive/byteorder": b"little", "archive/data/0": b"\x00" * 16,
-                 "archive/version": b"3\n"})
 
 
 def _patch(data: bytes, sig: bytes, offset: int, value: bytes) -> bytes:
@@ -142,8 +121,6 @@ _GADGETS: list[tuple[str, str, str, tuple[bytes, ...], str]] = [
     ("shutil-rmtree", "shutil", "rmtree", (_s("/"),), "protectai/modelscan#198"),
     ("runpy", "runpy", "run_path", (_s("/tmp/x.py"),), "classic"),
     ("socket", "socket", "create_connection", (_s("x"),), "reverse shell staging"),
-    ("functools-partial", "functools", "partial", (_s("x"),),
-     "trailofbits/fickling#210 (functools.partial wrapper)"),
     ("commands-py2", "commands", "getoutput", (_s("id"),),
      "Python 2 name remapped to subprocess by fix_imports"),
     ("builtins-getattr", "builtins", "getattr", (p.NONE, _s("x")), "attribute traversal"),
@@ -187,6 +164,13 @@ def _dynamic_stack_global() -> bytes:
     # non-string STACK_GLOBAL operands: the module name is computed by a call at load time
     return (p.proto(4) + p.global_("builtins", "str") + p.su("os") + p.TUPLE1 + p.REDUCE
             + p.su("system") + p.STACK_GLOBAL + p.su("id") + p.TUPLE1 + p.REDUCE + p.STOP)
+
+
+def _partial_wrapper(module: str, name: str) -> Callable[[], bytes]:
+    # trailofbits/fickling#210: the dangerous callable hides inside functools.partial(func, arg),
+    # and the partial object is what REDUCE calls
+    return lambda: (p.proto(4) + p.global_("functools", "partial") + p.global_(module, name)
+                    + p.su("id") + p.TUPLE2 + p.REDUCE + p.EMPTY_TUPLE + p.REDUCE + p.STOP)
 
 
 def _nullifai_broken() -> bytes:
@@ -370,6 +354,8 @@ def _python_remote_code() -> bytes:
 
 SAMPLES: list[Sample] = [
     *_gadget_samples(),
+    Sample("gadget-functools-partial", "trailofbits/fickling#210 (functools.partial wrapper)",
+           _partial_wrapper("os", "system")),
     Sample("memo-confusion", "mmaitre314/picklescan#14 (Doyensec)", _memo_confusion),
     Sample("stack-global-binunicode8", "STACK_GLOBAL operand variants", _stack_global_binunicode8),
     Sample("stack-global-unicode-nl", "STACK_GLOBAL operand variants", _stack_global_unicode_nl),
@@ -420,4 +406,5 @@ SAMPLES: list[Sample] = [
     Sample("onnx-traversal", "CVE-2022-25882", _onnx_traversal, "model.onnx", "other"),
     Sample("remote-code", "trust_remote_code modelling file", _python_remote_code,
            "modeling_evil.py", "other"),
+    *LOADER_SAMPLES,
 ]

@@ -5,7 +5,10 @@ Every helper returns raw opcode bytes (no pickle.dumps of malicious objects, no 
 
 from __future__ import annotations
 
+import io
 import struct
+import warnings
+import zipfile
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -133,3 +136,19 @@ def rules(report: ScanReport) -> set[str]:
 
 def globals_of(report: ScanReport) -> set[str]:
     return {f.global_ for f in report.findings if f.global_}
+
+
+def zip_bytes(entries: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> bytes:
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with zipfile.ZipFile(buf, "w", compression=method) as z:
+            for k, v in entries.items():
+                z.writestr(k, v)
+    return buf.getvalue()
+
+
+def torch_zip(pkl: bytes, pkl_name: str = "archive/data.pkl") -> bytes:
+    """A torch.save-style zip (stored) around ``pkl``."""
+    return zip_bytes({pkl_name: pkl, "archive/byteorder": b"little",
+                      "archive/data/0": b"\x00" * 16, "archive/version": b"3\n"})

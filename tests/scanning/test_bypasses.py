@@ -12,6 +12,7 @@ import pytest
 from modelvault_jlab.core.scanning import Verdict
 
 from .corpus import SAMPLES, Sample
+from .live import loads_run
 
 # Samples whose danger is structural rather than a named callable: flagged is enough.
 _FLAGGED_OK = {"ext-opcode", "remote-code", "sys-modules"}
@@ -41,3 +42,18 @@ def test_corpus_has_sources():
     assert len(SAMPLES) >= 60
     assert all(s.source for s in SAMPLES)
     assert len({s.id for s in SAMPLES}) == len(SAMPLES)
+
+
+_LIVE = [s for s in SAMPLES if s.loader]
+
+
+def test_loader_bypasses_are_live():
+    """Every sample with a loader runs its payload when that loader opens it (all in one
+    sandboxed subprocess), so a scanner verdict on it is about a real attack."""
+    loads = {
+        s.id: (str(s.loader), (s.name, s.build(), s.companions()) if s.companions else s.build())
+        for s in _LIVE
+    }
+    live = loads_run(loads)
+    assert not set(loads) - live, f"payload did not run: {sorted(set(loads) - live)}"
+    assert len(_LIVE) >= 15

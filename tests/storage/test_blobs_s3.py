@@ -91,13 +91,17 @@ def test_cleanup_spares_live_and_young_uploads_of_other_replicas(
         assert replica_a.cleanup_incomplete(older_than_seconds=0) == 0  # our live writer
         assert replica_b.cleanup_incomplete() == 0  # another replica's, and young: kept
         assert len(_uploads(replica_a)) == 1
-        # a staging object of a dead process on this host goes at once, whatever its age
-        dead = f"{settings.prefix}tmp/upload-{_host()}-999999999-{int(time.time())}-abc"
+        # a staging object of a dead writer of this spool folder goes at once, whatever its age
+        dead = f"{settings.prefix}tmp/upload-{replica_b.origin}-{int(time.time())}-abc"
         replica_b.client.put_object(Bucket=settings.bucket, Key=dead, Body=b"x")
         assert replica_b.cleanup_incomplete() == 1
+        # one written by an earlier version (host-pid-stamp-uuid) is judged by its age only
+        legacy = f"{settings.prefix}tmp/upload-{_host()}-1-{int(time.time())}-{'0' * 32}"
+        replica_b.client.put_object(Bucket=settings.bucket, Key=legacy, Body=b"x")
+        assert replica_b.cleanup_incomplete() == 0
         # a killed replica's upload, once old enough, is aborted (moto reports a fixed, old
         # initiation time for every upload: the age comes from the staging key itself)
-        assert replica_b.cleanup_incomplete(older_than_seconds=0) == 1
+        assert replica_b.cleanup_incomplete(older_than_seconds=0) == 2
         assert _uploads(replica_a) == [] and leftovers(replica_b) == []
         with pytest.raises(StorageError):
             writer.commit()  # its upload is gone: the commit fails, nothing published
@@ -105,12 +109,6 @@ def test_cleanup_spares_live_and_young_uploads_of_other_replicas(
     finally:
         replica_a.close()
         replica_b.close()
-
-
-def _host() -> str:
-    from modelvault_jlab.storage import blobs_s3
-
-    return blobs_s3._HOST
 
 
 def test_presigned_url_serves_the_blob_without_credentials(
@@ -151,3 +149,9 @@ def test_parse_s3_url() -> None:
     assert parse_s3_url("s3://bucket/a/b/") == ("bucket", "a/b/")
     with pytest.raises(StorageError):
         parse_s3_url("https://bucket/x")
+
+
+def _host() -> str:
+    from modelvault_jlab.storage import blobs_s3
+
+    return blobs_s3._HOST

@@ -133,3 +133,51 @@ def test_cli_db_status_on_postgresql_hides_the_password(postgres_url: str, tmp_p
     assert "postgresql postgresql://postgres:***@127.0.0.1" in out.stdout
     assert "hunter2" not in out.stdout + out.stderr
     assert not (tmp_path / "metadata.sqlite3").exists()
+
+
+def test_case_variant_repo_ids_left_by_old_versions_stay_reachable(database_url: str) -> None:
+    """Migration 5 makes Hub repo ids unique case-insensitively. Case variants made before it
+    are kept (nothing is lost), each reachable by its exact id; any other variant resolves to
+    the oldest one, and no new variant can be created."""
+    from modelvault_jlab.errors import RepoExistsError
+    from modelvault_jlab.storage.migrations import _TABLE
+
+    db = open_database(database_url)
+    try:
+        with db.transaction() as tx:  # a database as version 4 left it
+            for statement in db.schema(_TABLE):
+                tx.execute(statement)
+            for m in [m for m in MIGRATIONS if m.version <= 4]:
+                for statement in db.schema(m.sql):
+                    tx.execute(statement)
+                tx.execute(
+                    "INSERT INTO schema_migrations(version, description, applied_at) "
+                    "VALUES (?, ?, 0)",
+                    (m.version, m.description),
+                )
+            tx.execute(
+                "INSERT INTO repositories(key, kind, created_at) VALUES ('models', 'hf-local', 0)"
+            )
+            for repo_id in ("alice/Tiny", "alice/tiny"):
+                tx.execute(
+                    "INSERT INTO hub_repos(repository, repo_type, repo_id, private, created_at, "
+                    "created_by) VALUES ('models', 'model', ?, 1, 0, 'old')",
+                    (repo_id,),
+                )
+        assert migrate(db)  # applies 5 on top of the duplicates
+    finally:
+        db.close()
+    store = SqlMetadataStore(database_url)
+    try:
+        first = store.get_hub_repo("models", "model", "alice/Tiny")
+        second = store.get_hub_repo("models", "model", "alice/tiny")
+        assert first is not None and second is not None and first.id != second.id
+        variant = store.get_hub_repo("models", "model", "ALICE/TINY")
+        assert variant is not None and variant.id == first.id  # the oldest
+        with pytest.raises(RepoExistsError, match="case-insensitive"):
+            store.create_hub_repo("models", "model", "Alice/TINY", True, "new", None)
+        created = store.create_hub_repo("models", "model", "bob/Net", True, "new", None)
+        found = store.get_hub_repo("models", "model", "BOB/net")
+        assert found is not None and found.id == created.id and found.repo_id == "bob/Net"
+    finally:
+        store.close()

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 from ...errors import ConflictError, NotFoundError
 from ...ids import Sha256
 from ...storage.base import FileEntry, RepositoryRecord
-from ..cards import MAX_CARD_BYTES, parse_card
 from ..gate import Subject
 from ..hub import HubRef
 from ..identity import Principal
+from ..judge import subject_of
 from ..policy.engine import Decision
 from ..pypi.names import normalize
 from .manifest import (
@@ -46,38 +46,41 @@ _FILES_REPOSITORY = RepositoryRecord(key="files", kind="files")
 async def pin_hub(
     svc: BundleService, who: Principal, item: dict[str, Any]
 ) -> list[tuple[Component, Decision]]:
+    """A Hub repo at a commit with every file, judged like a download of each (the one judge:
+    licence, base-model lineage, custom code, scan verdicts). A repo blocked at repo level is
+    refused before any file needs to be in the vault."""
     ref = HubRef.parse(
         str(item.get("repository", "")), item.get("repo_type"), str(item.get("repo_id", ""))
     )
     revision = item.get("revision")
     resolved = await svc.hub.resolve(who, ref, str(revision) if revision else None)
-    entries: list[FileEntry] = []
-    after: str | None = None
-    while True:
-        page = svc.meta.list_files(resolved.repo.id, resolved.commit.sha, "", after, 1000)
-        entries += page
-        if len(page) < 1000:
-            break
-        after = page[-1].path
-    source = resolved.source
+    subject = subject_of(ref.repository, resolved)
+    decision = await svc.judge.repo_decision(subject, resolved)
     files: list[PinnedFile] = []
-    subject = Subject(ref.repository, source, ref.repo_type, ref.repo_id, resolved.commit.sha)
-    decision = Decision()
-    for e in entries:
-        sha = e.sha256 if source.kind != "hf-remote" else svc.mirror.cached_blob(e)
-        if sha is None or svc.content.known(sha) is None:
-            raise ConflictError(
-                f"{ref.repo_type} {ref.repo_id}@{resolved.commit.sha[:12]}: {e.path} is not "
-                "stored in this vault (download it once through the vault first).",
-                path=e.path,
-            )
-        files.append(PinnedFile(e.path, sha, e.size, e.git_oid, e.lfs))
-        scan = await asyncio.to_thread(svc.gate.scan, sha, e.path)
-        decision = decision.merge(svc.gate.file_decision(subject, e, scan))
-    card = _card(svc, files)
-    decision = svc.gate.repo_decision(subject, card, [f.path for f in files]).merge(decision)
+    card: dict[str, Any] = {}
+    if decision.blocking is None:
+        entries: list[FileEntry] = []
+        after: str | None = None
+        while True:
+            page = svc.meta.list_files(resolved.repo.id, resolved.commit.sha, "", after, 1000)
+            entries += page
+            if len(page) < 1000:
+                break
+            after = page[-1].path
+        for e in entries:
+            sha = svc.hub.content_sha(resolved, e)
+            if sha is None or svc.content.known(sha) is None:
+                raise ConflictError(
+                    f"{ref.repo_type} {ref.repo_id}@{resolved.commit.sha[:12]}: {e.path} is not "
+                    "stored in this vault (download it once through the vault first).",
+                    path=e.path,
+                )
+            files.append(PinnedFile(e.path, sha, e.size, e.git_oid, e.lfs))
+            judged = await svc.judge.file(subject, resolved, e, scan=True)
+            decision = decision.merge(judged.decision)
+        card = _card((await svc.hub.card(resolved)).data)
     comp = HubComponent(
-        repository=source.key,
+        repository=resolved.source.key,
         repo_type=ref.repo_type,
         repo_id=ref.repo_id,
         commit=resolved.commit.sha,
@@ -90,12 +93,8 @@ async def pin_hub(
     return [(comp, decision)]
 
 
-def _card(svc: BundleService, files: list[PinnedFile]) -> dict[str, Any]:
-    readme = next((f for f in files if f.path == "README.md"), None)
-    if readme is None or readme.size > MAX_CARD_BYTES:
-        return {}
-    with svc.content.blobs.open_reader(Sha256(readme.sha256)) as f:
-        card = parse_card(f.read().decode("utf-8", "replace"))
+def _card(card: dict[str, Any]) -> dict[str, Any]:
+    """What a manifest keeps of a model card (its size is bounded by :mod:`..cards`)."""
     kept = {k: card[k] for k in CARD_KEYS if k in card}
     result: dict[str, Any] = json.loads(json.dumps(kept, default=str))
     return result
@@ -134,7 +133,9 @@ async def pin_packages(
                     metadata = fh.read().decode("utf-8", "replace")
         scan = await asyncio.to_thread(svc.gate.scan, Sha256(f.sha256), f.filename)
         subject = Subject(key, record, "package", f.filename, f.sha256)
-        decision = svc.gate.package_decision(subject, f.filename, f.sha256, metadata, scan)
+        decision = await asyncio.to_thread(
+            svc.gate.package_decision, subject, f.filename, f.sha256, metadata, scan
+        )
         comp = PackageComponent(
             repository=key,
             project=f.project,

@@ -25,6 +25,7 @@ from ..content import ContentStore
 from ..gate import Gate
 from ..hub import HubService
 from ..identity import AccessPolicy, Principal
+from ..judge import Judge
 from ..mirror import HubMirror
 from ..policy.engine import Violation
 from ..pypi.names import normalize
@@ -87,6 +88,7 @@ class BundleService:
         access: AccessPolicy,
         audit: AuditLog,
         gate: Gate,
+        judge: Judge,
         hub: HubService,
         mirror: HubMirror,
         keys: KeyRing,
@@ -100,6 +102,7 @@ class BundleService:
         self.access = access
         self.audit = audit
         self.gate = gate
+        self.judge = judge
         self.hub = hub
         self.mirror = mirror
         self.keys = keys

@@ -100,7 +100,7 @@ class KeyRing:
 
     def rotate(self) -> str:
         """Create a new signing key and make it the active one; returns its id."""
-        self._signing.mkdir(parents=True, exist_ok=True)
+        self._signing.mkdir(mode=0o700, parents=True, exist_ok=True)
         private = Ed25519PrivateKey.generate()
         public_raw = private.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -142,7 +142,7 @@ class KeyRing:
         """Register another vault's public key as trusted for imports; returns its id."""
         raw = decode_public_key(public_key_b64)
         key_id = key_id_of(raw)
-        self._trusted.mkdir(parents=True, exist_ok=True)
+        self._trusted.mkdir(mode=0o700, parents=True, exist_ok=True)
         (self._trusted / f"{key_id}.pub").write_text(base64.b64encode(raw).decode())
         return key_id
 

@@ -8,16 +8,78 @@ repository may override them by name in its config (``{"policies": [{"name": …
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ...errors import InvalidInputError
-from .licenses import DEFAULT_ALLOWED, LicenseInfo, normalise
+from ...storage.base import REPOSITORY_KINDS as STORED_KINDS
+from .licenses import DEFAULT_ALLOWED, LicenseInfo, UnreadableLicenseError, licence_key
 
 Action = Literal["block", "warn", "audit"]
 ACTIONS: tuple[str, ...] = ("block", "warn", "audit")
 KINDS = ("scan", "license", "custom-code")
+
+
+_RANK = {"audit": 0, "warn": 1, "block": 2}
+VERDICTS = ("malicious", "error", "suspicious", "clean")
+REPOSITORY_KINDS = (*STORED_KINDS, "files")
+"""Where a policy may apply: repository kinds, and ``files`` (generic files of bundles)."""
+
+
+def capped(effect: Action, action: Action) -> Action:
+    """The precedence rule: a policy's ``action`` is the most it can do. A parameter that picks
+    an effect (``unlicensed``, ``not_allowed``, the verdict lists) can only make it milder, so
+    an ``audit`` policy never blocks or warns and a ``warn`` policy never blocks."""
+    return effect if _RANK[effect] <= _RANK[action] else action
+
+
+def _strings(name: str, key: str, value: Any, choices: Sequence[str] | None = None) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidInputError(f"Policy {name!r}: {key!r} must be a list of strings.")
+    if len(value) > 1000:
+        raise InvalidInputError(f"Policy {name!r}: {key!r} lists more than 1000 entries.")
+    for v in value:
+        if choices is not None and v not in choices:
+            raise InvalidInputError(
+                f"Policy {name!r}: {key!r} has {v[:60]!r}; expected values from {choices}."
+            )
+    return list(value)
+
+
+def _licence_keys(name: str, key: str, value: Any) -> list[str]:
+    out = _strings(name, key, value)
+    for v in out:
+        try:
+            licence_key(v)
+        except UnreadableLicenseError as exc:
+            raise InvalidInputError(
+                f"Policy {name!r}: {key!r} entry is not one SPDX licence id, "
+                f"'<id> WITH <exception>', a Hub licence id or a LicenseRef-: {exc}."
+            ) from None
+    return out
+
+
+def _effect(name: str, key: str, value: Any) -> str:
+    if value not in ACTIONS:
+        raise InvalidInputError(f"Policy {name!r}: {key!r} must be one of {ACTIONS}.")
+    return str(value)
+
+
+_PARAMS: dict[str, dict[str, Callable[[str, str, Any], Any]]] = {
+    "license": {
+        "allow": _licence_keys,
+        "deny": _licence_keys,
+        "unlicensed": _effect,
+        "not_allowed": _effect,
+    },
+    "scan": {
+        "block": lambda n, k, v: _strings(n, k, v, VERDICTS),
+        "warn": lambda n, k, v: _strings(n, k, v, VERDICTS),
+    },
+    "custom-code": {},
+}
+_FIELDS = ("name", "kind", "action", "params")
 
 
 @dataclass(frozen=True)
@@ -32,9 +94,18 @@ class Policy:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Policy:
+        """A validated policy: unknown fields, parameters or values are refused with the reason,
+        so that what an operator wrote is what the gate does."""
+        if not isinstance(data, dict):
+            raise InvalidInputError("A policy is a JSON object.")
         name, kind, action = data.get("name"), data.get("kind"), data.get("action", "block")
         if not isinstance(name, str) or not name or len(name) > 64:
             raise InvalidInputError("A policy needs a 'name' of 1-64 characters.")
+        unknown = sorted(str(k)[:40] for k in data if k not in _FIELDS)
+        if unknown:
+            raise InvalidInputError(
+                f"Policy {name!r}: unknown field(s) {unknown}; a policy has {_FIELDS}."
+            )
         if kind not in KINDS:
             raise InvalidInputError(f"Policy {name!r}: 'kind' must be one of {KINDS}.")
         if action not in ACTIONS:
@@ -42,7 +113,48 @@ class Policy:
         params = data.get("params") or {}
         if not isinstance(params, dict):
             raise InvalidInputError(f"Policy {name!r}: 'params' must be an object.")
-        return cls(name, kind, action, params)
+        checks: dict[str, Callable[[str, str, Any], Any]] = {
+            **_PARAMS[kind],
+            "repository_kinds": lambda n, k, v: _strings(n, k, v, REPOSITORY_KINDS),
+        }
+        for key, value in params.items():
+            if key not in checks:
+                raise InvalidInputError(
+                    f"Policy {name!r}: unknown parameter {str(key)[:40]!r} for a {kind} "
+                    f"policy; known: {sorted(checks)}."
+                )
+            checks[key](name, key, value)
+        return cls(name, kind, action, dict(params))
+
+    def effect(self, param: str, default: Action | None = None) -> Action:
+        """What a parameter's case does under the precedence rule (see :func:`capped`)."""
+        return capped(self.params.get(param, default or self.action), self.action)
+
+    def summary(self) -> str:
+        """What the policy does, in one sentence an operator can check (the sidebar shows it)."""
+        if self.kind == "license":
+            allow = self.params.get("allow") or []
+            deny = self.params.get("deny") or []
+            parts = [
+                f"licences denied ({', '.join(deny[:5]) or 'none'}): {self.action}",
+                f"no or unreadable licence: {self.effect('unlicensed')}",
+            ]
+            if allow:
+                parts.append(
+                    f"not on the {len(allow)}-licence approved list: {self.effect('not_allowed')}"
+                )
+            text = "; ".join(parts)
+        elif self.kind == "scan":
+            blocks = self.params.get("block", ["malicious", "error"])
+            warns = self.params.get("warn", ["suspicious"])
+            text = (
+                f"scan verdict {'/'.join(blocks) or 'none'}: {capped('block', self.action)}; "
+                f"{'/'.join(warns) or 'none'}: {capped('warn', self.action)}"
+            )
+        else:
+            text = f"custom Python code (trust_remote_code): {self.action}"
+        kinds = self.params.get("repository_kinds")
+        return text + (f" (in {', '.join(kinds)} repositories)" if kinds else "")
 
 
 DEFAULT_POLICIES: tuple[Policy, ...] = (
@@ -103,14 +215,18 @@ def effective_policies(
     global_policies: Sequence[Policy], overrides: Iterable[Any], repository_kind: str
 ) -> list[Policy]:
     """Global policies with a repository's overrides applied by name (new names are added),
-    keeping those that apply to this kind of repository (param ``repository_kinds``)."""
+    keeping those that apply to this kind of repository (param ``repository_kinds``).
+
+    An override replaces the fields it names and merges its ``params`` into the global ones;
+    the result is validated like any policy (InvalidInputError says what is wrong).
+    """
     by_name = {p.name: p for p in global_policies}
     for raw in overrides:
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
-            continue
+            raise InvalidInputError("A policy override is an object with a 'name'.")
         base = by_name.get(raw["name"])
         merged = {**(base.to_dict() if base else {}), **raw}
-        if base and "params" in raw and isinstance(raw["params"], dict):
+        if base and isinstance(raw.get("params"), dict):
             merged["params"] = {**base.params, **raw["params"]}
         by_name[raw["name"]] = Policy.from_dict(merged)
     return [
@@ -127,40 +243,46 @@ def parse_policies(text: str | None) -> list[Policy]:
 
 
 def license_violations(policies: Sequence[Policy], info: LicenseInfo, what: str) -> list[Violation]:
+    """Licence policies applied to a declared licence (see :mod:`.licenses` for how expressions
+    are evaluated). A missing or unreadable licence takes the ``unlicensed`` effect."""
     out = []
     for p in policies:
-        if p.kind != "license" or (p.action == "audit" and not p.params):
+        if p.kind != "license":
             continue
-        allow = {normalise(x) for x in p.params.get("allow", [])}
-        deny = {normalise(x) for x in p.params.get("deny", [])}
-        if info.unlicensed:
-            action = p.params.get("unlicensed", p.action)
-            if action in ACTIONS:
-                out.append(Violation(p.name, action, f"{what} has no licence", {"license": None}))
+        if info.expression is None:
+            reason = (
+                f"{what} has no licence"
+                if info.error is None
+                else (f"{what} has no readable licence: {info.error}")
+            )
+            out.append(Violation(p.name, p.effect("unlicensed"), reason, {"license": None}))
             continue
-        denied = [lic for lic in info.licenses if lic in deny]
-        if denied:
+        allow = [licence_key(x) for x in p.params.get("allow", [])]
+        deny = [licence_key(x) for x in p.params.get("deny", [])]
+        result = info.evaluate(allow, deny)
+        evidence: dict[str, Any] = {"license": str(info.expression), "source": info.source}
+        if result.status == "denied":
+            evidence["denied"] = list(result.denied)
             out.append(
                 Violation(
                     p.name,
                     p.action,
-                    f"{what} is licensed {', '.join(denied)}, which is denied",
-                    {"license": denied},
+                    f"{what} is licensed {info.describe()}, which is denied "
+                    f"({', '.join(result.denied)})",
+                    evidence,
                 )
             )
-            continue
-        # A list of licences in a card means "any of these": one allowed licence suffices.
-        if allow and not any(lic in allow for lic in info.licenses):
-            action = p.params.get("not_allowed", p.action)
-            if action in ACTIONS:
-                out.append(
-                    Violation(
-                        p.name,
-                        action,
-                        f"{what} is licensed {info.describe()}, which is not on the approved list",
-                        {"license": list(info.licenses)},
-                    )
+        elif result.status == "not-approved":
+            evidence["not_approved"] = list(result.not_approved)
+            out.append(
+                Violation(
+                    p.name,
+                    p.effect("not_allowed"),
+                    f"{what} is licensed {info.describe()}, which is not on the approved list "
+                    f"({', '.join(result.not_approved)} not approved)",
+                    evidence,
                 )
+            )
     return out
 
 
@@ -173,9 +295,9 @@ def scan_violations(
             continue
         action: Action | None = None
         if verdict in p.params.get("block", ["malicious", "error"]):
-            action = "block" if p.action == "block" else p.action
+            action = capped("block", p.action)
         elif verdict in p.params.get("warn", ["suspicious"]):
-            action = "warn" if p.action != "audit" else "audit"
+            action = capped("warn", p.action)
         if action is None:
             continue
         rank = {"malicious": 3, "error": 2, "suspicious": 1}

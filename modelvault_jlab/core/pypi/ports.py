@@ -14,6 +14,27 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from ...storage.packages import RemoteLinkRecord
+from ..urls import origin_of
+
+
+@dataclass(frozen=True)
+class UpstreamCredentials:
+    """HTTP Basic credentials for one upstream index, valid on its own origin only: files that
+    live on another host (a CDN), and redirects there, get no credentials."""
+
+    origin: tuple[str, str, int]
+    username: str
+    password: str
+
+    @classmethod
+    def for_index(cls, index_url: str, username: str, password: str) -> UpstreamCredentials:
+        return cls(origin_of(index_url), username, password)
+
+    def applies_to(self, url: str) -> bool:
+        return origin_of(url) == self.origin
+
+    def __repr__(self) -> str:  # never print the password
+        return f"UpstreamCredentials(origin={self.origin!r}, username={self.username!r})"
 
 
 @dataclass(frozen=True)
@@ -35,10 +56,18 @@ class UpstreamFile:
 
 
 class PypiUpstream(ABC):
-    """Reads PEP 503/691 indexes. ``timeout`` is in seconds, per network operation."""
+    """Reads PEP 503/691 indexes. ``timeout`` is in seconds, per network operation; ``auth`` is
+    sent to URLs (and redirect targets) on its origin only."""
 
     @abstractmethod
-    async def fetch_page(self, url: str, *, etag: str | None, timeout: float) -> UpstreamPage:
+    async def fetch_page(
+        self,
+        url: str,
+        *,
+        etag: str | None,
+        timeout: float,
+        auth: UpstreamCredentials | None = None,
+    ) -> UpstreamPage:
         """GET a project page (JSON preferred, HTML accepted), links resolved to absolute URLs.
 
         Raises:
@@ -46,7 +75,9 @@ class PypiUpstream(ABC):
         """
 
     @abstractmethod
-    def open_file(self, url: str, *, timeout: float) -> AbstractAsyncContextManager[UpstreamFile]:
+    def open_file(
+        self, url: str, *, timeout: float, auth: UpstreamCredentials | None = None
+    ) -> AbstractAsyncContextManager[UpstreamFile]:
         """Open a file download; iterating ``chunks`` raises UpstreamUnavailableError mid-way.
 
         Raises:
@@ -55,7 +86,9 @@ class PypiUpstream(ABC):
         """
 
     @abstractmethod
-    async def fetch_small(self, url: str, *, limit: int, timeout: float) -> bytes:
+    async def fetch_small(
+        self, url: str, *, limit: int, timeout: float, auth: UpstreamCredentials | None = None
+    ) -> bytes:
         """GET a small document (``.metadata``), refusing more than ``limit`` bytes.
 
         Raises:

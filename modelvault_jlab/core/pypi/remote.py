@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ...errors import (
     IntegrityError,
@@ -35,11 +35,13 @@ from ...storage.base import BlobInfo, RepositoryRecord
 from ...storage.packages import PackageFileRecord, PackageStore, RemoteLinkRecord, RemotePageRecord
 from ..content import ContentStore
 from ..leases import optional
+from ..secrets import MASK
 from ..streaming import Flight, StreamThrough
+from ..urls import userinfo_of, without_userinfo
 from .metadata import MAX_METADATA_BYTES, wheel_metadata
 from .models import DistFile, FileSource, ProjectPage
 from .names import parse_filename, version_of
-from .ports import PypiUpstream
+from .ports import PypiUpstream, UpstreamCredentials
 
 log = logging.getLogger(__name__)
 
@@ -62,26 +64,33 @@ class RemoteConfig:
     negative_ttl_seconds: float
     timeout_seconds: float
     offline: bool
+    credentials: UpstreamCredentials | None = None
 
     @classmethod
-    def of(cls, record: RepositoryRecord, options: PypiOptions) -> RemoteConfig:
+    def of(
+        cls,
+        record: RepositoryRecord,
+        options: PypiOptions,
+        reveal: Callable[[str], str] = str,
+    ) -> RemoteConfig:
+        """``reveal`` turns a stored secret into its plain value (see core/secrets.py)."""
         c = record.config
+        url = str(c["upstream"])
+        upstream = without_userinfo(url).rstrip("/") + "/"
+        username, password = userinfo_of(url) or ("", "")  # stored before credentials moved out
+        if c.get("upstream_username") or c.get("upstream_password"):
+            username = str(c.get("upstream_username", ""))
+            password = reveal(str(c.get("upstream_password", "")))
         return cls(
-            upstream=str(c["upstream"]).rstrip("/") + "/",
+            upstream=upstream,
+            credentials=UpstreamCredentials.for_index(upstream, username, password)
+            if username or password
+            else None,
             ttl_seconds=float(c.get("ttl_seconds", options.remote_ttl_seconds)),
             negative_ttl_seconds=float(c.get("negative_ttl_seconds", options.negative_ttl_seconds)),
             timeout_seconds=float(c.get("timeout_seconds", options.upstream_timeout_seconds)),
             offline=bool(c.get("offline", False)) or options.offline,
         )
-
-
-def safe_url(url: str) -> str:
-    """A URL fit for messages and logs: no credentials, query or fragment."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def validate_upstream_url(value: Any) -> str:
@@ -91,6 +100,22 @@ def validate_upstream_url(value: Any) -> str:
     if not parts.hostname or parts.fragment or parts.query:
         raise InvalidInputError("'upstream' must be an http(s) URL with a host, no query/fragment.")
     return value
+
+
+def credentials_out_of_url(config: dict[str, Any]) -> dict[str, Any]:
+    """A pypi-remote config whose ``upstream`` carries ``user:password@`` as the separate
+    ``upstream_username`` / ``upstream_password`` settings (masked in every view, kept out of
+    every URL that could be logged). The URL's credentials are the newer intent: they win."""
+    upstream = config.get("upstream")
+    found = userinfo_of(upstream) if isinstance(upstream, str) else None
+    if found is None:
+        return config
+    assert isinstance(upstream, str)
+    username, password = found
+    moved = {**config, "upstream": without_userinfo(upstream), "upstream_username": username}
+    if password and password != MASK:  # "***": the stored password stays
+        moved["upstream_password"] = password
+    return moved
 
 
 class RemoteIndex:
@@ -104,8 +129,11 @@ class RemoteIndex:
         options: PypiOptions,
         streams: StreamThrough,
         clock: Callable[[], float] = time.time,
+        *,
+        reveal: Callable[[str], str] = str,
     ) -> None:
         self.streams = streams
+        self._reveal = reveal
         self._packages = packages
         self._content = content
         self._upstream = upstream
@@ -114,7 +142,7 @@ class RemoteIndex:
         self._page_flights: dict[tuple[str, str], asyncio.Future[ProjectPage]] = {}
 
     def config(self, repo: RepositoryRecord) -> RemoteConfig:
-        return RemoteConfig.of(repo, self._options)
+        return RemoteConfig.of(repo, self._options, self._reveal)
 
     # -- pages --
     async def page(self, repo: RepositoryRecord, project: str) -> ProjectPage:
@@ -190,7 +218,9 @@ class RemoteIndex:
         url = f"{cfg.upstream}{project}/"
         etag = cached.etag if cached is not None and cached.status == 200 else None
         try:
-            fetched = await self._upstream.fetch_page(url, etag=etag, timeout=cfg.timeout_seconds)
+            fetched = await self._upstream.fetch_page(
+                url, etag=etag, timeout=cfg.timeout_seconds, auth=cfg.credentials
+            )
         except UpstreamError as exc:
             if cached is not None and cached.status == 200:
                 log.warning(
@@ -304,7 +334,9 @@ class RemoteIndex:
             raise UpstreamUnavailableError("No upstream client is configured on this server.")
 
         async def fetch(flight: Flight) -> BlobInfo:
-            async with upstream.open_file(link.url, timeout=cfg.timeout_seconds) as body:
+            async with upstream.open_file(
+                without_userinfo(link.url), timeout=cfg.timeout_seconds, auth=cfg.credentials
+            ) as body:
                 if link.size is not None and body.size is not None and body.size != link.size:
                     raise UpstreamUnavailableError(
                         f"Upstream announced {body.size} bytes for '{filename}', which its index "
@@ -404,7 +436,10 @@ class RemoteIndex:
         if self._upstream is None:
             raise UpstreamUnavailableError("No upstream client is configured on this server.")
         data = await self._upstream.fetch_small(
-            link.url + ".metadata", limit=MAX_METADATA_BYTES, timeout=cfg.timeout_seconds
+            without_userinfo(link.url) + ".metadata",
+            limit=MAX_METADATA_BYTES,
+            timeout=cfg.timeout_seconds,
+            auth=cfg.credentials,
         )
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected:

@@ -1,8 +1,8 @@
 """The PyPI facade: one object (``vault.pypi``) for every PyPI route.
 
 Access rules: reading a repository needs ``read`` on it (or the repository is public), uploading
-needs ``write``. A virtual repository is read on the caller's behalf: ``read`` on the virtual
-repository is enough to read through its members.
+needs ``write``. Reading through a virtual repository needs ``read`` on the virtual repository
+and sees only the members the caller may read too: a virtual repository never widens access.
 """
 
 from __future__ import annotations
@@ -33,13 +33,15 @@ from .local import LocalIndex, UploadSession
 from .models import DistFile, FileSource, ProjectPage
 from .names import parse_filename, validate_filename, validate_project_name
 from .ports import PypiUpstream
-from .remote import PypiOptions, RemoteIndex, validate_upstream_url
+from .remote import PypiOptions, RemoteIndex, credentials_out_of_url, validate_upstream_url
 
 PYPI_KINDS = ("pypi-local", "pypi-remote", "pypi-virtual")
 _CONFIG_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "pypi-local": {},
     "pypi-remote": {
         "upstream": str,
+        "upstream_username": str,
+        "upstream_password": str,
         "ttl_seconds": (int, float),
         "negative_ttl_seconds": (int, float),
         "timeout_seconds": (int, float),
@@ -63,7 +65,9 @@ class PypiService:
         gate: Gate | None = None,
         streams: StreamThrough | None = None,
         clock: Callable[[], float] = time.time,
+        reveal: Callable[[str], str] = str,
     ) -> None:
+        """``reveal``: the plain value of a stored secret setting (core/secrets.py)."""
         self.options = options or PypiOptions()
         self._gate = gate
         self._meta = meta
@@ -74,7 +78,13 @@ class PypiService:
         self._upstream = upstream
         self.local = LocalIndex(packages, content, audit, clock)
         self.remote = RemoteIndex(
-            packages, content, upstream, self.options, streams or StreamThrough(content), clock
+            packages,
+            content,
+            upstream,
+            self.options,
+            streams or StreamThrough(content),
+            clock,
+            reveal=reveal,
         )
 
     async def aclose(self) -> None:
@@ -98,6 +108,7 @@ class PypiService:
         check_settings(kind, config, allowed)
         if kind == "pypi-remote":
             validate_upstream_url(config.get("upstream"))
+            config = credentials_out_of_url(config)
         if kind == "pypi-virtual":
             members = config.get("members")
             if not isinstance(members, list) or not members:
@@ -126,11 +137,13 @@ class PypiService:
             raise InvalidInputError(f"Repository '{key}' is misconfigured: {exc.message}") from None
         return record
 
-    def _members(self, virtual: RepositoryRecord) -> list[RepositoryRecord]:
+    def _members(self, who: Principal | None, virtual: RepositoryRecord) -> list[RepositoryRecord]:
+        """The members ``who`` may read, in order (checked on every read: access may change);
+        every member when ``who`` is None."""
         out = []
         for key in virtual.config["members"]:
             record = self._meta.get_repository(str(key))
-            if record is not None:
+            if record is not None and (who is None or self._access.allows(who, "read", record.key)):
                 out.append(record)
         return out
 
@@ -138,7 +151,7 @@ class PypiService:
     async def index(self, who: Principal, key: str) -> list[str]:
         """Normalized project names: local files, cached remote pages (never the upstream list)."""
         repo = self._repo(who, key, "read")
-        repos = self._members(repo) if repo.kind == "pypi-virtual" else [repo]
+        repos = self._members(who, repo) if repo.kind == "pypi-virtual" else [repo]
         names: set[str] = set()
         for r in repos:
             names.update(self._packages.list_projects(r.key))
@@ -154,9 +167,9 @@ class PypiService:
         repo = self._repo(who, key, "read")
         if validate_project_name(project) != project:
             raise InvalidInputError(f"Project names must be normalized (PEP 503): {project!r}.")
-        return await self._page(repo, project)
+        return await self._page(who, repo, project)
 
-    async def _page(self, repo: RepositoryRecord, project: str) -> ProjectPage:
+    async def _page(self, who: Principal, repo: RepositoryRecord, project: str) -> ProjectPage:
         if repo.kind == "pypi-local":
             page = self.local.page(repo, project)
             if page is None:
@@ -164,15 +177,19 @@ class PypiService:
             return page
         if repo.kind == "pypi-remote":
             return await self.remote.page(repo, project)
-        return await self._virtual_page(repo, project)
+        return await self._virtual_page(who, repo, project)
 
-    async def _virtual_page(self, repo: RepositoryRecord, project: str) -> ProjectPage:
-        members = self._members(repo)
+    async def _virtual_page(
+        self, who: Principal, repo: RepositoryRecord, project: str
+    ) -> ProjectPage:
+        members = self._members(who, repo)
         guard = bool(repo.config.get("dependency_confusion_guard", True))
         # Dependency-confusion guard: a project that exists in a local member is never taken
-        # from a remote one, so a public package cannot shadow a private name.
+        # from a remote one, so a public package cannot shadow a private name — also for a
+        # caller who cannot read that local member (who then gets nothing, not the impostor).
         local_owned = guard and any(
-            m.kind == "pypi-local" and self._packages.has_project(m.key, project) for m in members
+            m.kind == "pypi-local" and self._packages.has_project(m.key, project)
+            for m in self._members(None, repo)
         )
         files: dict[str, DistFile] = {}
         notices: list[str] = []
@@ -182,7 +199,7 @@ class PypiService:
             if local_owned and member.kind != "pypi-local":
                 continue
             try:
-                page = await self._page(member, project)
+                page = await self._page(who, member, project)
             except NotFoundError:
                 continue
             except UpstreamError as exc:
@@ -200,12 +217,14 @@ class PypiService:
         ordered = tuple(sorted(files.values(), key=lambda f: f.filename))
         return ProjectPage(name=project, files=ordered, notice="; ".join(notices) or None)
 
-    async def _locate(self, repo: RepositoryRecord, sha256: str, filename: str) -> RepositoryRecord:
+    async def _locate(
+        self, who: Principal, repo: RepositoryRecord, sha256: str, filename: str
+    ) -> RepositoryRecord:
         """The repository that serves a file: ``repo`` itself, or the virtual's chosen member."""
         validate_filename(filename)
         if repo.kind != "pypi-virtual":
             return repo
-        page = await self._virtual_page(repo, parse_filename(filename).name)
+        page = await self._virtual_page(who, repo, parse_filename(filename).name)
         for f in page.files:
             if f.filename == filename and f.sha256 == sha256:
                 member = self._meta.get_repository(f.repository)
@@ -232,7 +251,7 @@ class PypiService:
             UpstreamUnavailableError.
         """
         repo = self._repo(who, key, "read")
-        source_repo = await self._locate(repo, sha256, filename)
+        source_repo = await self._locate(who, repo, sha256, filename)
         subject = Subject(key, source_repo, "package", filename, sha256)
 
         async def admit(info: BlobInfo) -> None:
@@ -270,7 +289,7 @@ class PypiService:
             UpstreamUnavailableError.
         """
         repo = self._repo(who, key, "read")
-        source_repo = await self._locate(repo, sha256, filename)
+        source_repo = await self._locate(who, repo, sha256, filename)
         if source_repo.kind == "pypi-remote":
             blob = await self.remote.metadata(source_repo, sha256, filename)
         else:
@@ -303,7 +322,10 @@ class PypiService:
             if blob is not None
             else None
         )
-        decision = self._gate.package_decision(subject, filename, sha256, metadata, scan)
+        # Core metadata is up to 4 MiB of untrusted headers: parsed off the event loop.
+        decision = await asyncio.to_thread(
+            self._gate.package_decision, subject, filename, sha256, metadata, scan
+        )
         self._gate.enforce(who, subject, "", decision)
 
     async def _metadata_text(

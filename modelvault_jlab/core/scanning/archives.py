@@ -22,7 +22,10 @@ from typing import IO, Any, Protocol
 from .context import BudgetExceededError, Location, ScanContext
 from .models import Severity
 from .stream import Window
+from .torch_zip import is_torch_pickle, is_torch_record, torch_archive_prefix
+from .torchscript import is_torchscript, is_torchscript_source, scan_torchscript_source
 from .zipparse import ZipEntry, ZipFormatError, read_zip
+from .zipseq import split_zip_sequence
 
 _NOTE_SEVERITY = {
     "zip-truncated": Severity.ERROR,
@@ -259,11 +262,15 @@ def _is_torch_data(name: str, prefix: str) -> bool:
     )
 
 
-def classify_zip(names: list[str]) -> tuple[str, str]:
-    """(kind, torch archive prefix): kind is torch-zip, keras, npz or zip."""
-    for n in names:
-        if n == "data.pkl" or n.endswith("/data.pkl"):
-            return "torch-zip", n[: -len("data.pkl")]
+def classify_zip(names: list[str], central_names: list[str] | None = None) -> tuple[str, str]:
+    """(kind, torch archive prefix): kind is torch-zip, keras, npz or zip.
+
+    ``central_names``: every central-directory name in order (torch takes its folder from the
+    first one, see :mod:`.torch_zip`); defaults to ``names``.
+    """
+    prefix = torch_archive_prefix(names if central_names is None else central_names)
+    if prefix is not None and any(is_torch_record(n, prefix, "data.pkl") for n in names):
+        return "torch-zip", prefix
     if "config.json" in names and ("metadata.json" in names or "model.weights.h5" in names):
         return "keras", ""
     if names and all(n.endswith(".npy") for n in names):
@@ -282,6 +289,12 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
             Severity.ERROR, "zip-unreadable", f"zip structure cannot be read: {exc}", loc, "zip"
         )
         return "zip"
+    if listing.prepended > 0:
+        segments = split_zip_sequence(win, ctx.limits.max_archive_entries)
+        if segments is not None:  # torch.distributed.checkpoint shard: archives back to back
+            for start, end in segments:
+                scan_zip(ctx, win.sub(start, end - start), loc.child(f"[zip@{start}]"))
+            return "zip-sequence"
     for rule, msg, off in listing.notes:
         ctx.add(_NOTE_SEVERITY.get(rule, Severity.SUSPICIOUS), rule, msg, loc, "zip", offset=off)
     if listing.prepended > 0:
@@ -294,12 +307,17 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
             offset=0,
         )
     names = [e.name for e in listing.entries if not e.is_dir]
-    kind, prefix = classify_zip(names)
+    kind, prefix = classify_zip(names, [e.name for e in listing.entries if e.from_central])
     if kind == "keras":
         from .keras import scan_keras_zip_config
 
         scan_keras_zip_config(ctx, win, listing, loc)
-    if kind == "torch-zip" and any(n.startswith(f"{prefix}code/") for n in names):
+    torchscript = kind == "torch-zip" and is_torchscript(names, prefix)
+    if (
+        not torchscript
+        and kind == "torch-zip"
+        and any(n.startswith(f"{prefix}code/") for n in names)
+    ):
         ctx.add(
             Severity.SUSPICIOUS,
             "torchscript-code",
@@ -307,12 +325,20 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
             loc,
             kind,
         )
+    # TorchScript pickles are read by torch's C++ unpickler: __torch__.* are the archive's classes
+    policy = ctx.policy.for_torchscript() if torchscript else ctx.policy
     for entry in listing.entries:
         if entry.is_dir:
             continue
         child = loc.child(entry.name)
+        if torchscript and is_torchscript_source(entry.name, prefix):
+            with zip_member(ctx, win, entry, child) as inner:
+                if inner is not None:
+                    ctx.inner_formats[child.inner_path] = scan_torchscript_source(ctx, inner, child)
+            continue
         if (
-            kind == "torch-zip"
+            not torchscript
+            and kind == "torch-zip"
             and entry.name.startswith(f"{prefix}code/")
             and not entry.name.endswith(".pkl")
         ):
@@ -341,10 +367,11 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
         with zip_member(ctx, win, entry, child) as inner:
             if inner is None:
                 continue
-            if kind == "torch-zip" and entry.name.endswith(".pkl"):
+            if kind == "torch-zip" and is_torch_pickle(entry.name, prefix):
                 ctx.track(inner)
                 ctx.inner_formats[child.inner_path] = "pickle"
-                scan_pickle_stream(ctx, inner, child, fmt="pickle", persistent_ok=True)
+                with ctx.policy_scope(policy):
+                    scan_pickle_stream(ctx, inner, child, fmt="pickle", persistent_ok=True)
             else:
                 ctx.scan_inner(inner, child)
     return kind

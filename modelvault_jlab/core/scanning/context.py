@@ -82,6 +82,15 @@ class ScanContext:
     def extend(self, findings: Iterable[Finding]) -> None:
         self.findings.extend(findings)
 
+    @contextmanager
+    def policy_scope(self, policy: GlobalPolicy) -> Iterator[None]:
+        """Judge pickle globals with ``policy`` inside the block (TorchScript archives)."""
+        saved, self.policy = self.policy, policy
+        try:
+            yield
+        finally:
+            self.policy = saved
+
     # -- accounting --------------------------------------------------------------------------
     def track(self, win: Window) -> Window:
         self._windows.append(win)

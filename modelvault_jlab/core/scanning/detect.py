@@ -10,6 +10,7 @@ import pickletools
 import struct
 import zlib
 
+from .joblib_zfile import is_joblib_zfile
 from .pickle_walk import looks_like_pickle_head
 
 TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19."
@@ -132,6 +133,8 @@ def detect_format(head: bytes, size: int, name_hint: str | None) -> str:
         return "lz4"
     if head.startswith(b"\x28\xb5\x2f\xfd"):
         return "zstd"
+    if is_joblib_zfile(head):
+        return "joblib-zfile"
     if _is_lzma_alone(head):
         return "lzma"
     if _is_zlib(head):

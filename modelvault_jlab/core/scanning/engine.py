@@ -11,11 +11,11 @@ from typing import BinaryIO
 from .allowlist import GlobalPolicy
 from .archives import scan_zip
 from .context import Limits, Location, ScanContext
-from .detect import HEAD_SIZE, detect_format, is_utf8_text
+from .detect import HEAD_SIZE, detect_format
 from .models import SCANNER_VERSION, Finding, ScanReport, Severity, verdict_of
-from .pickle import probe_pickle
+from .pickle import check_pickle_at_start
 from .python_src import is_python
-from .registry import POLYGLOT_CHECK, SCANNERS
+from .registry import SCANNERS
 from .stream import Window
 from .zipparse import find_eocd
 
@@ -104,11 +104,7 @@ def dispatch(ctx: ScanContext, win: Window, loc: Location) -> str:
     """Identify ``win``'s format by content and run its scanner."""
     head = win.read_at(0, HEAD_SIZE)
     fmt = detect_format(head, win.length, loc.name_hint)
-    if fmt == "pickle-probe":
-        if probe_pickle(win, ctx, loc):
-            fmt = "pickle"
-        else:
-            fmt = "text" if is_utf8_text(head) else "binary"
+    fmt = check_pickle_at_start(ctx, win, loc, fmt)
     if fmt == "text" and is_python(head, loc):
         fmt = "python"
     scanner = SCANNERS.get(fmt)
@@ -116,7 +112,9 @@ def dispatch(ctx: ScanContext, win: Window, loc: Location) -> str:
     if scanner is not None:
         win.seek(0)
         result = scanner(ctx, win, loc)
-    if fmt in POLYGLOT_CHECK and win.length >= 22 and find_eocd(win) is not None:
+    # zipfile (Keras, npz readers, anything calling zipfile.is_zipfile) finds an end-of-central-
+    # directory record behind any prefix, whatever the file was sniffed as.
+    if fmt != "zip" and win.length >= 22 and find_eocd(win) is not None:
         before = len(ctx.findings)
         scan_zip(ctx, win.sub(0, win.length), loc)
         zip_rules = {f.rule for f in ctx.findings[before:]}

@@ -13,7 +13,7 @@ from typing import Any
 
 #: Bump whenever detection logic or the shipped allow-list changes: stored reports carry it, so
 #: the vault knows which blobs to rescan.
-SCANNER_VERSION = "1.0.1"
+SCANNER_VERSION = "1.2.0"
 
 
 class Severity(enum.IntEnum):

@@ -19,22 +19,21 @@ from .stream import TruncatedError, Window
 MAX_HEADER = 1 << 20
 
 
-def _has_object(descr: Any) -> bool:
-    if isinstance(descr, str):
-        return descr.lstrip("<>|=").startswith("O")
-    if isinstance(descr, list | tuple):
-        return any(_has_object(d) for d in descr)
-    return False
+def _dtype(descr: Any) -> Any:
+    """The dtype ``numpy.load`` builds from the header's ``descr``, built the same way.
 
+    ``descr`` comes from ``ast.literal_eval`` (strings, numbers, tuples, lists, dicts only), and
+    ``numpy.lib.format.descr_to_dtype`` only parses type codes from literals: it neither imports
+    nor runs code, so asking numpy is safe, and it is the only exact answer to "is there an
+    object field" (``'object'``, ``'O'``, ``'i4,O'``, ``'(2,)O'``, structured and sub-array
+    descriptors all spell one).
+    """
+    from numpy.lib.format import descr_to_dtype
 
-def _itemsize(descr: Any) -> int | None:
-    if isinstance(descr, str):
-        code = descr.lstrip("<>|=")
-        kind, num = code[:1], code[1:]
-        if not num.isdigit():
-            return None
-        return int(num) * (4 if kind == "U" else 1)
-    return None
+    try:
+        return descr_to_dtype(descr)
+    except Exception as exc:  # numpy.load fails on it the same way
+        raise ValueError(f"descr is not a valid dtype descriptor ({type(exc).__name__})") from exc
 
 
 def scan_npy(ctx: ScanContext, win: Window, loc: Location) -> str:
@@ -56,18 +55,22 @@ def scan_npy(ctx: ScanContext, win: Window, loc: Location) -> str:
         shape = header["shape"]
         if not isinstance(shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in shape):
             raise ValueError("invalid shape")
+        dtype = _dtype(header["descr"])
     except (
         TruncatedError,
         ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
         SyntaxError,
         UnicodeDecodeError,
         MemoryError,
         RecursionError,
+        OverflowError,
     ) as exc:
         ctx.add(Severity.ERROR, "npy-malformed", f"cannot parse .npy header: {exc}", loc, "npy")
         return "npy"
-    descr = header["descr"]
-    if _has_object(descr):
+    if dtype.hasobject:
         ctx.add(
             Severity.INFO,
             "npy-object-array",
@@ -78,8 +81,7 @@ def scan_npy(ctx: ScanContext, win: Window, loc: Location) -> str:
         )
         scan_pickle_stream(ctx, win, loc, fmt="npy")
         return "npy-object"
-    itemsize = _itemsize(descr)
-    if itemsize is not None and win.remaining < itemsize * math.prod(shape):
+    if win.remaining < dtype.itemsize * math.prod(shape):
         ctx.add(
             Severity.INFO,
             "npy-short-data",

@@ -13,9 +13,11 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import pickletools
 from dataclasses import dataclass
 
 from .context import Location, ScanContext
+from .detect import HEAD_SIZE, is_utf8_text
 from .models import Finding, Severity
 from .pickle_walk import PickleWalker, WalkResult
 from .stream import Window
@@ -193,17 +195,71 @@ def _finding(
     )
 
 
-def probe_pickle(win: Window, ctx: ScanContext, loc: Location) -> bool:
-    """Decide whether a file without a PROTO header is a protocol 0/1 pickle."""
-    sub = win.sub(0, min(win.length, 1 << 20))
-    walker = PickleWalker(sub, ctx.policy, inner_path=loc.inner_path)
-    res = walker.walk()
+#: Formats whose first bytes no pickle loader unpickles: pickles are scanned by their own
+#: scanner; a zip at offset 0 goes to torch's zip reader or numpy's npz reader, and as a pickle
+#: it starts with PERSID, which plain loaders reject.
+NOT_UNPICKLED_AT_START = frozenset({"pickle", "torch-legacy", "zip", "empty"})
+_OPCODE_BYTES = frozenset(op.code.encode("latin1")[0] for op in pickletools.opcodes)
+
+
+def check_pickle_at_start(ctx: ScanContext, win: Window, loc: Location, fmt: str) -> str:
+    """Walk ``win`` from offset 0 as ``pickle.load`` would, whatever the file was sniffed as.
+
+    ``pickle.load``, ``numpy.load(allow_pickle=True)``, ``joblib.load`` and ``torch.load``'s
+    legacy path unpickle from offset 0 without looking at the format (a tar whose first member
+    name is a pickle is both). Returns the format to scan as: ``pickle`` when a headerless
+    ``pickle-probe`` stream is a complete pickle, otherwise the sniffed format (``text`` or
+    ``binary`` for a failed probe). What the unpickler would have executed before a stream
+    fails is reported all the same; a walker limit is an error (fail closed).
+    """
+    head = win.read_at(0, 1)
+    if fmt in NOT_UNPICKLED_AT_START or not head or head[0] not in _OPCODE_BYTES:
+        return fmt
+    win.seek(0)
+    # PERSID is walked over (a loader with a persistent_load goes on), not rejected.
+    res = PickleWalker(win, ctx.policy, inner_path=loc.inner_path, fmt="pickle").walk()
+    win.seek(0)
+    if res.complete and fmt == "pickle-probe":
+        return "pickle"
     if res.complete:
-        return True
-    if any(_identifier_path(g.module) and _identifier_path(g.name) for g in res.globals):
-        return True
-    truncated_by_probe = sub.length < win.length and res.end >= sub.length - 1024
-    return truncated_by_probe and res.opcodes >= 8
+        ctx.extend(res.findings)
+        ctx.add(
+            Severity.SUSPICIOUS,
+            "polyglot-pickle",
+            f"file is both {fmt} and a pickle that pickle.load accepts",
+            loc,
+            fmt,
+            offset=0,
+        )
+        _fickling_second_opinion(ctx, win, res, loc, "pickle")
+    else:
+        ctx.extend(_reached(res))
+    if fmt == "pickle-probe":
+        head = win.read_at(0, HEAD_SIZE)
+        return "text" if is_utf8_text(head) else "binary"
+    return fmt
+
+
+def _reached(res: WalkResult) -> list[Finding]:
+    """Findings of a stream the unpickler rejects part-way (the walker follows CPython, so it
+    fails where CPython fails): what ran before the failure, not the failure itself.
+
+    A walker limit keeps everything (fail closed). Otherwise the parse error is dropped, and so
+    are names no import can resolve (text such as ``import torch`` reads as INST). A stream that
+    never calls anything only imported: unknown names then stay quiet, denied ones do not.
+    """
+    if res.limited:
+        return res.findings
+    out = []
+    for f in res.findings:
+        if f.rule == "pickle-parse-error":
+            continue
+        if f.global_ is not None and not _identifier_path(f.global_):
+            continue
+        if res.calls == 0 and f.severity is not Severity.MALICIOUS:
+            continue
+        out.append(f)
+    return out
 
 
 def _identifier_path(text: str) -> bool:

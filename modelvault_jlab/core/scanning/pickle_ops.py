@@ -11,6 +11,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .models import Severity
+from .pickle_literals import (
+    could_be_operand,
+    decode_string_line,
+    decode_unicode_line,
+    parse_float_line,
+    parse_int_line,
+    parse_long_line,
+    parse_memo_key,
+)
 from .pickle_values import (
     CallResult,
     Const,
@@ -20,22 +29,13 @@ from .pickle_values import (
     Value,
     const_str,
 )
-from .pickle_walk import KEEP_STR, PickleParseError
+from .pickle_walk import KEEP_STR, PickleLimitError, PickleParseError
 
 if TYPE_CHECKING:
     from .pickle_walk import PickleWalker
 
-
-def _decimal(raw: bytes, offset: int) -> int:
-    text = raw.strip()
-    if text in (b"00", b"01"):  # protocol 0 booleans
-        return int(text)
-    if text.endswith(b"L"):
-        text = text[:-1]
-    try:
-        return int(text)
-    except ValueError as exc:
-        raise PickleParseError("invalid integer literal", offset) from exc
+LINE_CAP = 1 << 20  # protocol 0 text operands longer than this are an analysis limit (error)
+SMALL_LONG = 64  # LONG1/LONG4 payloads up to this many bytes keep their value
 
 
 def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
@@ -52,7 +52,14 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
             w.result.protocol = v
 
     def frame() -> None:
-        w._u("<Q", 8)
+        # C reads the whole frame up front: a frame longer than the data is an error there.
+        size = w._u("<Q", 8)
+        if size > win.remaining:
+            raise PickleParseError("frame runs past the end of data", w._op_offset)
+        end = win.pos + size
+        if w.frame_end is not None and end > w.frame_end:
+            raise PickleLimitError("frame runs past the end of its enclosing frame", w._op_offset)
+        w.frame_end = end if size else w.frame_end
 
     def stop() -> bool:
         w.result.value = pop()
@@ -80,16 +87,36 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
 
         return h
 
-    def int_nl() -> None:
-        raw, _ = w._line(64)
-        push(Const(_decimal(raw, w._op_offset)))
+    def text_line(kind: str = "") -> tuple[bytes, bool]:
+        """(operand line, whole): a line longer than LINE_CAP that could be valid comes back
+        cut (whole False) and the caller accepts it unchecked, so the walker goes on where
+        CPython may stop, never the other way round, with a value marked incomplete."""
+        raw, n = w._line(LINE_CAP)
+        if n > LINE_CAP and not could_be_operand(kind, raw):  # plain text read as INT...
+            raise PickleParseError(f"invalid {kind or 'text'} operand", w._op_offset)
+        return raw, n <= LINE_CAP
 
-    def float_nl() -> None:
-        raw, _ = w._line(64)
-        try:
-            push(Const(float(raw)))
-        except ValueError as exc:
-            raise PickleParseError("invalid float literal", w._op_offset) from exc
+    def number(parse: Callable[[bytes], int | float | None], kind: str) -> Callable[[], None]:
+        def h() -> None:
+            raw, whole = text_line("number")
+            if not whole:
+                push(Opaque(f"{kind} literal too long to analyse"))
+                return
+            value = parse(raw)
+            if value is None:
+                raise PickleParseError(f"invalid {kind} literal", w._op_offset)
+            push(Const(value))
+
+        return h
+
+    def memo_key() -> int:
+        raw, whole = text_line("number")
+        if not whole:  # a memo key the walker cannot know would make every GET a guess
+            raise PickleLimitError("memo key too long to analyse", w._op_offset)
+        key = parse_memo_key(raw)
+        if key is None:
+            raise PickleParseError("invalid memo key", w._op_offset)
+        return key
 
     def fixed_int(fmt: str, n: int) -> Callable[[], None]:
         def h() -> None:
@@ -100,9 +127,15 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
     def long_n(fmt: str, n: int) -> Callable[[], None]:
         def h() -> None:
             size = w._u(fmt, n)
-            if size < 0 or size > 1 << 20:
-                raise PickleParseError("LONG operand too large", w._op_offset)
-            push(Const(int.from_bytes(win.read_exact(size), "little", signed=True)))
+            if size < 0:
+                raise PickleParseError("LONG pickle has negative byte count", w._op_offset)
+            if size > win.remaining:
+                raise PickleParseError("LONG runs past the end of data", w._op_offset)
+            if size <= SMALL_LONG:
+                push(Const(int.from_bytes(win.read_exact(size), "little", signed=True)))
+            else:  # CPython has no size limit; the value of a huge int does not matter here
+                win.skip(size)
+                push(Opaque("long integer"))
 
         return h
 
@@ -110,18 +143,31 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
         push(Const(float(struct.unpack(">d", win.read_exact(8))[0])))
 
     def string_nl() -> None:
-        raw, n = w._line(KEEP_STR)
-        if raw[:1] in (b"'", b'"') and raw[-1:] == raw[:1]:
-            raw = raw[1:-1]
-        elif n <= KEEP_STR:
-            raise PickleParseError("the STRING opcode argument must be quoted", w._op_offset)
-        push(Const(raw.decode("latin1"), complete=n <= KEEP_STR))
+        raw, whole = text_line("STRING")
+        if not whole:  # quoted at both ends; escapes past the cap are not checked
+            if win.read_at(win.pos - 2, 1) != raw[:1]:
+                raise PickleParseError("the STRING opcode argument must be quoted", w._op_offset)
+            push(Const(raw[1:].decode("latin1"), complete=False))
+            return
+        data = decode_string_line(raw)
+        if data is None:
+            raise PickleParseError(
+                "the STRING opcode argument must be quoted, with valid escapes", w._op_offset
+            )
+        # Decoded with the loader's encoding (ASCII, or UTF-8 for torch); latin1 never fails,
+        # so the walker goes at least as far as any loader.
+        push(Const(data.decode("latin1")))
 
     def unicode_nl() -> None:
-        raw, n = w._line(KEEP_STR)
-        text = raw.decode("raw_unicode_escape", "replace")
+        raw, whole = text_line()
+        if not whole:  # escapes past the cap are not checked
+            push(Const(raw.decode("raw_unicode_escape", "replace"), complete=False))
+            return
+        text = decode_unicode_line(raw)
+        if text is None:
+            raise PickleParseError("invalid UNICODE escape", w._op_offset)
         w._maybe_latin1_pickle(text)
-        push(Const(text, complete=n <= KEEP_STR))
+        push(Const(text))
 
     def counted_bytes(fmt: str, n: int, kind: str) -> Callable[[], None]:
         def h() -> None:
@@ -177,6 +223,8 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
 
     def dict_mark() -> None:
         items = w.pop_mark()
+        if len(items) % 2:
+            raise PickleParseError("odd number of items for DICT", w._op_offset)
         d = DictValue()
         for i in range(0, len(items) - 1, 2):
             d.add(items[i], items[i + 1])
@@ -205,13 +253,17 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
     def setitems() -> None:
         items = w.pop_mark()
         target = w.top()
+        if len(items) % 2:
+            raise PickleParseError("odd number of items for SETITEMS", w._op_offset)
         if isinstance(target, DictValue):
             for i in range(0, len(items) - 1, 2):
                 target.add(items[i], items[i + 1])
 
     def put_nl() -> None:
-        raw, _ = w._line(64)
-        w.memo[_decimal(raw, w._op_offset)] = w.top()
+        key = memo_key()
+        if key < 0:
+            raise PickleParseError("negative PUT argument", w._op_offset)
+        w.memo[key] = w.top()
 
     def put_n(fmt: str, n: int) -> Callable[[], None]:
         def h() -> None:
@@ -228,8 +280,7 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
         push(w.memo[idx])
 
     def get_nl() -> None:
-        raw, _ = w._line(64)
-        get(_decimal(raw, w._op_offset))
+        get(memo_key())
 
     def get_n(fmt: str, n: int) -> Callable[[], None]:
         def h() -> None:
@@ -238,13 +289,15 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
         return h
 
     def global_op() -> None:
-        module, name = w._global_line()
+        module, name = w._global_line("utf-8")
         push(w.resolve_global(module, name, "GLOBAL"))
 
     def stack_global() -> None:
         name = pop()
         module = pop()
         m, n = const_str(module), const_str(name)
+        if any(isinstance(v, Const) and not v.complete for v in (module, name)):
+            raise PickleLimitError("STACK_GLOBAL name too long to analyse", w._op_offset)
         if m is None or n is None:
             computed = any(isinstance(v, CallResult | Opaque) for v in (module, name))
             w.add(
@@ -258,7 +311,9 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
         push(w.resolve_global(m, n, "STACK_GLOBAL"))
 
     def inst() -> None:
-        module, name = w._global_line()
+        # The C unpickler pops the MARK before importing, the Python one after: import first
+        # so every global either of them reaches is reported.
+        module, name = w._global_line("ascii")
         ref = w.resolve_global(module, name, "INST")
         args = w.pop_mark()
         push(w.call(ref, seq("tuple", args), "INST"))
@@ -315,9 +370,9 @@ def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
         ord("N"): const(None),
         0x88: const(True),
         0x89: const(False),
-        ord("I"): int_nl,
-        ord("L"): int_nl,
-        ord("F"): float_nl,
+        ord("I"): number(parse_int_line, "INT"),
+        ord("L"): number(parse_long_line, "LONG"),
+        ord("F"): number(parse_float_line, "FLOAT"),
         ord("J"): fixed_int("<i", 4),
         ord("K"): fixed_int("<B", 1),
         ord("M"): fixed_int("<H", 2),

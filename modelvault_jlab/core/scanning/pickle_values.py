@@ -85,8 +85,14 @@ class DictValue(Value):
         if len(self.items) < CONTAINER_CAP:
             self.items.append((key, value))
 
+    @property
+    def complete(self) -> bool:
+        """All items were kept (none dropped at the cap)."""
+        return self.count == len(self.items)
+
     def get(self, key: str) -> Value | None:
-        for k, v in self.items:
+        """The value a Python dict would hold for ``key``: the last one set wins."""
+        for k, v in reversed(self.items):
             if isinstance(k, Const) and k.value == key:
                 return v
         return None

@@ -33,6 +33,7 @@ from .pickle_values import (
 )
 from .stream import TruncatedError, Window
 
+GLOBAL_CAP = 1 << 16  # CPython has no limit; longer names are an analysis limit (error)
 KEEP_STR = 4096  # characters of a string operand we keep (module/attribute names are short)
 NESTED_MAX = 64 << 20  # byte payloads up to this size are checked for an embedded pickle
 MAX_NESTING = 4
@@ -51,9 +52,15 @@ _DANGEROUS_STATE_KEYS = {
 
 
 class PickleParseError(Exception):
+    """CPython's unpickler rejects the stream here too (the walker follows its semantics)."""
+
     def __init__(self, message: str, offset: int) -> None:
         super().__init__(message)
         self.offset = offset
+
+
+class PickleLimitError(PickleParseError):
+    """The walker stops at one of its own limits where CPython would go on: fail closed."""
 
 
 @dataclass
@@ -70,6 +77,8 @@ class WalkResult:
     error: str | None = None
     value: Value | None = None  # the object STOP would return
     inline_raw_data: bool = False  # joblib arrays: non-opcode bytes inside the pickle span
+    limited: bool = False  # stopped at a walker limit (not a CPython error): analysis incomplete
+    calls: int = 0  # REDUCE/NEWOBJ/OBJ/INST/BUILD opcodes reached
 
 
 def looks_like_pickle_head(head: bytes) -> bool:
@@ -101,6 +110,7 @@ class PickleWalker:
         self.result = WalkResult(start=win.pos, end=win.pos, complete=False)
         self._seen: set[tuple[str, str | None]] = set()
         self._op_offset = 0
+        self.frame_end: int | None = None  # end of the current FRAME (window offset)
         self._dispatch = build_dispatch(self)
 
     # -- findings ----------------------------------------------------------------------------
@@ -143,20 +153,42 @@ class PickleWalker:
                 res.opcodes += 1
                 if handler is None:
                     raise PickleParseError(f"invalid pickle opcode 0x{code:02x}", self._op_offset)
-                if handler() is True:  # STOP
+                try:
+                    stopped = handler() is True
+                except (PickleParseError, TruncatedError):
+                    self._check_frame()
+                    raise
+                self._check_frame()
+                if stopped:
                     res.complete = True
                     break
         except TruncatedError as exc:
             res.error = f"pickle truncated: {exc}"
             self.add(Severity.ERROR, "pickle-parse-error", res.error, offset=self._op_offset)
+        except PickleLimitError as exc:
+            res.error = str(exc)
+            res.limited = True
+            self.add(Severity.ERROR, "pickle-limit", res.error, offset=exc.offset)
         except PickleParseError as exc:
             res.error = str(exc)
             self.add(Severity.ERROR, "pickle-parse-error", res.error, offset=exc.offset)
         except RecursionError:  # pragma: no cover - defensive
             res.error = "pickle nesting too deep"
-            self.add(Severity.ERROR, "pickle-parse-error", res.error)
+            res.limited = True
+            self.add(Severity.ERROR, "pickle-limit", res.error)
         res.end = win.pos
         return res
+
+    def _check_frame(self) -> None:
+        end = self.frame_end
+        if end is None or self.win.pos < end:
+            return
+        if self.win.pos > end and self._op_offset < end:
+            # Reading a file, the C unpickler takes an operand that crosses the frame end from
+            # after the frame (dropping the rest of it); the Python one refuses it. Picklers
+            # never write that, so the opcode is not followed (fail closed).
+            raise PickleLimitError("opcode straddles a frame boundary", self._op_offset)
+        self.frame_end = None
 
     # -- stack helpers -----------------------------------------------------------------------
     def push(self, v: Value) -> None:
@@ -288,18 +320,24 @@ class PickleWalker:
             )
         return ref
 
-    def _global_line(self) -> tuple[str, str]:
-        mod, mlen = self._line(1024)
-        name, nlen = self._line(1024)
-        if mlen > 1024 or nlen > 1024:
-            raise PickleParseError("GLOBAL operand too long", self._op_offset)
-        try:
-            return mod.decode("utf-8"), name.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise PickleParseError("GLOBAL operand is not UTF-8", self._op_offset) from exc
+    def _global_line(self, encoding: str) -> tuple[str, str]:
+        """GLOBAL (UTF-8) / INST (ASCII) operands: two non-empty lines, strictly decoded."""
+        names = []
+        for _ in range(2):
+            raw, n = self._line(GLOBAL_CAP)
+            if n > GLOBAL_CAP:
+                raise PickleLimitError("global name too long to analyse", self._op_offset)
+            if not raw:  # C: bad_readline; Python: the import of "" fails
+                raise PickleParseError("empty global name", self._op_offset)
+            try:
+                names.append(raw.decode(encoding))
+            except UnicodeDecodeError as exc:
+                raise PickleParseError(f"global name is not {encoding}", self._op_offset) from exc
+        return names[0], names[1]
 
     # -- calls -------------------------------------------------------------------------------
     def call(self, func: Value, args: Value, how: str) -> CallResult:
+        self.result.calls += 1
         if not isinstance(func, GlobalRef):
             self.add(
                 Severity.SUSPICIOUS,
@@ -322,6 +360,7 @@ class PickleWalker:
     def build(self) -> None:
         state = self.pop()
         target = self.top()
+        self.result.calls += 1
         if isinstance(target, GlobalRef):
             self.add(
                 Severity.MALICIOUS,
@@ -354,6 +393,12 @@ class PickleWalker:
         kind, nbytes, padded = payload
         if kind == "unknown":
             raise PickleParseError("cannot size the joblib array that follows", self.win.pos)
+        if self.frame_end is not None:
+            # joblib reads the array from the file itself, which a frame has already been read
+            # past: only data right at the end of the frame is where the walker looks
+            if self.win.pos != self.frame_end:
+                raise PickleLimitError("joblib array data inside a pickle frame", self.win.pos)
+            self.frame_end = None
         self.stack.pop()
         self.push(Opaque("joblib-array"))
         self.result.inline_raw_data = True
@@ -406,4 +451,11 @@ def _state_dicts(state: Value) -> list[DictValue]:
 
 from .pickle_ops import build_dispatch  # noqa: E402  (circular: pickle_ops needs the classes)
 
-__all__ = ["MARK", "PickleParseError", "PickleWalker", "WalkResult", "looks_like_pickle_head"]
+__all__ = [
+    "MARK",
+    "PickleLimitError",
+    "PickleParseError",
+    "PickleWalker",
+    "WalkResult",
+    "looks_like_pickle_head",
+]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from .archives import scan_7z, scan_compressed, scan_tar, scan_zip
 from .context import Location, ScanContext
 from .formats_misc import scan_gguf, scan_hdf5, scan_onnx
+from .joblib_zfile import scan_joblib_zfile
 from .numpy_fmt import scan_npy
 from .pickle import scan_pickle_stream
 from .python_src import scan_python
@@ -35,6 +36,7 @@ SCANNERS: dict[str, Scanner] = {
     "tar": scan_tar,
     "7z": scan_7z,
     "npy": scan_npy,
+    "joblib-zfile": scan_joblib_zfile,
     "safetensors": scan_safetensors,
     "gguf": scan_gguf,
     "onnx": scan_onnx,
@@ -43,6 +45,3 @@ SCANNERS: dict[str, Scanner] = {
     "text": scan_text,
     **{fmt: scan_compressed(fmt) for fmt in ("gzip", "bzip2", "xz", "lzma", "zlib", "lz4", "zstd")},
 }
-
-#: Formats that may hide a trailing zip (polyglots): checked for an end-of-central-directory.
-POLYGLOT_CHECK = frozenset({"pickle", "text", "binary", "npy", "safetensors", "gguf", "python"})

@@ -54,6 +54,19 @@ def scan_torch_legacy(ctx: ScanContext, win: Window, loc: Location) -> str:
             loc,
             "torch-legacy",
         )
+    elif not out.complete:
+        # torch.load unpickles all five in turn: a later one that cannot be followed hides
+        # whatever comes after it, so the file is not analysed (fail closed), never clean.
+        bad = out.pickles[-1]
+        ctx.extend(bad.findings)
+        ctx.add(
+            Severity.ERROR,
+            "torch-legacy-malformed",
+            f"pickle {len(out.pickles)} of the legacy torch file cannot be followed: {bad.error}",
+            loc,
+            "torch-legacy",
+            offset=bad.start,
+        )
     return "torch-legacy"
 
 
