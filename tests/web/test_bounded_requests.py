@@ -209,6 +209,16 @@ def test_lfs_batch_counts(server: RunningServer, repo: str) -> None:
     assert parts <= 10_000 and len(r.content) < 8 * MiB
 
 
+def test_preupload_counts(server: RunningServer, repo: str) -> None:
+    files = [{"path": f"f{n}.bin", "size": 1, "sample": ""} for n in range(1001)]
+    r = httpx.post(
+        f"{server.hf_endpoint()}/api/models/{repo}/preupload/main",
+        json={"files": files},
+        headers=server.headers(),
+    )
+    assert r.status_code == 400 and "1000 files" in r.text, r.text
+
+
 # -- streaming routes that refuse early: a pooled client's next request works --
 def test_pooled_client_survives_early_refusals(server: RunningServer) -> None:
     refused = [
