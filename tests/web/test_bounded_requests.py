@@ -17,7 +17,9 @@ import httpx
 import pytest
 import requests
 from huggingface_hub import HfApi
+from tornado.web import RequestHandler
 
+from modelvault_jlab.web.routes import ROUTES
 from tests.hostile import send_body, status_of
 from tests.latency_probe import latency_probe
 from tests.servers import RunningServer, running, start_standalone
@@ -65,6 +67,16 @@ def answer_before_body(
 
 
 # -- authenticate before reading a body --
+def test_every_verb_gets_its_body_through_vault_auth() -> None:
+    """A buffered body is assembled by ``vault_auth`` as the verb starts: a verb without it
+    would see an empty body (and Jupyter would not know it authenticates itself)."""
+    for _, handler in ROUTES:
+        for verb in ("get", "head", "post", "put", "patch", "delete"):
+            method = getattr(handler, verb)
+            if method is not getattr(RequestHandler, verb):
+                assert getattr(method, "__allow_unauthenticated", False), (handler, verb)
+
+
 @pytest.mark.parametrize(
     "path",
     [
