@@ -78,6 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         base_url=base_url,
         public_url=settings.public_url or None,
         download_chunk_bytes=settings.download_chunk_bytes,
+        request_body_max_bytes=settings.request_body_max_bytes,
         version=__version__,
     )
     app = make_app(vault, context)
@@ -86,7 +87,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server = HTTPServer(
             app,
             xheaders=args.xheaders,
-            max_body_size=16 * 1024**4,
+            # every route streams its body and raises this itself where it takes uploads
+            max_body_size=settings.request_body_max_bytes,
             idle_connection_timeout=3600,
             chunk_size=1 << 20,  # fewer, larger reads of upload bodies
         )

@@ -159,6 +159,19 @@ class VaultSettings(LoggingConfigurable):
         512 * MiB, help="Part size offered to clients for multipart LFS uploads."
     ).tag(config=True)
 
+    request_body_max_bytes = Int(
+        4 * MiB,
+        help="""Largest request body of a route that reads its body into memory (JSON API,
+        forms, LFS batch); larger ones get 413. Uploads (commits, LFS objects, packages,
+        bundle archives) stream to disk and have their own limits.""",
+    ).tag(config=True)
+
+    lfs_max_object_bytes = Int(
+        50 * 1000 * 1000 * 1000,
+        help="""Largest file accepted through Git LFS (the Hub's limit is 50 GB); a batch
+        request announcing a larger object is refused.""",
+    ).tag(config=True)
+
     auth_failure_burst = Int(
         30,
         help="""Failed authentications a source address may make in a row before every
@@ -356,6 +369,7 @@ class VaultSettings(LoggingConfigurable):
             upstream_timeout_seconds=self.upstream_timeout_seconds,
             lfs_multipart_threshold_bytes=self.lfs_multipart_threshold_bytes,
             lfs_part_size_bytes=self.lfs_part_size_bytes,
+            lfs_max_object_bytes=self.lfs_max_object_bytes,
             auth_failure_burst=self.auth_failure_burst,
             auth_failures_per_second=self.auth_failures_per_second,
             replica_wait_seconds=self.replica_wait_seconds,

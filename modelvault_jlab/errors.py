@@ -29,6 +29,12 @@ class InvalidInputError(VaultError, ValueError):
     code = "InvalidInput"
 
 
+class PayloadTooLargeError(InvalidInputError):
+    """A request body, or one of its parts, is over the limit for its route."""
+
+    code = "PayloadTooLarge"
+
+
 class InvalidRepoIdError(InvalidInputError):
     code = "InvalidRepoId"
 

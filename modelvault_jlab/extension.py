@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.extension.application import ExtensionApp
-from tornado.web import RequestHandler
+from jupyter_server.utils import ensure_async
+from tornado.web import HTTPError, RequestHandler
 
 from . import __version__
 from .bootstrap import open_vault
@@ -23,24 +26,42 @@ from .web.access_log import redacting
 from .web.base import WebContext
 from .web.routes import route_table
 
+AUTH_RESOURCE = "modelvault"
+"""The resource jupyter_server's ``Authorizer`` is asked about for every ModelVault request."""
+
 
 def jupyter_api_handler(handler: type[RequestHandler]) -> type[RequestHandler]:
-    """Let the logged-in Jupyter user stand in for a vault admin token on the JSON API.
+    """Let the logged-in Jupyter user stand in for a vault token on the JSON API.
 
-    The result runs Jupyter's own ``prepare`` (identity provider, XSRF check for cookie-based
-    requests, host check) before the vault's; vault tokens keep working on the same routes.
+    The result runs Jupyter's own ``prepare`` (identity provider, XSRF check for requests without
+    a vault token, host check) before the vault's; vault tokens keep working on the same routes.
+    Jupyter's ``Authorizer`` decides what the user may do: the request's own action (read for
+    GET/HEAD, write otherwise) must be authorised on the ``modelvault`` resource, and the user
+    administers the vault only if ``write`` is, else reads as a read-scoped principal.
     """
 
-    def ambient_principal(self: Any) -> Principal | None:
+    async def ambient_principal(self: Any) -> Principal | None:
         user = self.current_user
         if user is None:
             return None
-        return jupyter_user(getattr(user, "username", None) or str(user))
+
+        async def allowed(action: str) -> bool:
+            return bool(
+                await ensure_async(self.authorizer.is_authorized(self, user, action, AUTH_RESOURCE))
+            )
+
+        action = HTTP_METHOD_TO_AUTH_ACTION.get(self.request.method or "GET", "write")
+        if not await allowed(action):
+            raise HTTPError(403, f"Jupyter does not authorise this user to {action} ModelVault.")
+        principal = jupyter_user(getattr(user, "username", None) or str(user))
+        if action != "write" and not await allowed("write"):
+            principal = dataclasses.replace(principal, scope="read")
+        return principal
 
     return type(
         f"Jupyter{handler.__name__}",
         (handler, JupyterHandler),
-        {"ambient_principal": ambient_principal, "auth_resource": "modelvault"},
+        {"ambient_principal": ambient_principal, "auth_resource": AUTH_RESOURCE},
     )
 
 
@@ -131,6 +152,7 @@ class ModelVaultApp(ExtensionApp):
             base_url=base_url,
             public_url=self.vault_settings.public_url or None,
             download_chunk_bytes=self.vault_settings.download_chunk_bytes,
+            request_body_max_bytes=self.vault_settings.request_body_max_bytes,
             version=__version__,
         )
         for pattern, handler, kwargs in route_table(

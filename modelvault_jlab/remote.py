@@ -270,8 +270,20 @@ class SidebarProxyHandler(APIHandler):
         self.remote = remote
         self._body: asyncio.Queue[bytes | None] | None = None
         self._upstream: asyncio.Future[httpx.Response] | None = None
+        self._prepared = False
+
+    def finish(self, *args: Any, **kwargs: Any) -> asyncio.Future[None]:
+        if not self._prepared:
+            # refused before the body was read: tornado closes the connection; say so, or the
+            # browser's next request on it fails
+            self.set_header("Connection", "close")
+        return super().finish(*args, **kwargs)
 
     async def prepare(self) -> None:  # type: ignore[override]
+        await self._prepare()
+        self._prepared = True
+
+    async def _prepare(self) -> None:
         await super().prepare()
         if self._finished:  # Jupyter answered already (login redirect)
             return

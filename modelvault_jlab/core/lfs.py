@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..errors import (
@@ -33,6 +32,15 @@ from .content import ContentStore
 from .holdings import BlobHoldings
 from .hub import HubRef, HubService
 from .identity import Principal, require_live
+
+MAX_BATCH_OBJECTS = 1000
+"""Objects per batch request (huggingface_hub sends 256, git-lfs 100): the work and the answer of
+one request stay bounded."""
+MAX_PARTS = 10_000
+"""Parts of one multipart upload, as in S3, and part URLs in one batch answer: larger (or more)
+objects get larger parts, never more URLs."""
+DEFAULT_MAX_OBJECT_BYTES = 50 * 10**9
+"""The Hub's per-file limit."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ class UploadGrant:
     def part_count(self) -> int | None:
         if self.part_size is None:
             return None
-        return max(1, math.ceil(self.size / self.part_size))
+        return max(1, -(-self.size // self.part_size))
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,7 @@ class LfsService:
         multipart_threshold_bytes: int,
         part_size_bytes: int,
         grant_ttl_seconds: int = 24 * 3600,
+        max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._meta = meta
@@ -84,6 +93,7 @@ class LfsService:
         self._multipart_threshold = multipart_threshold_bytes
         self._part_size = part_size_bytes
         self._ttl = grant_ttl_seconds
+        self._max_object_bytes = max_object_bytes
         self._clock = clock
         self._key = bytes.fromhex(
             meta.set_setting_if_absent("lfs_upload_key", secrets.token_hex(32))
@@ -118,18 +128,33 @@ class LfsService:
         Raises:
             RepoNotFoundError, PermissionDeniedError, InvalidInputError.
         """
+        return list(self.batch_results(who, ref, objects))
+
+    def batch_results(
+        self, who: Principal, ref: HubRef, objects: Sequence[tuple[str, object]]
+    ) -> Iterator[BatchResult]:
+        """:meth:`batch` one object at a time, so that a server can serve others in between."""
         self._hub.repo_for(who, ref, "write")
-        results = []
+        if len(objects) > MAX_BATCH_OBJECTS:
+            raise InvalidInputError(f"At most {MAX_BATCH_OBJECTS} objects per batch request.")
+        multipart = sum(
+            1 for _, size in objects if isinstance(size, int) and size > self._multipart_threshold
+        )
+        max_parts = MAX_PARTS // max(1, multipart)
         for oid, size in objects:
             sha = validate_sha256(oid)
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-                raise InvalidInputError(f"Invalid size for object {oid}: {size!r}.")
+                raise InvalidInputError(f"Invalid size for object {sha}: expected an integer.")
+            if size > self._max_object_bytes:
+                raise InvalidInputError(
+                    f"Object {sha} is larger than the limit of {self._max_object_bytes} bytes."
+                )
             known = self._content.known(sha)
             if known is not None and known.size == size and self._holdings.reusable(who, sha):
-                results.append(BatchResult(sha, size, None))
+                yield BatchResult(sha, size, None)
                 continue
             expires_at = int(self._clock()) + self._ttl
-            part_size = self._part_size if size > self._multipart_threshold else None
+            part_size = self._part_size_for(size, max_parts)
             token_id = who.token_id or ""
             grant = UploadGrant(
                 ref.repository,
@@ -140,8 +165,12 @@ class LfsService:
                 part_size,
                 token_id,
             )
-            results.append(BatchResult(sha, size, grant))
-        return results
+            yield BatchResult(sha, size, grant)
+
+    def _part_size_for(self, size: int, max_parts: int) -> int | None:
+        if size <= self._multipart_threshold:
+            return None
+        return max(self._part_size, -(-size // max_parts))
 
     def check_grant(
         self,

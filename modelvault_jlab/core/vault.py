@@ -51,6 +51,8 @@ class VaultOptions:
     upstream_timeout_seconds: float = 10.0
     lfs_multipart_threshold_bytes: int = 5 * 1024**3
     lfs_part_size_bytes: int = 512 * 1024**2
+    lfs_max_object_bytes: int = 50 * 10**9
+    """Largest LFS object a batch request may announce (the Hub's per-file limit)."""
     auth_failure_burst: int = 30
     auth_failures_per_second: float = 0.5
     lease_ttl_seconds: float = DEFAULT_TTL_SECONDS
@@ -131,6 +133,7 @@ class Vault:
             self.holdings,
             multipart_threshold_bytes=self.options.lfs_multipart_threshold_bytes,
             part_size_bytes=self.options.lfs_part_size_bytes,
+            max_object_bytes=self.options.lfs_max_object_bytes,
             clock=clock,
         )
         packages = packages or SqlPackageStore(":memory:")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
@@ -18,6 +17,7 @@ from ..core.content import git_blob_oid
 from ..core.hub_write import DeletePath, Operation, PutFile
 from ..errors import InvalidInputError
 from ..storage.base import BlobInfo
+from ..strict_json import parse_json
 
 BATCH_BYTES = 64 * 1024 * 1024
 BATCH_FILES = 1024
@@ -62,9 +62,10 @@ def parse_commit(
         elif key == "lfsFile":
             if value.get("algo", "sha256") != "sha256" or not isinstance(value.get("oid"), str):
                 raise InvalidInputError(f"Line {number}: lfsFile needs a sha256 'oid'.")
-            operations.append(
-                PutFile(_str(value, "path", number), value["oid"], value.get("size"), None)
-            )
+            size = value.get("size")
+            if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
+                raise InvalidInputError(f"Line {number}: lfsFile 'size' must be an integer.")
+            operations.append(PutFile(_str(value, "path", number), value["oid"], size, None))
         elif key == "deletedFile":
             operations.append(DeletePath(_str(value, "path", number), folder=False))
         elif key == "deletedFolder":
@@ -102,10 +103,7 @@ def _lines(body: IO[bytes], limit: int) -> Iterator[bytes]:
 
 
 def _item(line: bytes, number: int) -> tuple[str, dict[str, Any]]:
-    try:
-        item = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInputError(f"Line {number} of the commit is not valid JSON.") from None
+    item = parse_json(line, len(line), f"Line {number} of the commit")
     if not isinstance(item, dict) or not isinstance(item.get("value"), dict):
         raise InvalidInputError(f"Line {number}: expected {{'key': …, 'value': {{…}}}}.")
     return str(item.get("key")), item["value"]

@@ -8,16 +8,19 @@ from tornado import web
 
 from ..core.vault import Vault
 from .access_log import log_request
-from .base import WebContext
+from .base import WebContext, declares_body
 from .routes import route_table
 
 
+@web.stream_request_body  # answer from the headers: never buffer a body sent to nowhere
 class NotFoundHandler(web.RequestHandler):
     """Any other URL: 404 with the error body every handler sends (``VaultHandler.write_error``;
     the ``Error`` schema of ``openapi.yaml``)."""
 
     def prepare(self) -> None:
         self.set_status(404)
+        if declares_body(self.request.headers):
+            self.set_header("Connection", "close")  # tornado will not read the body
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(
             '{"message": "Not found", "reason": "Not Found", "code": "NotFound", "details": {}}'

@@ -1,10 +1,11 @@
 """The base of every ModelVault handler: the Vault as a kwarg, authentication, error rendering.
 
 Handlers authenticate with ModelVault tokens only (``Authorization: Bearer`` from huggingface_hub,
-HTTP Basic password from pip/uv/twine). They never read cookies, so cross-site request forgery does
-not apply to them and the XSRF check is skipped. Inside Jupyter, the sidebar API additionally
-accepts the logged-in Jupyter user (see ``modelvault_jlab.extension``), and those cookie-based
-requests keep Jupyter's XSRF check.
+HTTP Basic password from pip/uv/twine). The protocol routes never read cookies, so cross-site
+request forgery does not apply to them and the XSRF check is skipped. Inside Jupyter, the JSON API
+additionally accepts the logged-in Jupyter user (see ``modelvault_jlab.extension``): every such
+request gets Jupyter's own XSRF check; only a request carrying a vault token in ``Authorization``
+is exempt.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -23,7 +26,8 @@ from http.client import responses
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlencode
 
-from tornado import iostream, web
+from jupyter_server.auth.decorator import allow_unauthenticated
+from tornado import httputil, iostream, web
 
 from ..core.identity import ANONYMOUS, Action, Principal
 from ..core.streaming import ContentStream, LocalRegions
@@ -31,13 +35,20 @@ from ..core.vault import Vault
 from ..errors import (
     AuthenticationError,
     InvalidInputError,
+    PayloadTooLargeError,
     StorageError,
     TooManyRequestsError,
     VaultError,
 )
+from ..strict_json import parse_json
 from .errors import public_message, status_for
 
 log = logging.getLogger("modelvault")
+
+DISCARD_MAX_BYTES = 64 * 1024
+"""Bodies up to this size are read (and dropped) before a refusal is sent; see
+:meth:`VaultHandler._discard_small_body`."""
+DISCARD_TIMEOUT_SECONDS = 5.0
 
 SENDFILE_MIN_BYTES = 1 << 20
 """Smaller bodies keep the connection alive (sendfile closes it) and cost little to copy."""
@@ -46,13 +57,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def vault_auth(method: F) -> F:
-    """Mark a handler method as authenticated by the vault itself.
+    """Mark a handler verb as authenticated by the vault itself (in ``prepare``, before any of
+    the body is read), and hand it the request body.
 
     jupyter_server (with ``allow_unauthenticated_access=False``) rejects requests to methods that
     lack this marker before they reach us; the vault's own token check is stricter than that.
+    Tornado calls a verb only once the whole body arrived, so this is where a buffered body is
+    assembled (see :meth:`VaultHandler.data_received`).
     """
-    setattr(method, "__allow_unauthenticated", True)
-    return method
+
+    @functools.wraps(method)
+    def verb(self: VaultHandler, *args: Any, **kwargs: Any) -> Any:
+        self.body_received()
+        return method(self, *args, **kwargs)
+
+    return allow_unauthenticated(verb)  # type: ignore[return-value]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,18 +82,29 @@ class WebContext:
     public_url: str | None  # e.g. https://vault.example.com/ when behind a proxy
     download_chunk_bytes: int
     version: str
+    request_body_max_bytes: int = 4 * 1024 * 1024
+    """Largest body of a route that buffers it (JSON, forms); streaming routes set their own."""
 
 
+@web.stream_request_body
 class VaultHandler(web.RequestHandler):
-    """Shared plumbing. Subclasses implement verbs; they never catch VaultError themselves."""
+    """Shared plumbing. Subclasses implement verbs; they never catch VaultError themselves.
 
-    csrf_exempt = True
+    Every route streams its request body, so that ``prepare`` authenticates and authorises from
+    the headers alone: a request that will be refused costs no memory, however large its body.
+    Routes that do not override :meth:`data_received` get their body buffered here, up to
+    ``context.request_body_max_bytes``; routes that stream (uploads) bound it themselves.
+    """
 
     def initialize(self, vault: Vault, context: WebContext) -> None:
         self.vault = vault
         self.context = context
         self.principal: Principal = ANONYMOUS
         self._presented: str | None = None
+        self._body_chunks: list[bytes] = []
+        self._body_bytes = 0
+        self._body_complete = False
+        self._refusal: VaultError | web.HTTPError | None = None
 
     # -- authentication --
     def _presented_credential(self) -> str | None:
@@ -91,7 +121,7 @@ class VaultHandler(web.RequestHandler):
             return password or user or None
         return None
 
-    def ambient_principal(self) -> Principal | None:
+    async def ambient_principal(self) -> Principal | None:
         """A principal established by the host (Jupyter's login), if any."""
         return None
 
@@ -99,6 +129,31 @@ class VaultHandler(web.RequestHandler):
     """True where the host's own login (Jupyter) may stand in for a vault token."""
 
     async def prepare(self) -> None:
+        """Authenticate and authorise from the headers, then :meth:`prepare_request`; the body
+        is read only after this, and only if nothing refused the request."""
+        try:
+            await self._authenticate()
+            if self.buffers_body:
+                limit = self.context.request_body_max_bytes
+                declared = self.request.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > limit:
+                    raise self._too_large()
+                # tornado's own cap only backs ours up (data_received answers 413 first)
+                self.request.connection.set_max_body_size(2 * limit)  # type: ignore[union-attr]
+            await self.prepare_request()
+        except (VaultError, web.HTTPError) as exc:
+            if not declares_body(self.request.headers):
+                # Answer from the verb, once tornado has read the (empty) body: an answer given
+                # here ends the connection (see finish), and most refused requests are GETs.
+                self._refusal = exc
+                return
+            await self._discard_small_body()
+            raise
+
+    async def prepare_request(self) -> None:
+        """What a route does once the request is authorised and before its body arrives."""
+
+    async def _authenticate(self) -> None:
         presented = self._presented_credential()
         if (
             presented is not None
@@ -113,9 +168,76 @@ class VaultHandler(web.RequestHandler):
         if presented is not None:
             principal = self.vault.authenticate(presented, self.request.remote_ip or "")
         else:
-            principal = self.ambient_principal() or ANONYMOUS
+            ambient = await self.ambient_principal() if self.ambient_allowed else None
+            principal = ambient or ANONYMOUS
         self.principal = dataclasses.replace(principal, remote_addr=self.request.remote_ip)
         self.authorize()
+
+    async def _discard_small_body(self) -> None:
+        """Read and drop a small body of a refused request before answering.
+
+        Tornado answers and then closes the connection (``Connection: close``, see
+        :meth:`finish`) without reading the body; closing a socket with unread bytes sends a TCP
+        reset, which can destroy the answer before the client reads it. A body of a few KiB (an
+        API call) is read first; a large one is not (that is the point of refusing early).
+        """
+        declared = self.request.headers.get("Content-Length", "")
+        stream = getattr(self.request.connection, "stream", None)
+        if (
+            not declared.isdigit()
+            or not 0 < int(declared) <= DISCARD_MAX_BYTES
+            or "Expect" in self.request.headers  # the client waits for "100 Continue"
+            or not isinstance(stream, iostream.IOStream)
+        ):
+            return
+        with contextlib.suppress(iostream.StreamClosedError, TimeoutError):
+            await asyncio.wait_for(stream.read_bytes(int(declared)), DISCARD_TIMEOUT_SECONDS)
+
+    # -- the request body --
+    @property
+    def buffers_body(self) -> bool:
+        """True unless the route streams its body itself (overrides ``data_received``)."""
+        return type(self).data_received is VaultHandler.data_received
+
+    def _too_large(self) -> PayloadTooLargeError:
+        limit = self.context.request_body_max_bytes
+        return PayloadTooLargeError(f"The request body is larger than {limit} bytes.", limit=limit)
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        if self._finished:
+            return None
+        self._body_bytes += len(chunk)
+        if self._body_bytes > self.context.request_body_max_bytes:  # chunked, or a lying length
+            self._body_chunks.clear()
+            exc = self._too_large()
+            self.send_error(413, exc_info=(type(exc), exc, None))
+            return None
+        self._body_chunks.append(chunk)
+        return None
+
+    def body_received(self) -> None:
+        """Called as a verb starts, when tornado has received the whole body."""
+        self._body_complete = True
+        if self._refusal is not None:
+            raise self._refusal
+        if self._body_chunks:
+            req = self.request
+            req.body = b"".join(self._body_chunks)
+            self._body_chunks.clear()
+            # what tornado does for a buffered body: form fields become arguments
+            httputil.parse_body_arguments(
+                req.headers.get("Content-Type", ""), req.body, req.body_arguments, req.files
+            )
+            for name, values in req.body_arguments.items():
+                req.arguments.setdefault(name, []).extend(values)
+
+    def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> asyncio.Future[None]:
+        if not self._body_complete:
+            # Answered before the body was read (refused in prepare, or too large): tornado
+            # then closes the connection rather than read the rest, so say so, or a client's
+            # next request on this pooled connection fails.
+            self.set_header("Connection", "close")
+        return super().finish(chunk)
 
     # The permission each verb needs on the repository named by the first path argument; a verb
     # not listed (or None) is public or authorised otherwise (signed upload URLs).
@@ -128,9 +250,18 @@ class VaultHandler(web.RequestHandler):
             self.vault.access.require(self.principal, action, self.path_args[0])
 
     def check_xsrf_cookie(self) -> None:
-        if self.csrf_exempt or self._presented is not None:
+        # A vault token in Authorization cannot be sent by a forged cross-site request, and the
+        # protocol routes accept nothing else; a request the host's login may authenticate
+        # (cookie, Jupyter token) gets the host's check.
+        if self._presented is not None or not self.ambient_allowed:
             return
-        super().check_xsrf_cookie()
+        try:
+            super().check_xsrf_cookie()
+        except web.HTTPError as exc:
+            if exc.status_code != 404:
+                raise
+            # jupyter_server answers a foreign Origin with 404; it is a refusal
+            raise web.HTTPError(403, "Cross-origin request refused.") from None
 
     # -- helpers --
     def public_base(self) -> str:
@@ -153,15 +284,12 @@ class VaultHandler(web.RequestHandler):
         if raw is None or raw == "":
             return default
         try:
-            return int(raw)
+            return int(raw)  # ValueError past 4300 digits; callers clamp what they use
         except ValueError:
             raise InvalidInputError(f"Query parameter {name!r} must be an integer.") from None
 
     def json_body(self) -> Any:
-        try:
-            return json.loads(self.request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidInputError("Request body is not valid JSON.") from None
+        return parse_json(self.request.body, self.context.request_body_max_bytes)
 
     def write_json(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -325,7 +453,19 @@ class VaultHandler(web.RequestHandler):
 AsyncVerb = Callable[..., Awaitable[None]]
 
 
+def declares_body(headers: httputil.HTTPHeaders) -> bool:
+    """Whether a request says it carries a body."""
+    return "Transfer-Encoding" in headers or headers.get("Content-Length", "0") not in ("", "0")
+
+
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_MAX_DIGITS = 19  # below 2**63; a longer number is past the end of any stored file
+
+
+def _at_most(digits: str, cap: int) -> int:
+    """``min(int(digits), cap)`` without building an integer of thousands of digits."""
+    significant = digits.lstrip("0") or "0"
+    return cap if len(significant) > _MAX_DIGITS else min(int(significant), cap)
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
@@ -336,11 +476,12 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
         return None
     first, last = m.group(1), m.group(2)
     if first == "":
-        if last == "" or int(last) == 0:
+        if last == "":
             return None
-        return max(size - int(last), 0), size
-    start = int(first)
-    end = size if last == "" else min(int(last) + 1, size)
+        length = _at_most(last, size)
+        return (size - length, size) if length else None
+    start = _at_most(first, size)
+    end = size if last == "" else _at_most(last, size - 1) + 1
     if start >= size or start >= end:
         return None
     return start, end

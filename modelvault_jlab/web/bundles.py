@@ -130,16 +130,13 @@ class BundleImportHandler(ApiHandler):
     """
 
     BATCH_BYTES = 1 << 20
-    session: ImportSession | None
-    _error: VaultError | None
+    session: ImportSession | None = None
+    _error: VaultError | None = None
+    _pending: asyncio.Future[None] | None = None
 
-    async def prepare(self) -> None:
-        self.session = None
-        self._error = None
+    async def prepare_request(self) -> None:
         self._batch: list[bytes] = []
         self._batched = 0
-        self._pending: asyncio.Future[None] | None = None
-        await super().prepare()
         self.session = begin_import(
             self.vault.bundles,
             self.principal,
@@ -256,11 +253,9 @@ class FileHandler(ApiHandler):
     """``PUT files/{name}``: a generic file streamed into the blob store (``X-Sha256`` checks
     it when sent)."""
 
-    writer: BlobWriter | None
+    writer: BlobWriter | None = None
 
-    async def prepare(self) -> None:
-        self.writer = None
-        await super().prepare()
+    async def prepare_request(self) -> None:
         if self.request.method == "PUT":
             self.writer = self.vault.bundles.begin_file(self.principal, self.path_args[0])
             self.request.connection.set_max_body_size(MAX_ARCHIVE_BYTES)  # type: ignore[union-attr]

@@ -10,6 +10,7 @@ T = TypeVar("T")
 
 ERROR_STATUS: dict[type[BaseException], int] = {
     e.InvalidInputError: 400,
+    e.PayloadTooLargeError: 413,
     e.AuthenticationError: 401,
     e.PermissionDeniedError: 403,
     e.TooManyRequestsError: 429,

@@ -9,17 +9,23 @@ from urllib.parse import urlencode
 
 from tornado import web
 
+from ..core.hub import HubRef
+from ..core.lfs import MAX_BATCH_OBJECTS, BatchResult
 from ..errors import InvalidInputError
 from ..protocols import hf as wire
+from ..storage.base import BlobWriter
 from .base import vault_auth
 from .hf import HfHandler
+
+YIELD_EVERY = 4
+"""Batch objects answered between two turns of the event loop."""
 
 
 class LfsBatchHandler(HfHandler):
     """``POST /{tp}{ns}/{name}.git/info/lfs/objects/batch``: which objects to upload, and where."""
 
     @vault_auth
-    def post(self, repository: str, prefix: str | None, ns: str, name: str) -> None:
+    async def post(self, repository: str, prefix: str | None, ns: str, name: str) -> None:
         ref = self.hub_ref(repository, wire.TYPE_FROM_PREFIX[prefix], ns, name)
         body = self.json_body()
         if not isinstance(body, dict) or body.get("operation") != "upload":
@@ -27,42 +33,44 @@ class LfsBatchHandler(HfHandler):
         raw = body.get("objects")
         if not isinstance(raw, list) or not raw:
             raise InvalidInputError("Expected a non-empty 'objects' list.")
+        if len(raw) > MAX_BATCH_OBJECTS:
+            raise InvalidInputError(f"At most {MAX_BATCH_OBJECTS} objects per batch request.")
         objects = [(str(o.get("oid")), o.get("size")) for o in raw if isinstance(o, dict)]
-        results = self.vault.lfs.batch(self.principal, ref, objects)
-        base = f"{self.endpoint(repository)}/lfs-objects"
-        out = []
+        out: list[str] = []
         transfer = "basic"
-        for r in results:
-            obj: dict[str, Any] = {"oid": r.oid, "size": r.size, "authenticated": True}
-            if r.grant is not None:
-                g = r.grant
-                query = urlencode(
-                    {
-                        "exp": g.expires_at,
-                        "sig": g.signature,
-                        "ps": g.part_size or 0,
-                        "tok": g.token_id,
-                    }
-                )
-                href = f"{base}/{g.oid}/{g.size}"
-                verify = f"{self.repo_url(ref)}.git/info/lfs/objects/verify"
-                if g.part_size is not None and g.part_count is not None:
-                    transfer = "multipart"
-                    header: dict[str, str] = {"chunk_size": str(g.part_size)}
-                    for n in range(1, g.part_count + 1):
-                        header[str(n)] = f"{href}/part/{n}?{query}"
-                    obj["actions"] = {
-                        "upload": {"href": f"{href}/complete?{query}", "header": header},
-                        "verify": {"href": verify},
-                    }
-                else:
-                    obj["actions"] = {
-                        "upload": {"href": f"{href}?{query}"},
-                        "verify": {"href": verify},
-                    }
-            out.append(obj)
+        for n, result in enumerate(self.vault.lfs.batch_results(self.principal, ref, objects), 1):
+            obj = self._object(ref, result)
+            if "header" in obj.get("actions", {}).get("upload", {}):
+                transfer = "multipart"
+            out.append(json.dumps(obj))
+            if n % YIELD_EVERY == 0:
+                # a thousand lookups, signatures and up to MAX_PARTS URLs: let others in between
+                # (a worker thread would not: it would hold the GIL against the event loop)
+                await asyncio.sleep(0)
         self.set_header("Content-Type", "application/vnd.git-lfs+json")
-        self.finish(json.dumps({"transfer": transfer, "objects": out}))
+        self.finish(f'{{"transfer": {json.dumps(transfer)}, "objects": [{", ".join(out)}]}}')
+
+    def _object(self, ref: HubRef, r: BatchResult) -> dict[str, Any]:
+        obj: dict[str, Any] = {"oid": r.oid, "size": r.size, "authenticated": True}
+        if r.grant is None:
+            return obj
+        g = r.grant
+        query = urlencode(
+            {"exp": g.expires_at, "sig": g.signature, "ps": g.part_size or 0, "tok": g.token_id}
+        )
+        href = f"{self.endpoint(ref.repository)}/lfs-objects/{g.oid}/{g.size}"
+        verify = f"{self.repo_url(ref)}.git/info/lfs/objects/verify"
+        if g.part_size is not None and g.part_count is not None:
+            header: dict[str, str] = {"chunk_size": str(g.part_size)}
+            for n in range(1, g.part_count + 1):
+                header[str(n)] = f"{href}/part/{n}?{query}"
+            obj["actions"] = {
+                "upload": {"href": f"{href}/complete?{query}", "header": header},
+                "verify": {"href": verify},
+            }
+        else:
+            obj["actions"] = {"upload": {"href": f"{href}?{query}"}, "verify": {"href": verify}}
+        return obj
 
 
 class LfsVerifyHandler(HfHandler):
@@ -70,7 +78,8 @@ class LfsVerifyHandler(HfHandler):
     def post(self, repository: str, prefix: str | None, ns: str, name: str) -> None:
         ref = self.hub_ref(repository, wire.TYPE_FROM_PREFIX[prefix], ns, name)
         body = self.json_body()
-        if not isinstance(body, dict) or not isinstance(body.get("size"), int):
+        size = body.get("size") if isinstance(body, dict) else None
+        if not isinstance(size, int) or isinstance(size, bool):
             raise InvalidInputError("Expected JSON with 'oid' and 'size'.")
         self.vault.lfs.verify(self.principal, ref, str(body.get("oid")), body["size"])
         self.write_json({"message": "verified"})
@@ -85,9 +94,9 @@ class LfsObjectHandler(HfHandler):
     """
 
     actions = {"PUT": None, "POST": None}  # the client sends no token: the URL's signature decides
+    writer: BlobWriter | None = None
 
-    async def prepare(self) -> None:
-        await super().prepare()
+    async def prepare_request(self) -> None:
         repository, oid, size, part = (
             self.path_args[0],
             self.path_args[1],

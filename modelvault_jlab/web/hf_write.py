@@ -9,6 +9,7 @@ from typing import IO, Any
 from tornado import web
 
 from ..core.hub import HubRef
+from ..core.lfs import MAX_BATCH_OBJECTS
 from ..errors import InvalidInputError, RepoExistsError
 from ..ids import validate_repo_path, validate_repo_type
 from ..protocols import hf as wire
@@ -125,6 +126,8 @@ class PreuploadHandler(HfHandler):
         files = body.get("files") if isinstance(body, dict) else None
         if not isinstance(files, list):
             raise InvalidInputError("Expected JSON with a 'files' list.")
+        if len(files) > MAX_BATCH_OBJECTS:  # huggingface_hub asks about 256 files at a time
+            raise InvalidInputError(f"At most {MAX_BATCH_OBJECTS} files per preupload request.")
         limit = self.vault.options.regular_upload_max_bytes
         out = []
         for item in files:
@@ -167,8 +170,7 @@ class CommitHandler(HfHandler):
 
     max_body_bytes = 4 * 1024**3
 
-    async def prepare(self) -> None:
-        await super().prepare()
+    async def prepare_request(self) -> None:
         self.request.connection.set_max_body_size(self.max_body_bytes)  # type: ignore[union-attr]
         self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
 

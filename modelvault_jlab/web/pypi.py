@@ -31,6 +31,9 @@ log = logging.getLogger("modelvault.pypi")
 
 MAX_FIELD_BYTES = 1024 * 1024
 MAX_FIELDS_BYTES = 8 * 1024 * 1024
+MAX_PARTS = 10_000
+"""Form parts per upload (twine sends one per classifier; a few hundred at most): empty parts
+cost no field bytes but each is kept, so their number is bounded too."""
 HEADER_NOTICE = "X-ModelVault-Notice"
 HEADER_CACHE = "X-ModelVault-Cache"
 
@@ -213,12 +216,12 @@ class UploadHandler(PypiHandler):
 
     session: UploadSession | None = None
 
-    async def prepare(self) -> None:
-        await super().prepare()
+    async def prepare_request(self) -> None:
         self.session = None
         self._field: str | None = None
         self._value = bytearray()
         self._fields_bytes = 0
+        self._parts = 0
         self._error: VaultError | None = None
         if self.request.method != "POST":
             return
@@ -240,6 +243,9 @@ class UploadHandler(PypiHandler):
     def _on_event(self, event: PartStart | PartData | PartEnd) -> None:
         assert self.session is not None
         if isinstance(event, PartStart):
+            self._parts += 1
+            if self._parts > MAX_PARTS:
+                raise InvalidInputError(f"The upload form has more than {MAX_PARTS} parts.")
             if event.filename is not None and event.name == "content":
                 self.session.start_file(event.filename)
                 self._field = None

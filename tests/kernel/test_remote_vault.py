@@ -198,6 +198,7 @@ def test_jupyter_login_still_guards_the_route(
             alice_lab.api("repositories"), json={"key": "nope", "kind": "hf-local"}, headers=headers
         )
         assert r.status_code == 403, r.text
+        assert r.headers.get("Connection") == "close"  # its body was not read
     assert httpx.get(central.api("repositories/nope"), headers=central.headers()).status_code == 404
 
     # a browser session (login cookie): Jupyter's XSRF check still applies before forwarding

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from ...errors import IntegrityError, InvalidInputError, VaultError
 from ...storage.base import BlobInfo, BlobStore
+from ...strict_json import parse_json
 from .errors import ArchiveInvalidError, SignatureInvalidError
 from .manifest import BundleManifest, canonical_json
 from .signing import Signature
@@ -166,8 +167,8 @@ def check_promotions(
     previous: str | None = None
     for seq, (payload, sig_json) in enumerate(entries):
         try:
-            data = json.loads(payload)
-            sig = Signature.from_dict(json.loads(sig_json))
+            data = parse_json(payload, len(payload), "A promotion record")
+            sig = Signature.from_dict(parse_json(sig_json, len(sig_json), "A signature"))
         except ValueError:
             raise SignatureInvalidError("A promotion record is not valid JSON.") from None
         verify(payload, sig)
@@ -326,13 +327,13 @@ class ArchiveReader:
         """Signature, manifest and promotions: all checked before the first blob is read."""
         raw = self._small_parts[MANIFEST]
         try:
-            sig = Signature.from_dict(json.loads(self._small_parts[SIGNATURE]))
-            promotions_raw = json.loads(self._small_parts[PROMOTIONS])
+            sig = Signature.from_dict(_strict(self._small_parts[SIGNATURE]))
+            promotions_raw = _strict(self._small_parts[PROMOTIONS])
         except ValueError:
             raise SignatureInvalidError("The bundle signature is not valid JSON.") from None
         self._verify(raw, sig)
         try:
-            manifest = BundleManifest.from_dict(json.loads(raw))
+            manifest = BundleManifest.from_dict(_strict(raw))
         except ValueError as exc:  # includes InvalidInputError
             msg = exc.message if isinstance(exc, InvalidInputError) else str(exc)
             raise ArchiveInvalidError(f"Invalid manifest: {msg}") from None
@@ -368,3 +369,9 @@ class ArchiveReader:
         if self._sink is not None:
             self._sink.abort()
             self._sink = None
+
+
+def _strict(part: bytes) -> Any:
+    """A JSON part of an uploaded archive (already bounded in size): finite numbers, bounded
+    nesting; InvalidInputError (a ValueError) otherwise."""
+    return parse_json(part, len(part), "A bundle archive part")
