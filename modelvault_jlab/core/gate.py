@@ -244,6 +244,11 @@ class Gate:
             self._audit.record(who, "policy.disable", names=disabled)
         return policies
 
+    def switched_off_defaults(self) -> list[Policy]:
+        """Default policies an admin switched off: absent from the stored global list."""
+        names = {p.name for p in self.global_policies()}
+        return [d for d in DEFAULT_POLICIES if d.name not in names]
+
     def policies_for(self, record: RepositoryRecord) -> list[Policy]:
         return effective_policies(
             self.global_policies(), record.config.get("policies") or [], record.kind

@@ -310,7 +310,13 @@ class PoliciesHandler(ApiHandler):
 
     @vault_auth
     def get(self) -> None:
-        self.write_json({"policies": [policy_json(p) for p in self.vault.gate.global_policies()]})
+        gate = self.vault.gate
+        self.write_json(
+            {
+                "policies": [policy_json(p) for p in gate.global_policies()]
+                + [switched_off_json(p) for p in gate.switched_off_defaults()]
+            }
+        )
 
     @vault_auth
     def put(self) -> None:
@@ -322,6 +328,11 @@ class PoliciesHandler(ApiHandler):
 
 def policy_json(p: Policy) -> dict[str, Any]:
     return {**p.to_dict(), "summary": p.summary()}
+
+
+def switched_off_json(p: Policy) -> dict[str, Any]:
+    """A default policy an admin switched off, listed so that GET then PUT keeps it off."""
+    return {"name": p.name, "kind": p.kind, "enabled": False, "summary": "switched off"}
 
 
 class WaiversHandler(ApiHandler):

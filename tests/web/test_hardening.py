@@ -359,8 +359,14 @@ def test_switching_governance_off_is_explicit_and_audited(throttled: RunningServ
     ).json()["events"]
     assert events[0]["actor"] == "admin"
     assert sorted(events[0]["detail"]["names"]) == sorted(p["name"] for p in off)
+    # what GET answers can be sent back as it is: the switched-off defaults stay off
+    listed = httpx.get(s.api("policies"), headers=s.headers()).json()["policies"]
+    assert {p["name"] for p in listed if p.get("enabled") is False} == {p["name"] for p in off}
+    again = httpx.put(s.api("policies"), json={"policies": listed}, headers=s.headers())
+    assert again.status_code == 200, again.text
+    assert [p["name"] for p in again.json()["policies"]] == ["custom-code"]
     restored = httpx.put(s.api("policies"), json={"policies": before}, headers=s.headers())
-    assert restored.status_code == 200
+    assert restored.status_code == 200, restored.text
 
 
 def test_repo_ids_are_case_insensitive_like_the_hub(standalone_server: RunningServer) -> None:

@@ -80,6 +80,9 @@ _PARAMS: dict[str, dict[str, Callable[[str, str, Any], Any]]] = {
     "custom-code": {},
 }
 _FIELDS = ("name", "kind", "action", "params")
+#: What GET answers beside the fields (``summary``; ``enabled: true``): a policy list read from
+#: the API can be sent back unchanged. ``enabled: false`` is taken off the list before this.
+_READ_BACK = {"summary": lambda v: isinstance(v, str), "enabled": lambda v: v is True}
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,11 @@ class Policy:
         name, kind, action = data.get("name"), data.get("kind"), data.get("action", "block")
         if not isinstance(name, str) or not name or len(name) > 64:
             raise InvalidInputError("A policy needs a 'name' of 1-64 characters.")
-        unknown = sorted(str(k)[:40] for k in data if k not in _FIELDS)
+        unknown = sorted(
+            str(k)[:40]
+            for k, v in data.items()
+            if k not in _FIELDS and not (k in _READ_BACK and _READ_BACK[k](v))
+        )
         if unknown:
             raise InvalidInputError(
                 f"Policy {name!r}: unknown field(s) {unknown}; a policy has {_FIELDS}."
