@@ -352,7 +352,11 @@ class Gate:
             raise InvalidInputError("A waiver names the 'policy' it lifts.")
         if not isinstance(justification, str) or len(justification.strip()) < 5:
             raise InvalidInputError("A waiver needs a 'justification' (at least 5 characters).")
-        if not isinstance(expires_in, int | float) or not 0 < expires_in <= MAX_WAIVER_SECONDS:
+        if (  # a bool is an int to Python, not a duration; NaN fails the range test
+            isinstance(expires_in, bool)
+            or not isinstance(expires_in, int | float)
+            or not 0 < expires_in <= MAX_WAIVER_SECONDS
+        ):
             raise InvalidInputError(
                 f"A waiver needs 'expires_in_seconds' between 1 and {MAX_WAIVER_SECONDS}."
             )

@@ -236,6 +236,22 @@ def test_token_lifetimes_are_finite_positive_numbers(
     assert ok.status_code == 201 and ok.json()["expires_at"] <= time.time() + 61
 
 
+@pytest.mark.parametrize("value", ["true", "NaN", "Infinity", "0", '"60"'])
+def test_waiver_lifetimes_are_positive_numbers(
+    standalone_server: RunningServer, value: str
+) -> None:
+    """The same class in waivers: ``true`` is an int to Python and was a one-second waiver."""
+    s = standalone_server
+    body = (
+        '{"policy": "malicious-models", "justification": "reviewed by security", '
+        f'"sha256": "{"a" * 64}", "expires_in_seconds": {value}}}'
+    )
+    r = httpx.post(
+        s.api("waivers"), content=body, headers={**s.headers(), "Content-Type": "application/json"}
+    )
+    assert r.status_code == 400, (value, r.text)
+
+
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-1"])
 def test_repository_durations_are_finite(standalone_server: RunningServer, value: str) -> None:
     """The same class in repository settings: a NaN TTL passed the 'not negative' check."""
