@@ -57,9 +57,11 @@ def latency_probe(
     *,
     interval: float = 0.05,
     timeout: float = 120.0,
+    min_probes: int = 5,
 ) -> Iterator[ProbeResult]:
-    """Probe ``url`` with GET every ``interval`` seconds until the block ends; the result is
-    complete once the block has exited (the last request in flight is waited for)."""
+    """Probe ``url`` with GET every ``interval`` seconds until the block ends and at least
+    ``min_probes`` were taken (a block that ends quickly is still followed by a few probes, so
+    a stall it left behind shows too); the result is complete once the block has exited."""
     result = ProbeResult()
     stop = threading.Event()
     ready = threading.Event()
@@ -69,7 +71,7 @@ def latency_probe(
             with contextlib.suppress(httpx.HTTPError):
                 client.get(url)  # open the connection before measuring
             ready.set()
-            while not stop.is_set():
+            while not stop.is_set() or result.count < min_probes:
                 started = time.monotonic()
                 try:
                     status = client.get(url).status_code
@@ -79,7 +81,10 @@ def latency_probe(
                     result.failures.append(repr(exc))
                 elapsed = time.monotonic() - started
                 result.latencies.append(elapsed)
-                stop.wait(max(0.0, interval - elapsed))
+                pause = max(0.0, interval - elapsed)
+                if not stop.wait(pause):
+                    continue
+                time.sleep(pause)  # the block ended: the remaining probes keep their pace
 
     thread = threading.Thread(target=run, name="latency-probe", daemon=True)
     thread.start()
@@ -88,4 +93,4 @@ def latency_probe(
         yield result
     finally:
         stop.set()
-        thread.join(timeout + 5)
+        thread.join(timeout * max(1, min_probes) + 5)
