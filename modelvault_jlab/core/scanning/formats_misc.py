@@ -229,15 +229,7 @@ class _ProtoWalk:
             field, wtype = key >> 3, key & 7
             if field == 0:
                 raise _BadError("field number 0")
-            if wtype == 0:
-                _varint(win)
-            elif wtype == 3:  # a group (deprecated, still accepted for unknown fields)
-                self.skip_group(field, end, depth + 1)
-            elif wtype == 1:
-                win.skip(8)
-            elif wtype == 5:
-                win.skip(4)
-            elif wtype == 2:
+            if wtype == 2:
                 n = _varint(win)
                 if n > end - win.pos:
                     raise _BadError("length-delimited field runs past its message")
@@ -251,7 +243,7 @@ class _ProtoWalk:
                     win.skip(n)
                 win.seek(sub_end)
             else:
-                raise _BadError(f"unsupported wire type {wtype}")
+                self.skip_value(field, wtype, end, depth)
         if win.pos != end:
             raise _BadError("message overruns its length")
         return strings
@@ -268,22 +260,27 @@ class _ProtoWalk:
                 if inner != field:
                     raise _BadError("mismatched end of group")
                 return
-            if wtype == 0:
-                _varint(win)
-            elif wtype == 1:
-                win.skip(8)
-            elif wtype == 5:
-                win.skip(4)
-            elif wtype == 2:
-                n = _varint(win)
-                if n > end - win.pos:
-                    raise _BadError("length-delimited field runs past its message")
-                win.skip(n)
-            elif wtype == 3:
-                self.skip_group(inner, end, depth + 1)
-            else:
-                raise _BadError(f"unsupported wire type {wtype}")
+            self.skip_value(inner, wtype, end, depth)
         raise _BadError("group not terminated")
+
+    def skip_value(self, field: int, wtype: int, end: int, depth: int) -> None:
+        """Skip one value of an unread field, as protobuf parsers do."""
+        win = self.win
+        if wtype == 0:
+            _varint(win)
+        elif wtype == 1:
+            win.skip(8)
+        elif wtype == 5:
+            win.skip(4)
+        elif wtype == 2:
+            n = _varint(win)
+            if n > end - win.pos:
+                raise _BadError("length-delimited field runs past its message")
+            win.skip(n)
+        elif wtype == 3:  # a group (deprecated, still accepted for unknown fields)
+            self.skip_group(field, end, depth + 1)
+        else:
+            raise _BadError(f"unsupported wire type {wtype}")
 
     def on_child(self, kind: str, fields: dict[int, str], offset: int) -> None:
         if kind == "Entry" and fields.get(1) == "location":
