@@ -13,7 +13,9 @@ scanned under the lease ``scan:<sha256>``, so two replicas asked for it at once 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -102,6 +104,21 @@ class Gate:
         from .scanning import SCANNER_VERSION
 
         return SCANNER_VERSION
+
+    async def scan_async(
+        self,
+        sha256: Sha256,
+        name_hint: str | None = None,
+        *,
+        force: bool = False,
+        source: Callable[[], BinaryIO] | None = None,
+    ) -> ScanRecord:
+        """:meth:`scan` for the event loop: waits on the scan pool's own caller threads, so that
+        scans waiting for a slot never hold the default executor that commits and reads use."""
+        from .scanning.pool import shared_pool  # scanner loads where scans run
+
+        work = functools.partial(self.scan, sha256, name_hint, force=force, source=source)
+        return await asyncio.wrap_future(shared_pool().call(work))
 
     def scan(
         self,

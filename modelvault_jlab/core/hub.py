@@ -8,7 +8,6 @@ indexed lookup. Writing lives in :mod:`.hub_write`, tree listing in :mod:`.tree`
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -271,9 +270,7 @@ class HubService:
                 resolved.repo.repo_id,
                 resolved.commit.sha,
             )
-            scan = await asyncio.to_thread(
-                functools.partial(self._gate.scan, info.sha256, entry.path, source=source)
-            )
+            scan = await self._gate.scan_async(info.sha256, entry.path, source=source)
             self._gate.enforce(
                 who, subject, entry.path, self._gate.file_decision(subject, entry, scan)
             )

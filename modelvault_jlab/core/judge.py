@@ -17,7 +17,6 @@ Bytes of a card are parsed off the event loop with bounded size and node counts
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -103,7 +102,7 @@ class Judge:
         if sha is None:
             return FileJudgement(Decision(), None)
         if scan:
-            record: ScanRecord | None = await asyncio.to_thread(self._gate.scan, sha, entry.path)
+            record: ScanRecord | None = await self._gate.scan_async(sha, entry.path)
         else:
             record = self._meta.get_scan(sha)
         if record is None:

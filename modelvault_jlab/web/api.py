@@ -6,7 +6,6 @@ a ModelVault token in ``Authorization: Bearer`` works too.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from ..core.policy.engine import Policy
@@ -51,6 +50,7 @@ class ApiHandler(VaultHandler):
 
 MAX_ROW_ID = 2**63 - 1
 """The largest row id SQL stores (a signed 64-bit integer)."""
+
 
 def redacted(config: dict[str, Any]) -> dict[str, Any]:
     """Repository config as clients may see it: upstream credentials never leave the server."""
@@ -373,7 +373,7 @@ class ScanHandler(ApiHandler):
     async def post(self, sha256: str) -> None:
         self.require_admin()
         sha = validate_sha256(sha256)
-        record = await asyncio.to_thread(self.vault.gate.scan, sha, None, force=True)
+        record = await self.vault.gate.scan_async(sha, None, force=True)
         self.vault.audit.record(self.principal, "scan.rescan", subject=sha, verdict=record.verdict)
         self.write_json(scan_json(record))
 

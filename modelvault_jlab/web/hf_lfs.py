@@ -169,7 +169,7 @@ class LfsObjectHandler(HfHandler):
         )
         self.vault.lfs.finish_upload(self.grant, blob)
         # Scanned on arrival, so the commit that references it finds the verdict ready.
-        await asyncio.to_thread(self.vault.gate.scan, blob.sha256)
+        await self.vault.gate.scan_async(blob.sha256)
         self.finish()
 
     @vault_auth

@@ -151,3 +151,40 @@ def test_the_gate_scans_on_the_scan_pool(tmp_path: Path):
         assert threads and threads[0].startswith("scan"), threads
     finally:
         vault.close()
+
+
+def test_scans_waiting_for_a_slot_leave_the_default_executor_free(tmp_path: Path):
+    """A burst of scans from the event loop waits on the scan pool's own threads: the default
+    executor (commits, reads: ``asyncio.to_thread``) still answers while every slot is taken."""
+    import asyncio
+    import threading
+
+    from modelvault_jlab.bootstrap import open_vault
+    from modelvault_jlab.config import VaultSettings
+
+    vault = open_vault(VaultSettings(data_dir=str(tmp_path / "vault")))
+    release = threading.Event()
+    try:
+        engine = vault.gate.engine
+        real = engine.scan_fileobj
+
+        def held(*args, **kwargs):  # every scan blocks until the test lets it go
+            release.wait(30)
+            return real(*args, **kwargs)
+
+        engine.scan_fileobj = held  # type: ignore[method-assign]
+        shas = [vault.content.put_bytes(f"file {i}".encode()).sha256 for i in range(24)]
+
+        async def burst() -> list[str]:
+            scans = [asyncio.ensure_future(vault.gate.scan_async(sha, "a.txt")) for sha in shas]
+            await asyncio.sleep(0.3)  # the scans now hold every slot and wait for more
+            assert not any(s.done() for s in scans)
+            answer = await asyncio.wait_for(asyncio.to_thread(lambda: "free"), 10)
+            release.set()
+            return [answer] + [(await s).verdict for s in scans]
+
+        results = asyncio.run(burst())
+        assert results[0] == "free" and set(results[1:]) == {"clean"}, results
+    finally:
+        release.set()
+        vault.close()

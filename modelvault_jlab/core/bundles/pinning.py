@@ -131,7 +131,7 @@ async def pin_packages(
             if meta_size <= 4 << 20:
                 with svc.content.blobs.open_reader(meta_info.sha256) as fh:
                     metadata = fh.read().decode("utf-8", "replace")
-        scan = await asyncio.to_thread(svc.gate.scan, Sha256(f.sha256), f.filename)
+        scan = await svc.gate.scan_async(Sha256(f.sha256), f.filename)
         subject = Subject(key, record, "package", f.filename, f.sha256)
         decision = await asyncio.to_thread(
             svc.gate.package_decision, subject, f.filename, f.sha256, metadata, scan
@@ -159,7 +159,7 @@ async def pin_file(svc: BundleService, item: dict[str, Any]) -> list[tuple[Compo
     record = svc.store.get_file(name)
     if record is None or svc.content.known(Sha256(record.sha256)) is None:
         raise NotFoundError(f"No generic file '{name}' in this vault.")
-    scan = await asyncio.to_thread(svc.gate.scan, Sha256(record.sha256), name)
+    scan = await svc.gate.scan_async(Sha256(record.sha256), name)
     subject = Subject("files", _FILES_REPOSITORY, "file", name, record.sha256)
     entry = FileEntry(name, Sha256(record.sha256), record.size, "", False)
     decision = svc.gate.file_decision(subject, entry, scan)

@@ -317,11 +317,7 @@ class PypiService:
         if self._gate is None:
             return
         metadata = await self._metadata_text(subject.source, filename, sha256)
-        scan = (
-            await asyncio.to_thread(self._gate.scan, blob.sha256, filename)
-            if blob is not None
-            else None
-        )
+        scan = await self._gate.scan_async(blob.sha256, filename) if blob is not None else None
         # Core metadata is up to 4 MiB of untrusted headers: parsed off the event loop.
         decision = await asyncio.to_thread(
             self._gate.package_decision, subject, filename, sha256, metadata, scan
