@@ -22,16 +22,6 @@ from .payloads import rules
 EVIL = p.os_system(protocol=2)
 
 
-def _zip(entries: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> bytes:
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with zipfile.ZipFile(buf, "w", compression=method) as z:
-            for name, data in entries.items():
-                z.writestr(name, data)
-    return buf.getvalue()
-
-
 def _patch_all(data: bytes, sig: bytes, offset: int, value: bytes) -> bytes:
     out = bytearray(data)
     pos = out.find(sig)
@@ -42,21 +32,21 @@ def _patch_all(data: bytes, sig: bytes, offset: int, value: bytes) -> bytes:
 
 
 def test_zip_of_pickles_by_content_not_name(scan):
-    report = scan.bytes(_zip({"readme.txt": b"hello", "weights/layer.bin": EVIL}))
+    report = scan.bytes(p.zip_bytes({"readme.txt": b"hello", "weights/layer.bin": EVIL}))
     assert report.verdict is Verdict.MALICIOUS
     assert any(f.inner_path == "weights/layer.bin" for f in report.findings)
 
 
 @pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
 def test_zip_compression_methods(scan, method):
-    assert scan.bytes(_zip({"a.pkl": EVIL}, method)).verdict is Verdict.MALICIOUS
-    assert scan.bytes(_zip({"a.pkl": p.proto(2) + p.NONE + p.STOP}, method)).verdict is \
+    assert scan.bytes(p.zip_bytes({"a.pkl": EVIL}, method)).verdict is Verdict.MALICIOUS
+    assert scan.bytes(p.zip_bytes({"a.pkl": p.proto(2) + p.NONE + p.STOP}, method)).verdict is \
         Verdict.CLEAN
 
 
 def test_zip_crc_mismatch_is_still_scanned(scan):
     # CVE-2025-10156 (JFrog): zipfile raises on bad CRC, torch.load does not check it
-    data = _patch_all(_zip({"archive/data.pkl": EVIL}), b"PK\x01\x02", 16, b"\x00\x00\x00\x00")
+    data = _patch_all(p.zip_bytes({"archive/data.pkl": EVIL}), b"PK\x01\x02", 16, b"\x00\x00\x00\x00")
     data = _patch_all(data, b"PK\x03\x04", 14, b"\x00\x00\x00\x00")
     with pytest.raises(zipfile.BadZipFile):
         zipfile.ZipFile(io.BytesIO(data)).read("archive/data.pkl")
@@ -65,14 +55,14 @@ def test_zip_crc_mismatch_is_still_scanned(scan):
 
 def test_zip_encryption_flag_on_plain_data(scan):
     # flag bit 0 makes zipfile demand a password; the bytes are plain
-    data = _patch_all(_zip({"archive/data.pkl": EVIL}), b"PK\x01\x02", 8, b"\x01\x00")
+    data = _patch_all(p.zip_bytes({"archive/data.pkl": EVIL}), b"PK\x01\x02", 8, b"\x01\x00")
     data = _patch_all(data, b"PK\x03\x04", 6, b"\x01\x00")
     report = scan.bytes(data)
     assert report.verdict is Verdict.MALICIOUS and "zip-encrypted-flag" in rules(report)
 
 
 def test_zip_local_central_name_mismatch(scan):
-    data = _zip({"archive/data.pkl": EVIL})
+    data = p.zip_bytes({"archive/data.pkl": EVIL})
     lfh = data.find(b"PK\x03\x04")
     data = data[: lfh + 30] + b"archive/data.txt" + data[lfh + 30 + 16 :]
     report = scan.bytes(data)
@@ -80,25 +70,25 @@ def test_zip_local_central_name_mismatch(scan):
 
 
 def test_zip_unsupported_method_is_error(scan):
-    data = _patch_all(_zip({"a.pkl": EVIL}), b"PK\x01\x02", 10, b"\x63\x00")
+    data = _patch_all(p.zip_bytes({"a.pkl": EVIL}), b"PK\x01\x02", 10, b"\x63\x00")
     data = _patch_all(data, b"PK\x03\x04", 8, b"\x63\x00")
     report = scan.bytes(data)
     assert report.verdict is Verdict.ERROR and "zip-unsupported-compression" in rules(report)
 
 
 def test_zip_prepended_data(scan):
-    report = scan.bytes(b"#!/bin/sh\necho not a zip\n" + _zip({"x.pkl": EVIL}))
+    report = scan.bytes(b"#!/bin/sh\necho not a zip\n" + p.zip_bytes({"x.pkl": EVIL}))
     assert report.verdict is Verdict.MALICIOUS
     assert "zip-prepended-data" in rules(report)
 
 
 def test_zip_duplicate_names_all_scanned(scan):
-    report = scan.bytes(_dupe_zip())
+    report = scan.bytes(_dupep.zip_bytes())
     assert "zip-duplicate-entry" in rules(report)
     assert report.verdict is Verdict.MALICIOUS
 
 
-def _dupe_zip() -> bytes:
+def _dupep.zip_bytes() -> bytes:
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -109,7 +99,7 @@ def _dupe_zip() -> bytes:
 
 
 def test_zip_entry_hidden_from_central_directory(scan):
-    data = _zip({"ok.txt": b"fine", "evil.pkl": EVIL})
+    data = p.zip_bytes({"ok.txt": b"fine", "evil.pkl": EVIL})
     cd = data.find(b"PK\x01\x02")
     second = data.find(b"PK\x01\x02", cd + 4)
     eocd = data.rfind(b"PK\x05\x06")
@@ -124,7 +114,7 @@ def test_zip_entry_hidden_from_central_directory(scan):
 
 
 def test_truncated_zip_without_central_directory(scan):
-    data = _zip({"evil.pkl": EVIL})
+    data = p.zip_bytes({"evil.pkl": EVIL})
     report = scan.bytes(data[: data.find(b"PK\x01\x02")])
     assert report.verdict is Verdict.MALICIOUS
 
@@ -174,14 +164,14 @@ def test_7z_wrapped_torch_checkpoint(scan, tmp_path):
     py7zr = pytest.importorskip("py7zr")
     path = tmp_path / "m.7z"
     with py7zr.SevenZipFile(path, "w") as z:
-        z.writestr(_zip({"archive/data.pkl": EVIL, "archive/version": b"3"}), "model.bin")
+        z.writestr(p.zip_bytes({"archive/data.pkl": EVIL, "archive/version": b"3"}), "model.bin")
     report = scan.file(path)
     assert report.format == "7z" and report.verdict is Verdict.MALICIOUS
     assert any(f.inner_path == "model.bin/archive/data.pkl" for f in report.findings)
 
 
 def test_zip_bomb_ratio_is_a_finding(scan):
-    data = _zip({"zeros.bin": b"\x00" * (40 << 20)}, zipfile.ZIP_DEFLATED)
+    data = p.zip_bytes({"zeros.bin": b"\x00" * (40 << 20)}, zipfile.ZIP_DEFLATED)
     assert len(data) < 200_000
     report = scan.bytes(data)
     assert "archive-bomb" in rules(report)
@@ -199,11 +189,11 @@ def test_gzip_bomb_total_budget():
 def test_nested_zip_depth_limit(scan):
     data = EVIL
     for i in range(10):
-        data = _zip({f"layer{i}.zip": data})
+        data = p.zip_bytes({f"layer{i}.zip": data})
     report = scan.bytes(data)
     assert "archive-too-deep" in rules(report)
     assert report.verdict is Verdict.ERROR
     shallow = EVIL
     for i in range(3):
-        shallow = _zip({f"layer{i}.zip": shallow})
+        shallow = p.zip_bytes({f"layer{i}.zip": shallow})
     assert scan.bytes(shallow).verdict is Verdict.MALICIOUS
