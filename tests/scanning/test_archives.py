@@ -83,12 +83,12 @@ def test_zip_prepended_data(scan):
 
 
 def test_zip_duplicate_names_all_scanned(scan):
-    report = scan.bytes(_dupep.zip_bytes())
+    report = scan.bytes(_dupe_zip())
     assert "zip-duplicate-entry" in rules(report)
     assert report.verdict is Verdict.MALICIOUS
 
 
-def _dupep.zip_bytes() -> bytes:
+def _dupe_zip() -> bytes:
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
