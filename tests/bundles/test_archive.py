@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from modelvault_jlab.bundle_cli import verify_archive
 from modelvault_jlab.core.bundles.archive import _header
 from modelvault_jlab.core.bundles.errors import (
     ArchiveInvalidError,
@@ -20,6 +19,7 @@ from modelvault_jlab.core.bundles.errors import (
     UntrustedKeyError,
 )
 from modelvault_jlab.core.bundles.transfer import begin_import, export_archive
+from modelvault_jlab.core.bundles.verify import verify_archive
 from modelvault_jlab.core.identity import SYSTEM, Principal
 from modelvault_jlab.errors import IntegrityError, PermissionDeniedError
 from tests.bundles.conftest import Site, standard_bundle

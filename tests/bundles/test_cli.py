@@ -12,7 +12,7 @@ from pathlib import Path
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from modelvault_jlab.cli import main
+from modelvault_jlab.cli.main import main
 from tests.bundles.conftest import APACHE_CARD, Site, open_test_vault, uid
 
 

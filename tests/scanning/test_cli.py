@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from modelvault_jlab import scan_cli
+from modelvault_jlab.cli import scan as scan_cli
 
 from . import payloads as p
 
@@ -66,7 +66,7 @@ def test_allow_global_option(tmp_path):
 
 
 def test_module_entry_point(tree):
-    proc = subprocess.run([sys.executable, "-m", "modelvault_jlab.scan_cli", "--json",
+    proc = subprocess.run([sys.executable, "-m", "modelvault_jlab.cli.scan", "--json",
                            str(tree / "evil.pkl")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["verdict"] == "malicious"

@@ -9,7 +9,7 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from modelvault_jlab import scan_cli
+from modelvault_jlab.cli import scan as scan_cli
 
 from . import payloads as p
 from .corpus import _torch_zip

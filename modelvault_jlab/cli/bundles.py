@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import IntegrityError, PolicyError, VaultError
+from ..errors import IntegrityError, PolicyError, VaultError
+from ._common import open_vault_from_args
 
 CHUNK = 1 << 20
 
@@ -106,13 +107,11 @@ def register(subparsers: Any) -> None:
 
 
 def _vault(args: argparse.Namespace) -> Any:
-    from .cli import _open
-
-    return _open(args)
+    return open_vault_from_args(args)
 
 
 def _who(args: argparse.Namespace) -> Any:
-    from .core.identity import Principal
+    from ..core.identity import Principal
 
     return Principal(name=args.user, scope="admin", kind="system")
 
@@ -205,42 +204,16 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def _keys_from_args(args: argparse.Namespace) -> dict[str, bytes]:
-    from .core.bundles.signing import decode_public_key, key_id_of
+    from ..core.bundles.signing import decode_public_key, key_id_of
 
     texts = list(args.key) + [Path(p).read_text() for p in args.key_file]
     raws = [decode_public_key(t) for t in texts]
     return {key_id_of(r): r for r in raws}
 
 
-def verify_archive(path: str, keys: dict[str, bytes]) -> dict[str, Any]:
-    """Verify an exported archive offline: signature, promotions, every blob's digest."""
-    from .core.bundles.archive import ArchiveReader, HashSink
-    from .core.bundles.errors import UntrustedKeyError
-    from .core.bundles.signing import Signature, verify_with
-
-    def verify(data: bytes, sig: Signature) -> None:
-        public = keys.get(sig.key_id)
-        if public is None:
-            raise UntrustedKeyError(f"The archive is signed by key {sig.key_id}, not given.")
-        verify_with(public, data, sig)
-
-    reader = ArchiveReader(verify, lambda sha, size: HashSink())
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            reader.feed(chunk)
-    result = reader.finish()
-    return {
-        "name": result.manifest.name,
-        "version": result.manifest.version,
-        "digest": result.manifest.digest,
-        "key_id": result.signature.key_id,
-        "blobs": len(result.blobs),
-        "promotions": len(result.promotions),
-        "ok": True,
-    }
-
-
 def cmd_verify(args: argparse.Namespace) -> int:
+    from ..core.bundles.verify import verify_archive
+
     try:
         if len(args.target) == 1:
             keys = _keys_from_args(args)
@@ -263,7 +236,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .core.bundles.transfer import export_archive
+    from ..core.bundles.transfer import export_archive
 
     vault = _vault(args)
     chunks = export_archive(vault.bundles, _who(args), args.name, args.version).chunks
@@ -281,7 +254,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .core.bundles.transfer import begin_import
+    from ..core.bundles.transfer import begin_import
 
     vault = _vault(args)
     session = begin_import(
@@ -300,7 +273,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_bom(args: argparse.Namespace) -> int:
-    from .core.bundles.bom import bundle_bom
+    from ..core.bundles.bom import bundle_bom
 
     view = _vault(args).bundles.get(_who(args), args.name, args.version)
     text = json.dumps(bundle_bom(view.manifest, view.record.digest), indent=1)

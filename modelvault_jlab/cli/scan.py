@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__
-from .core.scanning import ScanEngine, ScanReport, Severity, Verdict
-from .core.scanning.sarif import ScannedFile, to_sarif
+from .. import __version__
+from ..core.scanning import ScanEngine, ScanReport, Severity, Verdict
+from ..core.scanning.sarif import ScannedFile, to_sarif
 
 EXIT_CLEAN = 0
 EXIT_FLAGGED = 1
