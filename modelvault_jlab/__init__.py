@@ -28,6 +28,6 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
-    from .extension import ModelVaultApp
+    from .jupyter.extension import ModelVaultApp
 
     return [{"module": "modelvault_jlab", "app": ModelVaultApp}]

@@ -240,7 +240,7 @@ class VaultSettings(LoggingConfigurable):
         Uploads stream to disk, so this bounds disk use, not memory.""",
     ).tag(config=True)
 
-    # -- a central vault (Jupyter extension only; see modelvault_jlab.remote) --
+    # -- a central vault (Jupyter extension only; see modelvault_jlab.jupyter.central_proxy) --
     remote_url = Unicode(
         "",
         help="""Root URL of a central ModelVault (e.g. https://vault.example.com/) this Jupyter
@@ -260,7 +260,7 @@ class VaultSettings(LoggingConfigurable):
         remote_token is empty.""",
     ).tag(config=True)
 
-    # -- kernels (see modelvault_jlab.kernel_env) --
+    # -- kernels (see modelvault_jlab.jupyter.kernel_env) --
     kernel_env_enabled = Bool(
         True,
         help="""Give every kernel started by this Jupyter server an environment pointing at the

@@ -3,7 +3,7 @@
 Handlers authenticate with ModelVault tokens only (``Authorization: Bearer`` from huggingface_hub,
 HTTP Basic password from pip/uv/twine). The protocol routes never read cookies, so cross-site
 request forgery does not apply to them and the XSRF check is skipped. Inside Jupyter, the JSON API
-additionally accepts the logged-in Jupyter user (see ``modelvault_jlab.extension``): every such
+additionally accepts the logged-in Jupyter user (see ``jupyter/extension.py``): every such
 request gets Jupyter's own XSRF check; only a request carrying a vault token in ``Authorization``
 is exempt.
 """

@@ -17,7 +17,7 @@ import pytest
 from huggingface_hub import CommitOperationAdd, HfApi
 
 from modelvault_jlab.config import VaultSettings
-from modelvault_jlab.remote import (
+from modelvault_jlab.jupyter.central_proxy import (
     REQUEST_DROP,
     RemoteSettingsError,
     RemoteToken,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from modelvault_jlab.client import Connection, VaultClient, connection_from_env, split_repo
-from modelvault_jlab.kernel_env import (
+from modelvault_jlab.jupyter.kernel_env import (
     KernelEnvHook,
     KernelEnvOptions,
     install,

@@ -29,7 +29,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import ensure_async
 from tornado import iostream, web
 
-from .config import VaultSettings
+from ..config import VaultSettings
 from .kernel_env import KernelToken
 
 log = logging.getLogger("modelvault")
@@ -104,7 +104,7 @@ def normalize_url(url: str) -> str:
     return str(parsed.copy_with(query=None, fragment=None)).rstrip("/") + "/"
 
 
-class RemoteVault:
+class CentralVault:
     """The central vault as seen from one user's Jupyter server: its URL, the user's token, one
     pooled HTTP client, and the last known state (so that the log says when it changes)."""
 
@@ -202,7 +202,7 @@ def _json_object(content: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class RemoteKernelTokens:
+class CentralKernelTokens:
     """Kernel tokens minted on the central vault with the user's token (see ``kernel_env``).
 
     Any user token may mint a narrower child of itself there (read scope, expiring no later than
@@ -210,7 +210,7 @@ class RemoteKernelTokens:
     central vault, leaves the kernel with the user's own token, and the log says why.
     """
 
-    def __init__(self, remote: RemoteVault) -> None:
+    def __init__(self, remote: CentralVault) -> None:
         self.remote = remote
 
     async def mint(
@@ -266,7 +266,7 @@ class SidebarProxyHandler(APIHandler):
 
     auth_resource = "modelvault"
 
-    def initialize(self, remote: RemoteVault) -> None:
+    def initialize(self, remote: CentralVault) -> None:
         self.remote = remote
         self._body: asyncio.Queue[bytes | None] | None = None
         self._upstream: asyncio.Future[httpx.Response] | None = None
@@ -418,7 +418,7 @@ class CentralOnlyHandler(APIHandler):
 
     auth_resource = "modelvault"
 
-    def initialize(self, remote: RemoteVault) -> None:
+    def initialize(self, remote: CentralVault) -> None:
         self.remote = remote
 
     @web.authenticated
@@ -435,7 +435,7 @@ class CentralOnlyHandler(APIHandler):
     head = post = put = get
 
 
-def remote_handlers(remote: RemoteVault) -> list[tuple[str, type[web.RequestHandler], Any]]:
+def central_proxy_routes(remote: CentralVault) -> list[tuple[str, type[web.RequestHandler], Any]]:
     """Routes relative to base_url (ExtensionApp prefixes it)."""
     kwargs = {"remote": remote}
     return [

@@ -14,9 +14,9 @@ replacing ``ServerApp.kernel_manager_class``, which would fight other extensions
 or a kernel provisioner, which never learns the notebook path. Restarts keep the environment (the
 kernel manager re-uses its launch arguments), so a restarted kernel keeps its token.
 With a central vault (``VaultSettings.remote_url``), the variables point straight at it and the
-token is minted there with the user's token (``remote.RemoteKernelTokens``), falling back to the
-user's own token when that token may not mint. Only ``extension.py`` and ``remote.py`` import this
-module.
+token is minted there with the user's token (``central_proxy.CentralKernelTokens``), falling
+back to the user's own token when that token may not mint. Only ``extension.py`` and
+``central_proxy.py`` import this module.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from .core.identity import SYSTEM
-from .core.vault import Vault
+from ..core.identity import SYSTEM
+from ..core.vault import Vault
 
 log = logging.getLogger("modelvault")
 

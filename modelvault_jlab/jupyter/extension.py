@@ -13,18 +13,19 @@ from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import ensure_async
 from tornado.web import HTTPError, RequestHandler
 
-from . import __version__
-from .bootstrap import open_vault
-from .config import VaultSettings
-from .core.identity import Principal, jupyter_user
-from .core.vault import Vault
+from .. import __version__
+from ..bootstrap import open_vault
+from ..config import VaultSettings
+from ..core.identity import Principal, jupyter_user
+from ..core.vault import Vault
+
+from ..web.access_log import redacting
+from ..web.base import WebContext
+from ..web.routes import route_table
 
 if TYPE_CHECKING:
+    from .central_proxy import CentralVault
     from .kernel_env import KernelEnvHook
-    from .remote import RemoteVault
-from .web.access_log import redacting
-from .web.base import WebContext
-from .web.routes import route_table
 
 AUTH_RESOURCE = "modelvault"
 """The resource jupyter_server's ``Authorizer`` is asked about for every ModelVault request."""
@@ -74,16 +75,16 @@ class ModelVaultApp(ExtensionApp):
     classes = [VaultSettings]
 
     vault: Vault | None = None
-    remote: RemoteVault | None = None
-    """Set instead of ``vault`` when ``remote_url`` names a central vault (``remote.py``)."""
+    remote: CentralVault | None = None
+    """Set instead of ``vault`` when ``remote_url`` names a central vault (``central_proxy.py``)."""
     _kernel_hook: KernelEnvHook | None = None
 
     def initialize_settings(self) -> None:
         self.vault_settings = VaultSettings(parent=self)
         if self.vault_settings.remote_url:
-            from .remote import RemoteVault, resolve_token
+            from .central_proxy import CentralVault, resolve_token
 
-            self.remote = RemoteVault(
+            self.remote = CentralVault(
                 self.vault_settings.remote_url, resolve_token(self.vault_settings), self.log
             )
             self.log.info(
@@ -116,9 +117,9 @@ class ModelVaultApp(ExtensionApp):
 
         tokens: kernel_env.KernelTokens
         if self.remote is not None:
-            from .remote import RemoteKernelTokens
+            from .central_proxy import CentralKernelTokens
 
-            tokens = RemoteKernelTokens(self.remote)
+            tokens = CentralKernelTokens(self.remote)
         else:
             assert self.vault is not None
             tokens = kernel_env.LocalKernelTokens(self.vault, kernel_env.default_user())
@@ -142,9 +143,9 @@ class ModelVaultApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         if self.remote is not None:
-            from .remote import remote_handlers
+            from .central_proxy import central_proxy_routes
 
-            self.handlers.extend(remote_handlers(self.remote))
+            self.handlers.extend(central_proxy_routes(self.remote))
             return
         assert self.vault is not None
         base_url = self.serverapp.base_url if self.serverapp else "/"
