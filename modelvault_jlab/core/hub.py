@@ -22,6 +22,8 @@ from ..errors import (
 )
 from ..ids import (
     CommitSha,
+    RepoId,
+    RepositoryKey,
     RepoType,
     Sha256,
     is_commit_sha,
@@ -61,15 +63,22 @@ def is_bundle_ref(name: str) -> bool:
 
 @dataclass(frozen=True)
 class HubRef:
-    """Where a Hub repo lives: repository key, type and ``namespace/name``."""
+    """Where a Hub repo lives: repository key, type and ``namespace/name``.
 
-    repository: str
+    ``repository`` (the vault's key, e.g. ``models``) and ``repo_id`` (the Hub's id, e.g.
+    ``acme/bert``) are both strings on the wire; their NewTypes keep them apart from here on.
+    """
+
+    repository: RepositoryKey
     repo_type: RepoType
-    repo_id: str
+    repo_id: RepoId
 
     @classmethod
     def parse(cls, repository: str, repo_type: str | None, repo_id: str) -> HubRef:
-        return cls(repository, validate_repo_type(repo_type), validate_repo_id(repo_id))
+        # the key is checked where the repository is looked up (unknown keys answer 404 there)
+        return cls(
+            RepositoryKey(repository), validate_repo_type(repo_type), validate_repo_id(repo_id)
+        )
 
 
 @dataclass(frozen=True)
@@ -167,7 +176,9 @@ class HubService:
             if not self._access.allows(who, "read", member.key):
                 continue
             try:
-                return await self._resolve_in(member, replace(ref, repository=member.key), rev)
+                return await self._resolve_in(
+                    member, replace(ref, repository=RepositoryKey(member.key)), rev
+                )
             except RepoNotFoundError:
                 continue
         raise RepoNotFoundError(f"Repository Not Found: {ref.repo_type} {ref.repo_id}.")

@@ -18,7 +18,6 @@ from ..bootstrap import open_vault
 from ..config import VaultSettings
 from ..core.identity import Principal, jupyter_user
 from ..core.vault import Vault
-
 from ..web.access_log import redacting
 from ..web.base import WebContext
 from ..web.routes import route_table

@@ -1,6 +1,6 @@
 """``%modelvault`` line magics (``%load_ext modelvault_jlab``).
 
-The magics talk to a running vault over HTTP (``modelvault_jlab.client``); they never open its
+The magics talk to a running vault over HTTP (``client.py`` here); they never open its
 storage. ``%modelvault help`` lists the subcommands.
 """
 

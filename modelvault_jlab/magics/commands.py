@@ -1,6 +1,6 @@
 """The ``%modelvault`` subcommands: argv → one function → a display object.
 
-Each talks to the server through :class:`~modelvault_jlab.client.VaultClient` only.
+Each talks to the server through :class:`~modelvault_jlab.magics.client.VaultClient` only.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..client import (
+from .client import (
     Connection,
     VaultClient,
     VaultClientError,

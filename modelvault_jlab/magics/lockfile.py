@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..client import VaultClient, VaultClientError
+from .client import VaultClient, VaultClientError
 
 LOCK_VERSION = 1
 

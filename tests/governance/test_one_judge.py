@@ -15,7 +15,7 @@ import pytest
 from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
 from huggingface_hub import errors as hf_errors
 
-from modelvault_jlab.client import Connection, VaultClient
+from modelvault_jlab.magics.client import Connection, VaultClient
 from tests.servers import RunningServer
 
 BASE_REASON = "its base model model {base} is licensed GPL-3.0-only, which is denied"

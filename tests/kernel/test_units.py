@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from modelvault_jlab.client import Connection, VaultClient, connection_from_env, split_repo
 from modelvault_jlab.jupyter.kernel_env import (
     KernelEnvHook,
     KernelEnvOptions,
@@ -17,6 +16,7 @@ from modelvault_jlab.jupyter.kernel_env import (
     token_description,
     vault_env,
 )
+from modelvault_jlab.magics.client import Connection, VaultClient, connection_from_env, split_repo
 from modelvault_jlab.magics.commands import lock_components, masked
 from modelvault_jlab.magics.lockfile import build_lock
 from modelvault_jlab.web.lineage import subject_prefixes
