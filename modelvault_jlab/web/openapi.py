@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from .api import ApiHandler
+from .api.base import ApiHandler
 from .base import vault_auth
 
 API_PATH = "modelvault/api"

@@ -10,7 +10,22 @@ from typing import Any
 
 from tornado.web import RequestHandler
 
-from . import activity, api, api_browse, bundles, hf, hf_lfs, hf_write, lineage, openapi, pypi
+from . import openapi, pypi
+from .api import (
+    activity,
+    audit,
+    bundles,
+    files,
+    governance,
+    hub_files,
+    info,
+    lineage,
+    packages,
+    repositories,
+    tokens,
+)
+from .api.base import ApiHandler
+from .hf import account, commits, compat, lfs, refs, repos, resolve, tree
 
 _KEY = r"([a-z0-9][a-z0-9._-]{0,62})"
 _SEG = r"([^/]+)"
@@ -23,45 +38,45 @@ BUNDLE = r"modelvault/api/bundles/([a-z0-9][a-z0-9._-]{0,63})/([A-Za-z0-9][A-Za-
 
 ROUTES: list[tuple[str, type[RequestHandler]]] = [
     # -- Hugging Face Hub --
-    (rf"{HF}/api/repos/create", hf_write.CreateRepoHandler),
-    (rf"{HF}/api/repos/delete", hf_write.DeleteRepoHandler),
-    (rf"{HF}/api/whoami-v2", hf.WhoAmIHandler),
-    (rf"{HF}/api/validate-yaml", hf.ValidateYamlHandler),
-    (rf"{HF}/api/agent-harnesses", hf.AgentHarnessesHandler),
-    (rf"{HF}/api/{_TYPES}", hf.RepoListHandler),
-    (rf"{REPO_API}(?:/revision/{_SEG})?", hf.RepoInfoHandler),
-    (rf"{REPO_API}/tree/{_SEG}(?:/(.+))?", hf.TreeHandler),
-    (rf"{REPO_API}/paths-info/{_SEG}", hf.PathsInfoHandler),
-    (rf"{REPO_API}/refs", hf.RefsHandler),
-    (rf"{REPO_API}/commits/{_SEG}", hf.CommitsHandler),
-    (rf"{REPO_API}/preupload/{_SEG}", hf_write.PreuploadHandler),
-    (rf"{REPO_API}/commit/{_SEG}", hf_write.CommitHandler),
-    (rf"{REPO_API}/branch/{_SEG}", hf_write.BranchHandler),
-    (rf"{REPO_API}/tag/{_SEG}", hf_write.TagHandler),
-    (rf"{REPO_API}/settings", hf_write.RepoSettingsHandler),
-    (rf"{REPO_API}/discussions(?:/(\d+))?", hf.DiscussionsHandler),
-    (rf"{REPO_API}/xet-(?:read|write)-token(?:/.*)?", hf.XetTokenHandler),
-    (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}\.git/info/lfs/objects/batch", hf_lfs.LfsBatchHandler),
-    (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}\.git/info/lfs/objects/verify", hf_lfs.LfsVerifyHandler),
+    (rf"{HF}/api/repos/create", repos.CreateRepoHandler),
+    (rf"{HF}/api/repos/delete", repos.DeleteRepoHandler),
+    (rf"{HF}/api/whoami-v2", account.WhoAmIHandler),
+    (rf"{HF}/api/validate-yaml", compat.ValidateYamlHandler),
+    (rf"{HF}/api/agent-harnesses", compat.AgentHarnessesHandler),
+    (rf"{HF}/api/{_TYPES}", repos.RepoListHandler),
+    (rf"{REPO_API}(?:/revision/{_SEG})?", repos.RepoInfoHandler),
+    (rf"{REPO_API}/tree/{_SEG}(?:/(.+))?", tree.TreeHandler),
+    (rf"{REPO_API}/paths-info/{_SEG}", tree.PathsInfoHandler),
+    (rf"{REPO_API}/refs", refs.RefsHandler),
+    (rf"{REPO_API}/commits/{_SEG}", commits.CommitsHandler),
+    (rf"{REPO_API}/preupload/{_SEG}", commits.PreuploadHandler),
+    (rf"{REPO_API}/commit/{_SEG}", commits.CommitHandler),
+    (rf"{REPO_API}/branch/{_SEG}", refs.BranchHandler),
+    (rf"{REPO_API}/tag/{_SEG}", refs.TagHandler),
+    (rf"{REPO_API}/settings", repos.RepoSettingsHandler),
+    (rf"{REPO_API}/discussions(?:/(\d+))?", compat.DiscussionsHandler),
+    (rf"{REPO_API}/xet-(?:read|write)-token(?:/.*)?", compat.XetTokenHandler),
+    (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}\.git/info/lfs/objects/batch", lfs.LfsBatchHandler),
+    (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}\.git/info/lfs/objects/verify", lfs.LfsVerifyHandler),
     (
         rf"{HF}/lfs-objects/([0-9a-f]{{64}})/(\d{{1,20}})(?:/part/(\d{{1,6}})|/complete)?",
-        hf_lfs.LfsObjectHandler,
+        lfs.LfsObjectHandler,
     ),
-    (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}/resolve/{_SEG}/(.+)", hf.ResolveHandler),
+    (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}/resolve/{_SEG}/(.+)", resolve.ResolveHandler),
     # -- JSON API (described in openapi.yaml) --
     (r"modelvault/api/openapi\.json", openapi.OpenApiHandler),
-    (r"modelvault/api/info", api.InfoHandler),
-    (r"modelvault/api/repositories", api.RepositoriesHandler),
-    (rf"modelvault/api/repositories/{_KEY}", api.RepositoryHandler),
-    (rf"modelvault/api/repositories/{_KEY}/hub", api.HubReposHandler),
-    (r"modelvault/api/tokens", api.TokensHandler),
-    (r"modelvault/api/tokens/([0-9a-f]{1,32})", api.TokenHandler),
-    (r"modelvault/api/audit", api.AuditHandler),
-    (r"modelvault/api/policies", api.PoliciesHandler),
-    (r"modelvault/api/waivers", api.WaiversHandler),
-    (r"modelvault/api/waivers/(\d{1,12})", api.WaiverHandler),
-    (r"modelvault/api/scans/([0-9a-f]{64})", api.ScanHandler),
-    (r"modelvault/api/violations", api.ViolationsHandler),
+    (r"modelvault/api/info", info.InfoHandler),
+    (r"modelvault/api/repositories", repositories.RepositoriesHandler),
+    (rf"modelvault/api/repositories/{_KEY}", repositories.RepositoryHandler),
+    (rf"modelvault/api/repositories/{_KEY}/hub", repositories.HubReposHandler),
+    (r"modelvault/api/tokens", tokens.TokensHandler),
+    (r"modelvault/api/tokens/([0-9a-f]{1,32})", tokens.TokenHandler),
+    (r"modelvault/api/audit", audit.AuditHandler),
+    (r"modelvault/api/policies", governance.PoliciesHandler),
+    (r"modelvault/api/waivers", governance.WaiversHandler),
+    (r"modelvault/api/waivers/(\d{1,12})", governance.WaiverHandler),
+    (r"modelvault/api/scans/([0-9a-f]{64})", governance.ScanHandler),
+    (r"modelvault/api/violations", governance.ViolationsHandler),
     # -- release bundles --
     (r"modelvault/api/bundles", bundles.BundlesHandler),
     (r"modelvault/api/bundles/import", bundles.BundleImportHandler),
@@ -71,12 +86,12 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (rf"{BUNDLE}/archive", bundles.BundleArchiveHandler),
     (rf"{BUNDLE}/bom", bundles.BundleBomHandler),
     (r"modelvault/api/bundle-keys", bundles.BundleKeysHandler),
-    (r"modelvault/api/files", bundles.FilesHandler),
-    (r"modelvault/api/files/([A-Za-z0-9][A-Za-z0-9._-]{0,199})", bundles.FileHandler),
+    (r"modelvault/api/files", files.FilesHandler),
+    (r"modelvault/api/files/([A-Za-z0-9][A-Za-z0-9._-]{0,199})", files.FileHandler),
     (r"modelvault/api/lineage", lineage.LineageHandler),
     (r"modelvault/api/activity", activity.ActivityHandler),
-    (rf"modelvault/api/repositories/{_KEY}/packages", bundles.PackageProjectsHandler),
-    (rf"modelvault/api/repositories/{_KEY}/packages/{_SEG}", bundles.PackageFilesHandler),
+    (rf"modelvault/api/repositories/{_KEY}/packages", packages.PackageProjectsHandler),
+    (rf"modelvault/api/repositories/{_KEY}/packages/{_SEG}", packages.PackageFilesHandler),
     # -- PyPI (Simple API, PEP 658 metadata, legacy upload) --
     (rf"{PYPI}/simple", pypi.SimpleIndexHandler),
     (rf"{PYPI}/simple/{_SEG}", pypi.SimpleProjectHandler),
@@ -86,7 +101,7 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     # -- JSON API: browsing (sidebar) --
     (
         rf"modelvault/api/repositories/{_KEY}/hub/{_TYPES}/{_SEG}/{_SEG}/files",
-        api_browse.HubFilesHandler,
+        hub_files.HubFilesHandler,
     ),
 ]
 
@@ -97,7 +112,7 @@ def route_table(
     """Routes with their handler kwargs; ``wrap_api`` adapts API handlers to the host (Jupyter)."""
     table = []
     for pattern, handler in ROUTES:
-        if wrap_api is not None and issubclass(handler, api.ApiHandler):
+        if wrap_api is not None and issubclass(handler, ApiHandler):
             handler = wrap_api(handler)
         table.append(
             (pattern + "/?$" if not pattern.endswith("(.+)") else pattern + "$", handler, kwargs)

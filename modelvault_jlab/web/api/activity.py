@@ -3,8 +3,8 @@ sidebar's live view. Thin: the registry is ``core/activity.py``."""
 
 from __future__ import annotations
 
-from .api import ApiHandler
-from .base import vault_auth
+from ..base import vault_auth
+from .base import ApiHandler
 
 
 class ActivityHandler(ApiHandler):

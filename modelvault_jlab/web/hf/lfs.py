@@ -9,13 +9,13 @@ from urllib.parse import urlencode
 
 from tornado import web
 
-from ..core.hub import HubRef
-from ..core.lfs import MAX_BATCH_OBJECTS, BatchResult
-from ..errors import InvalidInputError
-from ..protocols import hf as wire
-from ..storage.base import BlobWriter
-from .base import vault_auth
-from .hf import HfHandler
+from ...core.hub import HubRef
+from ...core.lfs import MAX_BATCH_OBJECTS, BatchResult
+from ...errors import InvalidInputError
+from ...protocols import hf as wire
+from ...storage.base import BlobWriter
+from ..base import vault_auth
+from .base import HfHandler
 
 YIELD_EVERY = 4
 """Batch objects answered between two turns of the event loop."""

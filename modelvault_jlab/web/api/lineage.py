@@ -16,10 +16,10 @@ import json
 import re
 from typing import Any
 
-from ..errors import InvalidInputError
-from ..storage.base import AuditEvent, AuditQuery
-from .api import ApiHandler
-from .base import vault_auth
+from ...errors import InvalidInputError
+from ...storage.base import AuditEvent, AuditQuery
+from ..base import vault_auth
+from .base import ApiHandler
 
 FETCH_ACTIONS = ("hub.file.download", "pypi.file.download")
 MAX_EVENTS = 5000

@@ -1,5 +1,5 @@
-"""Bundle routes of the JSON API: create, list, show, promote, verify, export, import, BOM, keys
-and generic files. Thin: one domain call per verb; archives stream both ways."""
+"""Bundle routes of the JSON API: create, list, show, promote, verify, export, import, BOM,
+keys. Thin: one domain call per verb; archives stream both ways."""
 
 from __future__ import annotations
 
@@ -7,29 +7,16 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 from tornado import web
 
-from ..core.bundles.bom import bundle_bom
-from ..core.bundles.transfer import ImportSession, begin_import, export_archive
-from ..errors import InvalidInputError, VaultError
-from ..storage.base import BlobWriter
-from ..storage.bundles import GenericFileRecord
-from .api import ApiHandler
-from .base import vault_auth
+from ...core.bundles.bom import bundle_bom
+from ...core.bundles.transfer import ImportSession, begin_import, export_archive
+from ...errors import InvalidInputError, VaultError
+from ..base import vault_auth
+from .base import ApiHandler
 
 MAX_ARCHIVE_BYTES = 16 * 1024**4
-
-
-def file_json(r: GenericFileRecord) -> dict[str, Any]:
-    return {
-        "name": r.name,
-        "sha256": r.sha256,
-        "size": r.size,
-        "created_by": r.created_by,
-        "created_at": r.created_at,
-    }
 
 
 class BundlesHandler(ApiHandler):
@@ -208,73 +195,3 @@ class BundleKeysHandler(ApiHandler):
         key_id = self.vault.bundles.keys.trust(key)
         self.vault.audit.record(self.principal, "bundle.key.trust", subject=key_id)
         self.write_json({"key_id": key_id}, status=201)
-
-
-class PackageProjectsHandler(ApiHandler):
-    """``GET repositories/{key}/packages``: projects of a pypi repository, for the bundle wizard."""
-
-    @vault_auth
-    def get(self, key: str) -> None:
-        self.write_json({"projects": self.vault.bundles.package_projects(self.principal, key)})
-
-
-class PackageFilesHandler(ApiHandler):
-    """``GET repositories/{key}/packages/{project}``: its stored files (what a bundle can pin)."""
-
-    @vault_auth
-    def get(self, key: str, project: str) -> None:
-        files = self.vault.bundles.package_files(self.principal, key, project)
-        self.write_json(
-            {
-                "project": project,
-                "files": [
-                    {
-                        "filename": f.filename,
-                        "version": f.version,
-                        "sha256": f.sha256,
-                        "size": f.size,
-                        "requires_python": f.requires_python,
-                        "yanked": f.yanked,
-                    }
-                    for f in files
-                ],
-            }
-        )
-
-
-class FilesHandler(ApiHandler):
-    @vault_auth
-    def get(self) -> None:
-        self.write_json({"files": [file_json(r) for r in self.vault.bundles.files(self.principal)]})
-
-
-@web.stream_request_body
-class FileHandler(ApiHandler):
-    """``PUT files/{name}``: a generic file streamed into the blob store (``X-Sha256`` checks
-    it when sent)."""
-
-    writer: BlobWriter | None = None
-
-    async def prepare_request(self) -> None:
-        if self.request.method == "PUT":
-            self.writer = self.vault.bundles.begin_file(self.principal, self.path_args[0])
-            self.request.connection.set_max_body_size(MAX_ARCHIVE_BYTES)  # type: ignore[union-attr]
-
-    def data_received(self, chunk: bytes) -> None:
-        if self.writer is not None:
-            self.writer.write(chunk)
-
-    def on_connection_close(self) -> None:
-        if self.writer is not None:
-            self.writer.abort()
-
-    @vault_auth
-    def put(self, name: str) -> None:
-        assert self.writer is not None
-        try:
-            record = self.vault.bundles.finish_file(
-                self.principal, name, self.writer, self.request.headers.get("X-Sha256") or None
-            )
-        finally:
-            self.writer.abort()
-        self.write_json(file_json(record), status=201)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.gate import Subject
-from ..core.hub import HubRef, Resolved
-from ..core.judge import subject_of
-from ..core.policy.engine import Decision, Violation
-from ..storage.base import FileEntry
-from .api import ApiHandler
-from .base import vault_auth
+from ...core.gate import Subject
+from ...core.hub import HubRef, Resolved
+from ...core.judge import subject_of
+from ...core.policy.engine import Decision, Violation
+from ...storage.base import FileEntry
+from ..base import vault_auth
+from .base import ApiHandler
 
 MAX_PAGE = 1000
 _TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
