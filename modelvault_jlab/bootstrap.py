@@ -16,9 +16,9 @@ from .storage.base import BlobStore
 from .storage.blobs_fs import FsBlobStore
 from .storage.bundles_sql import SqlBundleStore
 from .storage.meta_sql import SqlMetadataStore
-from .storage.migrations import ensure_current, migrate
 from .storage.packages_sql import SqlPackageStore
-from .storage.sql import Database, open_database
+from .storage.sql.database import Database, open_database
+from .storage.sql.migrations import ensure_current, migrate
 from .upstream.egress import EgressGuard
 from .upstream.hf_http import HfUpstreams
 from .upstream.pypi_http import HttpxPypiUpstream

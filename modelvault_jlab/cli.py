@@ -180,8 +180,8 @@ def cmd_repo_list(args: argparse.Namespace) -> int:
 
 def cmd_db(args: argparse.Namespace) -> int:
     """``db status`` / ``db migrate``: the schema of the metadata database, without a vault."""
-    from .storage.migrations import LATEST, migrate, status
-    from .storage.sql import open_database
+    from .storage.sql.database import open_database
+    from .storage.sql.migrations import LATEST, migrate, status
 
     db = open_database(_settings(args).database_target())
     try:

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from ..errors import ConflictError, WriteConflictError
 from .bundles import BundleRecord, BundleStore, GenericFileRecord, PromotionRecord
-from .sql import ConstraintError, Row, SqlDatabase
+from .sql.database import ConstraintError, Row
+from .sql.store import SqlDatabase
 
 _COLS = "id, name, version, digest, manifest, signature, created_by, created_at, origin"
 

@@ -45,7 +45,8 @@ from .base import (
     TokenRecord,
     WaiverRecord,
 )
-from .sql import ConstraintError, Row, SqlDatabase, Tx
+from .sql.database import ConstraintError, Row, Tx
+from .sql.store import SqlDatabase
 
 
 def _folder_bounds(folder: str) -> tuple[str, str]:

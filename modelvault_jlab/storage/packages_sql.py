@@ -10,7 +10,8 @@ lock orders two replicas refreshing one project, so their link sets never mix.
 from __future__ import annotations
 
 from .packages import PackageFileRecord, PackageStore, RemoteLinkRecord, RemotePageRecord
-from .sql import Row, SqlDatabase
+from .sql.database import Row
+from .sql.store import SqlDatabase
 
 _FILE_COLUMNS = (
     "repository, filename, project, display_name, version, sha256, size, requires_python, "

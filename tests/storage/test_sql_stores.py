@@ -23,14 +23,14 @@ from modelvault_jlab.storage.base import (
 from modelvault_jlab.storage.bundles import BundleRecord, GenericFileRecord, PromotionRecord
 from modelvault_jlab.storage.bundles_sql import SqlBundleStore
 from modelvault_jlab.storage.meta_sql import SqlMetadataStore
-from modelvault_jlab.storage.migrations import migrate
 from modelvault_jlab.storage.packages import (
     PackageFileRecord,
     RemoteLinkRecord,
     RemotePageRecord,
 )
 from modelvault_jlab.storage.packages_sql import SqlPackageStore
-from modelvault_jlab.storage.sql import Database, open_database
+from modelvault_jlab.storage.sql.database import Database, open_database
+from modelvault_jlab.storage.sql.migrations import migrate
 
 T = TypeVar("T")
 
