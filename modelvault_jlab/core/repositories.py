@@ -13,8 +13,8 @@ from ..errors import InvalidInputError, RepoExistsError, RepositoryNotFoundError
 from ..ids import validate_repository_key
 from ..storage.base import REPOSITORY_KINDS, MetadataStore, RepositoryRecord
 from .audit import AuditLog
+from .governance.policy.engine import effective_policies, parse_policies
 from .identity import AccessPolicy, Principal
-from .policy.engine import effective_policies, parse_policies
 from .secrets import MASK, SecretBox
 
 log = logging.getLogger(__name__)

@@ -22,16 +22,17 @@ from .bundles import BundleService
 from .bundles.signing import KeyRing
 from .content import ContentStore
 from .egress import EgressPolicy
-from .gate import Gate
+from .governance.gate import Gate
+from .governance.judge import Judge
 from .holdings import BlobHoldings
-from .hub import HubService
-from .hub_ports import HubUpstream, HubUpstreams
-from .hub_write import HubWriter
+from .hub.download import HubDownloads
+from .hub.lfs import LfsService
+from .hub.mirror import HubMirror, validate_hf_config
+from .hub.ports import HubUpstream, HubUpstreams
+from .hub.read import HubService
+from .hub.write import HubWriter
 from .identity import AccessPolicy, IdentityService, Principal
-from .judge import Judge
 from .leases import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, Lease, Leases
-from .lfs import LfsService
-from .mirror import HubMirror, validate_hf_config
 from .pypi import PypiOptions, PypiService
 from .pypi.ports import PypiUpstream
 from .repositories import RepositoryService
@@ -121,6 +122,7 @@ class Vault:
             meta, self.content, self.access, self.audit, self.mirror, self.gate, clock
         )
         self.judge = Judge(self.hub, self.gate, meta)
+        self.downloads = HubDownloads(self.hub, self.judge, self.content)
         self.holdings = BlobHoldings(meta, self.access)
         self.hub_write = HubWriter(
             self.hub, meta, self.content, self.audit, self.holdings, self.gate, clock

@@ -10,8 +10,8 @@ import time
 from typing import Any
 
 from ..core.content import lfs_pointer
-from ..core.hub import Resolved
-from ..core.tree import TreeEntry
+from ..core.hub.refs import Resolved
+from ..core.hub.tree import TreeEntry
 from ..storage.base import CommitRecord, FileEntry, HubRepoRecord, RefRecord
 
 HEADER_REPO_COMMIT = "X-Repo-Commit"

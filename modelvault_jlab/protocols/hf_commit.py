@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 from ..core.content import git_blob_oid
-from ..core.hub_write import DeletePath, Operation, PutFile
+from ..core.hub.write import DeletePath, Operation, PutFile
 from ..errors import InvalidInputError
 from ..storage.base import BlobInfo
 from ..strict_json import parse_json

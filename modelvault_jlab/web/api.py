@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.policy.engine import Policy
+from ..core.governance.policy.engine import Policy
 from ..core.secrets import MASK, is_secret_setting
 from ..core.urls import mask_userinfo
 from ..errors import InvalidInputError, NotFoundError

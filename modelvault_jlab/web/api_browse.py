@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.gate import Subject
-from ..core.hub import HubRef, Resolved
-from ..core.judge import subject_of
-from ..core.policy.engine import Decision, Violation
+from ..core.governance.judge import subject_of
+from ..core.governance.policy.engine import Decision, Violation
+from ..core.governance.subject import Subject
+from ..core.hub.refs import HubRef, Resolved
 from ..storage.base import FileEntry
 from .api import ApiHandler
 from .base import vault_auth

@@ -8,8 +8,8 @@ from typing import IO, Any
 
 from tornado import web
 
-from ..core.hub import HubRef
-from ..core.lfs import MAX_BATCH_OBJECTS
+from ..core.hub.lfs import MAX_BATCH_OBJECTS
+from ..core.hub.refs import HubRef
 from ..errors import InvalidInputError, RepoExistsError
 from ..ids import validate_repo_path, validate_repo_type
 from ..protocols import hf as wire

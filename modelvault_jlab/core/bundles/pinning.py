@@ -14,11 +14,13 @@ from ...storage.base import FileEntry, MetadataStore, RepositoryRecord
 from ...storage.bundles import BundleStore
 from ...storage.packages import PackageStore
 from ..content import ContentStore
-from ..gate import Gate, Subject
-from ..hub import HubRef, HubService
+from ..governance.gate import Gate
+from ..governance.judge import Judge, subject_of
+from ..governance.policy.engine import Decision
+from ..governance.subject import Subject
+from ..hub.read import HubService
+from ..hub.refs import HubRef
 from ..identity import AccessPolicy, Principal
-from ..judge import Judge, subject_of
-from ..policy.engine import Decision
 from ..pypi.names import normalize
 from .manifest import (
     Component,

@@ -25,7 +25,8 @@ from ...storage.base import BlobInfo, MetadataStore, RepositoryRecord
 from ...storage.packages import PackageStore
 from ..audit import AuditLog
 from ..content import ContentStore
-from ..gate import Gate, Subject
+from ..governance.gate import Gate
+from ..governance.subject import Subject
 from ..identity import AccessPolicy, Action, Principal
 from ..repositories import check_settings
 from ..streaming import StreamThrough

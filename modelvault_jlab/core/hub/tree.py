@@ -10,14 +10,12 @@ import base64
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from ..errors import EntryNotFoundError, InvalidInputError
-from ..ids import validate_repo_path
-from ..storage.base import FileEntry, MetadataStore
-
-if TYPE_CHECKING:
-    from .hub import Resolved
+from ...errors import EntryNotFoundError, InvalidInputError
+from ...ids import validate_repo_path
+from ...storage.base import FileEntry, MetadataStore
+from .refs import Resolved
 
 TREE_PAGE_SIZE = 1000
 _FAR = "/\U0010ffff"  # sorts after every path inside a folder

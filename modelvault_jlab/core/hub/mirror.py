@@ -17,15 +17,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from ..errors import (
+from ...errors import (
     InvalidInputError,
     OfflineModeError,
     PolicyError,
     RepoExistsError,
     UpstreamUnavailableError,
 )
-from ..ids import CommitSha, RepoType, Sha256, is_commit_sha, is_sha256, validate_repo_path
-from ..storage.base import (
+from ...ids import CommitSha, RepoType, Sha256, is_commit_sha, is_sha256, validate_repo_path
+from ...storage.base import (
     BlobInfo,
     CommitRecord,
     FileEntry,
@@ -33,11 +33,11 @@ from ..storage.base import (
     MetadataStore,
     RepositoryRecord,
 )
-from .content import ContentStore
-from .hub_ports import HubUpstream
-from .repositories import check_settings
-from .streaming import Flight, StreamThrough
-from .urls import userinfo_of
+from ..content import ContentStore
+from ..repositories import check_settings
+from ..streaming import Flight, StreamThrough
+from ..urls import userinfo_of
+from .ports import HubUpstream
 
 DEFAULT_REVISION_TTL_SECONDS = 60.0
 
