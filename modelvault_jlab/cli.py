@@ -22,7 +22,7 @@ from . import __version__
 from .config import VaultSettings
 from .core.identity import SCOPES, SYSTEM
 from .errors import VaultError
-from .storage.base import REPOSITORY_KINDS
+from .storage.records import REPOSITORY_KINDS
 
 
 def _settings(args: argparse.Namespace) -> VaultSettings:

@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..storage.base import AuditEvent, AuditQuery, MetadataStore
+from ..storage.meta import MetadataStore
+from ..storage.records import AuditEvent, AuditQuery
 from .identity import Principal
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 from ..errors import BlobNotFoundError
 from ..ids import Sha256
-from ..storage.base import BlobInfo, BlobStore, BlobWriter, MetadataStore
+from ..storage.blobs import BlobStore, BlobWriter
+from ..storage.meta import MetadataStore
+from ..storage.records import BlobInfo
 
 
 def git_blob_oid(data: bytes) -> str:

@@ -14,7 +14,7 @@ Hub commit means uploading it (conservative, never wrong).
 from __future__ import annotations
 
 from ..ids import Sha256
-from ..storage.base import MetadataStore
+from ..storage.meta import MetadataStore
 from .identity import AccessPolicy, Principal
 
 

@@ -18,7 +18,8 @@ from typing import Literal
 
 from ..errors import AuthenticationError, InvalidInputError, NotFoundError, PermissionDeniedError
 from ..ids import validate_repository_key
-from ..storage.base import MetadataStore, TokenRecord
+from ..storage.meta import MetadataStore
+from ..storage.records import TokenRecord
 
 Action = Literal["read", "write", "admin"]
 SCOPES: tuple[Action, ...] = ("read", "write", "admin")
@@ -244,6 +245,9 @@ class IdentityService:
 
     def list_tokens(self) -> list[TokenRecord]:
         return self._meta.list_tokens()
+
+    def get_token(self, token_id: str) -> TokenRecord | None:
+        return self._meta.get_token(token_id)
 
 
 class AccessPolicy:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Generic, TypeVar
 
-from ..storage.base import MetadataStore
+from ..storage.meta import MetadataStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

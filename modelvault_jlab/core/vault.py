@@ -11,11 +11,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ..errors import AuthenticationError, UpstreamUnavailableError
-from ..storage.base import BlobStore, MetadataStore, RepositoryRecord
+from ..ids import Sha256
+from ..storage.blobs import BlobStore
 from ..storage.bundles import BundleStore
-from ..storage.bundles_sql import SqlBundleStore
+from ..storage.meta import MetadataStore
 from ..storage.packages import PackageStore
-from ..storage.packages_sql import SqlPackageStore
+from ..storage.records import RepositoryRecord
+from ..storage.sql.bundles import SqlBundleStore
+from ..storage.sql.packages import SqlPackageStore
 from .activity import Activity
 from .audit import AuditLog
 from .bundles import BundleService
@@ -37,7 +40,7 @@ from .pypi import PypiOptions, PypiService
 from .pypi.ports import PypiUpstream
 from .repositories import RepositoryService
 from .secrets import SecretBox
-from .streaming import StreamThrough
+from .streaming import ContentStream, StreamThrough
 from .throttle import AuthThrottle, ThrottleSettings
 
 log = logging.getLogger(__name__)
@@ -235,6 +238,10 @@ class Vault:
         )
         if count:
             log.warning("Re-scanned %d blob(s) judged by an older scanner version.", count)
+
+    def open_stored(self, sha256: Sha256) -> ContentStream:
+        """The bytes of a stored blob (its caller already judged it)."""
+        return ContentStream(self.blobs, sha256, None)
 
     async def aclose(self) -> None:
         self._closing.set()

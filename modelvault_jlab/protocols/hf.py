@@ -12,7 +12,7 @@ from typing import Any
 from ..core.content import lfs_pointer
 from ..core.hub.refs import Resolved
 from ..core.hub.tree import TreeEntry
-from ..storage.base import CommitRecord, FileEntry, HubRepoRecord, RefRecord
+from ..storage.records import CommitRecord, FileEntry, HubRepoRecord, RefRecord
 
 HEADER_REPO_COMMIT = "X-Repo-Commit"
 HEADER_LINKED_ETAG = "X-Linked-Etag"

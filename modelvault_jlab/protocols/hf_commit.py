@@ -16,7 +16,7 @@ from typing import IO, Any
 from ..core.content import git_blob_oid
 from ..core.hub.write import DeletePath, Operation, PutFile
 from ..errors import InvalidInputError
-from ..storage.base import BlobInfo
+from ..storage.records import BlobInfo
 from ..strict_json import parse_json
 
 BATCH_BYTES = 64 * 1024 * 1024

@@ -14,7 +14,7 @@ from ..core.governance.judge import subject_of
 from ..core.governance.policy.engine import Decision, Violation
 from ..core.governance.subject import Subject
 from ..core.hub.refs import HubRef, Resolved
-from ..storage.base import FileEntry
+from ..storage.records import FileEntry
 from .api import ApiHandler
 from .base import vault_auth
 

@@ -14,7 +14,7 @@ from tornado import web
 from ..core.bundles.bom import bundle_bom
 from ..core.bundles.transfer import ImportSession, begin_import, export_archive
 from ..errors import InvalidInputError, VaultError
-from ..storage.base import BlobWriter
+from ..storage.blobs import BlobWriter
 from ..storage.bundles import GenericFileRecord
 from .api import ApiHandler
 from .base import vault_auth

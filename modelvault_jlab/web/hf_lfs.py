@@ -13,7 +13,7 @@ from ..core.hub.lfs import MAX_BATCH_OBJECTS, BatchResult
 from ..core.hub.refs import HubRef
 from ..errors import InvalidInputError
 from ..protocols import hf as wire
-from ..storage.base import BlobWriter
+from ..storage.blobs import BlobWriter
 from .base import vault_auth
 from .hf import HfHandler
 

@@ -131,7 +131,7 @@ def test_promotions_are_ordered_signed_and_admin_only(site: Site) -> None:
     actions = [
         e.action
         for e in site.vault.audit.query(
-            __import__("modelvault_jlab.storage.base", fromlist=["AuditQuery"]).AuditQuery(
+            __import__("modelvault_jlab.storage.records", fromlist=["AuditQuery"]).AuditQuery(
                 action="bundle.promote"
             )
         )

@@ -13,7 +13,7 @@ from modelvault_jlab.core.hub.refs import HubRef
 from modelvault_jlab.core.identity import SYSTEM
 from modelvault_jlab.errors import PolicyError
 from modelvault_jlab.ids import Sha256
-from modelvault_jlab.storage.base import AuditQuery
+from modelvault_jlab.storage.records import AuditQuery
 from tests.bundles.conftest import Site, open_test_vault, uid
 from tests.governance.test_product_story import malicious_pickle
 

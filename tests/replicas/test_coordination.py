@@ -28,9 +28,9 @@ from modelvault_jlab.core.scanning import ScanEngine
 from modelvault_jlab.core.streaming import Flight, StreamThrough
 from modelvault_jlab.core.vault import Vault
 from modelvault_jlab.errors import PolicyError
-from modelvault_jlab.storage.base import BlobInfo, ScanRecord
 from modelvault_jlab.storage.blobs_fs import FsBlobStore
-from modelvault_jlab.storage.meta_sql import SqlMetadataStore
+from modelvault_jlab.storage.records import BlobInfo, ScanRecord
+from modelvault_jlab.storage.sql.metadata import SqlMetadataStore
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import pytest
 
 from modelvault_jlab.bootstrap import open_vault
 from modelvault_jlab.config import VaultSettings
-from modelvault_jlab.storage.base import RepositoryRecord
-from modelvault_jlab.storage.meta_sql import SqlMetadataStore
+from modelvault_jlab.storage.records import RepositoryRecord
 from modelvault_jlab.storage.sql.database import open_database
+from modelvault_jlab.storage.sql.metadata import SqlMetadataStore
 from modelvault_jlab.storage.sql.migrations import (
     LATEST,
     MIGRATIONS,

@@ -10,9 +10,10 @@ from typing import Any, Protocol
 
 from ...errors import ConflictError, NotFoundError
 from ...ids import Sha256
-from ...storage.base import FileEntry, MetadataStore, RepositoryRecord
 from ...storage.bundles import BundleStore
+from ...storage.meta import MetadataStore
 from ...storage.packages import PackageStore
+from ...storage.records import FileEntry, RepositoryRecord
 from ..content import ContentStore
 from ..governance.gate import Gate
 from ..governance.judge import Judge, subject_of

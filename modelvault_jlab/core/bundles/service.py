@@ -17,8 +17,9 @@ from typing import Any
 
 from ...errors import ConflictError, InvalidInputError, NotFoundError, PolicyError
 from ...ids import Sha256
-from ...storage.base import BlobWriter, MetadataStore
+from ...storage.blobs import BlobWriter
 from ...storage.bundles import BundleRecord, BundleStore, GenericFileRecord, PromotionRecord
+from ...storage.meta import MetadataStore
 from ...storage.packages import PackageFileRecord, PackageStore
 from ..audit import AuditLog
 from ..content import ContentStore

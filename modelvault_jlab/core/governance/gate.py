@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ...errors import InvalidInputError, NotFoundError, PolicyError
 from ...ids import Sha256
-from ...storage.base import FileEntry, MetadataStore, RepositoryRecord, ScanRecord, WaiverRecord
+from ...storage.meta import MetadataStore
+from ...storage.records import FileEntry, RepositoryRecord, ScanRecord, WaiverRecord
 from ..audit import AuditLog
 from ..content import ContentStore
 from ..identity import AccessPolicy, Principal
@@ -224,6 +225,14 @@ class Gate:
     def _bump(self) -> None:
         # Unique, not a timestamp: replicas with skewed clocks must never reuse an epoch.
         self._meta.set_setting("policy_epoch", uuid.uuid4().hex)
+
+    def scan_report(self, sha256: Sha256) -> ScanRecord | None:
+        """The stored scan verdict of a blob (``None``: never scanned)."""
+        return self._meta.get_scan(sha256)
+
+    def flagged(self, limit: int) -> list[ScanRecord]:
+        """Blobs whose latest verdict is malicious, suspicious or an error."""
+        return self._meta.list_scans(["malicious", "suspicious", "error"], limit)
 
     def global_policies(self) -> list[Policy]:
         return parse_policies(self._meta.get_setting("policies"))

@@ -24,7 +24,8 @@ from typing import Any
 
 from ...errors import VaultError
 from ...ids import Sha256
-from ...storage.base import FileEntry, MetadataStore, ScanRecord
+from ...storage.meta import MetadataStore
+from ...storage.records import FileEntry, ScanRecord
 from ..hub.cards import Card
 from ..hub.read import HubService
 from ..hub.refs import HubRef, Resolved

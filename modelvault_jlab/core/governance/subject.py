@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...storage.base import RepositoryRecord
+from ...storage.records import RepositoryRecord
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from ...errors import InvalidInputError
 from ...ids import validate_repo_id, validate_repo_type, validate_sha256
-from ...storage.base import WaiverRecord
+from ...storage.records import WaiverRecord
 from ..identity import Principal
 from .policy.engine import Violation
 from .subject import Subject

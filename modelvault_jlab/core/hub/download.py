@@ -20,7 +20,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from ...ids import Sha256
-from ...storage.base import FileEntry
+from ...storage.records import FileEntry
 from ..content import ContentStore
 from ..governance.judge import Judge
 from ..identity import Principal

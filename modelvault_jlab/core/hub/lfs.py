@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from ...errors import AuthenticationError, BlobNotFoundError, InvalidInputError, NotFoundError
 from ...ids import Sha256, validate_sha256
-from ...storage.base import BlobInfo, MetadataStore
+from ...storage.meta import MetadataStore
+from ...storage.records import BlobInfo
 from ..audit import AuditLog
 from ..content import ContentStore
 from ..holdings import BlobHoldings

@@ -25,14 +25,8 @@ from ...errors import (
     UpstreamUnavailableError,
 )
 from ...ids import CommitSha, RepoType, Sha256, is_commit_sha, is_sha256, validate_repo_path
-from ...storage.base import (
-    BlobInfo,
-    CommitRecord,
-    FileEntry,
-    HubRepoRecord,
-    MetadataStore,
-    RepositoryRecord,
-)
+from ...storage.meta import MetadataStore
+from ...storage.records import BlobInfo, CommitRecord, FileEntry, HubRepoRecord, RepositoryRecord
 from ..content import ContentStore
 from ..repositories import check_settings
 from ..streaming import Flight, StreamThrough

@@ -27,12 +27,12 @@ from ...ids import (
     validate_repo_path,
     validate_revision,
 )
-from ...storage.base import (
+from ...storage.meta import MetadataStore
+from ...storage.records import (
     BlobInfo,
     CommitRecord,
     FileEntry,
     HubRepoRecord,
-    MetadataStore,
     RefRecord,
     RepositoryRecord,
 )

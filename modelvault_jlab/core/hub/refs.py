@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ...errors import InvalidRevisionError
 from ...ids import RepoType, pr_number, validate_repo_id, validate_repo_type
-from ...storage.base import CommitRecord, HubRepoRecord, RefKind, RepositoryRecord
+from ...storage.records import CommitRecord, HubRepoRecord, RefKind, RepositoryRecord
 
 DEFAULT_BRANCH = "main"
 BUNDLE_REF_PREFIX = "bundle/"

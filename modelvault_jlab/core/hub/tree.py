@@ -14,7 +14,8 @@ from typing import Literal
 
 from ...errors import EntryNotFoundError, InvalidInputError
 from ...ids import validate_repo_path
-from ...storage.base import FileEntry, MetadataStore
+from ...storage.meta import MetadataStore
+from ...storage.records import FileEntry
 from .refs import Resolved
 
 TREE_PAGE_SIZE = 1000

@@ -32,12 +32,12 @@ from ...ids import (
     validate_revision,
     validate_sha256,
 )
-from ...storage.base import (
+from ...storage.meta import MetadataStore
+from ...storage.records import (
     CommitRecord,
     FileChange,
     FileEntry,
     HubRepoRecord,
-    MetadataStore,
     RefKind,
     RefRecord,
 )

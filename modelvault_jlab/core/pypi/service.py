@@ -21,8 +21,9 @@ from ...errors import (
     VaultError,
 )
 from ...ids import Sha256
-from ...storage.base import BlobInfo, MetadataStore, RepositoryRecord
+from ...storage.meta import MetadataStore
 from ...storage.packages import PackageStore
+from ...storage.records import BlobInfo, RepositoryRecord
 from ..audit import AuditLog
 from ..content import ContentStore
 from ..governance.gate import Gate

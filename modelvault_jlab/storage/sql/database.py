@@ -1,6 +1,6 @@
 """One SQL code base for SQLite and PostgreSQL.
 
-The stores (``meta_sql``, ``packages_sql``, ``bundles_sql``) write one dialect: ``?``
+The stores (one module per store in this package) write one dialect: ``?``
 placeholders, the SQLite spelling of column types, ``ON CONFLICT``, ``RETURNING`` and recursive
 CTEs. A :class:`Database` runs it on its engine, so the differences live here and not in the
 queries:
