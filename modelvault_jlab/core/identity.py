@@ -18,7 +18,7 @@ from typing import Literal
 
 from ..errors import AuthenticationError, InvalidInputError, NotFoundError, PermissionDeniedError
 from ..ids import validate_repository_key
-from ..storage.meta import MetadataStore
+from ..storage.meta import RepositoryStore, TokenStore
 from ..storage.records import TokenRecord
 
 Action = Literal["read", "write", "admin"]
@@ -112,7 +112,7 @@ def require_live(record: TokenRecord, now: float) -> None:
 class IdentityService:
     """Issues, checks and revokes API tokens; decides what a principal may do."""
 
-    def __init__(self, meta: MetadataStore, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, meta: TokenStore, clock: Callable[[], float] = time.time) -> None:
         self._meta = meta
         self._clock = clock
 
@@ -253,7 +253,7 @@ class IdentityService:
 class AccessPolicy:
     """The one access rule: scopes and repository limits, plus public repositories for reads."""
 
-    def __init__(self, meta: MetadataStore) -> None:
+    def __init__(self, meta: RepositoryStore) -> None:
         self._meta = meta
 
     def allows(self, who: Principal, action: Action, repository: str | None) -> bool:

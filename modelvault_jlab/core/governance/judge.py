@@ -24,7 +24,7 @@ from typing import Any
 
 from ...errors import VaultError
 from ...ids import Sha256
-from ...storage.meta import MetadataStore
+from ...storage.meta import GovernanceStore
 from ...storage.records import FileEntry, ScanRecord
 from ..hub.cards import Card
 from ..hub.read import HubService
@@ -67,7 +67,7 @@ def subject_of(requested: str, resolved: Resolved) -> Subject:
 
 
 class Judge:
-    def __init__(self, hub: HubService, gate: Gate, meta: MetadataStore) -> None:
+    def __init__(self, hub: HubService, gate: Gate, meta: GovernanceStore) -> None:
         self._hub = hub
         self._gate = gate
         self._meta = meta

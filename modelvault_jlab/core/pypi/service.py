@@ -21,7 +21,7 @@ from ...errors import (
     VaultError,
 )
 from ...ids import Sha256
-from ...storage.meta import MetadataStore
+from ...storage.meta import RepositoryStore
 from ...storage.packages import PackageStore
 from ...storage.records import BlobInfo, RepositoryRecord
 from ..audit import AuditLog
@@ -57,7 +57,7 @@ class PypiService:
     def __init__(
         self,
         *,
-        meta: MetadataStore,
+        meta: RepositoryStore,
         packages: PackageStore,
         content: ContentStore,
         access: AccessPolicy,
