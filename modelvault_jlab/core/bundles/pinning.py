@@ -110,7 +110,7 @@ async def pin_hub(
 
 
 def _card(card: dict[str, Any]) -> dict[str, Any]:
-    """What a manifest keeps of a model card (its size is bounded by :mod:`..cards`)."""
+    """What a manifest keeps of a model card (its size is bounded by :mod:`..hub.cards`)."""
     kept = {k: card[k] for k in CARD_KEYS if k in card}
     result: dict[str, Any] = json.loads(json.dumps(kept, default=str))
     return result

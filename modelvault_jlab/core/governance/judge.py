@@ -12,7 +12,7 @@ A decision about a file combines
   download, see :meth:`HubService.open`).
 
 Bytes of a card are parsed off the event loop with bounded size and node counts
-(:mod:`.cards`); a hostile card is a licence violation with its reason.
+(:mod:`..hub.cards`); a hostile card is a licence violation with its reason.
 """
 
 from __future__ import annotations

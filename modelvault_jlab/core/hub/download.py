@@ -5,7 +5,7 @@
 1. resolve the revision and find the file (404s carry the commit, so clients cache absences);
 2. look up the content's sha256 once (a mirrored file's only once cached; on an object store
    that is a ``HEAD`` request, so it runs in a worker thread, never on the event loop);
-3. ask the judge (:mod:`..judge`), the one decision point: a blocked file raises
+3. ask the judge (:mod:`..governance.judge`), the one decision point: a blocked file raises
    :class:`~modelvault_jlab.errors.PolicyError` before any header or URL exists;
 4. only then offer a presigned redirect for a *cached* file (the URL bypasses the gate).
 

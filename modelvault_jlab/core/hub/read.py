@@ -2,7 +2,7 @@
 files, open content, and apply the gate before anything is served.
 
 A commit's files are its parent's files plus its changes, so resolving a file at any commit is one
-indexed lookup. Writing lives in :mod:`.hub_write`, tree listing in :mod:`.tree`.
+indexed lookup. Writing lives in :mod:`.write`, tree listing in :mod:`.tree`.
 """
 
 from __future__ import annotations
