@@ -70,6 +70,8 @@ class Download:
 
 
 class HubDownloads:
+    """Downloads of Hub files (``/resolve/``): resolve, judge, then redirect or stream."""
+
     def __init__(self, hub: HubService, judge: Judge, content: ContentStore) -> None:
         self._hub = hub
         self._judge = judge
