@@ -64,8 +64,8 @@ def seed(data_dir: Path, big: Path, wheels: int, tmp: Path) -> list[Path]:
     storage like the admin CLI (the server is not running yet). Returns the payload files."""
     from modelvault_jlab.bootstrap import open_vault
     from modelvault_jlab.config import VaultSettings
-    from modelvault_jlab.core.hub import HubRef
-    from modelvault_jlab.core.hub_write import PutFile
+    from modelvault_jlab.core.hub.refs import HubRef
+    from modelvault_jlab.core.hub.write import PutFile
     from modelvault_jlab.core.identity import SYSTEM
     from tests.pypi.dists import wheel_bytes, wheel_name
 

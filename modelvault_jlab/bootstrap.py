@@ -12,13 +12,13 @@ from .config import VaultSettings
 from .core.bundles.signing import KeyRing
 from .core.secrets import SecretBox
 from .core.vault import Vault
-from .storage.base import BlobStore
+from .storage.blobs import BlobStore
 from .storage.blobs_fs import FsBlobStore
-from .storage.bundles_sql import SqlBundleStore
-from .storage.meta_sql import SqlMetadataStore
-from .storage.migrations import ensure_current, migrate
-from .storage.packages_sql import SqlPackageStore
-from .storage.sql import Database, open_database
+from .storage.sql.bundles import SqlBundleStore
+from .storage.sql.database import Database, open_database
+from .storage.sql.metadata import SqlMetadataStore
+from .storage.sql.migrations import ensure_current, migrate
+from .storage.sql.packages import SqlPackageStore
 from .upstream.egress import EgressGuard
 from .upstream.hf_http import HfUpstreams
 from .upstream.pypi_http import HttpxPypiUpstream

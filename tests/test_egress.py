@@ -18,7 +18,7 @@ from modelvault_jlab.core.egress import EgressPolicy
 from modelvault_jlab.core.identity import SYSTEM
 from modelvault_jlab.core.vault import Vault
 from modelvault_jlab.errors import InvalidInputError, UpstreamUnavailableError
-from modelvault_jlab.storage.base import RepositoryRecord
+from modelvault_jlab.storage.records import RepositoryRecord
 from modelvault_jlab.upstream.egress import EgressGuard
 from modelvault_jlab.upstream.hf_http import HfUpstreams
 from modelvault_jlab.upstream.pypi_http import HttpxPypiUpstream

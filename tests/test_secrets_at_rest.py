@@ -17,7 +17,7 @@ from modelvault_jlab.config import VaultSettings
 from modelvault_jlab.core.identity import SYSTEM
 from modelvault_jlab.core.secrets import SecretBox, SecretKeyMismatchError
 from modelvault_jlab.errors import InvalidInputError, StorageError
-from modelvault_jlab.storage.base import RepositoryRecord
+from modelvault_jlab.storage.records import RepositoryRecord
 
 
 @pytest.fixture

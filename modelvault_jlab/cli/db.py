@@ -24,8 +24,8 @@ def register(subparsers: Any) -> None:
 
 def cmd_db(args: argparse.Namespace) -> int:
     """``db status`` / ``db migrate``."""
-    from ..storage.migrations import LATEST, migrate, status
-    from ..storage.sql import open_database
+    from ..storage.sql.database import open_database
+    from ..storage.sql.migrations import LATEST, migrate, status
 
     db = open_database(settings_from_args(args).database_target())
     try:

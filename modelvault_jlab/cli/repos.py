@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from ..core.identity import SYSTEM
-from ..storage.base import REPOSITORY_KINDS
+from ..storage.records import REPOSITORY_KINDS
 from ._common import open_vault_from_args, storage_options
 
 

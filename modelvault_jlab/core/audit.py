@@ -7,14 +7,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..storage.base import AuditEvent, AuditQuery, MetadataStore
+from ..storage.meta import AuditStore
+from ..storage.records import AuditEvent, AuditQuery
 from .identity import Principal
 
 log = logging.getLogger(__name__)
 
 
 class AuditLog:
-    def __init__(self, meta: MetadataStore, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, meta: AuditStore, clock: Callable[[], float] = time.time) -> None:
         self._meta = meta
         self._clock = clock
 

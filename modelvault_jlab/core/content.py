@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 from ..errors import BlobNotFoundError
 from ..ids import Sha256
-from ..storage.base import BlobInfo, BlobStore, BlobWriter, MetadataStore
+from ..storage.blobs import BlobStore, BlobWriter
+from ..storage.meta import HubStore
+from ..storage.records import BlobInfo
 
 
 def git_blob_oid(data: bytes) -> str:
@@ -36,7 +38,7 @@ class ContentStore:
     A blob is registered only after its writer verified and published it.
     """
 
-    def __init__(self, blobs: BlobStore, meta: MetadataStore, redirect_seconds: int = 0) -> None:
+    def __init__(self, blobs: BlobStore, meta: HubStore, redirect_seconds: int = 0) -> None:
         self.blobs = blobs
         self._meta = meta
         self._redirect_seconds = redirect_seconds

@@ -14,12 +14,12 @@ Hub commit means uploading it (conservative, never wrong).
 from __future__ import annotations
 
 from ..ids import Sha256
-from ..storage.base import MetadataStore
+from ..storage.meta import HubStore
 from .identity import AccessPolicy, Principal
 
 
 class BlobHoldings:
-    def __init__(self, meta: MetadataStore, access: AccessPolicy) -> None:
+    def __init__(self, meta: HubStore, access: AccessPolicy) -> None:
         self._meta = meta
         self._access = access
 

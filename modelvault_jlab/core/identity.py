@@ -18,7 +18,8 @@ from typing import Literal
 
 from ..errors import AuthenticationError, InvalidInputError, NotFoundError, PermissionDeniedError
 from ..ids import validate_repository_key
-from ..storage.base import MetadataStore, TokenRecord
+from ..storage.meta import RepositoryStore, TokenStore
+from ..storage.records import TokenRecord
 
 Action = Literal["read", "write", "admin"]
 SCOPES: tuple[Action, ...] = ("read", "write", "admin")
@@ -111,7 +112,7 @@ def require_live(record: TokenRecord, now: float) -> None:
 class IdentityService:
     """Issues, checks and revokes API tokens; decides what a principal may do."""
 
-    def __init__(self, meta: MetadataStore, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, meta: TokenStore, clock: Callable[[], float] = time.time) -> None:
         self._meta = meta
         self._clock = clock
 
@@ -245,11 +246,14 @@ class IdentityService:
     def list_tokens(self) -> list[TokenRecord]:
         return self._meta.list_tokens()
 
+    def get_token(self, token_id: str) -> TokenRecord | None:
+        return self._meta.get_token(token_id)
+
 
 class AccessPolicy:
     """The one access rule: scopes and repository limits, plus public repositories for reads."""
 
-    def __init__(self, meta: MetadataStore) -> None:
+    def __init__(self, meta: RepositoryStore) -> None:
         self._meta = meta
 
     def allows(self, who: Principal, action: Action, repository: str | None) -> bool:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Generic, TypeVar
 
-from ..storage.base import MetadataStore
+from ..storage.meta import LeaseStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -103,7 +103,7 @@ class Leases:
 
     def __init__(
         self,
-        meta: MetadataStore,
+        meta: LeaseStore,
         *,
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         wait_seconds: float = DEFAULT_WAIT_SECONDS,

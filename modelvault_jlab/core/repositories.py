@@ -11,10 +11,11 @@ from typing import Any
 
 from ..errors import InvalidInputError, RepoExistsError, RepositoryNotFoundError
 from ..ids import validate_repository_key
-from ..storage.base import REPOSITORY_KINDS, MetadataStore, RepositoryRecord
+from ..storage.meta import MetadataStore
+from ..storage.records import REPOSITORY_KINDS, RepositoryRecord
 from .audit import AuditLog
+from .governance.policy.engine import effective_policies, parse_policies
 from .identity import AccessPolicy, Principal
-from .policy.engine import effective_policies, parse_policies
 from .secrets import MASK, SecretBox
 
 log = logging.getLogger(__name__)

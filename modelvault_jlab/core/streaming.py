@@ -32,7 +32,8 @@ from typing import BinaryIO
 
 from ..errors import StorageError, UpstreamError, UpstreamUnavailableError, VaultError
 from ..ids import Sha256
-from ..storage.base import BlobInfo, BlobStore, BlobWriter
+from ..storage.blobs import BlobStore, BlobWriter
+from ..storage.records import BlobInfo
 from .content import ContentStore
 from .leases import Leases, optional
 

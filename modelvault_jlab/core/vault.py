@@ -11,32 +11,36 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ..errors import AuthenticationError, UpstreamUnavailableError
-from ..storage.base import BlobStore, MetadataStore, RepositoryRecord
+from ..ids import Sha256
+from ..storage.blobs import BlobStore
 from ..storage.bundles import BundleStore
-from ..storage.bundles_sql import SqlBundleStore
+from ..storage.meta import MetadataStore
 from ..storage.packages import PackageStore
-from ..storage.packages_sql import SqlPackageStore
+from ..storage.records import RepositoryRecord
+from ..storage.sql.bundles import SqlBundleStore
+from ..storage.sql.packages import SqlPackageStore
 from .activity import Activity
 from .audit import AuditLog
 from .bundles import BundleService
 from .bundles.signing import KeyRing
 from .content import ContentStore
 from .egress import EgressPolicy
-from .gate import Gate
+from .governance.gate import Gate
+from .governance.judge import Judge
 from .holdings import BlobHoldings
-from .hub import HubService
-from .hub_ports import HubUpstream, HubUpstreams
-from .hub_write import HubWriter
+from .hub.download import HubDownloads
+from .hub.lfs import LfsService
+from .hub.mirror import HubMirror, validate_hf_config
+from .hub.ports import HubUpstream, HubUpstreams
+from .hub.read import HubService
+from .hub.write import HubWriter
 from .identity import AccessPolicy, IdentityService, Principal
-from .judge import Judge
 from .leases import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, Lease, Leases
-from .lfs import LfsService
-from .mirror import HubMirror, validate_hf_config
 from .pypi import PypiOptions, PypiService
 from .pypi.ports import PypiUpstream
 from .repositories import RepositoryService
 from .secrets import SecretBox
-from .streaming import StreamThrough
+from .streaming import ContentStream, StreamThrough
 from .throttle import AuthThrottle, ThrottleSettings
 
 log = logging.getLogger(__name__)
@@ -121,6 +125,7 @@ class Vault:
             meta, self.content, self.access, self.audit, self.mirror, self.gate, clock
         )
         self.judge = Judge(self.hub, self.gate, meta)
+        self.downloads = HubDownloads(self.hub, self.judge, self.content)
         self.holdings = BlobHoldings(meta, self.access)
         self.hub_write = HubWriter(
             self.hub, meta, self.content, self.audit, self.holdings, self.gate, clock
@@ -233,6 +238,10 @@ class Vault:
         )
         if count:
             log.warning("Re-scanned %d blob(s) judged by an older scanner version.", count)
+
+    def open_stored(self, sha256: Sha256) -> ContentStream:
+        """The bytes of a stored blob (its caller already judged it)."""
+        return ContentStream(self.blobs, sha256, None)
 
     async def aclose(self) -> None:
         self._closing.set()

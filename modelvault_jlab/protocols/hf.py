@@ -10,9 +10,9 @@ import time
 from typing import Any
 
 from ..core.content import lfs_pointer
-from ..core.hub import Resolved
-from ..core.tree import TreeEntry
-from ..storage.base import CommitRecord, FileEntry, HubRepoRecord, RefRecord
+from ..core.hub.refs import Resolved
+from ..core.hub.tree import TreeEntry
+from ..storage.records import CommitRecord, FileEntry, HubRepoRecord, RefRecord
 
 HEADER_REPO_COMMIT = "X-Repo-Commit"
 HEADER_LINKED_ETAG = "X-Linked-Etag"

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 from ..core.content import git_blob_oid
-from ..core.hub_write import DeletePath, Operation, PutFile
+from ..core.hub.write import DeletePath, Operation, PutFile
 from ..errors import InvalidInputError
-from ..storage.base import BlobInfo
+from ..storage.records import BlobInfo
 from ..strict_json import parse_json
 
 BATCH_BYTES = 64 * 1024 * 1024

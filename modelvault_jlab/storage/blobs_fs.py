@@ -21,7 +21,8 @@ from typing import BinaryIO
 
 from ..errors import BlobNotFoundError, StorageError
 from ..ids import Sha256, is_sha256
-from .base import BlobInfo, BlobStore, BlobWriter
+from .blobs import BlobStore, BlobWriter
+from .records import BlobInfo
 from .tempfiles import create_locked, remove_orphans
 
 

@@ -44,7 +44,9 @@ from botocore.exceptions import ClientError
 
 from ..errors import BlobNotFoundError, StorageError
 from ..ids import Sha256, is_sha256
-from .base import BlobInfo, BlobStore, BlobWriter
+from .blobs import BlobStore, BlobWriter
+from .blobs_s3_range import S3RangeReader
+from .records import BlobInfo
 from .tempfiles import TEMP_PREFIX, create_locked, is_live, remove_orphans
 
 MiB = 1024 * 1024
@@ -239,80 +241,6 @@ class S3BlobWriter(BlobWriter):
             self._fd = None
 
 
-class _RangeReader(io.RawIOBase):
-    """Random access to one object over ranged GETs (wrapped in a BufferedReader).
-
-    One GET serves a window of bytes; while reads stay sequential the next window is twice as
-    large (up to 64 MiB), so a full read takes few requests, and a seek costs one small request
-    instead of abandoning a connection in the middle of a huge body.
-    """
-
-    MIN_WINDOW = 256 * 1024
-    MAX_WINDOW = 64 * MiB
-
-    def __init__(self, client: Any, bucket: str, key: str, size: int) -> None:
-        super().__init__()
-        self._client, self._bucket, self._key, self._size = client, bucket, key, size
-        self._pos = 0
-        self._body: Any = None
-        self._body_pos = 0
-        self._body_end = 0
-        self._window = self.MIN_WINDOW
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise OSError("negative seek position")
-        self._pos = base + offset
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        if self._pos >= self._size or not len(view):
-            return 0
-        if self._body is None or self._body_pos != self._pos:
-            self._open_window(len(view))
-        data = self._body.read(min(len(view), self._body_end - self._pos))
-        if not data:
-            raise StorageError(f"object {self._key} ended early in storage")
-        n = len(data)
-        view[:n] = data
-        self._pos += n
-        self._body_pos += n
-        if self._body_pos >= self._body_end:
-            self._close_body()  # fully read: the connection goes back to the pool
-            self._window = min(self._window * 2, self.MAX_WINDOW)
-        return n
-
-    def _open_window(self, wanted: int) -> None:
-        if self._body is not None:
-            self._close_body()
-            self._window = self.MIN_WINDOW  # a seek: random access, small windows again
-        end = min(self._size, self._pos + max(wanted, self._window))
-        response = self._client.get_object(
-            Bucket=self._bucket, Key=self._key, Range=f"bytes={self._pos}-{end - 1}"
-        )
-        self._body, self._body_pos, self._body_end = response["Body"], self._pos, end
-
-    def _close_body(self) -> None:
-        if self._body is not None:
-            self._body.close()
-            self._body = None
-
-    def close(self) -> None:
-        self._close_body()
-        super().close()
-
-
 class S3BlobStore(BlobStore):
     """Content-addressed blobs in an S3-compatible bucket (AWS S3, MinIO, Ceph RGW, …)."""
 
@@ -413,7 +341,7 @@ class S3BlobStore(BlobStore):
 
     def open_reader(self, sha256: Sha256) -> BinaryIO:
         size = self.size(sha256)
-        raw = _RangeReader(self.client, self.bucket, self.key_for(sha256), size)
+        raw = S3RangeReader(self.client, self.bucket, self.key_for(sha256), size)
         return cast(BinaryIO, io.BufferedReader(raw, buffer_size=256 * 1024))
 
     def iter_range(

@@ -9,7 +9,7 @@ Three kinds of state, per repository:
 * the **links** of a remote page, indexed by ``(sha256, filename)`` so that a file URL resolves to
   its upstream location with one lookup.
 
-Bytes (distributions, core metadata) live in the :class:`~.base.BlobStore`; records only name them
+Bytes (distributions, core metadata) live in the :class:`~.blobs.BlobStore`; records only name them
 by sha256.
 """
 

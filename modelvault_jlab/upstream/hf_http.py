@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from ..core.hub_ports import HubUpstream, UpstreamBody
+from ..core.hub.ports import HubUpstream, UpstreamBody
 from ..errors import (
     EntryNotFoundError,
     PermissionDeniedError,

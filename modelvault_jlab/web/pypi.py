@@ -20,7 +20,6 @@ from ..core.identity import Action
 from ..core.pypi.local import UploadSession
 from ..core.pypi.models import FileSource
 from ..core.pypi.names import validate_project_name
-from ..core.streaming import ContentStream
 from ..errors import InvalidInputError, VaultError
 from ..ids import validate_sha256
 from ..protocols import pypi as wire
@@ -200,9 +199,7 @@ async def send_blob(handler: PypiHandler, source: FileSource, *, send_body: bool
     if not send_body:
         handler.finish()
         return
-    await handler.send_content(
-        ContentStream(handler.vault.blobs, source.blob.sha256, None), start, end
-    )
+    await handler.send_content(handler.vault.open_stored(source.blob.sha256), start, end)
 
 
 @web.stream_request_body

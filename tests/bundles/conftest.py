@@ -14,8 +14,8 @@ import pytest
 from modelvault_jlab.bootstrap import open_vault
 from modelvault_jlab.config import VaultSettings
 from modelvault_jlab.core.bundles.service import BundleView
-from modelvault_jlab.core.hub import HubRef
-from modelvault_jlab.core.hub_write import PutFile
+from modelvault_jlab.core.hub.refs import HubRef
+from modelvault_jlab.core.hub.write import PutFile
 from modelvault_jlab.core.identity import SYSTEM
 from modelvault_jlab.core.vault import Vault
 from tests.pypi.dists import wheel_bytes, wheel_name

@@ -15,7 +15,7 @@ from modelvault_jlab.core.bundles.errors import (
 )
 from modelvault_jlab.core.bundles.manifest import BundleManifest
 from modelvault_jlab.core.bundles.signing import Signature, verify_with
-from modelvault_jlab.core.hub import HubRef
+from modelvault_jlab.core.hub.refs import HubRef
 from modelvault_jlab.core.identity import SYSTEM, Principal
 from modelvault_jlab.errors import PermissionDeniedError
 from tests.bundles.conftest import APACHE_CARD, Site, standard_bundle, uid
@@ -131,7 +131,7 @@ def test_promotions_are_ordered_signed_and_admin_only(site: Site) -> None:
     actions = [
         e.action
         for e in site.vault.audit.query(
-            __import__("modelvault_jlab.storage.base", fromlist=["AuditQuery"]).AuditQuery(
+            __import__("modelvault_jlab.storage.records", fromlist=["AuditQuery"]).AuditQuery(
                 action="bundle.promote"
             )
         )
@@ -196,7 +196,7 @@ def test_bom_of_models_datasets_packages_and_files_is_valid_cyclonedx(site: Site
     from cyclonedx.validation.json import JsonStrictValidator
 
     from modelvault_jlab.core.bundles.bom import bundle_bom
-    from modelvault_jlab.core.hub_write import PutFile
+    from modelvault_jlab.core.hub.write import PutFile
 
     view = standard_bundle(site)
     data_id = f"acme/ds-{uid()}"

@@ -8,8 +8,12 @@ from typing import Any
 
 import pytest
 
-from modelvault_jlab.core.policy.engine import DEFAULT_POLICIES, Policy, license_violations
-from modelvault_jlab.core.policy.licenses import (
+from modelvault_jlab.core.governance.policy.engine import (
+    DEFAULT_POLICIES,
+    Policy,
+    license_violations,
+)
+from modelvault_jlab.core.governance.policy.licenses import (
     license_of_card,
     license_of_core_metadata,
 )

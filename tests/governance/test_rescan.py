@@ -7,7 +7,7 @@ from pathlib import Path
 from modelvault_jlab.bootstrap import open_vault
 from modelvault_jlab.config import VaultSettings
 from modelvault_jlab.core.identity import SYSTEM
-from modelvault_jlab.storage.base import AuditQuery, ScanRecord
+from modelvault_jlab.storage.records import AuditQuery, ScanRecord
 from tests.governance.test_product_story import malicious_pickle
 
 

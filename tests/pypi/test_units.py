@@ -23,9 +23,9 @@ from modelvault_jlab.protocols.multipart import (
 )
 from modelvault_jlab.protocols.pypi import negotiate
 from modelvault_jlab.storage.blobs_fs import FsBlobStore
-from modelvault_jlab.storage.meta_sql import SqlMetadataStore
 from modelvault_jlab.storage.packages import RemoteLinkRecord, RemotePageRecord
-from modelvault_jlab.storage.packages_sql import SqlPackageStore
+from modelvault_jlab.storage.sql.metadata import SqlMetadataStore
+from modelvault_jlab.storage.sql.packages import SqlPackageStore
 from modelvault_jlab.upstream.pypi_parse import MalformedPageError, parse_page
 
 from .dists import sdist_bytes, wheel_bytes

@@ -18,19 +18,19 @@ import pytest
 from modelvault_jlab.bootstrap import open_vault
 from modelvault_jlab.config import VaultSettings
 from modelvault_jlab.core.content import ContentStore, git_blob_oid
-from modelvault_jlab.core.gate import SCAN_LEASE_MIN_BYTES
-from modelvault_jlab.core.hub import HubRef
-from modelvault_jlab.core.hub_write import PutFile
+from modelvault_jlab.core.governance.gate import SCAN_LEASE_MIN_BYTES
+from modelvault_jlab.core.governance.policy.engine import DEFAULT_POLICIES
+from modelvault_jlab.core.hub.refs import HubRef
+from modelvault_jlab.core.hub.write import PutFile
 from modelvault_jlab.core.identity import SYSTEM
 from modelvault_jlab.core.leases import Leases
-from modelvault_jlab.core.policy.engine import DEFAULT_POLICIES
 from modelvault_jlab.core.scanning import ScanEngine
 from modelvault_jlab.core.streaming import Flight, StreamThrough
 from modelvault_jlab.core.vault import Vault
 from modelvault_jlab.errors import PolicyError
-from modelvault_jlab.storage.base import BlobInfo, ScanRecord
 from modelvault_jlab.storage.blobs_fs import FsBlobStore
-from modelvault_jlab.storage.meta_sql import SqlMetadataStore
+from modelvault_jlab.storage.records import BlobInfo, ScanRecord
+from modelvault_jlab.storage.sql.metadata import SqlMetadataStore
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from modelvault_jlab.storage.base import BlobStore
+from modelvault_jlab.storage.blobs import BlobStore
 from modelvault_jlab.storage.blobs_fs import FsBlobStore
 from modelvault_jlab.storage.blobs_s3 import S3BlobStore
 from tests.s3_service import S3Service, s3_settings

@@ -23,18 +23,17 @@ from modelvault_jlab.errors import (
     WriteConflictError,
 )
 from modelvault_jlab.ids import CommitSha, Sha256
-from modelvault_jlab.storage.base import (
+from modelvault_jlab.storage.blobs import BlobStore, BlobWriter
+from modelvault_jlab.storage.blobs_fs import FsBlobStore
+from modelvault_jlab.storage.meta import MetadataStore
+from modelvault_jlab.storage.records import (
     AuditQuery,
-    BlobStore,
-    BlobWriter,
     CommitRecord,
     FileChange,
     FileEntry,
-    MetadataStore,
     RepositoryRecord,
 )
-from modelvault_jlab.storage.blobs_fs import FsBlobStore
-from modelvault_jlab.storage.meta_sql import SqlMetadataStore
+from modelvault_jlab.storage.sql.metadata import SqlMetadataStore
 from tests.storage.blob_backends import BLOB_BACKENDS, leftovers, open_blob_store, stored_objects
 
 

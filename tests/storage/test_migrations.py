@@ -12,9 +12,10 @@ import pytest
 
 from modelvault_jlab.bootstrap import open_vault
 from modelvault_jlab.config import VaultSettings
-from modelvault_jlab.storage.base import RepositoryRecord
-from modelvault_jlab.storage.meta_sql import SqlMetadataStore
-from modelvault_jlab.storage.migrations import (
+from modelvault_jlab.storage.records import RepositoryRecord
+from modelvault_jlab.storage.sql.database import open_database
+from modelvault_jlab.storage.sql.metadata import SqlMetadataStore
+from modelvault_jlab.storage.sql.migrations import (
     LATEST,
     MIGRATIONS,
     SchemaOutOfDateError,
@@ -22,7 +23,6 @@ from modelvault_jlab.storage.migrations import (
     migrate,
     status,
 )
-from modelvault_jlab.storage.sql import open_database
 from tests.storage.test_sql_stores import _race
 
 
@@ -140,7 +140,7 @@ def test_case_variant_repo_ids_left_by_old_versions_stay_reachable(database_url:
     are kept (nothing is lost), each reachable by its exact id; any other variant resolves to
     the oldest one, and no new variant can be created."""
     from modelvault_jlab.errors import RepoExistsError
-    from modelvault_jlab.storage.migrations import _TABLE
+    from modelvault_jlab.storage.sql.migrations import _TABLE
 
     db = open_database(database_url)
     try:

@@ -12,7 +12,13 @@ import pytest
 
 from modelvault_jlab.errors import ConflictError, WriteConflictError
 from modelvault_jlab.ids import CommitSha, Sha256
-from modelvault_jlab.storage.base import (
+from modelvault_jlab.storage.bundles import BundleRecord, GenericFileRecord, PromotionRecord
+from modelvault_jlab.storage.packages import (
+    PackageFileRecord,
+    RemoteLinkRecord,
+    RemotePageRecord,
+)
+from modelvault_jlab.storage.records import (
     BlobInfo,
     CommitRecord,
     FileChange,
@@ -20,17 +26,11 @@ from modelvault_jlab.storage.base import (
     RepositoryRecord,
     WaiverRecord,
 )
-from modelvault_jlab.storage.bundles import BundleRecord, GenericFileRecord, PromotionRecord
-from modelvault_jlab.storage.bundles_sql import SqlBundleStore
-from modelvault_jlab.storage.meta_sql import SqlMetadataStore
-from modelvault_jlab.storage.migrations import migrate
-from modelvault_jlab.storage.packages import (
-    PackageFileRecord,
-    RemoteLinkRecord,
-    RemotePageRecord,
-)
-from modelvault_jlab.storage.packages_sql import SqlPackageStore
-from modelvault_jlab.storage.sql import Database, open_database
+from modelvault_jlab.storage.sql.bundles import SqlBundleStore
+from modelvault_jlab.storage.sql.database import Database, open_database
+from modelvault_jlab.storage.sql.metadata import SqlMetadataStore
+from modelvault_jlab.storage.sql.migrations import migrate
+from modelvault_jlab.storage.sql.packages import SqlPackageStore
 
 T = TypeVar("T")
 

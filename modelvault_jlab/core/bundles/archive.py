@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ...errors import IntegrityError, InvalidInputError, VaultError
-from ...storage.base import BlobInfo, BlobStore
+from ...storage.blobs import BlobStore
+from ...storage.records import BlobInfo
 from ...strict_json import parse_json
 from .errors import ArchiveInvalidError, SignatureInvalidError
 from .manifest import BundleManifest, canonical_json

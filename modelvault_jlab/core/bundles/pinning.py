@@ -6,16 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ...errors import ConflictError, NotFoundError
 from ...ids import Sha256
-from ...storage.base import FileEntry, RepositoryRecord
-from ..gate import Subject
-from ..hub import HubRef
-from ..identity import Principal
-from ..judge import subject_of
-from ..policy.engine import Decision
+from ...storage.bundles import BundleStore
+from ...storage.meta import MetadataStore
+from ...storage.packages import PackageStore
+from ...storage.records import FileEntry, RepositoryRecord
+from ..content import ContentStore
+from ..governance.gate import Gate
+from ..governance.judge import Judge, subject_of
+from ..governance.policy.engine import Decision
+from ..governance.subject import Subject
+from ..hub.read import HubService
+from ..hub.refs import HubRef
+from ..identity import AccessPolicy, Principal
 from ..pypi.names import normalize
 from .manifest import (
     Component,
@@ -25,9 +31,6 @@ from .manifest import (
     PinnedFile,
     validate_file_name,
 )
-
-if TYPE_CHECKING:
-    from .service import BundleService
 
 CARD_KEYS = (
     "license",
@@ -43,8 +46,21 @@ CARD_KEYS = (
 _FILES_REPOSITORY = RepositoryRecord(key="files", kind="files")
 
 
+class PinSources(Protocol):
+    """What pinning reads (the bundle service provides it)."""
+
+    meta: MetadataStore
+    packages: PackageStore
+    store: BundleStore
+    content: ContentStore
+    access: AccessPolicy
+    gate: Gate
+    judge: Judge
+    hub: HubService
+
+
 async def pin_hub(
-    svc: BundleService, who: Principal, item: dict[str, Any]
+    svc: PinSources, who: Principal, item: dict[str, Any]
 ) -> list[tuple[Component, Decision]]:
     """A Hub repo at a commit with every file, judged like a download of each (the one judge:
     licence, base-model lineage, custom code, scan verdicts). A repo blocked at repo level is
@@ -94,13 +110,13 @@ async def pin_hub(
 
 
 def _card(card: dict[str, Any]) -> dict[str, Any]:
-    """What a manifest keeps of a model card (its size is bounded by :mod:`..cards`)."""
+    """What a manifest keeps of a model card (its size is bounded by :mod:`..hub.cards`)."""
     kept = {k: card[k] for k in CARD_KEYS if k in card}
     result: dict[str, Any] = json.loads(json.dumps(kept, default=str))
     return result
 
 
-def package_repository(svc: BundleService, who: Principal, key: str) -> RepositoryRecord:
+def package_repository(svc: PinSources, who: Principal, key: str) -> RepositoryRecord:
     """The pypi-local/-remote repository ``key`` packages are pinned from, readable by ``who``."""
     record = svc.meta.get_repository(key)
     if record is None or record.kind not in ("pypi-local", "pypi-remote"):
@@ -110,7 +126,7 @@ def package_repository(svc: BundleService, who: Principal, key: str) -> Reposito
 
 
 async def pin_packages(
-    svc: BundleService, who: Principal, item: dict[str, Any]
+    svc: PinSources, who: Principal, item: dict[str, Any]
 ) -> list[tuple[Component, Decision]]:
     key = str(item.get("repository", ""))
     record = package_repository(svc, who, key)
@@ -154,7 +170,7 @@ async def pin_packages(
     return out
 
 
-async def pin_file(svc: BundleService, item: dict[str, Any]) -> list[tuple[Component, Decision]]:
+async def pin_file(svc: PinSources, item: dict[str, Any]) -> list[tuple[Component, Decision]]:
     name = validate_file_name(str(item.get("name", "")))
     record = svc.store.get_file(name)
     if record is None or svc.content.known(Sha256(record.sha256)) is None:

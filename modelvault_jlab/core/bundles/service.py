@@ -17,17 +17,18 @@ from typing import Any
 
 from ...errors import ConflictError, InvalidInputError, NotFoundError, PolicyError
 from ...ids import Sha256
-from ...storage.base import BlobWriter, MetadataStore
+from ...storage.blobs import BlobWriter
 from ...storage.bundles import BundleRecord, BundleStore, GenericFileRecord, PromotionRecord
+from ...storage.meta import MetadataStore
 from ...storage.packages import PackageFileRecord, PackageStore
 from ..audit import AuditLog
 from ..content import ContentStore
-from ..gate import Gate
-from ..hub import HubService
+from ..governance.gate import Gate
+from ..governance.judge import Judge
+from ..governance.policy.engine import Violation
+from ..hub.mirror import HubMirror
+from ..hub.read import HubService
 from ..identity import AccessPolicy, Principal
-from ..judge import Judge
-from ..mirror import HubMirror
-from ..policy.engine import Violation
 from ..pypi.names import normalize
 from .archive import check_promotions
 from .errors import BundleBlockedError, BundleExistsError, BundleNotFoundError, PromotionOrderError

@@ -24,9 +24,9 @@ from ...errors import (
     VaultError,
 )
 from ...ids import CommitSha, RepoType, Sha256
-from ...storage.base import BlobInfo, CommitRecord, FileEntry
 from ...storage.bundles import GenericFileRecord, PromotionRecord
 from ...storage.packages import PackageFileRecord
+from ...storage.records import BlobInfo, CommitRecord, FileEntry
 from ..identity import Principal
 from .archive import ArchiveReader, BlobSink, VerifiedBundle, archive_size, export_chunks
 from .errors import BundleExistsError

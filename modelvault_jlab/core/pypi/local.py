@@ -16,8 +16,9 @@ from packaging.version import InvalidVersion, Version
 
 from ...errors import ConflictError, InvalidInputError, VaultError
 from ...ids import Sha256, is_sha256
-from ...storage.base import BlobWriter, RepositoryRecord
+from ...storage.blobs import BlobWriter
 from ...storage.packages import PackageFileRecord, PackageStore
+from ...storage.records import RepositoryRecord
 from ..audit import AuditLog
 from ..content import ContentStore
 from ..identity import Principal

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ...storage.base import BlobInfo
+from ...storage.records import BlobInfo
 
 
 @dataclass(frozen=True)

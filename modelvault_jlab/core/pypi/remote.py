@@ -31,8 +31,8 @@ from ...errors import (
     UpstreamUnavailableError,
 )
 from ...ids import Sha256
-from ...storage.base import BlobInfo, RepositoryRecord
 from ...storage.packages import PackageFileRecord, PackageStore, RemoteLinkRecord, RemotePageRecord
+from ...storage.records import BlobInfo, RepositoryRecord
 from ..content import ContentStore
 from ..leases import optional
 from ..secrets import MASK

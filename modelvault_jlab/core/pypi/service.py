@@ -21,11 +21,13 @@ from ...errors import (
     VaultError,
 )
 from ...ids import Sha256
-from ...storage.base import BlobInfo, MetadataStore, RepositoryRecord
+from ...storage.meta import RepositoryStore
 from ...storage.packages import PackageStore
+from ...storage.records import BlobInfo, RepositoryRecord
 from ..audit import AuditLog
 from ..content import ContentStore
-from ..gate import Gate, Subject
+from ..governance.gate import Gate
+from ..governance.subject import Subject
 from ..identity import AccessPolicy, Action, Principal
 from ..repositories import check_settings
 from ..streaming import StreamThrough
@@ -55,7 +57,7 @@ class PypiService:
     def __init__(
         self,
         *,
-        meta: MetadataStore,
+        meta: RepositoryStore,
         packages: PackageStore,
         content: ContentStore,
         access: AccessPolicy,

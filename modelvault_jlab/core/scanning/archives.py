@@ -1,5 +1,5 @@
-"""Containers and compression wrappers: zip (incl. torch/keras/npz routing), tar, 7z, gzip, bz2,
-xz/lzma, zlib, lz4, zstd.
+"""Containers: zip (incl. torch/keras/npz routing), tar and 7z (compressed streams:
+:mod:`.compressed`).
 
 Stored members are scanned in place through sub-windows (no copy); compressed members are
 decompressed into a spooled temp file under the expansion-ratio and total-size budgets, so bombs
@@ -8,196 +8,26 @@ become findings (``archive-bomb`` + ``analysis-incomplete``), never crashes or f
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import io
-import lzma
 import tarfile
 import tempfile
-import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import IO, Any
+from typing import IO
 
+from .compressed import MIN_RATIO_BASE, WindowIO, zip_member
 from .context import BudgetExceededError, Location, ScanContext
-from .inflate import bounded_reader, zip_decompressor, zlib_decompressor
+from .keras import scan_keras_zip_config
 from .models import Severity
+from .pickle import scan_pickle_stream
+from .pickle_walk import PickleWalker, looks_like_pickle_head
 from .stream import Window
+from .torch_legacy import scan_torch_legacy_tar
 from .torch_zip import is_torch_pickle, is_torch_record, torch_archive_prefix
 from .torchscript import is_torchscript, is_torchscript_source, scan_torchscript_source
-from .zipparse import ZipEntry, ZipFormatError, read_zip
+from .zipparse import ZipFormatError, read_zip
 from .zipseq import split_zip_sequence
 
 _NOTE_SEVERITY = {
     "zip-truncated": Severity.ERROR,
 }
-MIN_RATIO_BASE = 64 << 10
-
-
-class WindowIO(io.RawIOBase):
-    """A read-only, seekable file object over a :class:`Window` (for stdlib readers)."""
-
-    def __init__(self, win: Window) -> None:
-        super().__init__()
-        self._win = win
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: self._win.length}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, b: Any) -> int:
-        data = self._win.read_at(self._pos, len(b))
-        n = len(data)
-        b[:n] = data
-        self._pos += n
-        return n
-
-
-def _file_reader(f: IO[bytes]) -> Callable[[int], bytes]:
-    return f.read
-
-
-@contextmanager
-def expanded(
-    ctx: ScanContext, reader: Callable[[int], bytes], compressed_size: int, loc: Location, fmt: str
-) -> Iterator[Window | None]:
-    """Decompress into a spool; yields a Window on it, or None after recording a finding."""
-    with ctx.spool() as spool:
-        try:
-            n = ctx.expand_into(reader, spool, max(compressed_size, MIN_RATIO_BASE), loc)
-        except BudgetExceededError as exc:
-            ctx.bomb(loc, fmt, f"decompression stopped: {exc}")
-            yield None
-            return
-        except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as exc:
-            ctx.add(
-                Severity.ERROR,
-                "decompression-failed",
-                f"{fmt} stream is corrupt: {type(exc).__name__}: {exc}",
-                loc,
-                fmt,
-            )
-            yield None
-            return
-        ctx.extra_bytes_read += n
-        yield Window(spool, 0, n)  # type: ignore[arg-type]
-
-
-# -- single-stream wrappers ------------------------------------------------------------------------
-def _opener(fmt: str, raw: IO[bytes]) -> Any:
-    if fmt == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    if fmt == "bzip2":
-        return bz2.BZ2File(raw, "rb")
-    if fmt in ("xz", "lzma"):
-        return lzma.LZMAFile(raw, "rb")
-    if fmt == "lz4":
-        import lz4.frame  # optional dependency
-
-        return lz4.frame.LZ4FrameFile(raw, "rb")  # type: ignore[no-any-return]
-    if fmt == "zstd":
-        try:
-            from compression import zstd  # type: ignore[import-not-found]
-        except ImportError:
-            from backports import zstd
-        return zstd.ZstdFile(raw, "rb")  # type: ignore[no-any-return]
-    raise ValueError(fmt)
-
-
-_SUFFIXES = {
-    "gzip": (".gz", ".gzip"),
-    "bzip2": (".bz2",),
-    "xz": (".xz",),
-    "lzma": (".lzma",),
-    "zlib": (".z", ".zlib"),
-    "lz4": (".lz4",),
-    "zstd": (".zst",),
-}
-
-
-def _inner_name(loc: Location, fmt: str) -> str:
-    hint = (loc.name_hint or "").rsplit("/", 1)[-1]
-    for suffix in _SUFFIXES.get(fmt, ()):
-        if hint.lower().endswith(suffix) and len(hint) > len(suffix):
-            return hint[: -len(suffix)]
-    return f"[{fmt}]"
-
-
-def scan_compressed(fmt: str) -> Callable[[ScanContext, Window, Location], str]:
-    def scan(ctx: ScanContext, win: Window, loc: Location) -> str:
-        child = loc.child(_inner_name(loc, fmt))
-        if fmt == "zlib":
-            reader = bounded_reader(win, zlib_decompressor())
-            with expanded(ctx, reader, win.length, child, fmt) as inner:
-                if inner is not None:
-                    ctx.scan_inner(inner, child)
-            return fmt
-        try:
-            f = _opener(fmt, WindowIO(win))  # type: ignore[arg-type]
-        except ImportError:
-            ctx.add(
-                Severity.ERROR,
-                "unsupported-compression",
-                f"{fmt} support is not installed; content not analysed",
-                loc,
-                fmt,
-            )
-            return fmt
-        with f, expanded(ctx, _file_reader(f), win.length, child, fmt) as inner:
-            if inner is not None:
-                ctx.scan_inner(inner, child)
-        return fmt
-
-    return scan
-
-
-# -- zip -------------------------------------------------------------------------------------------
-@contextmanager
-def zip_member(
-    ctx: ScanContext, win: Window, entry: ZipEntry, loc: Location
-) -> Iterator[Window | None]:
-    """A Window on the uncompressed content of one zip member (None: a finding was recorded)."""
-    if entry.data_offset < 0:
-        ctx.add(
-            Severity.ERROR,
-            "zip-entry-unreadable",
-            "entry has no readable local header",
-            loc,
-            "zip",
-            offset=entry.header_offset,
-        )
-        yield None
-        return
-    raw = win.sub(entry.data_offset, entry.csize)
-    if entry.method == 0:
-        yield raw
-        return
-    decomp = zip_decompressor(entry.method)
-    if decomp is None:
-        ctx.add(
-            Severity.ERROR,
-            "zip-unsupported-compression",
-            f"compression method {entry.method} cannot be analysed",
-            loc,
-            "zip",
-            offset=entry.header_offset,
-        )
-        yield None
-        return
-    ctx.track(raw)
-    with expanded(ctx, bounded_reader(raw, decomp), entry.csize, loc, "zip") as inner:
-        yield inner
 
 
 def _is_torch_data(name: str, prefix: str) -> bool:
@@ -233,8 +63,6 @@ def classify_zip(names: list[str], central_names: list[str] | None = None) -> tu
 
 
 def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
-    from .pickle import scan_pickle_stream
-    from .pickle_walk import PickleWalker, looks_like_pickle_head
 
     try:
         listing = read_zip(win, ctx.limits.max_archive_entries)
@@ -263,8 +91,6 @@ def scan_zip(ctx: ScanContext, win: Window, loc: Location) -> str:
     names = [e.name for e in listing.entries if not e.is_dir]
     kind, prefix = classify_zip(names, [e.name for e in listing.entries if e.from_central])
     if kind == "keras":  # transformers' zips with a config.json are checked the same way
-        from .keras import scan_keras_zip_config
-
         scan_keras_zip_config(ctx, win, listing, loc)
     torchscript = kind == "torch-zip" and is_torchscript(names, prefix)
     if (
@@ -356,8 +182,6 @@ def scan_tar(ctx: ScanContext, win: Window, loc: Location) -> str:
         return "tar"
     names = {m.name for m in members}
     if {"pickle", "storages", "tensors"} <= names:
-        from .torch_legacy import scan_torch_legacy_tar
-
         scan_torch_legacy_tar(ctx, win, loc, members)
         return "torch-legacy-tar"
     for m in members:

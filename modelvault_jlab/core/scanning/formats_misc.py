@@ -19,6 +19,8 @@ import struct
 from pathlib import PurePosixPath, PureWindowsPath
 
 from .context import Location, ScanContext
+from .keras import scan_hdf5_keras
+from .keras_config import check_keras_metadata
 from .models import Severity
 from .stream import TruncatedError, Window
 from .templates import check_template_text, template_too_large
@@ -295,12 +297,8 @@ class _ProtoWalk:
                     offset=offset,
                 )
         elif kind == "SavedObject" and fields.get(5):
-            from .keras import check_keras_metadata
-
             check_keras_metadata(self.ctx, fields[5], self.loc, fields.get(4, ""))
         elif kind == "UserObject" and fields.get(3):
-            from .keras import check_keras_metadata
-
             check_keras_metadata(self.ctx, fields[3], self.loc, fields.get(1, ""))
         elif kind == "TFNode" and fields.get(2) in _TF_RISKY_OPS:
             self.ctx.add(
@@ -403,6 +401,4 @@ def _onnx_hint(loc: Location) -> bool:
 
 
 def scan_hdf5(ctx: ScanContext, win: Window, loc: Location) -> str:
-    from .keras import scan_hdf5_keras
-
     return scan_hdf5_keras(ctx, win, loc)

@@ -6,7 +6,7 @@ stream and unpickles the result. Reference: ``joblib/numpy_pickle_compat.py`` (`
 
 from __future__ import annotations
 
-from .archives import scan_compressed
+from .compressed import scan_compressed
 from .context import Location, ScanContext
 from .stream import Window
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from .context import Location, ScanContext
 from .detect import HEAD_SIZE, is_utf8_text
 from .models import Finding, Severity
-from .pickle_walk import PickleWalker, WalkResult
+from .pickle_state import WalkResult
+from .pickle_walk import PickleWalker
 from .stream import Window
 
 FICKLING_MAX_BYTES = 8 << 20

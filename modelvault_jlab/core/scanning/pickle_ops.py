@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from .models import Severity
 from .pickle_literals import (
@@ -20,6 +19,7 @@ from .pickle_literals import (
     parse_long_line,
     parse_memo_key,
 )
+from .pickle_state import KEEP_STR, PickleLimitError, PickleParseError, WalkerState
 from .pickle_values import (
     CallResult,
     Const,
@@ -29,16 +29,12 @@ from .pickle_values import (
     Value,
     const_str,
 )
-from .pickle_walk import KEEP_STR, PickleLimitError, PickleParseError
-
-if TYPE_CHECKING:
-    from .pickle_walk import PickleWalker
 
 LINE_CAP = 1 << 20  # protocol 0 text operands longer than this are an analysis limit (error)
 SMALL_LONG = 64  # LONG1/LONG4 payloads up to this many bytes keep their value
 
 
-def build_dispatch(w: PickleWalker) -> dict[int, Callable[[], bool | None]]:
+def build_dispatch(w: WalkerState) -> dict[int, Callable[[], bool | None]]:
     """Opcode byte → handler. Handlers return True on STOP."""
     win = w.win
     push = w.push

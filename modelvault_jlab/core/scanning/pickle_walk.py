@@ -13,11 +13,12 @@ References for the opcode semantics: CPython ``Lib/pickle.py`` (``_Unpickler``) 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 
 from .allowlist import GlobalPolicy, normalise_global
 from .joblib_support import joblib_payload
 from .models import Finding, Severity
+from .pickle_ops import build_dispatch
+from .pickle_state import KEEP_STR, PickleLimitError, PickleParseError, WalkResult
 from .pickle_values import (
     MARK,
     BytesValue,
@@ -34,7 +35,6 @@ from .pickle_values import (
 from .stream import TruncatedError, Window
 
 GLOBAL_CAP = 1 << 16  # CPython has no limit; longer names are an analysis limit (error)
-KEEP_STR = 4096  # characters of a string operand we keep (module/attribute names are short)
 NESTED_MAX = 64 << 20  # byte payloads up to this size are checked for an embedded pickle
 MAX_NESTING = 4
 MAX_FINDINGS = 200
@@ -49,36 +49,6 @@ _DANGEROUS_STATE_KEYS = {
     "__init__",
     "__new__",
 }
-
-
-class PickleParseError(Exception):
-    """CPython's unpickler rejects the stream here too (the walker follows its semantics)."""
-
-    def __init__(self, message: str, offset: int) -> None:
-        super().__init__(message)
-        self.offset = offset
-
-
-class PickleLimitError(PickleParseError):
-    """The walker stops at one of its own limits where CPython would go on: fail closed."""
-
-
-@dataclass
-class WalkResult:
-    """Outcome of walking one pickle."""
-
-    start: int
-    end: int  # offset just after STOP, or where parsing failed
-    complete: bool  # reached STOP without a parse error
-    opcodes: int = 0
-    protocol: int | None = None
-    globals: list[GlobalRef] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    error: str | None = None
-    value: Value | None = None  # the object STOP would return
-    inline_raw_data: bool = False  # joblib arrays: non-opcode bytes inside the pickle span
-    limited: bool = False  # stopped at a walker limit (not a CPython error): analysis incomplete
-    calls: int = 0  # REDUCE/NEWOBJ/OBJ/INST/BUILD opcodes reached
 
 
 def looks_like_pickle_head(head: bytes) -> bool:
@@ -448,8 +418,6 @@ def _state_dicts(state: Value) -> list[DictValue]:
         return [v for v in items if isinstance(v, DictValue)]
     return []
 
-
-from .pickle_ops import build_dispatch  # noqa: E402  (circular: pickle_ops needs the classes)
 
 __all__ = [
     "MARK",

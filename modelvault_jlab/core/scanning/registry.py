@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .archives import scan_7z, scan_compressed, scan_tar, scan_zip
+from .archives import scan_7z, scan_tar, scan_zip
+from .compressed import scan_compressed
 from .context import Location, ScanContext
 from .formats_misc import scan_gguf, scan_hdf5, scan_onnx
 from .joblib_zfile import scan_joblib_zfile

@@ -7,7 +7,7 @@
 * ``auto_map`` in a config can point ``trust_remote_code`` at another repository's code
   (:func:`.python_src.check_auto_map`).
 * A Keras ``config.json`` next to ``model.weights.h5`` is what ``load_model("hf://...")`` and
-  Keras model folders read (:func:`.keras.check_keras_config`).
+  Keras model folders read (:func:`.keras_config.check_keras_config`).
 
 A template or config above its size cap is an ``error`` (not analysed), never ``clean``.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 from .context import Location, ScanContext, json_cost
 from .jinja_check import check_template
-from .keras import check_keras_config
+from .keras_config import check_keras_config
 from .models import Severity
 from .python_src import check_auto_map
 from .stream import Window

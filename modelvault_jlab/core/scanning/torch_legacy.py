@@ -17,8 +17,9 @@ import tarfile
 from .context import Location, ScanContext
 from .models import Severity
 from .pickle import scan_pickle_stream
+from .pickle_state import WalkResult
 from .pickle_values import GlobalRef, const_int, tuple_items
-from .pickle_walk import PickleWalker, WalkResult
+from .pickle_walk import PickleWalker
 from .stream import TruncatedError, Window
 
 _ELEMENT_SIZE = {

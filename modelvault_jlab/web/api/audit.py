@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...storage.base import (
+from ...storage.records import (
     AuditEvent,
     AuditQuery,
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 from tornado import web
 
-from ...storage.base import BlobWriter
+from ...storage.blobs import BlobWriter
 from ...storage.bundles import GenericFileRecord
 from ..base import vault_auth
 from .base import ApiHandler

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core.policy.engine import Policy
+from ...core.governance.policy.engine import Policy
 from ...errors import InvalidInputError, NotFoundError
 from ...ids import validate_sha256
-from ...storage.base import (
+from ...storage.records import (
     AuditQuery,
     ScanRecord,
     WaiverRecord,
@@ -94,7 +94,7 @@ class ScanHandler(ApiHandler):
     @vault_auth
     def get(self, sha256: str) -> None:
         self.vault.access.require(self.principal, "read", None)
-        record = self.vault.meta.get_scan(validate_sha256(sha256))
+        record = self.vault.gate.scan_report(validate_sha256(sha256))
         if record is None:
             raise NotFoundError(f"Blob {sha256} has not been scanned.")
         self.write_json(scan_json(record))
@@ -131,7 +131,7 @@ class ViolationsHandler(ApiHandler):
             for e in self.vault.audit.query(AuditQuery(action=action, limit=limit))
         ]
         events.sort(key=lambda e: -int(e["id"]))
-        flagged = self.vault.meta.list_scans(["malicious", "suspicious", "error"], limit)
+        flagged = self.vault.gate.flagged(limit)
         self.write_json(
             {"events": events[:limit], "flagged_blobs": [scan_json(r) for r in flagged]}
         )

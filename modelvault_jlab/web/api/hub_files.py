@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core.gate import Subject
-from ...core.hub import HubRef, Resolved
-from ...core.judge import subject_of
-from ...core.policy.engine import Decision, Violation
-from ...storage.base import FileEntry
+from ...core.governance.judge import subject_of
+from ...core.governance.policy.engine import Decision, Violation
+from ...core.governance.subject import Subject
+from ...core.hub.refs import HubRef, Resolved
+from ...storage.records import FileEntry
 from ..base import vault_auth
 from .base import ApiHandler
 

@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from ...errors import InvalidInputError
-from ...storage.base import AuditEvent, AuditQuery
+from ...storage.records import AuditEvent, AuditQuery
 from ..base import vault_auth
 from .base import ApiHandler
 
@@ -133,7 +133,7 @@ class LineageHandler(ApiHandler):
     def _tokens(self, ids: set[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for token_id in ids:
-            record = self.vault.meta.get_token(token_id)
+            record = self.vault.identity.get_token(token_id)
             if record is None:
                 continue
             info: dict[str, Any] = {"name": record.name}

@@ -7,7 +7,7 @@ from typing import Any
 from ...core.secrets import MASK, is_secret_setting
 from ...core.urls import mask_userinfo
 from ...errors import InvalidInputError
-from ...storage.base import (
+from ...storage.records import (
     RepositoryRecord,
 )
 from ..base import vault_auth

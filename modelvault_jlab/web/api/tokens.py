@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import InvalidInputError
-from ...storage.base import (
+from ...storage.records import (
     TokenRecord,
 )
 from ..base import vault_auth

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from ...core.hub import HubRef, Resolved
+from ...core.hub.refs import HubRef, Resolved
 from ...core.identity import Action
 from ...errors import (
     EntryNotFoundError,

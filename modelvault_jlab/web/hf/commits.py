@@ -8,7 +8,7 @@ from typing import IO, Any
 
 from tornado import web
 
-from ...core.lfs import MAX_BATCH_OBJECTS
+from ...core.hub.lfs import MAX_BATCH_OBJECTS
 from ...errors import (
     InvalidInputError,
 )

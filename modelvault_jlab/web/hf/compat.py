@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ...core.cards import parse_card
+from ...core.hub.cards import parse_card
 from ...errors import (
     InvalidInputError,
     NotFoundError,

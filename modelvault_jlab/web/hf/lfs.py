@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 
 from tornado import web
 
-from ...core.hub import HubRef
-from ...core.lfs import MAX_BATCH_OBJECTS, BatchResult
+from ...core.hub.lfs import MAX_BATCH_OBJECTS, BatchResult
+from ...core.hub.refs import HubRef
 from ...errors import InvalidInputError
 from ...protocols import hf as wire
-from ...storage.base import BlobWriter
+from ...storage.blobs import BlobWriter
 from ..base import vault_auth
 from .base import HfHandler
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...core.hub import HubRef
+from ...core.hub.refs import HubRef
 from ...errors import (
     InvalidInputError,
     RepoExistsError,

@@ -17,27 +17,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from ..errors import (
+from ...errors import (
     InvalidInputError,
     OfflineModeError,
     PolicyError,
     RepoExistsError,
     UpstreamUnavailableError,
 )
-from ..ids import CommitSha, RepoType, Sha256, is_commit_sha, is_sha256, validate_repo_path
-from ..storage.base import (
-    BlobInfo,
-    CommitRecord,
-    FileEntry,
-    HubRepoRecord,
-    MetadataStore,
-    RepositoryRecord,
-)
-from .content import ContentStore
-from .hub_ports import HubUpstream
-from .repositories import check_settings
-from .streaming import Flight, StreamThrough
-from .urls import userinfo_of
+from ...ids import CommitSha, RepoType, Sha256, is_commit_sha, is_sha256, validate_repo_path
+from ...storage.meta import MetadataStore
+from ...storage.records import BlobInfo, CommitRecord, FileEntry, HubRepoRecord, RepositoryRecord
+from ..content import ContentStore
+from ..repositories import check_settings
+from ..streaming import Flight, StreamThrough
+from ..urls import userinfo_of
+from .ports import HubUpstream
 
 DEFAULT_REVISION_TTL_SECONDS = 60.0
 

@@ -1,6 +1,6 @@
 """One SQL code base for SQLite and PostgreSQL.
 
-The stores (``meta_sql``, ``packages_sql``, ``bundles_sql``) write one dialect: ``?``
+The stores (one module per store in this package) write one dialect: ``?``
 placeholders, the SQLite spelling of column types, ``ON CONFLICT``, ``RETURNING`` and recursive
 CTEs. A :class:`Database` runs it on its engine, so the differences live here and not in the
 queries:
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import StorageError
+from ...errors import StorageError
 
 Row = dict[str, Any]
 
@@ -338,7 +338,7 @@ class PostgresDatabase(Database):
 
 
 # ------------------------------------------------------------------------------------------------
-# Selection and the stores' base
+# Selection
 # ------------------------------------------------------------------------------------------------
 
 
@@ -351,44 +351,3 @@ def open_database(url: str | Path) -> Database:
         # SQLAlchemy's convention: sqlite:///relative.db, sqlite:////absolute.db
         text = text.removeprefix("sqlite:///")
     return SqliteDatabase(text or ":memory:")
-
-
-class SqlDatabase:
-    """Base of the SQL stores: the shared :class:`Database` and short query helpers.
-
-    Given a URL or a path, a store opens (and migrates) a database of its own; given a
-    :class:`Database`, it shares it (the composition root migrates that one).
-    """
-
-    def __init__(self, db: Database | str | Path) -> None:
-        if not isinstance(db, Database):
-            from .migrations import migrate
-
-            db = open_database(db)
-            migrate(db)
-        self._db = db.retain()
-        self._now_sql = db.now_sql
-
-    @property
-    def database(self) -> Database:
-        return self._db
-
-    def _tx(self) -> AbstractContextManager[Tx]:
-        return self._db.transaction()
-
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return self._db.query(sql, params)
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        rows = self._db.query(sql, params)
-        return rows[0] if rows else None
-
-    def _tx_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        """One statement in a write transaction, returning its first row (``RETURNING``)."""
-        with self._tx() as c:
-            # fetchall: the statement must be finished before COMMIT
-            rows = c.execute(sql, params).fetchall()
-        return rows[0] if rows else None
-
-    def close(self) -> None:
-        self._db.release()

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ...errors import InvalidInputError
-from ...storage.base import REPOSITORY_KINDS as STORED_KINDS
+from ....errors import InvalidInputError
+from ....storage.records import REPOSITORY_KINDS as STORED_KINDS
 from .licenses import DEFAULT_ALLOWED, LicenseInfo, UnreadableLicenseError, licence_key
 
 Action = Literal["block", "warn", "audit"]

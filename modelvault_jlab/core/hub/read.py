@@ -2,7 +2,7 @@
 files, open content, and apply the gate before anything is served.
 
 A commit's files are its parent's files plus its changes, so resolving a file at any commit is one
-indexed lookup. Writing lives in :mod:`.hub_write`, tree listing in :mod:`.tree`.
+indexed lookup. Writing lives in :mod:`.write`, tree listing in :mod:`.tree`.
 """
 
 from __future__ import annotations
@@ -10,88 +10,50 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, BinaryIO
 
-from ..errors import (
+from ...errors import (
     EntryNotFoundError,
-    InvalidRevisionError,
     RepoNotFoundError,
     RevisionNotFoundError,
     UnsupportedOperationError,
 )
-from ..ids import (
+from ...ids import (
     CommitSha,
-    RepoId,
     RepositoryKey,
     RepoType,
     Sha256,
     is_commit_sha,
-    pr_number,
-    validate_repo_id,
     validate_repo_path,
-    validate_repo_type,
     validate_revision,
 )
-from ..storage.base import (
+from ...storage.meta import MetadataStore
+from ...storage.records import (
     BlobInfo,
     CommitRecord,
     FileEntry,
     HubRepoRecord,
-    MetadataStore,
-    RefKind,
     RefRecord,
     RepositoryRecord,
 )
-from .audit import AuditLog
+from ..audit import AuditLog
+from ..content import ContentStore
+from ..governance.gate import Gate
+from ..governance.subject import Subject
+from ..identity import SYSTEM, AccessPolicy, Action, Principal
+from ..streaming import ContentStream
 from .cards import MAX_CARD_BYTES, Card, parse_card
-from .content import ContentStore
-from .gate import Gate, Subject
-from .identity import SYSTEM, AccessPolicy, Action, Principal
 from .mirror import HubMirror
-from .streaming import ContentStream
+from .refs import (
+    DEFAULT_BRANCH,
+    HubRef,
+    Resolved,
+    is_bundle_ref,
+    ref_of,
+    subject_of_repo,
+)
 from .tree import TREE_PAGE_SIZE, TreeEntry, TreePage, list_tree, paths_info
-
-DEFAULT_BRANCH = "main"
-BUNDLE_REF_PREFIX = "bundle/"
-"""Refs under this prefix are release-bundle pins (tags set by the bundle service only)."""
-
-
-def is_bundle_ref(name: str) -> bool:
-    return name.startswith(BUNDLE_REF_PREFIX)
-
-
-@dataclass(frozen=True)
-class HubRef:
-    """Where a Hub repo lives: repository key, type and ``namespace/name``.
-
-    ``repository`` (the vault's key, e.g. ``models``) and ``repo_id`` (the Hub's id, e.g.
-    ``acme/bert``) are both strings on the wire; their NewTypes keep them apart from here on.
-    """
-
-    repository: RepositoryKey
-    repo_type: RepoType
-    repo_id: RepoId
-
-    @classmethod
-    def parse(cls, repository: str, repo_type: str | None, repo_id: str) -> HubRef:
-        # the key is checked where the repository is looked up (unknown keys answer 404 there)
-        return cls(
-            RepositoryKey(repository), validate_repo_type(repo_type), validate_repo_id(repo_id)
-        )
-
-
-@dataclass(frozen=True)
-class Resolved:
-    """A revision resolved to a commit of a repo (of a member, for a virtual repository)."""
-
-    repo: HubRepoRecord
-    commit: CommitRecord
-    revision: str
-    source: RepositoryRecord
-    """The repository that holds the repo: hf-local, or hf-remote for a mirrored one."""
-    warning: str | None = None
-    """Set when the answer comes from cache because the upstream could not be asked."""
 
 
 def _now() -> float:
@@ -246,15 +208,6 @@ class HubService:
         assert self._mirror is not None
         return self._mirror.cached_blob(entry)
 
-    def download_url(self, resolved: Resolved, entry: FileEntry) -> str | None:
-        """A presigned object-store URL for a *cached* file, when downloads are redirected.
-
-        Only after :meth:`.judge.Judge.admit` let the file through: the URL bypasses the gate. An uncached
-        remote file has none (it streams through, scanned before its last byte).
-        """
-        sha = self.content_sha(resolved, entry)
-        return None if sha is None else self._content.download_url(sha)
-
     async def open(
         self, who: Principal, requested: str, resolved: Resolved, entry: FileEntry
     ) -> ContentStream:
@@ -266,7 +219,19 @@ class HubService:
         Raises:
             OfflineModeError, UpstreamUnavailableError, EntryNotFoundError: nothing was sent yet.
         """
-        sha = self.content_sha(resolved, entry)
+        return await self.open_content(
+            who, requested, resolved, entry, self.content_sha(resolved, entry)
+        )
+
+    async def open_content(
+        self,
+        who: Principal,
+        requested: str,
+        resolved: Resolved,
+        entry: FileEntry,
+        sha: Sha256 | None,
+    ) -> ContentStream:
+        """:meth:`open` with the content's sha256 already looked up (``None``: not held)."""
         if sha is not None:
             return ContentStream(self._content.blobs, sha, None)
         assert self._mirror is not None
@@ -303,14 +268,21 @@ class HubService:
         text = b"".join([c async for c in stream.chunks(0, entry.size, entry.size or 1)])
         return await asyncio.to_thread(parse_card, text.decode("utf-8", "replace"))
 
-    def record_download(self, who: Principal, resolved: Resolved, entry: FileEntry) -> None:
+    def record_download(
+        self,
+        who: Principal,
+        resolved: Resolved,
+        entry: FileEntry,
+        sha: Sha256 | None = None,
+    ) -> None:
+        """Audit a served file; ``sha``: its content's sha256 when the caller knows it."""
         self._audit.record(
             who,
             "hub.file.download",
             repository=resolved.repo.repository,
             subject=f"{subject_of_repo(resolved.repo)}@{resolved.commit.sha}/{entry.path}",
             # A mirrored regular file's sha256 is known once it is cached; its git oid always is.
-            sha256=self.content_sha(resolved, entry) or None,
+            sha256=(sha or self.content_sha(resolved, entry)) or None,
             git_oid=entry.git_oid,
             size=entry.size,
         )
@@ -367,24 +339,3 @@ def _refs_from_upstream(data: dict[str, Any]) -> list[RefRecord]:
                     name = name.rsplit("/", 1)[-1]
                 out.append(RefRecord(kind, name, CommitSha(str(item["targetCommit"]))))  # type: ignore[arg-type]
     return out
-
-
-def ref_of(rev: str) -> tuple[RefKind, str]:
-    number = pr_number(rev)
-    if number is not None:
-        return "pr", str(number)
-    if rev.startswith("refs/heads/"):
-        return "branch", rev[len("refs/heads/") :]
-    if rev.startswith("refs/tags/"):
-        return "tag", rev[len("refs/tags/") :]
-    if rev.startswith("refs/"):
-        raise InvalidRevisionError(f"Unsupported ref {rev!r}.")
-    return "branch", rev
-
-
-def subject_of_ref(ref: HubRef) -> str:
-    return f"{ref.repo_type}s/{ref.repo_id}"
-
-
-def subject_of_repo(repo: HubRepoRecord) -> str:
-    return f"{repo.repo_type}s/{repo.repo_id}"

@@ -19,19 +19,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from ..errors import (
-    AuthenticationError,
-    BlobNotFoundError,
-    InvalidInputError,
-    NotFoundError,
-)
-from ..ids import Sha256, validate_sha256
-from ..storage.base import BlobInfo, MetadataStore
-from .audit import AuditLog
-from .content import ContentStore
-from .holdings import BlobHoldings
-from .hub import HubRef, HubService
-from .identity import Principal, require_live
+from ...errors import AuthenticationError, BlobNotFoundError, InvalidInputError, NotFoundError
+from ...ids import Sha256, validate_sha256
+from ...storage.meta import MetadataStore
+from ...storage.records import BlobInfo
+from ..audit import AuditLog
+from ..content import ContentStore
+from ..holdings import BlobHoldings
+from ..identity import Principal, require_live
+from .read import HubService
+from .refs import HubRef
 
 MAX_BATCH_OBJECTS = 1000
 """Objects per batch request (huggingface_hub sends 256, git-lfs 100): the work and the answer of

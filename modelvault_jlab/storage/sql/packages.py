@@ -9,8 +9,9 @@ lock orders two replicas refreshing one project, so their link sets never mix.
 
 from __future__ import annotations
 
-from .packages import PackageFileRecord, PackageStore, RemoteLinkRecord, RemotePageRecord
-from .sql import Row, SqlDatabase
+from ..packages import PackageFileRecord, PackageStore, RemoteLinkRecord, RemotePageRecord
+from .database import Row
+from .store import SqlDatabase
 
 _FILE_COLUMNS = (
     "repository, filename, project, display_name, version, sha256, size, requires_python, "

@@ -12,7 +12,7 @@ A decision about a file combines
   download, see :meth:`HubService.open`).
 
 Bytes of a card are parsed off the event loop with bounded size and node counts
-(:mod:`.cards`); a hostile card is a licence violation with its reason.
+(:mod:`..hub.cards`); a hostile card is a licence violation with its reason.
 """
 
 from __future__ import annotations
@@ -22,14 +22,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import VaultError
-from ..storage.base import FileEntry, MetadataStore, ScanRecord
-from .cards import Card
-from .gate import Gate, Subject
-from .hub import HubRef, HubService, Resolved
-from .identity import SYSTEM, Principal
+from ...errors import VaultError
+from ...ids import Sha256
+from ...storage.meta import GovernanceStore
+from ...storage.records import FileEntry, ScanRecord
+from ..hub.cards import Card
+from ..hub.read import HubService
+from ..hub.refs import HubRef, Resolved
+from ..identity import SYSTEM, Principal
+from .gate import Gate
 from .policy.engine import Decision
 from .policy.licenses import LicenseInfo, license_of_card, unreadable
+from .subject import Subject
 
 MAX_BASE_MODELS = 4
 MAX_CACHED = 4096
@@ -63,7 +67,7 @@ def subject_of(requested: str, resolved: Resolved) -> Subject:
 
 
 class Judge:
-    def __init__(self, hub: HubService, gate: Gate, meta: MetadataStore) -> None:
+    def __init__(self, hub: HubService, gate: Gate, meta: GovernanceStore) -> None:
         self._hub = hub
         self._gate = gate
         self._meta = meta
@@ -77,9 +81,22 @@ class Judge:
 
         The file's content is scanned now if the vault holds it and never scanned it.
         """
+        return await self.admit_content(
+            who, requested, resolved, entry, self._hub.content_sha(resolved, entry)
+        )
+
+    async def admit_content(
+        self,
+        who: Principal,
+        requested: str,
+        resolved: Resolved,
+        entry: FileEntry,
+        sha: Sha256 | None,
+    ) -> list[str]:
+        """:meth:`admit` with the content's sha256 already looked up (``None``: not held)."""
         subject = subject_of(requested, resolved)
         decision = await self.repo_decision(subject, resolved)
-        judged = await self.file(subject, resolved, entry, scan=True)
+        judged = await self.file_content(subject, entry, sha, scan=True)
         return self._gate.enforce(who, subject, entry.path, decision.merge(judged.decision))
 
     async def repo(self, subject: Subject, resolved: Resolved) -> RepoJudgement:
@@ -98,7 +115,14 @@ class Judge:
     ) -> FileJudgement:
         """File-level decision. ``scan``: scan the content now if it never was (downloads,
         bundles); otherwise use the stored verdict only (browsing)."""
-        sha = self._hub.content_sha(resolved, entry)
+        return await self.file_content(
+            subject, entry, self._hub.content_sha(resolved, entry), scan=scan
+        )
+
+    async def file_content(
+        self, subject: Subject, entry: FileEntry, sha: Sha256 | None, *, scan: bool
+    ) -> FileJudgement:
+        """:meth:`file` with the content's sha256 already looked up (``None``: not held)."""
         if sha is None:
             return FileJudgement(Decision(), None)
         if scan:

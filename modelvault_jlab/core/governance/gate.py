@@ -22,16 +22,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ..errors import InvalidInputError, NotFoundError, PolicyError
-from ..ids import Sha256, validate_repo_id, validate_repo_type, validate_sha256
-from ..storage.base import FileEntry, MetadataStore, RepositoryRecord, ScanRecord, WaiverRecord
-from .audit import AuditLog
-from .content import ContentStore
-from .identity import AccessPolicy, Principal
-from .leases import Leases, Turn, optional
+from ...errors import InvalidInputError, NotFoundError, PolicyError
+from ...ids import Sha256
+from ...storage.meta import MetadataStore
+from ...storage.records import FileEntry, RepositoryRecord, ScanRecord, WaiverRecord
+from ..audit import AuditLog
+from ..content import ContentStore
+from ..identity import AccessPolicy, Principal
+from ..leases import Leases, Turn, optional
 from .policy.engine import (
     DEFAULT_POLICIES,
     Decision,
@@ -44,25 +44,16 @@ from .policy.engine import (
     scan_violations,
 )
 from .policy.licenses import LicenseInfo, license_of_core_metadata
+from .subject import Subject
+from .verdicts import verdict_of
+from .waivers import covers, parse_waiver
 
 if TYPE_CHECKING:
-    from .scanning import ScanEngine
+    from ..scanning import ScanEngine
 
 log = logging.getLogger(__name__)
-MAX_WAIVER_SECONDS = 366 * 24 * 3600
 SCAN_LEASE_MIN_BYTES = 4 * 1024 * 1024
 """Smaller blobs scan faster than replicas agree on who scans them: each replica just scans."""
-
-
-@dataclass(frozen=True)
-class Subject:
-    """What a decision is about: a repo at a commit, as the client asked for it."""
-
-    repository: str  # the repository the client used (a virtual one, possibly)
-    source: RepositoryRecord  # where the repo lives
-    repo_type: str
-    repo_id: str
-    commit: str
 
 
 class Gate:
@@ -93,7 +84,7 @@ class Gate:
         # The allow-list is a vault-wide setting: rebuilt when it changed (on any replica).
         raw = self._meta.get_setting("scan_allowed_globals") or "[]"
         if self._engine is None or raw != self._engine_globals:
-            from .scanning import ScanEngine  # fickling loads only where scans run
+            from ..scanning import ScanEngine  # fickling loads only where scans run
 
             self._engine = ScanEngine(extra_allowed_globals=frozenset(json.loads(raw)))
             self._engine_globals = raw
@@ -101,7 +92,7 @@ class Gate:
 
     @property
     def scanner_version(self) -> str:
-        from .scanning import SCANNER_VERSION
+        from ..scanning import SCANNER_VERSION
 
         return SCANNER_VERSION
 
@@ -115,7 +106,7 @@ class Gate:
     ) -> ScanRecord:
         """:meth:`scan` for the event loop: waits on the scan pool's own caller threads, so that
         scans waiting for a slot never hold the default executor that commits and reads use."""
-        from .scanning.pool import shared_pool  # scanner loads where scans run
+        from ..scanning.pool import shared_pool  # scanner loads where scans run
 
         work = functools.partial(self.scan, sha256, name_hint, force=force, source=source)
         return await asyncio.wrap_future(shared_pool().call(work))
@@ -149,7 +140,7 @@ class Gate:
                     return turn.result
                 with optional(turn.lease):  # held until the verdict is stored
                     f.seek(0)
-                    from .scanning.pool import shared_pool  # scanner loads where scans run
+                    from ..scanning.pool import shared_pool  # scanner loads where scans run
 
                     # On the scan pool's own threads, within the scan's CPU budget.
                     report = shared_pool().run(
@@ -235,6 +226,14 @@ class Gate:
         # Unique, not a timestamp: replicas with skewed clocks must never reuse an epoch.
         self._meta.set_setting("policy_epoch", uuid.uuid4().hex)
 
+    def scan_report(self, sha256: Sha256) -> ScanRecord | None:
+        """The stored scan verdict of a blob (``None``: never scanned)."""
+        return self._meta.get_scan(sha256)
+
+    def flagged(self, limit: int) -> list[ScanRecord]:
+        """Blobs whose latest verdict is malicious, suspicious or an error."""
+        return self._meta.list_scans(["malicious", "suspicious", "error"], limit)
+
     def global_policies(self) -> list[Policy]:
         return parse_policies(self._meta.get_setting("policies"))
 
@@ -313,7 +312,7 @@ class Gate:
                 for f in scan.report.get("findings") or []
                 if not str(f.get("rule", "")).startswith("python-")
             ]
-            violations += scan_violations(policies, _verdict_of(findings), findings, filename)
+            violations += scan_violations(policies, verdict_of(findings), findings, filename)
         return self._waive(subject, sha256, violations)
 
     def _waive(self, subject: Subject, sha256: str | None, violations: list[Violation]) -> Decision:
@@ -322,7 +321,7 @@ class Gate:
         active = self._meta.list_waivers(False, self._clock())
         kept, waived = [], []
         for v in violations:
-            if any(_covers(w, v, subject, sha256) for w in active):
+            if any(covers(w, v, subject, sha256) for w in active):
                 waived.append(v)
             else:
                 kept.append(v)
@@ -362,54 +361,14 @@ class Gate:
     # -- waivers --
     def grant_waiver(self, who: Principal, body: dict[str, Any]) -> WaiverRecord:
         self._access.require(who, "admin", None)
-        policy = body.get("policy")
-        justification = body.get("justification")
-        expires_in = body.get("expires_in_seconds")
-        if not isinstance(policy, str) or not policy:
-            raise InvalidInputError("A waiver names the 'policy' it lifts.")
-        if not isinstance(justification, str) or len(justification.strip()) < 5:
-            raise InvalidInputError("A waiver needs a 'justification' (at least 5 characters).")
-        if (  # a bool is an int to Python, not a duration; NaN fails the range test
-            isinstance(expires_in, bool)
-            or not isinstance(expires_in, int | float)
-            or not 0 < expires_in <= MAX_WAIVER_SECONDS
-        ):
-            raise InvalidInputError(
-                f"A waiver needs 'expires_in_seconds' between 1 and {MAX_WAIVER_SECONDS}."
-            )
-        sha = validate_sha256(body["sha256"]) if body.get("sha256") else None
-        repo_id = validate_repo_id(body["repo_id"]) if body.get("repo_id") else None
-        if sha is None and repo_id is None:
-            raise InvalidInputError(
-                "A waiver applies to a 'repo_id' (optionally at a 'commit') or a 'sha256'."
-            )
-        commit = body.get("commit")
-        if commit is not None and not (isinstance(commit, str) and len(commit) == 40):
-            raise InvalidInputError("'commit' must be a full 40-hex commit id.")
-        now = self._clock()
-        record = self._meta.create_waiver(
-            WaiverRecord(
-                id=0,
-                policy=policy,
-                repository=str(body["repository"]) if body.get("repository") else None,
-                repo_type=validate_repo_type(body.get("repo_type")) if repo_id else None,
-                repo_id=repo_id,
-                commit=commit,
-                sha256=sha,
-                justification=justification.strip(),
-                created_by=who.name,
-                created_at=now,
-                expires_at=now + float(expires_in),
-                revoked_at=None,
-            )
-        )
+        record = self._meta.create_waiver(parse_waiver(who, body, self._clock()))
         self._bump()
         self._audit.record(
             who,
             "waiver.grant",
             repository=record.repository,
             subject=record.sha256 or f"{record.repo_type}s/{record.repo_id}@{record.commit or '*'}",
-            policy=policy,
+            policy=record.policy,
             justification=record.justification,
             expires_at=record.expires_at,
             waiver_id=record.id,
@@ -428,30 +387,9 @@ class Gate:
         return self._meta.list_waivers(include_inactive, self._clock())
 
 
-_RANK = {"malicious": 3, "error": 2, "suspicious": 1}
-
-
-def _verdict_of(findings: list[dict[str, Any]]) -> str:
-    worst = max((_RANK.get(str(f.get("severity")), 0) for f in findings), default=0)
-    return {3: "malicious", 2: "error", 1: "suspicious", 0: "clean"}[worst]
-
-
-def _covers(w: WaiverRecord, v: Violation, subject: Subject, sha256: str | None) -> bool:
-    if w.policy != v.policy:
-        return False
-    if w.sha256 is not None:
-        return sha256 is not None and w.sha256 == sha256
-    return (
-        w.repo_id == subject.repo_id
-        and (w.repo_type or "model") == subject.repo_type
-        and (w.repository is None or w.repository in (subject.repository, subject.source.key))
-        and (w.commit is None or w.commit == subject.commit)
-    )
-
-
 _SCANNER = Principal(name="scanner", scope="admin", kind="system")
 
-__all__ = ["Gate", "PolicyError", "Subject"]
+__all__ = ["Gate", "PolicyError"]
 
 
 def _explicitly_disabled(raw: list[Any]) -> tuple[list[Any], list[str]]:

@@ -10,14 +10,13 @@ import base64
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from ..errors import EntryNotFoundError, InvalidInputError
-from ..ids import validate_repo_path
-from ..storage.base import FileEntry, MetadataStore
-
-if TYPE_CHECKING:
-    from .hub import Resolved
+from ...errors import EntryNotFoundError, InvalidInputError
+from ...ids import validate_repo_path
+from ...storage.meta import HubStore
+from ...storage.records import FileEntry
+from .refs import Resolved
 
 TREE_PAGE_SIZE = 1000
 _FAR = "/\U0010ffff"  # sorts after every path inside a folder
@@ -38,7 +37,7 @@ class TreePage:
 
 
 def list_tree(
-    meta: MetadataStore,
+    meta: HubStore,
     resolved: Resolved,
     path: str,
     *,
@@ -63,7 +62,7 @@ def list_tree(
 
 
 def _tree_recursive(
-    meta: MetadataStore, resolved: Resolved, prefix: str, after: str | None, limit: int
+    meta: HubStore, resolved: Resolved, prefix: str, after: str | None, limit: int
 ) -> TreePage:
     """At most ``limit`` entries, folders included; a next cursor only when more files follow."""
     files = meta.list_files(resolved.repo.id, resolved.commit.sha, prefix, after, limit + 1)
@@ -89,7 +88,7 @@ def _tree_recursive(
 
 
 def _tree_children(
-    meta: MetadataStore, resolved: Resolved, prefix: str, after: str | None, limit: int
+    meta: HubStore, resolved: Resolved, prefix: str, after: str | None, limit: int
 ) -> TreePage:
     entries: list[TreeEntry] = []
     batch_size = 256
@@ -121,7 +120,7 @@ def _dir(resolved: Resolved, folder: str) -> TreeEntry:
     return TreeEntry("directory", folder, oid)
 
 
-def paths_info(meta: MetadataStore, resolved: Resolved, paths: Iterable[str]) -> list[TreeEntry]:
+def paths_info(meta: HubStore, resolved: Resolved, paths: Iterable[str]) -> list[TreeEntry]:
     out: list[TreeEntry] = []
     for raw in paths:
         path = validate_repo_path(raw.strip("/"), allow_empty=False)

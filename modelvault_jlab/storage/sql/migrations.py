@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import StorageError
-from .sql import Database
+from ...errors import StorageError
+from .database import Database
 
 
 @dataclass(frozen=True)

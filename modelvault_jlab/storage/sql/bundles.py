@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..errors import ConflictError, WriteConflictError
-from .bundles import BundleRecord, BundleStore, GenericFileRecord, PromotionRecord
-from .sql import ConstraintError, Row, SqlDatabase
+from ...errors import ConflictError, WriteConflictError
+from ..bundles import BundleRecord, BundleStore, GenericFileRecord, PromotionRecord
+from .database import ConstraintError, Row
+from .store import SqlDatabase
 
 _COLS = "id, name, version, digest, manifest, signature, created_by, created_at, origin"
 

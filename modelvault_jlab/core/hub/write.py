@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..errors import (
+from ...errors import (
     ConflictError,
     InvalidInputError,
     InvalidRevisionError,
@@ -23,7 +23,7 @@ from ..errors import (
     RevisionNotFoundError,
     WriteConflictError,
 )
-from ..ids import (
+from ...ids import (
     CommitSha,
     Sha256,
     is_commit_sha,
@@ -32,30 +32,30 @@ from ..ids import (
     validate_revision,
     validate_sha256,
 )
-from ..storage.base import (
+from ...storage.meta import MetadataStore
+from ...storage.records import (
     CommitRecord,
     FileChange,
     FileEntry,
     HubRepoRecord,
-    MetadataStore,
     RefKind,
     RefRecord,
 )
-from .audit import AuditLog
-from .content import ContentStore, lfs_pointer_oid
-from .gate import Gate
-from .holdings import BlobHoldings
-from .hub import (
+from ..audit import AuditLog
+from ..content import ContentStore, lfs_pointer_oid
+from ..governance.gate import Gate
+from ..holdings import BlobHoldings
+from ..identity import Principal
+from .read import HubService
+from .refs import (
     BUNDLE_REF_PREFIX,
     DEFAULT_BRANCH,
     HubRef,
-    HubService,
     Resolved,
     is_bundle_ref,
     ref_of,
     subject_of_ref,
 )
-from .identity import Principal
 
 COMMIT_RETRIES = 8
 """How often a commit without a parent is re-applied after losing a race for the branch."""

@@ -1,0 +1,160 @@
+"""The domain's records as the stores keep them: blobs, repositories, Hub repos, commits, refs,
+files, tokens, audit events, scan verdicts and waivers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..ids import CommitSha, RepoType, Sha256
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    sha256: Sha256
+    size: int
+
+
+RepositoryKind = Literal[
+    "hf-local", "hf-remote", "hf-virtual", "pypi-local", "pypi-remote", "pypi-virtual"
+]
+REPOSITORY_KINDS: tuple[str, ...] = (
+    "hf-local",
+    "hf-remote",
+    "hf-virtual",
+    "pypi-local",
+    "pypi-remote",
+    "pypi-virtual",
+)
+RefKind = Literal["branch", "tag", "pr"]
+
+
+@dataclass(frozen=True)
+class RepositoryRecord:
+    """A ModelVault repository: one endpoint (``models-local``) holding many Hub repos."""
+
+    key: str
+    kind: str
+    description: str = ""
+    public: bool = False
+    config: dict[str, Any] = field(default_factory=dict)
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class HubRepoRecord:
+    """A Hub repo (``org/name`` of one type) inside a repository."""
+
+    id: int
+    repository: str
+    repo_type: RepoType
+    repo_id: str
+    private: bool
+    created_at: float
+    created_by: str
+
+
+@dataclass(frozen=True)
+class CommitRecord:
+    sha: CommitSha
+    hub_repo: int
+    parent: CommitSha | None
+    title: str
+    message: str
+    author: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A file at a commit. ``git_oid`` is the git blob sha1 (of the LFS pointer for LFS files)."""
+
+    path: str
+    sha256: Sha256
+    size: int
+    git_oid: str
+    lfs: bool
+
+
+@dataclass(frozen=True)
+class RefRecord:
+    kind: RefKind
+    name: str
+    commit: CommitSha
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One change a commit applies to its parent's file set."""
+
+    op: Literal["put", "delete_file", "delete_folder"]
+    path: str
+    entry: FileEntry | None = None
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    id: str
+    name: str
+    secret_hash: str
+    scopes: tuple[str, ...]
+    repositories: tuple[str, ...]  # empty: every repository
+    created_by: str
+    created_at: float
+    expires_at: float | None
+    revoked_at: float | None
+    description: str = ""
+    parent_id: str | None = None
+    """The token that minted this one (a child: narrower, expiring, revoked with its parent)."""
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: int
+    ts: float
+    actor: str
+    token_id: str | None
+    action: str
+    repository: str | None
+    subject: str | None
+    detail: dict[str, Any]
+    remote_addr: str | None
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    """A scanner's verdict on one blob, kept per sha256 and scanner version."""
+
+    sha256: Sha256
+    scanner_version: str
+    verdict: str
+    report: dict[str, Any]
+    scanned_at: float
+
+
+@dataclass(frozen=True)
+class WaiverRecord:
+    """An explicit, expiring exception to one policy for one repo (at a commit, or any) or blob."""
+
+    id: int
+    policy: str
+    repository: str | None
+    repo_type: str | None
+    repo_id: str | None
+    commit: str | None
+    sha256: str | None
+    justification: str
+    created_by: str
+    created_at: float
+    expires_at: float
+    revoked_at: float | None
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    actor: str | None = None
+    action: str | None = None
+    repository: str | None = None
+    subject_prefix: str | None = None
+    before_id: int | None = None
+    limit: int = 100
