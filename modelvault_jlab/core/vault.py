@@ -26,9 +26,9 @@ from .bundles.signing import KeyRing
 from .content import ContentStore
 from .egress import EgressPolicy
 from .governance.gate import Gate
-from .governance.judge import Judge
 from .holdings import BlobHoldings
 from .hub.download import HubDownloads
+from .hub.judge import Judge
 from .hub.lfs import LfsService
 from .hub.mirror import HubMirror, validate_hf_config
 from .hub.ports import HubUpstream, HubUpstreams

@@ -16,9 +16,9 @@ from ...storage.packages import PackageStore
 from ...storage.records import FileEntry, RepositoryRecord
 from ..content import ContentStore
 from ..governance.gate import Gate
-from ..governance.judge import Judge, subject_of
 from ..governance.policy.engine import Decision
 from ..governance.subject import Subject
+from ..hub.judge import Judge, subject_of
 from ..hub.read import HubService
 from ..hub.refs import HubRef
 from ..identity import AccessPolicy, Principal

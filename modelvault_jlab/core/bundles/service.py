@@ -24,8 +24,8 @@ from ...storage.packages import PackageFileRecord, PackageStore
 from ..audit import AuditLog
 from ..content import ContentStore
 from ..governance.gate import Gate
-from ..governance.judge import Judge
 from ..governance.policy.engine import Violation
+from ..hub.judge import Judge
 from ..hub.mirror import HubMirror
 from ..hub.read import HubService
 from ..identity import AccessPolicy, Principal

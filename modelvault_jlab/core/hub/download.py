@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from ...ids import Sha256
 from ...storage.records import FileEntry
 from ..content import ContentStore
-from ..governance.judge import Judge
 from ..identity import Principal
 from ..streaming import ContentStream
+from .judge import Judge
 from .read import HubService
 from .refs import HubRef, Resolved
 

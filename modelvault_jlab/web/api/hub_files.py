@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core.governance.judge import subject_of
 from ...core.governance.policy.engine import Decision, Violation
 from ...core.governance.subject import Subject
+from ...core.hub.judge import subject_of
 from ...core.hub.refs import HubRef, Resolved
 from ...storage.records import FileEntry
 from ..base import vault_auth

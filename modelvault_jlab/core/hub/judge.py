@@ -12,7 +12,7 @@ A decision about a file combines
   download, see :meth:`HubService.open`).
 
 Bytes of a card are parsed off the event loop with bounded size and node counts
-(:mod:`..hub.cards`); a hostile card is a licence violation with its reason.
+(:mod:`.cards`); a hostile card is a licence violation with its reason.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from ...errors import VaultError
 from ...ids import Sha256
 from ...storage.meta import GovernanceStore
 from ...storage.records import FileEntry, ScanRecord
-from ..hub.cards import Card
-from ..hub.read import HubService
-from ..hub.refs import HubRef, Resolved
+from ..governance.gate import Gate
+from ..governance.policy.engine import Decision
+from ..governance.policy.licenses import LicenseInfo, license_of_card, unreadable
+from ..governance.subject import Subject
 from ..identity import SYSTEM, Principal
-from .gate import Gate
-from .policy.engine import Decision
-from .policy.licenses import LicenseInfo, license_of_card, unreadable
-from .subject import Subject
+from .cards import Card
+from .read import HubService
+from .refs import HubRef, Resolved
 
 MAX_BASE_MODELS = 4
 MAX_CACHED = 4096
