@@ -18,6 +18,7 @@ from .storage.bundles_sql import SqlBundleStore
 from .storage.meta_sql import SqlMetadataStore
 from .storage.migrations import ensure_current, migrate
 from .storage.packages_sql import SqlPackageStore
+from .storage.permissions import SqlPermissionStore
 from .storage.sql import Database, open_database
 from .upstream.egress import EgressGuard
 from .upstream.hf_http import HfUpstreams
@@ -42,6 +43,7 @@ def open_vault(settings: VaultSettings) -> Vault:
         pypi_upstream=HttpxPypiUpstream(user_agent="ModelVault", guard=guard),
         pypi_options=settings.pypi_options(),
         bundle_store=SqlBundleStore(db),
+        permission_store=SqlPermissionStore(db),
         bundle_keys=KeyRing(settings.bundle_key_dir or root / "bundle-keys"),
         bundle_environments=tuple(settings.bundle_environments),
         hub_upstreams=HfUpstreams(guard),

@@ -128,10 +128,15 @@ class HubService:
 
     def repo_for(self, who: Principal, ref: HubRef, action: Action) -> HubRepoRecord:
         self.repository_for(who, ref.repository, action)
+        self.require_repo(who, action, ref)  # permission targets
         repo = self._meta.get_hub_repo(ref.repository, ref.repo_type, ref.repo_id)
         if repo is None:
             raise RepoNotFoundError(f"Repository Not Found: {ref.repo_type} {ref.repo_id}.")
         return repo
+
+    def require_repo(self, who: Principal, action: Action, ref: HubRef) -> None:
+        """The repo-level check (permission targets' repo-id patterns) alone."""
+        self._access.require(who, action, ref.repository, ref.repo_id)
 
     def get_repo(self, who: Principal, ref: HubRef) -> HubRepoRecord:
         return self.repo_for(who, ref, "read")
@@ -145,7 +150,9 @@ class HubService:
         limit: int = 100,
     ) -> list[HubRepoRecord]:
         self.repository_for(who, repository, "read")
-        return self._meta.list_hub_repos(repository, repo_type, after, min(max(limit, 1), 1000))
+        repos = self._meta.list_hub_repos(repository, repo_type, after, min(max(limit, 1), 1000))
+        # a user sees only the repos their permission targets let them read
+        return [r for r in repos if self._access.allows(who, "read", repository, r.repo_id)]
 
     # -- revisions --
     async def resolve(self, who: Principal, ref: HubRef, revision: str | None) -> Resolved:
@@ -160,11 +167,12 @@ class HubService:
             RepoNotFoundError, RevisionNotFoundError, InvalidRevisionError, UpstreamError.
         """
         record = self.repository_for(who, ref.repository, "read")
+        self.require_repo(who, "read", ref)  # permission targets
         rev = validate_revision(revision or DEFAULT_BRANCH)
         if record.kind != "hf-virtual":
             return await self._resolve_in(record, ref, rev)
         for member in self._members(record):
-            if not self._access.allows(who, "read", member.key):
+            if not self._access.allows(who, "read", member.key, ref.repo_id):
                 continue
             try:
                 return await self._resolve_in(member, replace(ref, repository=member.key), rev)

@@ -16,6 +16,7 @@ from ..storage.bundles import BundleStore
 from ..storage.bundles_sql import SqlBundleStore
 from ..storage.packages import PackageStore
 from ..storage.packages_sql import SqlPackageStore
+from ..storage.permissions import PermissionStore, SqlPermissionStore
 from .activity import Activity
 from .audit import AuditLog
 from .bundles import BundleService
@@ -32,6 +33,7 @@ from .judge import Judge
 from .leases import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, Lease, Leases
 from .lfs import LfsService
 from .mirror import HubMirror, validate_hf_config
+from .permissions import PermissionService
 from .pypi import PypiOptions, PypiService
 from .pypi.ports import PypiUpstream
 from .repositories import RepositoryService
@@ -81,13 +83,15 @@ class Vault:
         hub_upstreams: HubUpstreams | None = None,
         secrets: SecretBox | None = None,
         egress: EgressPolicy | None = None,
+        permission_store: PermissionStore | None = None,
     ) -> None:
         self.options = options or VaultOptions()
         self.secrets = secrets or SecretBox.ephemeral()
         self._hub_upstreams = hub_upstreams
         self.meta = meta
         self.blobs = blobs
-        self.access = AccessPolicy(meta)
+        self.permissions = PermissionService(permission_store or SqlPermissionStore(":memory:"))
+        self.access = AccessPolicy(meta, self.permissions)
         self.audit = AuditLog(meta, clock)
         self.identity = IdentityService(meta, clock)
         self.auth_throttle = AuthThrottle(

@@ -1,0 +1,115 @@
+"""Permission records: targets (repositories + repo-id patterns + grants) and group memberships.
+
+A target is stored as one row whose ``spec`` is its canonical JSON: targets are read all at once
+(they are few, and every access decision needs all of them), never queried by field.
+Memberships come from two sources: groups created in the vault (``vault``) and the groups
+JupyterHub reported at a user's last sign-in (``hub``); a sign-in replaces only its own rows.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .sql import SqlDatabase
+
+
+@dataclass(frozen=True)
+class TargetRecord:
+    name: str
+    spec: str
+    """Canonical JSON of the target (validated by the domain before it is stored)."""
+    updated_by: str
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class MembershipRecord:
+    group: str
+    user: str
+    source: str
+    """``vault`` (managed here) or ``hub`` (reported by JupyterHub)."""
+
+
+class PermissionStore(ABC):
+    @abstractmethod
+    def list_targets(self) -> list[TargetRecord]: ...
+
+    @abstractmethod
+    def put_target(self, record: TargetRecord) -> None:
+        """Create or replace the target of that name."""
+
+    @abstractmethod
+    def delete_target(self, name: str) -> bool: ...
+
+    @abstractmethod
+    def list_memberships(self) -> list[MembershipRecord]: ...
+
+    @abstractmethod
+    def set_group(self, group: str, users: Iterable[str]) -> None:
+        """Replace the vault-managed members of ``group``."""
+
+    @abstractmethod
+    def delete_group(self, group: str) -> bool:
+        """Drop the vault-managed group; whether it had members."""
+
+    @abstractmethod
+    def set_hub_groups(self, user: str, groups: Iterable[str]) -> None:
+        """Replace what JupyterHub last said ``user`` belongs to."""
+
+
+class SqlPermissionStore(SqlDatabase, PermissionStore):
+    def list_targets(self) -> list[TargetRecord]:
+        rows = self._query(
+            "SELECT name, spec, updated_by, updated_at FROM permission_targets ORDER BY name"
+        )
+        return [TargetRecord(r["name"], r["spec"], r["updated_by"], r["updated_at"]) for r in rows]
+
+    def put_target(self, record: TargetRecord) -> None:
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO permission_targets (name, spec, updated_by, updated_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, "
+                "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                (record.name, record.spec, record.updated_by, record.updated_at),
+            )
+
+    def delete_target(self, name: str) -> bool:
+        with self._tx() as c:
+            return c.execute("DELETE FROM permission_targets WHERE name = ?", (name,)).rowcount > 0
+
+    def list_memberships(self) -> list[MembershipRecord]:
+        rows = self._query(
+            "SELECT group_name, user_name, source FROM permission_members "
+            "ORDER BY group_name, user_name"
+        )
+        return [MembershipRecord(r["group_name"], r["user_name"], r["source"]) for r in rows]
+
+    def _replace(self, where: str, key: str, rows: list[tuple[str, str, str]]) -> None:
+        with self._tx() as c:
+            c.execute(f"DELETE FROM permission_members WHERE {where}", (key,))  # noqa: S608
+            for row in rows:
+                c.execute(
+                    "INSERT INTO permission_members (group_name, user_name, source) "
+                    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    row,
+                )
+
+    def set_group(self, group: str, users: Iterable[str]) -> None:
+        rows = [(group, user, "vault") for user in sorted(set(users))]
+        self._replace("group_name = ? AND source = 'vault'", group, rows)
+
+    def delete_group(self, group: str) -> bool:
+        with self._tx() as c:
+            return (
+                c.execute(
+                    "DELETE FROM permission_members WHERE group_name = ? AND source = 'vault'",
+                    (group,),
+                ).rowcount
+                > 0
+            )
+
+    def set_hub_groups(self, user: str, groups: Iterable[str]) -> None:
+        rows = [(group, user, "hub") for group in sorted(set(groups))]
+        self._replace("user_name = ? AND source = 'hub'", user, rows)
