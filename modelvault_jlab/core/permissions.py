@@ -25,8 +25,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidInputError, NotFoundError
+from ..errors import AuthenticationError, InvalidInputError, NotFoundError, PermissionDeniedError
 from ..storage.permissions import PermissionStore, TargetRecord
+from .audit import AuditLog
 from .identity import RANK, SCOPES, Action, Principal
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -174,8 +175,14 @@ class _Grant:
 class PermissionService:
     """Decides a user's right on a repo from the targets; manages targets and vault groups."""
 
-    def __init__(self, store: PermissionStore, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: PermissionStore,
+        audit: AuditLog,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store = store
+        self._audit = audit
         self._clock = clock
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
@@ -257,17 +264,36 @@ class PermissionService:
     ) -> bool:
         return self.rank(who, repository, repo_id) >= RANK[action]
 
-    # -- administration (the caller checked the admin right) --
-    def list_targets(self) -> list[PermissionTarget]:
+    # -- administration: vault admins only (a target never makes a user one) --
+    @staticmethod
+    def _require_admin(who: Principal) -> None:
+        if not who.is_admin:
+            if who.is_anonymous:
+                raise AuthenticationError("Authentication required: send a ModelVault token.")
+            raise PermissionDeniedError(
+                f"'{who.name}' is not an administrator of this vault: permissions are "
+                "managed by vault admins."
+            )
+
+    def list_targets(self, who: Principal) -> list[PermissionTarget]:
+        self._require_admin(who)
         return list(self._current().targets)
 
-    def get_target(self, name: str) -> PermissionTarget:
+    def get_target(self, who: Principal, name: str) -> PermissionTarget:
+        self._require_admin(who)
         for target in self._current().targets:
             if target.name == name:
                 return target
         raise NotFoundError(f"No permission target named {name[:80]!r}.")
 
-    def put_target(self, name: str, body: object, by: str) -> PermissionTarget:
+    def put_target(self, who: Principal, name: str, body: object) -> PermissionTarget:
+        """Create or replace a target.
+
+        Raises:
+            PermissionDeniedError: ``who`` is not a vault admin.
+            InvalidInputError: a malformed target, or too many targets.
+        """
+        self._require_admin(who)
         target = PermissionTarget.from_json(name, body)
         if (
             name not in {t.name for t in self._current().targets}
@@ -275,23 +301,34 @@ class PermissionService:
         ):
             raise InvalidInputError(f"At most {MAX_TARGETS} permission targets.")
         spec = json.dumps(target.to_json(), sort_keys=True)
-        self._store.put_target(TargetRecord(name, spec, by, time.time()))
+        self._store.put_target(TargetRecord(name, spec, who.name, time.time()))
         self._invalidate()
+        self._audit.record(who, "permission.target.put", subject=name, target=target.to_json())
         return target
 
-    def delete_target(self, name: str) -> None:
+    def delete_target(self, who: Principal, name: str) -> None:
+        self._require_admin(who)
         if not self._store.delete_target(name):
             raise NotFoundError(f"No permission target named {name[:80]!r}.")
         self._invalidate()
+        self._audit.record(who, "permission.target.delete", subject=name)
 
-    def groups(self) -> dict[str, dict[str, list[str]]]:
+    def groups(self, who: Principal) -> dict[str, dict[str, list[str]]]:
         """Every group with its members, by source (``vault``, ``hub``)."""
+        self._require_admin(who)
         out: dict[str, dict[str, list[str]]] = {}
         for m in self._store.list_memberships():
             out.setdefault(m.group, {"vault": [], "hub": []})[m.source].append(m.user)
         return out
 
-    def set_group(self, name: str, members: object) -> list[str]:
+    def set_group(self, who: Principal, name: str, members: object) -> list[str]:
+        """Replace the vault-managed members of a group (Hub memberships are the Hub's).
+
+        Raises:
+            PermissionDeniedError: ``who`` is not a vault admin.
+            InvalidInputError: a bad group or user name, too many members.
+        """
+        self._require_admin(who)
         if not NAME.match(name):
             raise InvalidInputError(f"Invalid group name {name[:80]!r}.")
         if not isinstance(members, list) or len(members) > MAX_MEMBERS:
@@ -301,12 +338,15 @@ class PermissionService:
                 raise InvalidInputError(f"Invalid user name {str(user)[:80]!r}.")
         self._store.set_group(name, members)
         self._invalidate()
+        self._audit.record(who, "permission.group.put", subject=name, members=sorted(set(members)))
         return sorted(set(members))
 
-    def delete_group(self, name: str) -> None:
+    def delete_group(self, who: Principal, name: str) -> None:
+        self._require_admin(who)
         if not self._store.delete_group(name):
             raise NotFoundError(f"No vault group named {name[:80]!r}.")
         self._invalidate()
+        self._audit.record(who, "permission.group.delete", subject=name)
 
     def record_hub_groups(self, user: str, groups: Iterable[str]) -> None:
         """What JupyterHub says ``user`` belongs to, kept for their tokens (written on change)."""

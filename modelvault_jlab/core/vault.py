@@ -90,9 +90,11 @@ class Vault:
         self._hub_upstreams = hub_upstreams
         self.meta = meta
         self.blobs = blobs
-        self.permissions = PermissionService(permission_store or SqlPermissionStore(":memory:"))
-        self.access = AccessPolicy(meta, self.permissions)
         self.audit = AuditLog(meta, clock)
+        self.permissions = PermissionService(
+            permission_store or SqlPermissionStore(":memory:"), self.audit
+        )
+        self.access = AccessPolicy(meta, self.permissions)
         self.identity = IdentityService(meta, clock)
         self.auth_throttle = AuthThrottle(
             self.audit,

@@ -11,6 +11,7 @@ from typing import Any
 from tornado.web import RequestHandler
 
 from . import activity, api, api_browse, bundles, hf, hf_lfs, hf_write, lineage, openapi, pypi
+from . import permissions as permissions_api
 
 _KEY = r"([a-z0-9][a-z0-9._-]{0,62})"
 _SEG = r"([^/]+)"
@@ -88,6 +89,8 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
         rf"modelvault/api/repositories/{_KEY}/hub/{_TYPES}/{_SEG}/{_SEG}/files",
         api_browse.HubFilesHandler,
     ),
+    # -- JSON API: permission targets and groups (admin) --
+    *permissions_api.ROUTES,
 ]
 
 
