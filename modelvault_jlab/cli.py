@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import signal
 import sys
@@ -81,7 +82,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         request_body_max_bytes=settings.request_body_max_bytes,
         version=__version__,
     )
-    app = make_app(vault, context)
+    app_settings: dict[str, Any] = {}
+    if args.jupyterhub:  # a JupyterHub service: Hub users sign in (web/hub_auth.py)
+        from .web.hub_auth import HubIdentity, cookie_secret
+
+        context = dataclasses.replace(context, hub_identity=HubIdentity.from_environment(vault))
+        app_settings["cookie_secret"] = cookie_secret()
+    app = make_app(vault, context, **app_settings)
 
     async def run() -> None:
         server = HTTPServer(
@@ -239,6 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--xheaders", action="store_true", help="trust X-Forwarded-* (behind a proxy)"
     )
     serve.add_argument(
+        "--jupyterhub",
+        action="store_true",
+        help="run as a JupyterHub service: Hub users sign in (see docs/deployment.md)",
+    )
+    serve.add_argument(
         "--blob-download-redirect",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -285,6 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("migrate", "apply pending migrations (safe while replicas run: one applies them)"),
     ):
         db.add_parser(action, parents=[common], help=text).set_defaults(func=cmd_db)
+
+    from . import permission_cli
+
+    permission_cli.register(sub, common)
 
     try:
         from . import scan_cli
