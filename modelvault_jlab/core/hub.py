@@ -150,9 +150,17 @@ class HubService:
         limit: int = 100,
     ) -> list[HubRepoRecord]:
         self.repository_for(who, repository, "read")
-        repos = self._meta.list_hub_repos(repository, repo_type, after, min(max(limit, 1), 1000))
-        # a user sees only the repos their permission targets let them read
-        return [r for r in repos if self._access.allows(who, "read", repository, r.repo_id)]
+        size = min(max(limit, 1), 1000)
+        # A user sees only the repos their permission targets let them read; a page is filled
+        # from further rows, so a short page still means the last one.
+        shown: list[HubRepoRecord] = []
+        while len(shown) < size:
+            page = self._meta.list_hub_repos(repository, repo_type, after, size)
+            shown += [r for r in page if self._access.allows(who, "read", repository, r.repo_id)]
+            if len(page) < size:
+                break
+            after = page[-1].repo_id
+        return shown[:size]
 
     # -- revisions --
     async def resolve(self, who: Principal, ref: HubRef, revision: str | None) -> Resolved:

@@ -222,7 +222,8 @@ class IdentityService:
         return self.issue_token(
             name=name,
             scope=scope,
-            created_by=parent.name,
+            # a user's child token stays theirs: their permission targets keep bounding it
+            created_by=f"{USER_OWNER_PREFIX}{parent.user}" if parent.user else parent.name,
             repositories=wanted,
             expires_in_seconds=life,
             description=description,
