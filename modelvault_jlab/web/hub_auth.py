@@ -68,7 +68,13 @@ class HubIdentity:
                 + ", ".join(missing)
                 + " not set (see docs/deployment.md)."
             )
-        return cls(vault, HubOAuth(cache_max_age=HUB_CACHE_SECONDS))
+        hub_auth = HubOAuth(cache_max_age=HUB_CACHE_SECONDS)
+        if not hub_auth.access_scopes:  # HubAuth would refuse every token: say why at start
+            raise ValueError(
+                "--jupyterhub needs JUPYTERHUB_SERVICE_NAME (or JUPYTERHUB_OAUTH_ACCESS_SCOPES): "
+                "the scope a Hub token needs to reach this service."
+            )
+        return cls(vault, hub_auth)
 
     async def principal(self, handler: web.RequestHandler) -> Principal | None:
         """The Hub user behind the request's credential; None when it carries none the Hub
