@@ -86,7 +86,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.jupyterhub:  # a JupyterHub service: Hub users sign in (web/hub_auth.py)
         from .web.hub_auth import HubIdentity, cookie_secret
 
-        context = dataclasses.replace(context, hub_identity=HubIdentity.from_environment(vault))
+        context = dataclasses.replace(
+            context, hub_identity=HubIdentity.from_environment(vault, base_url)
+        )
         app_settings["cookie_secret"] = cookie_secret()
     app = make_app(vault, context, **app_settings)
 

@@ -48,11 +48,11 @@ class HubIdentity:
         self.hub_auth = hub_auth
 
     @classmethod
-    def from_environment(cls, vault: Vault) -> HubIdentity:
+    def from_environment(cls, vault: Vault, base_url: str) -> HubIdentity:
         """HubOAuth configured as JupyterHub configures every service: ``JUPYTERHUB_API_TOKEN``,
         ``JUPYTERHUB_API_URL``, ``JUPYTERHUB_CLIENT_ID``, ``JUPYTERHUB_SERVICE_PREFIX``,
         ``JUPYTERHUB_OAUTH_CALLBACK_URL`` (set by the Hub for a managed service, by the deployer
-        for an external one).
+        for an external one). The OAuth cookies' path is the vault's own ``base_url``.
 
         Raises:
             ValueError: the environment does not describe a JupyterHub service.
@@ -68,7 +68,7 @@ class HubIdentity:
                 + ", ".join(missing)
                 + " not set (see docs/deployment.md)."
             )
-        hub_auth = HubOAuth(cache_max_age=HUB_CACHE_SECONDS)
+        hub_auth = HubOAuth(cache_max_age=HUB_CACHE_SECONDS, base_url=base_url)
         if not hub_auth.access_scopes:  # HubAuth would refuse every token: say why at start
             raise ValueError(
                 "--jupyterhub needs JUPYTERHUB_SERVICE_NAME (or JUPYTERHUB_OAUTH_ACCESS_SCOPES): "
