@@ -89,7 +89,7 @@ c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 c.Spawner.environment = {{"PYTHONPATH": "{pythonpath}"}}
-c.Spawner.args = ["--VaultSettings.remote_url={vault_url}"]
+c.Spawner.args = ["--VaultSettings.remote_url={vault_url}", "--allow-root"]
 c.JupyterHub.load_groups = {{"team-a": {{"users": ["alice"]}}}}
 c.JupyterHub.services = [
     {{
