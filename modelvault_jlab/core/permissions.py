@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import AuthenticationError, InvalidInputError, NotFoundError, PermissionDeniedError
@@ -163,6 +163,7 @@ class _Snapshot:
     """user -> the groups they belong to (vault and Hub memberships)."""
     hub_groups: Mapping[str, frozenset[str]]
     """user -> the groups JupyterHub reported at their last sign-in."""
+    revision: int
     taken_at: float
 
 
@@ -195,6 +196,11 @@ class PermissionService:
         if snap is not None and self._clock() - snap.taken_at < CACHE_SECONDS:
             return snap
         with self._lock:
+            revision = self._store.revision()
+            if snap is not None and snap.revision == revision:  # unchanged: one small read
+                snap = replace(snap, taken_at=self._clock())
+                self._snapshot = snap
+                return snap
             targets = tuple(
                 PermissionTarget.from_json(r.name, json.loads(r.spec))
                 for r in self._store.list_targets()
@@ -209,6 +215,7 @@ class PermissionService:
                 targets,
                 {u: frozenset(g) for u, g in groups.items()},
                 {u: frozenset(g) for u, g in hub.items()},
+                revision,
                 self._clock(),
             )
             self._snapshot = snap

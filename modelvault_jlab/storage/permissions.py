@@ -34,6 +34,10 @@ class MembershipRecord:
 
 class PermissionStore(ABC):
     @abstractmethod
+    def revision(self) -> int:
+        """A number every change below increases (caches compare it instead of reloading)."""
+
+    @abstractmethod
     def list_targets(self) -> list[TargetRecord]: ...
 
     @abstractmethod
@@ -59,7 +63,17 @@ class PermissionStore(ABC):
         """Replace what JupyterHub last said ``user`` belongs to."""
 
 
+_BUMP = (
+    "INSERT INTO settings (name, value) VALUES ('permissions_revision', '1') "
+    "ON CONFLICT (name) DO UPDATE SET value = CAST(CAST(settings.value AS INTEGER) + 1 AS TEXT)"
+)
+
+
 class SqlPermissionStore(SqlDatabase, PermissionStore):
+    def revision(self) -> int:
+        row = self._one("SELECT value FROM settings WHERE name = 'permissions_revision'")
+        return int(row["value"]) if row is not None else 0
+
     def list_targets(self) -> list[TargetRecord]:
         rows = self._query(
             "SELECT name, spec, updated_by, updated_at FROM permission_targets ORDER BY name"
@@ -74,9 +88,11 @@ class SqlPermissionStore(SqlDatabase, PermissionStore):
                 "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
                 (record.name, record.spec, record.updated_by, record.updated_at),
             )
+            c.execute(_BUMP)
 
     def delete_target(self, name: str) -> bool:
         with self._tx() as c:
+            c.execute(_BUMP)
             return c.execute("DELETE FROM permission_targets WHERE name = ?", (name,)).rowcount > 0
 
     def list_memberships(self) -> list[MembershipRecord]:
@@ -88,6 +104,7 @@ class SqlPermissionStore(SqlDatabase, PermissionStore):
 
     def _replace(self, where: str, key: str, rows: list[tuple[str, str, str]]) -> None:
         with self._tx() as c:
+            c.execute(_BUMP)
             c.execute(f"DELETE FROM permission_members WHERE {where}", (key,))  # noqa: S608
             for row in rows:
                 c.execute(
@@ -102,6 +119,7 @@ class SqlPermissionStore(SqlDatabase, PermissionStore):
 
     def delete_group(self, group: str) -> bool:
         with self._tx() as c:
+            c.execute(_BUMP)
             return (
                 c.execute(
                     "DELETE FROM permission_members WHERE group_name = ? AND source = 'vault'",
