@@ -10,8 +10,9 @@ One standalone server, one hf-local repo ``team-a/small`` with a 1 KiB file. Two
   (each with include and exclude patterns, granting a group), so every request evaluates the
   targets (repository level, then repo-id patterns, listing nothing) — the request *with* them.
 
-Rounds alternate the two tokens (keep-alive connections, after a warm-up), so drift on a shared
-machine hits both alike; the result is the median of per-round medians, and their ratio.
+Requests alternate the two tokens one by one on one keep-alive connection (after a warm-up), so
+drift on a shared machine hits both alike; the result is the median of per-round medians, and
+their ratio.
 """
 
 from __future__ import annotations
@@ -65,16 +66,18 @@ def _setup(server: VaultServer, admin: str, targets: int) -> dict[str, str]:
     return tokens
 
 
-def _round(client: httpx.Client, url: str, token: str, n: int) -> float:
-    headers = {"Authorization": f"Bearer {token}"}
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        r = client.get(url, headers=headers)
-        times.append(time.perf_counter() - t0)
-        if r.status_code != 200 or len(r.content) != 1024:
-            raise RuntimeError(f"GET answered {r.status_code}: {r.text[:200]}")
-    return statistics.median(times)
+def _round(client: httpx.Client, url: str, tokens: dict[str, str], n: int) -> dict[str, float]:
+    """``n`` requests per token, alternating request by request (drift hits both alike)."""
+    times: dict[str, list[float]] = {name: [] for name in tokens}
+    for i in range(n):
+        names = list(tokens) if i % 2 == 0 else list(reversed(tokens))
+        for name in names:
+            t0 = time.perf_counter()
+            r = client.get(url, headers={"Authorization": f"Bearer {tokens[name]}"})
+            times[name].append(time.perf_counter() - t0)
+            if r.status_code != 200 or len(r.content) != 1024:
+                raise RuntimeError(f"GET answered {r.status_code}: {r.text[:200]}")
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
@@ -86,12 +89,10 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         url = f"{server.endpoint}/team-a/small/resolve/main/small.bin"
         medians: dict[str, list[float]] = {"service": [], "alice": []}
         with httpx.Client(timeout=60) as client:
-            for name in medians:  # warm-up: caches, connections, the permission snapshot
-                _round(client, url, tokens[name], 50)
-            for i in range(args.rounds):
-                order = ("service", "alice") if i % 2 == 0 else ("alice", "service")
-                for name in order:
-                    medians[name].append(_round(client, url, tokens[name], args.requests))
+            _round(client, url, tokens, 50)  # warm-up: caches, connection, permission snapshot
+            for _ in range(args.rounds):
+                for name, median in _round(client, url, tokens, args.requests).items():
+                    medians[name].append(median)
     finally:
         server.stop()
     without = statistics.median(medians["service"])
