@@ -125,7 +125,7 @@ def _safe_next(url: str | None, default: str) -> str:
     return default
 
 
-class HubLoginHandler(HubOAuthenticated, web.RequestHandler):
+class HubLoginHandler(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]
     """Start the Hub's OAuth flow; back at ``next`` (a path here) once signed in."""
 
     def initialize(self, identity: HubIdentity, base_url: str) -> None:
@@ -139,7 +139,7 @@ class HubLoginHandler(HubOAuthenticated, web.RequestHandler):
         self.redirect(url_concat(self.hub_auth.login_url, {"state": state}))
 
 
-class HubCallbackHandler(HubOAuthCallbackHandler):
+class HubCallbackHandler(HubOAuthCallbackHandler):  # type: ignore[misc]
     """JupyterHub's own callback handler (checks state, exchanges the code, sets the cookie)."""
 
     def initialize(self, identity: HubIdentity, base_url: str) -> None:
