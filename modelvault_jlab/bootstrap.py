@@ -19,6 +19,7 @@ from .storage.sql.database import Database, open_database
 from .storage.sql.metadata import SqlMetadataStore
 from .storage.sql.migrations import ensure_current, migrate
 from .storage.sql.packages import SqlPackageStore
+from .storage.sql.permissions import SqlPermissionStore
 from .upstream.egress import EgressGuard
 from .upstream.hf_http import HfUpstreams
 from .upstream.pypi_http import HttpxPypiUpstream
@@ -42,6 +43,7 @@ def open_vault(settings: VaultSettings) -> Vault:
         pypi_upstream=HttpxPypiUpstream(user_agent="ModelVault", guard=guard),
         pypi_options=settings.pypi_options(),
         bundle_store=SqlBundleStore(db),
+        permission_store=SqlPermissionStore(db),
         bundle_keys=KeyRing(settings.bundle_key_dir or root / "bundle-keys"),
         bundle_environments=tuple(settings.bundle_environments),
         hub_upstreams=HfUpstreams(guard),

@@ -251,7 +251,9 @@ class VaultSettings(LoggingConfigurable):
     remote_token = Unicode(
         "",
         help="""The user's token on the central vault (remote_url). Empty: read from
-        remote_token_file, else $MODELVAULT_TOKEN (which JupyterHub can set per user).""",
+        remote_token_file, else $MODELVAULT_TOKEN (which JupyterHub can set per user), else the
+        single-user server's $JUPYTERHUB_API_TOKEN (a central vault run with
+        ``serve --jupyterhub`` accepts it: the user's Hub identity, nothing to copy).""",
     ).tag(config=True)
 
     remote_token_file = Unicode(

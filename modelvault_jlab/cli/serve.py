@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import signal
 from typing import Any
 
@@ -22,6 +23,11 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--public-url", default="")
     serve.add_argument(
         "--xheaders", action="store_true", help="trust X-Forwarded-* (behind a proxy)"
+    )
+    serve.add_argument(
+        "--jupyterhub",
+        action="store_true",
+        help="run as a JupyterHub service: Hub users sign in (see docs/deployment.md)",
     )
     serve.add_argument(
         "--blob-download-redirect",
@@ -55,7 +61,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         request_body_max_bytes=settings.request_body_max_bytes,
         version=__version__,
     )
-    app = make_app(vault, context)
+    app_settings: dict[str, Any] = {}
+    if args.jupyterhub:  # a JupyterHub service: Hub users sign in (web/hub_auth.py)
+        from ..web.hub_auth import HubIdentity, cookie_secret
+
+        context = dataclasses.replace(
+            context, hub_identity=HubIdentity.from_environment(vault, base_url)
+        )
+        app_settings["cookie_secret"] = cookie_secret()
+    app = make_app(vault, context, **app_settings)
 
     async def run() -> None:
         server = HTTPServer(

@@ -14,9 +14,15 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
-from ..errors import AuthenticationError, InvalidInputError, NotFoundError, PermissionDeniedError
+from ..errors import (
+    AuthenticationError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    RepoNotFoundError,
+)
 from ..ids import validate_repository_key
 from ..storage.meta import RepositoryStore, TokenStore
 from ..storage.records import TokenRecord
@@ -24,6 +30,9 @@ from ..storage.records import TokenRecord
 Action = Literal["read", "write", "admin"]
 SCOPES: tuple[Action, ...] = ("read", "write", "admin")
 _RANK: dict[str, int] = {"read": 1, "write": 2, "admin": 3}
+RANK = _RANK
+USER_OWNER_PREFIX = "user:"
+"""``created_by`` of a token owned by a user whom permission targets rule (``core.permissions``)."""
 TOKEN_PREFIX = "mvt_"  # noqa: S105 - a prefix, not a secret
 MAX_CHILD_TOKEN_SECONDS = 7 * 24 * 3600.0
 """Longest life of a token minted by a non-admin token (kernel tokens live hours)."""
@@ -60,11 +69,16 @@ class Principal:
 
     name: str
     scope: Action | None
-    kind: Literal["token", "jupyter", "anonymous", "system"]
+    kind: Literal["token", "jupyter", "anonymous", "system", "hub"]
     token_id: str | None = None
     repositories: frozenset[str] = field(default_factory=frozenset)
     remote_addr: str | None = None
     """Where the request came from, for the audit log; set by the adapter."""
+    user: str | None = None
+    """The user whose permission targets bound this principal (a JupyterHub user, a user's
+    token); None: scope and repositories alone decide (admins, service tokens, Jupyter)."""
+    groups: frozenset[str] = field(default_factory=frozenset)
+    """The user's groups as the sign-in reported them (JupyterHub groups)."""
 
     @property
     def is_anonymous(self) -> bool:
@@ -72,7 +86,7 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
-        return self.scope == "admin" and not self.repositories
+        return self.scope == "admin" and not self.repositories and self.user is None
 
     def allows(self, action: Action, repository: str | None) -> bool:
         if self.scope is None or _RANK[self.scope] < _RANK[action]:
@@ -171,6 +185,15 @@ class IdentityService:
             PermissionDeniedError: the parent is not a token, is a child, or asks for more than
                 it has.
         """
+        if parent.kind == "hub":
+            return self._issue_for_hub_user(
+                parent,
+                name=name,
+                scope=scope,
+                repositories=repositories,
+                expires_in_seconds=expires_in_seconds,
+                description=description,
+            )
         record = self._meta.get_token(parent.token_id) if parent.token_id else None
         if parent.kind != "token" or record is None:
             raise PermissionDeniedError("Only a token can mint a narrower token.")
@@ -200,11 +223,36 @@ class IdentityService:
         return self.issue_token(
             name=name,
             scope=scope,
-            created_by=parent.name,
+            # a user's child token stays theirs: their permission targets keep bounding it
+            created_by=f"{USER_OWNER_PREFIX}{parent.user}" if parent.user else parent.name,
             repositories=wanted,
             expires_in_seconds=life,
             description=description,
             parent_id=record.id,
+        )
+
+    def _issue_for_hub_user(
+        self,
+        user: Principal,
+        *,
+        name: str,
+        scope: Action,
+        repositories: Iterable[str],
+        expires_in_seconds: object,
+        description: str,
+    ) -> IssuedToken:
+        """A JupyterHub user's own token (a kernel's): owned by the user, so their permission
+        targets bound it on every use, and short-lived like any child token."""
+        if user.user is None:
+            raise PermissionDeniedError("Only a JupyterHub user can mint a token this way.")
+        asked = token_lifetime(expires_in_seconds)
+        return self.issue_token(
+            name=name,
+            scope=scope,
+            created_by=f"{USER_OWNER_PREFIX}{user.user}",
+            repositories=repositories,
+            expires_in_seconds=min(asked or MAX_CHILD_TOKEN_SECONDS, MAX_CHILD_TOKEN_SECONDS),
+            description=description,
         )
 
     @staticmethod
@@ -224,12 +272,15 @@ class IdentityService:
         if record is None or not hmac.compare_digest(record.secret_hash, _hash_secret(secret)):
             raise AuthenticationError("Invalid token: unknown or wrong secret.")
         require_live(record, self._clock())
+        owner = record.created_by
+        user = owner[len(USER_OWNER_PREFIX) :] if owner.startswith(USER_OWNER_PREFIX) else None
         return Principal(
-            name=record.created_by,
+            name=user or owner,
             scope=record.scopes[0],  # type: ignore[arg-type]
             kind="token",
             token_id=record.id,
             repositories=frozenset(record.repositories),
+            user=user or None,
         )
 
     def revoke(self, token_id: str) -> None:
@@ -239,6 +290,14 @@ class IdentityService:
     def revoke_child(self, parent: Principal, token_id: str) -> None:
         """A non-admin token revokes a token it minted (a kernel's, at shutdown)."""
         record = self._meta.get_token(token_id)
+        if (
+            record is not None
+            and parent.kind == "hub"
+            and parent.user is not None
+            and record.created_by == f"{USER_OWNER_PREFIX}{parent.user}"
+        ):
+            self.revoke(token_id)  # a JupyterHub user revokes their own token (a kernel's)
+            return
         if record is None or parent.token_id is None or record.parent_id != parent.token_id:
             raise NotFoundError(f"No token with id {token_id!r} was minted by this token.")
         self.revoke(token_id)
@@ -250,28 +309,61 @@ class IdentityService:
         return self._meta.get_token(token_id)
 
 
+class PermissionRule(Protocol):
+    """What :class:`AccessPolicy` asks about users (``core.permissions.PermissionService``)."""
+
+    def allows(
+        self, who: Principal, action: Action, repository: str | None, repo_id: str | None
+    ) -> bool: ...
+
+
 class AccessPolicy:
-    """The one access rule: scopes and repository limits, plus public repositories for reads."""
+    """The one access rule: scopes and repository limits, permission targets for users (a
+    token only narrows what its user may do), plus public repositories for reads."""
 
-    def __init__(self, meta: RepositoryStore) -> None:
+    def __init__(self, meta: RepositoryStore, permissions: PermissionRule | None = None) -> None:
         self._meta = meta
+        self._permissions = permissions
 
-    def allows(self, who: Principal, action: Action, repository: str | None) -> bool:
-        if who.allows(action, repository):
+    def allows(
+        self, who: Principal, action: Action, repository: str | None, repo_id: str | None = None
+    ) -> bool:
+        if who.allows(action, repository) and (
+            who.user is None
+            or (
+                self._permissions is not None
+                and self._permissions.allows(who, action, repository, repo_id)
+            )
+        ):
             return True
         if action == "read" and repository is not None:
             record = self._meta.get_repository(repository)
             return record is not None and record.public
         return False
 
-    def require(self, who: Principal, action: Action, repository: str | None) -> None:
-        """Raises AuthenticationError for anonymous callers and PermissionDeniedError otherwise."""
-        if self.allows(who, action, repository):
+    def require(
+        self, who: Principal, action: Action, repository: str | None, repo_id: str | None = None
+    ) -> None:
+        """Raises AuthenticationError for anonymous callers and PermissionDeniedError otherwise;
+        a user who may not even read a repository or repo is told it does not exist (as the
+        Hub answers for private repos), so names they may not see do not leak."""
+        if self.allows(who, action, repository, repo_id):
             return
         if who.is_anonymous:
             raise AuthenticationError(
                 "Authentication required: send a ModelVault token "
                 "(HF_TOKEN for huggingface_hub, the password for pip)."
             )
+        if who.user is not None and repository is not None:
+            if action != "read" and self.allows(who, "read", repository, repo_id):
+                pass  # they see it: say what they lack
+            else:
+                raise RepoNotFoundError(
+                    f"Repository Not Found: {repo_id or repository}."
+                    if repo_id
+                    else f"Repository '{repository[:80]}' does not exist in this vault."
+                )
         where = f" on repository '{repository}'" if repository else ""
+        if repo_id:
+            where += f", repo '{repo_id}'"
         raise PermissionDeniedError(f"Token '{who.name}' lacks the '{action}' permission{where}.")

@@ -171,7 +171,9 @@ class RepositoryService:
         return record
 
     def list(self, who: Principal) -> list[RepositoryRecord]:
-        return [r for r in self._meta.list_repositories() if who.allows("read", r.key) or r.public]
+        return [
+            r for r in self._meta.list_repositories() if self._access.allows(who, "read", r.key)
+        ]
 
     def delete(self, who: Principal, key: str) -> None:
         self._access.require(who, "admin", None)

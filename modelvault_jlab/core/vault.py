@@ -16,9 +16,11 @@ from ..storage.blobs import BlobStore
 from ..storage.bundles import BundleStore
 from ..storage.meta import MetadataStore
 from ..storage.packages import PackageStore
+from ..storage.permissions import PermissionStore
 from ..storage.records import RepositoryRecord
 from ..storage.sql.bundles import SqlBundleStore
 from ..storage.sql.packages import SqlPackageStore
+from ..storage.sql.permissions import SqlPermissionStore
 from .activity import Activity
 from .audit import AuditLog
 from .bundles import BundleService
@@ -36,6 +38,7 @@ from .hub.read import HubService
 from .hub.write import HubWriter
 from .identity import AccessPolicy, IdentityService, Principal
 from .leases import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, Lease, Leases
+from .permissions import PermissionService
 from .pypi import PypiOptions, PypiService
 from .pypi.ports import PypiUpstream
 from .repositories import RepositoryService
@@ -85,14 +88,18 @@ class Vault:
         hub_upstreams: HubUpstreams | None = None,
         secrets: SecretBox | None = None,
         egress: EgressPolicy | None = None,
+        permission_store: PermissionStore | None = None,
     ) -> None:
         self.options = options or VaultOptions()
         self.secrets = secrets or SecretBox.ephemeral()
         self._hub_upstreams = hub_upstreams
         self.meta = meta
         self.blobs = blobs
-        self.access = AccessPolicy(meta)
         self.audit = AuditLog(meta, clock)
+        self.permissions = PermissionService(
+            permission_store or SqlPermissionStore(":memory:"), self.audit
+        )
+        self.access = AccessPolicy(meta, self.permissions)
         self.identity = IdentityService(meta, clock)
         self.auth_throttle = AuthThrottle(
             self.audit,

@@ -70,7 +70,8 @@ class RemoteToken:
 
 
 def resolve_token(settings: VaultSettings, env: dict[str, str] | None = None) -> RemoteToken:
-    """The user's central-vault token: remote_token, else remote_token_file, else $MODELVAULT_TOKEN.
+    """The user's central-vault token: remote_token, else remote_token_file, else
+    $MODELVAULT_TOKEN, else the single-user server's JupyterHub token.
 
     Raises:
         RemoteSettingsError: remote_token_file is set but cannot be read.
@@ -87,7 +88,14 @@ def resolve_token(settings: VaultSettings, env: dict[str, str] | None = None) ->
             ) from None
         lines = text.strip().splitlines()
         return RemoteToken(lines[0].strip() if lines else None, "VaultSettings.remote_token_file")
-    return RemoteToken(env.get("MODELVAULT_TOKEN", "").strip() or None, "$MODELVAULT_TOKEN")
+    if env.get("MODELVAULT_TOKEN", "").strip():
+        return RemoteToken(env["MODELVAULT_TOKEN"].strip(), "$MODELVAULT_TOKEN")
+    # Under JupyterHub, the single-user server's own Hub token says who the user is: a central
+    # vault run as a Hub service (``serve --jupyterhub``) accepts it, so no token is copied.
+    hub_token = env.get("JUPYTERHUB_API_TOKEN", "").strip()
+    if hub_token:
+        return RemoteToken(hub_token, "the JupyterHub sign-in ($JUPYTERHUB_API_TOKEN)")
+    return RemoteToken(None, "$MODELVAULT_TOKEN")
 
 
 def normalize_url(url: str) -> str:

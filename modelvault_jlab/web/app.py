@@ -33,6 +33,10 @@ def make_app(vault: Vault, context: WebContext, **settings: Any) -> web.Applicat
         (base + pattern, handler, kwargs)
         for pattern, handler, kwargs in route_table({"vault": vault, "context": context})
     ]
+    if context.hub_identity is not None:  # sign-in through JupyterHub: its OAuth routes
+        from .hub_auth import hub_routes
+
+        handlers = hub_routes(base, context.hub_identity) + handlers
     return web.Application(
         handlers,  # type: ignore[arg-type]
         default_handler_class=NotFoundHandler,

@@ -23,7 +23,7 @@ import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from http.client import responses
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlencode
 
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -42,6 +42,9 @@ from ..errors import (
 )
 from ..strict_json import parse_json
 from .errors import public_message, status_for
+
+if TYPE_CHECKING:
+    from .hub_auth import HubIdentity
 
 log = logging.getLogger("modelvault")
 
@@ -84,6 +87,8 @@ class WebContext:
     version: str
     request_body_max_bytes: int = 4 * 1024 * 1024
     """Largest body of a route that buffers it (JSON, forms); streaming routes set their own."""
+    hub_identity: HubIdentity | None = None
+    """Sign-in through JupyterHub (``web.hub_auth``), on a standalone vault run as a Hub service."""
 
 
 @web.stream_request_body
@@ -165,7 +170,11 @@ class VaultHandler(web.RequestHandler):
         result = super().prepare()
         if result is not None:
             await result
-        if presented is not None:
+        hub = self.context.hub_identity
+        hub_user = await hub.principal(self) if hub is not None else None
+        if hub_user is not None:
+            principal = hub_user
+        elif presented is not None:
             principal = self.vault.authenticate(presented, self.request.remote_ip or "")
         else:
             ambient = await self.ambient_principal() if self.ambient_allowed else None

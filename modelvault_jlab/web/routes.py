@@ -24,6 +24,7 @@ from .api import (
     repositories,
     tokens,
 )
+from .api import permissions as permissions_api
 from .api.base import ApiHandler
 from .hf import account, commits, compat, lfs, refs, repos, resolve, tree
 
@@ -103,6 +104,8 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
         rf"modelvault/api/repositories/{_KEY}/hub/{_TYPES}/{_SEG}/{_SEG}/files",
         hub_files.HubFilesHandler,
     ),
+    # -- JSON API: permission targets and groups (admin) --
+    *permissions_api.ROUTES,
 ]
 
 

@@ -322,6 +322,86 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/permissions/targets': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every permission target (vault admins). */
+    get: operations['listPermissionTargets'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/permissions/targets/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example team-a */
+        name: string;
+      };
+      cookie?: never;
+    };
+    /** One permission target (vault admins). */
+    get: operations['getPermissionTarget'];
+    /**
+     * Create or replace a permission target (vault admins).
+     * @description Users and groups named in `grants` get that action on the repos of `repositories` (keys, or `*` for every repository) whose id matches an `include` pattern and no `exclude` pattern (Ant syntax: `*` within a segment, `**` across segments, `?` one character; case-insensitive). A user's right is the highest any target grants them or one of their groups; a token they own only narrows it.
+     */
+    put: operations['putPermissionTarget'];
+    post?: never;
+    /** Delete a permission target (vault admins). */
+    delete: operations['deletePermissionTarget'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/permissions/groups': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Groups and their members, managed here (`vault`) or reported by JupyterHub (`hub`). */
+    get: operations['listPermissionGroups'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/permissions/groups/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example team-a */
+        name: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    /** Replace the vault-managed members of a group (vault admins). */
+    put: operations['putPermissionGroup'];
+    post?: never;
+    /** Delete a vault-managed group (its JupyterHub memberships stay the Hub's). */
+    delete: operations['deletePermissionGroup'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/bundles': {
     parameters: {
       query?: never;
@@ -726,6 +806,39 @@ export interface components {
       revoked_at: number | null;
       /** @description The token that minted it, for a child token. */
       parent: string | null;
+    };
+    PermissionTargetRequest: {
+      name?: string;
+      /** @description Repository keys, or `*` for every repository. */
+      repositories: string[];
+      /** @description Ant patterns on repo ids; default `**` (every repo). */
+      include?: string[];
+      exclude?: string[];
+      /** @description `user:NAME` or `group:NAME` to the action granted. */
+      grants?: {
+        [key: string]: components['schemas']['Scope'];
+      };
+    };
+    PermissionTarget: {
+      name: string;
+      repositories: string[];
+      include: string[];
+      exclude: string[];
+      grants: {
+        [key: string]: components['schemas']['Scope'];
+      };
+    };
+    PermissionTargetList: {
+      targets: components['schemas']['PermissionTarget'][];
+    };
+    PermissionGroupList: {
+      groups: {
+        name: string;
+        /** @description Members managed in the vault. */
+        vault: string[];
+        /** @description Members JupyterHub reported at their last sign-in. */
+        hub: string[];
+      }[];
     };
     TokenList: {
       tokens: components['schemas']['Token'][];
@@ -1842,6 +1955,214 @@ export interface operations {
       400: components['responses']['InvalidInput'];
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
+    };
+  };
+  listPermissionTargets: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The targets, by name. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PermissionTargetList'];
+        };
+      };
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+    };
+  };
+  getPermissionTarget: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example team-a */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The target. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PermissionTarget'];
+        };
+      };
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+    };
+  };
+  putPermissionTarget: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example team-a */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "repositories": [
+         *         "models"
+         *       ],
+         *       "include": [
+         *         "team-a/**"
+         *       ],
+         *       "exclude": [
+         *         "team-a/secret-*"
+         *       ],
+         *       "grants": {
+         *         "group:team-a": "write",
+         *         "user:alice": "read"
+         *       }
+         *     }
+         */
+        'application/json': components['schemas']['PermissionTargetRequest'];
+      };
+    };
+    responses: {
+      /** @description The target as stored. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PermissionTarget'];
+        };
+      };
+      400: components['responses']['InvalidInput'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+    };
+  };
+  deletePermissionTarget: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example team-a */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+    };
+  };
+  listPermissionGroups: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The groups. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PermissionGroupList'];
+        };
+      };
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+    };
+  };
+  putPermissionGroup: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example team-a */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "members": [
+         *         "alice",
+         *         "bob"
+         *       ]
+         *     }
+         */
+        'application/json': {
+          members: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description The group's vault-managed members. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            name: string;
+            members: string[];
+          };
+        };
+      };
+      400: components['responses']['InvalidInput'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+    };
+  };
+  deletePermissionGroup: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example team-a */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
     };
   };
   listBundles: {

@@ -99,10 +99,15 @@ class HubService:
 
     def repo_for(self, who: Principal, ref: HubRef, action: Action) -> HubRepoRecord:
         self.repository_for(who, ref.repository, action)
+        self.require_repo(who, action, ref)  # permission targets
         repo = self._meta.get_hub_repo(ref.repository, ref.repo_type, ref.repo_id)
         if repo is None:
             raise RepoNotFoundError(f"Repository Not Found: {ref.repo_type} {ref.repo_id}.")
         return repo
+
+    def require_repo(self, who: Principal, action: Action, ref: HubRef) -> None:
+        """The repo-level check (permission targets' repo-id patterns) alone."""
+        self._access.require(who, action, ref.repository, ref.repo_id)
 
     def get_repo(self, who: Principal, ref: HubRef) -> HubRepoRecord:
         return self.repo_for(who, ref, "read")
@@ -116,7 +121,17 @@ class HubService:
         limit: int = 100,
     ) -> list[HubRepoRecord]:
         self.repository_for(who, repository, "read")
-        return self._meta.list_hub_repos(repository, repo_type, after, min(max(limit, 1), 1000))
+        size = min(max(limit, 1), 1000)
+        # A user sees only the repos their permission targets let them read; a page is filled
+        # from further rows, so a short page still means the last one.
+        shown: list[HubRepoRecord] = []
+        while len(shown) < size:
+            page = self._meta.list_hub_repos(repository, repo_type, after, size)
+            shown += [r for r in page if self._access.allows(who, "read", repository, r.repo_id)]
+            if len(page) < size:
+                break
+            after = page[-1].repo_id
+        return shown[:size]
 
     # -- revisions --
     async def resolve(self, who: Principal, ref: HubRef, revision: str | None) -> Resolved:
@@ -131,11 +146,12 @@ class HubService:
             RepoNotFoundError, RevisionNotFoundError, InvalidRevisionError, UpstreamError.
         """
         record = self.repository_for(who, ref.repository, "read")
+        self.require_repo(who, "read", ref)  # permission targets
         rev = validate_revision(revision or DEFAULT_BRANCH)
         if record.kind != "hf-virtual":
             return await self._resolve_in(record, ref, rev)
         for member in self._members(record):
-            if not self._access.allows(who, "read", member.key):
+            if not self._access.allows(who, "read", member.key, ref.repo_id):
                 continue
             try:
                 return await self._resolve_in(

@@ -141,6 +141,7 @@ class HubWriter:
     def create_repo(self, who: Principal, ref: HubRef, *, private: bool = True) -> HubRepoRecord:
         """Raises RepoExistsError when it exists."""
         self._hub.repository_for(who, ref.repository, "write")
+        self._hub.require_repo(who, "write", ref)  # permission targets on the new repo id
         initial = self._new_commit(ref.repository, 0, None, "initial commit", "", who.name)
         repo = self._meta.create_hub_repo(
             ref.repository, ref.repo_type, ref.repo_id, private, who.name, initial

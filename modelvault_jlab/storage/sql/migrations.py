@@ -269,6 +269,24 @@ UPDATE hub_repos SET repo_key = lower(repo_id) || '#' || id WHERE repo_key IS NU
 CREATE UNIQUE INDEX IF NOT EXISTS hub_repos_by_key ON hub_repos (repository, repo_type, repo_key);
 """,
     ),
+    Migration(
+        6,
+        "permission targets and group memberships (users and groups from JupyterHub or the vault)",
+        """
+CREATE TABLE IF NOT EXISTS permission_targets (
+    name TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS permission_members (
+    group_name TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    source TEXT NOT NULL,
+    PRIMARY KEY (group_name, user_name, source)
+);
+""",
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
