@@ -48,6 +48,7 @@ def open_vault(settings: VaultSettings) -> Vault:
         egress=guard.policy,
         secrets=SecretBox.from_key_file(Path(settings.secrets_key_file or root / "secrets.key")),
     )
+    vault.metrics.allow_scrape_token(settings.metrics_token)
     if settings.default_hf_repository:
         vault.repositories.ensure(
             settings.default_hf_repository, "hf-local", "Default local Hugging Face repository"

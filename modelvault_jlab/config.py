@@ -183,6 +183,17 @@ class VaultSettings(LoggingConfigurable):
     def _default_auth_failure_burst(self) -> int:
         return int(os.environ.get("MODELVAULT_AUTH_FAILURE_BURST") or 30)
 
+    metrics_token = Unicode(
+        "",
+        help="""A secret Prometheus may present (``Authorization: Bearer``) to read
+        ``modelvault/metrics`` and nothing else; admin tokens work too. Defaults to
+        $MODELVAULT_METRICS_TOKEN; empty: admin tokens only.""",
+    ).tag(config=True)
+
+    @default("metrics_token")
+    def _default_metrics_token(self) -> str:
+        return os.environ.get("MODELVAULT_METRICS_TOKEN", "")
+
     auth_failures_per_second = Float(
         0.5, help="Failed authentications forgiven per second and source address."
     ).tag(config=True)

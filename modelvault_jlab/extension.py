@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .remote import RemoteVault
 from .web.access_log import redacting
 from .web.base import WebContext
+from .web.metrics import counting
 from .web.routes import route_table
 
 AUTH_RESOURCE = "modelvault"
@@ -164,6 +165,8 @@ class ModelVaultApp(ExtensionApp):
         await super()._start_jupyter_server_extension(serverapp)  # type: ignore[no-untyped-call]
         settings = serverapp.web_app.settings  # tokens in URLs never reach the access log
         settings["log_function"] = redacting(settings.get("log_function"))
+        if self.vault is not None:  # requests to the vault's routes are counted (web/metrics.py)
+            settings["log_function"] = counting(self.vault.metrics, settings["log_function"])
         self._background: asyncio.Task[Any]
         if self.remote is not None:
             # reachable, and the token accepted? Logged, never fatal: the sidebar says it too

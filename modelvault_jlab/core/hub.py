@@ -47,6 +47,7 @@ from .content import ContentStore
 from .gate import Gate, Subject
 from .identity import SYSTEM, AccessPolicy, Action, Principal
 from .mirror import HubMirror
+from .observer import NO_OBSERVER, Observer
 from .streaming import ContentStream
 from .tree import TREE_PAGE_SIZE, TreeEntry, TreePage, list_tree, paths_info
 
@@ -91,6 +92,8 @@ def _now() -> float:
 
 class HubService:
     """Hub-compatible repos in ``hf-local`` repositories."""
+
+    observer: Observer = NO_OBSERVER
 
     def __init__(
         self,
@@ -256,6 +259,8 @@ class HubService:
             OfflineModeError, UpstreamUnavailableError, EntryNotFoundError: nothing was sent yet.
         """
         sha = self.content_sha(resolved, entry)
+        if resolved.source.kind == "hf-remote":
+            self.observer.cache_lookup(resolved.source.key, sha is not None)
         if sha is not None:
             return ContentStream(self._content.blobs, sha, None)
         assert self._mirror is not None

@@ -31,6 +31,7 @@ from .identity import AccessPolicy, IdentityService, Principal
 from .judge import Judge
 from .leases import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, Lease, Leases
 from .lfs import LfsService
+from .metrics import VaultMetrics
 from .mirror import HubMirror, validate_hf_config
 from .pypi import PypiOptions, PypiService
 from .pypi.ports import PypiUpstream
@@ -83,6 +84,7 @@ class Vault:
         egress: EgressPolicy | None = None,
     ) -> None:
         self.options = options or VaultOptions()
+        self.metrics = VaultMetrics()
         self.secrets = secrets or SecretBox.ephemeral()
         self._hub_upstreams = hub_upstreams
         self.meta = meta
@@ -143,7 +145,7 @@ class Vault:
             content=self.content,
             access=self.access,
             audit=self.audit,
-            upstream=pypi_upstream,
+            upstream=None if pypi_upstream is None else self.metrics.pypi_upstream(pypi_upstream),
             options=pypi_options,
             gate=self.gate,
             streams=self.streams,
@@ -168,6 +170,15 @@ class Vault:
             environments=bundle_environments,
             clock=clock,
         )
+        self._observe()
+
+    def _observe(self) -> None:
+        """Services report their events to this vault's metrics (``core/metrics.py``)."""
+        metrics = self.metrics
+        self.gate.observer = self.leases.observer = metrics
+        self.hub.observer = self.pypi.observer = metrics
+        metrics.count_active_transfers(lambda: len(self.streams.snapshot()))
+        self.streams.on_finish.append(lambda flight: metrics.transfer_finished(bool(flight.error)))
 
     def authenticate(self, presented: str, source: str) -> Principal:
         """A presented token as a principal, throttled and audited per source address.
@@ -190,7 +201,9 @@ class Vault:
         endpoint = str(record.config.get("upstream") or "https://huggingface.co")
         token = self.secrets.reveal(str(record.config.get("upstream_token") or ""))
         timeout = record.config.get("timeout_seconds", self.options.upstream_timeout_seconds)
-        return self._hub_upstreams(endpoint, token or None, float(timeout))
+        return self.metrics.hub_upstream(
+            self._hub_upstreams(endpoint, token or None, float(timeout))
+        )
 
     def recover(self) -> None:
         """Start-up maintenance: drop what writers killed mid-upload left behind."""

@@ -9,6 +9,7 @@ from tornado import web
 from ..core.vault import Vault
 from .access_log import log_request
 from .base import WebContext, declares_body
+from .metrics import MetricsHandler, counting
 from .routes import route_table
 
 
@@ -29,13 +30,15 @@ class NotFoundHandler(web.RequestHandler):
 
 def make_app(vault: Vault, context: WebContext, **settings: Any) -> web.Application:
     base = context.base_url
+    kwargs = {"vault": vault, "context": context}
     handlers = [
-        (base + pattern, handler, kwargs)
-        for pattern, handler, kwargs in route_table({"vault": vault, "context": context})
+        (base + pattern, handler, kwargs) for pattern, handler, kwargs in route_table(kwargs)
     ]
+    handlers.append((base + "metrics/?$", MetricsHandler, kwargs))  # where Prometheus looks
     return web.Application(
         handlers,  # type: ignore[arg-type]
         default_handler_class=NotFoundHandler,
         xsrf_cookies=False,  # token-only authentication: no cookies to forge
-        **{"log_function": log_request, **settings},
+        **{"log_function": counting(vault.metrics, settings.pop("log_function", log_request))},
+        **settings,
     )

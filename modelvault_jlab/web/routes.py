@@ -10,7 +10,19 @@ from typing import Any
 
 from tornado.web import RequestHandler
 
-from . import activity, api, api_browse, bundles, hf, hf_lfs, hf_write, lineage, openapi, pypi
+from . import (
+    activity,
+    api,
+    api_browse,
+    bundles,
+    hf,
+    hf_lfs,
+    hf_write,
+    lineage,
+    metrics,
+    openapi,
+    pypi,
+)
 
 _KEY = r"([a-z0-9][a-z0-9._-]{0,62})"
 _SEG = r"([^/]+)"
@@ -83,6 +95,10 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (rf"{PYPI}/files/([0-9a-f]{{64}})/([^/]+)\.metadata", pypi.MetadataHandler),
     (rf"{PYPI}/files/([0-9a-f]{{64}})/([^/]+)", pypi.FileHandler),
     (rf"{PYPI}(?:/legacy)?", pypi.UploadHandler),
+    # -- monitoring (web/metrics.py) --
+    (r"modelvault/metrics", metrics.MetricsHandler),
+    (r"modelvault/health/live", metrics.LiveHandler),
+    (r"modelvault/health/ready", metrics.ReadyHandler),
     # -- JSON API: browsing (sidebar) --
     (
         rf"modelvault/api/repositories/{_KEY}/hub/{_TYPES}/{_SEG}/{_SEG}/files",
