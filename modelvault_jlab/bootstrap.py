@@ -21,6 +21,7 @@ from .storage.packages_sql import SqlPackageStore
 from .storage.sql import Database, open_database
 from .upstream.egress import EgressGuard
 from .upstream.hf_http import HfUpstreams
+from .upstream.proxy import ProxyChooser
 from .upstream.pypi_http import HttpxPypiUpstream
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,10 @@ def open_vault(settings: VaultSettings) -> Vault:
         with contextlib.suppress(FileExistsError):
             os.close(os.open(settings.database_target(), os.O_CREAT | os.O_EXCL, 0o600))
     db = open_metadata_database(settings)
-    guard = EgressGuard(settings.egress_policy())
+    proxies = ProxyChooser.from_environment()  # HTTPS_PROXY, HTTP_PROXY, NO_PROXY
+    if proxies is not None:
+        log.info("Upstream requests go through proxies %s", proxies.describe())
+    guard = EgressGuard(settings.egress_policy(), proxies=proxies)
     vault = Vault(
         meta=SqlMetadataStore(db),
         blobs=open_blob_store(settings, root),

@@ -165,7 +165,7 @@ class ModelVaultApp(ExtensionApp):
         await super()._start_jupyter_server_extension(serverapp)  # type: ignore[no-untyped-call]
         settings = serverapp.web_app.settings  # tokens in URLs never reach the access log
         settings["log_function"] = redacting(settings.get("log_function"))
-        if self.vault is not None:  # requests to the vault's routes are counted (web/metrics.py)
+        if self.vault is not None and self.vault.options.metrics_enabled:  # web/metrics.py
             settings["log_function"] = counting(self.vault.metrics, settings["log_function"])
         self._background: asyncio.Task[Any]
         if self.remote is not None:

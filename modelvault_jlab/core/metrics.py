@@ -45,6 +45,7 @@ class VaultMetrics(Observer):
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self._scrape_token_digest: bytes | None = None
+        self._request_children: dict[tuple[str, int], tuple[Any, Any, Any, Any]] = {}
         self.requests = Counter(
             "modelvault_http_requests",
             "HTTP requests answered, by route family and status.",
@@ -147,13 +148,22 @@ class VaultMetrics(Observer):
     def request_answered(
         self, family: str, status: int, seconds: float, bytes_in: int, bytes_out: int
     ) -> None:
-        code = str(status)
-        self.requests.labels(family, code).inc()
-        self.request_seconds.labels(family).observe(seconds)
+        children = self._request_children.get((family, status))
+        if children is None:  # labels() takes a lock and builds a key: once per pair
+            code = str(status)
+            children = self._request_children[(family, status)] = (
+                self.requests.labels(family, code),
+                self.request_seconds.labels(family),
+                self.bytes_in.labels(family, code),
+                self.bytes_out.labels(family, code),
+            )
+        requests, duration, received, sent = children
+        requests.inc()
+        duration.observe(seconds)
         if bytes_in:
-            self.bytes_in.labels(family, code).inc(bytes_in)
+            received.inc(bytes_in)
         if bytes_out:
-            self.bytes_out.labels(family, code).inc(bytes_out)
+            sent.inc(bytes_out)
 
     def count_active_transfers(self, active: Callable[[], int]) -> None:
         self.active_transfers.set_function(lambda: float(active()))

@@ -63,6 +63,8 @@ class VaultOptions:
     background_interval_seconds: float = 300.0
     blob_redirect_seconds: int = 0
     """Lifetime of presigned URLs downloads are redirected to; 0: serve every download."""
+    metrics_enabled: bool = True
+    """Services report to :attr:`Vault.metrics`; False leaves its registry empty."""
 
 
 class Vault:
@@ -145,7 +147,7 @@ class Vault:
             content=self.content,
             access=self.access,
             audit=self.audit,
-            upstream=None if pypi_upstream is None else self.metrics.pypi_upstream(pypi_upstream),
+            upstream=self._timed_pypi(pypi_upstream),
             options=pypi_options,
             gate=self.gate,
             streams=self.streams,
@@ -170,7 +172,8 @@ class Vault:
             environments=bundle_environments,
             clock=clock,
         )
-        self._observe()
+        if self.options.metrics_enabled:
+            self._observe()
 
     def _observe(self) -> None:
         """Services report their events to this vault's metrics (``core/metrics.py``)."""
@@ -201,9 +204,13 @@ class Vault:
         endpoint = str(record.config.get("upstream") or "https://huggingface.co")
         token = self.secrets.reveal(str(record.config.get("upstream_token") or ""))
         timeout = record.config.get("timeout_seconds", self.options.upstream_timeout_seconds)
-        return self.metrics.hub_upstream(
-            self._hub_upstreams(endpoint, token or None, float(timeout))
-        )
+        upstream = self._hub_upstreams(endpoint, token or None, float(timeout))
+        return self.metrics.hub_upstream(upstream) if self.options.metrics_enabled else upstream
+
+    def _timed_pypi(self, upstream: PypiUpstream | None) -> PypiUpstream | None:
+        if upstream is None or not self.options.metrics_enabled:
+            return upstream
+        return self.metrics.pypi_upstream(upstream)
 
     def recover(self) -> None:
         """Start-up maintenance: drop what writers killed mid-upload left behind."""

@@ -7,7 +7,7 @@ from typing import Any
 from tornado import web
 
 from ..core.vault import Vault
-from .access_log import log_request
+from .access_log import LogFunction, log_request
 from .base import WebContext, declares_body
 from .metrics import MetricsHandler, counting
 from .routes import route_table
@@ -28,6 +28,10 @@ class NotFoundHandler(web.RequestHandler):
         )
 
 
+def _log_function(vault: Vault, inner: LogFunction) -> LogFunction:
+    return counting(vault.metrics, inner) if vault.options.metrics_enabled else inner
+
+
 def make_app(vault: Vault, context: WebContext, **settings: Any) -> web.Application:
     base = context.base_url
     kwargs = {"vault": vault, "context": context}
@@ -39,6 +43,8 @@ def make_app(vault: Vault, context: WebContext, **settings: Any) -> web.Applicat
         handlers,  # type: ignore[arg-type]
         default_handler_class=NotFoundHandler,
         xsrf_cookies=False,  # token-only authentication: no cookies to forge
-        **{"log_function": counting(vault.metrics, settings.pop("log_function", log_request))},
-        **settings,
+        **{
+            **settings,
+            "log_function": _log_function(vault, settings.get("log_function", log_request)),
+        },
     )
