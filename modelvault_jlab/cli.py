@@ -295,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import bundle_cli
 
     bundle_cli.register(sub)
+    from . import ops_cli
+
+    ops_cli.register(sub)
     return parser
 
 

@@ -16,6 +16,8 @@ from ..storage.bundles import BundleStore
 from ..storage.bundles_sql import SqlBundleStore
 from ..storage.packages import PackageStore
 from ..storage.packages_sql import SqlPackageStore
+from ..storage.sql import Database, SqlDatabase
+from ..storage.usage_sql import SqlUsageStore
 from .activity import Activity
 from .audit import AuditLog
 from .bundles import BundleService
@@ -39,6 +41,7 @@ from .repositories import RepositoryService
 from .secrets import SecretBox
 from .streaming import StreamThrough
 from .throttle import AuthThrottle, ThrottleSettings
+from .usage import UsageService
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +177,7 @@ class Vault:
         )
         if self.options.metrics_enabled:
             self._observe()
+        self.usage = UsageService(SqlUsageStore(_database_of(meta)), meta, self.access)
 
     def _observe(self) -> None:
         """Services report their events to this vault's metrics (``core/metrics.py``)."""
@@ -266,3 +270,9 @@ class Vault:
         self.bundles.store.close()
         self.blobs.close()
         self.meta.close()
+
+
+def _database_of(meta: MetadataStore) -> Database | str:
+    """The SQL database behind ``meta`` (usage reads its tables); another store gets an empty
+    in-memory one (its usage reads as zero)."""
+    return meta.database if isinstance(meta, SqlDatabase) else ":memory:"

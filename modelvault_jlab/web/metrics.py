@@ -33,6 +33,7 @@ _MODULE_FAMILIES = {
     "pypi": "pypi_simple",
     "api": "api",
     "api_browse": "api",
+    "api_usage": "api",
     "activity": "api",
     "lineage": "api",
     "openapi": "api",

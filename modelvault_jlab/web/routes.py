@@ -14,6 +14,7 @@ from . import (
     activity,
     api,
     api_browse,
+    api_usage,
     bundles,
     hf,
     hf_lfs,
@@ -74,6 +75,7 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"modelvault/api/waivers/(\d{1,12})", api.WaiverHandler),
     (r"modelvault/api/scans/([0-9a-f]{64})", api.ScanHandler),
     (r"modelvault/api/violations", api.ViolationsHandler),
+    (r"modelvault/api/usage", api_usage.UsageHandler),
     # -- release bundles --
     (r"modelvault/api/bundles", bundles.BundlesHandler),
     (r"modelvault/api/bundles/import", bundles.BundleImportHandler),

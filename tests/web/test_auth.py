@@ -74,6 +74,7 @@ SAMPLES: list[tuple[str, str]] = [
     ("GET", "modelvault/api/lineage"),
     ("GET", "modelvault/api/repositories/models/hub/models/org/name/files"),
     ("GET", "modelvault/metrics"),
+    ("GET", "modelvault/api/usage"),
 ]
 PUBLIC = [
     ("GET", "modelvault/api/info"),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +22,7 @@ from modelvault_jlab.core.metrics import VaultMetrics
 from modelvault_jlab.storage.blobs_fs import FsBlobStore
 from modelvault_jlab.storage.meta_sql import SqlMetadataStore
 from tests.scanning.payloads import os_system
-from tests.servers import RunningServer, free_port, mint_token, running, start_standalone
+from tests.servers import RunningServer, cli, free_port, mint_token, running, start_standalone
 
 SCRAPE_TOKEN = "scrape-" + uuid.uuid4().hex
 
@@ -236,3 +238,35 @@ def test_lease_waits_are_counted(tmp_path: Path) -> None:
     # an instant answer is no wait
     follower.follow_blocking("fetch:other", lambda: "at once")
     assert b'outcome="result"} 1.0' in metrics.exposition()
+
+
+def test_usage_per_repository_api_and_cli(vault: RunningServer) -> None:
+    def usage() -> dict[str, Any]:
+        r = httpx.get(vault.api("usage"), headers=vault.headers())
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    def of(report: dict[str, Any], key: str) -> int:
+        return next(int(r["bytes"]) for r in report["repositories"] if r["key"] == key)
+
+    second = f"usage-{uuid.uuid4().hex[:6]}"
+    cli(vault.data_dir, "repo", "create", second)
+    before = usage()
+    assert of(before, second) == 0
+    body = os.urandom(12_345)
+    for key in ("models", second):  # the same bytes in two repositories
+        api = HfApi(endpoint=vault.hf_endpoint(key), token=vault.admin_token)
+        repo_id = f"u/m-{uuid.uuid4().hex[:8]}"
+        api.create_repo(repo_id)
+        api.upload_file(path_or_fileobj=body, path_in_repo="w.bin", repo_id=repo_id)
+    after = usage()
+    assert of(after, second) - of(before, second) >= len(body)  # plus .gitattributes, if any
+    assert of(after, "models") - of(before, "models") >= len(body)
+    grown = after["stored"]["bytes"] - before["stored"]["bytes"]
+    assert len(body) <= grown < 2 * len(body)  # stored once
+    printed = json.loads(cli(vault.data_dir, "usage", "--json"))
+    assert printed == after
+    table = cli(vault.data_dir, "usage")
+    assert second in table and "stored" in table
+    reader = mint_token(vault.data_dir, "read", "rita")
+    assert httpx.get(vault.api("usage"), headers=vault.headers(reader)).status_code == 403

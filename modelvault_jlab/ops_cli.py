@@ -1,0 +1,49 @@
+"""``modelvault usage``: operations commands on a vault's storage (run on the vault's machine)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the operations commands to an argparse ``subparsers`` object."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="vault folder (default: $MODELVAULT_DATA_DIR)")
+    common.add_argument("--config", help="a jupyter_modelvault_config.py-style file")
+    common.add_argument("--json", action="store_true", help="print JSON")
+    p = subparsers.add_parser(
+        "usage", parents=[common], help="bytes stored per repository, and the store's total"
+    )
+    p.set_defaults(func=cmd_usage)
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def cmd_usage(args: argparse.Namespace) -> int:
+    from .cli import _open
+    from .core.identity import SYSTEM
+
+    vault = _open(args)
+    try:
+        report = vault.usage.report(SYSTEM)
+    finally:
+        vault.close()
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    for r in report["repositories"]:
+        print(f"{r['key']:<32} {r['kind']:<12} {_human(r['bytes']):>11} {r['blobs']:>8} blobs")
+    stored = report["stored"]
+    print(
+        f"{'(stored, shared blobs once)':<45} {_human(stored['bytes']):>11} {stored['blobs']:>8} blobs"
+    )
+    return 0
