@@ -1,4 +1,4 @@
-"""``modelvault usage``: operations commands on a vault's storage (run on the vault's machine)."""
+"""``modelvault usage`` and ``modelvault gc``: operations commands on a vault's storage (run on the vault's machine)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,19 @@ def register(subparsers: Any) -> None:
         "usage", parents=[common], help="bytes stored per repository, and the store's total"
     )
     p.set_defaults(func=cmd_usage)
+    p = subparsers.add_parser(
+        "gc",
+        parents=[common],
+        help="delete blobs nothing needs (safe while servers run); audited",
+    )
+    p.add_argument("--dry-run", action="store_true", help="list what would be deleted")
+    p.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=None,
+        help="spare blobs registered more recently than this (default 86400)",
+    )
+    p.set_defaults(func=cmd_gc)
 
 
 def _human(n: int) -> str:
@@ -46,4 +59,23 @@ def cmd_usage(args: argparse.Namespace) -> int:
     print(
         f"{'(stored, shared blobs once)':<45} {_human(stored['bytes']):>11} {stored['blobs']:>8} blobs"
     )
+    return 0
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    from .cli import _open
+    from .core.gc import DEFAULT_GRACE_SECONDS
+    from .core.identity import SYSTEM
+
+    vault = _open(args)
+    try:
+        grace = DEFAULT_GRACE_SECONDS if args.grace_seconds is None else args.grace_seconds
+        report = vault.gc.collect(SYSTEM, dry_run=args.dry_run, grace_seconds=grace)
+    finally:
+        vault.close()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=1))
+    else:
+        verb = "would delete" if report.dry_run else "deleted"
+        print(f"{verb} {report.collected} blob(s), {_human(report.bytes)}")
     return 0

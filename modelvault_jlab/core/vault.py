@@ -14,6 +14,7 @@ from ..errors import AuthenticationError, UpstreamUnavailableError
 from ..storage.base import BlobStore, MetadataStore, RepositoryRecord
 from ..storage.bundles import BundleStore
 from ..storage.bundles_sql import SqlBundleStore
+from ..storage.gc_sql import SqlGcStore
 from ..storage.packages import PackageStore
 from ..storage.packages_sql import SqlPackageStore
 from ..storage.sql import Database, SqlDatabase
@@ -25,6 +26,7 @@ from .bundles.signing import KeyRing
 from .content import ContentStore
 from .egress import EgressPolicy
 from .gate import Gate
+from .gc import BlobCollector
 from .holdings import BlobHoldings
 from .hub import HubService
 from .hub_ports import HubUpstream, HubUpstreams
@@ -178,6 +180,7 @@ class Vault:
         if self.options.metrics_enabled:
             self._observe()
         self.usage = UsageService(SqlUsageStore(_database_of(meta)), meta, self.access)
+        self.gc = BlobCollector(SqlGcStore(_database_of(meta)), blobs, self.audit, clock)
 
     def _observe(self) -> None:
         """Services report their events to this vault's metrics (``core/metrics.py``)."""
