@@ -269,6 +269,18 @@ UPDATE hub_repos SET repo_key = lower(repo_id) || '#' || id WHERE repo_key IS NU
 CREATE UNIQUE INDEX IF NOT EXISTS hub_repos_by_key ON hub_repos (repository, repo_type, repo_key);
 """,
     ),
+    Migration(
+        6,
+        "garbage collection: every table that names a blob is searchable by its sha256",
+        """
+CREATE INDEX IF NOT EXISTS git_objects_by_sha256 ON git_objects (sha256);
+CREATE INDEX IF NOT EXISTS pypi_files_by_sha256 ON pypi_files (sha256);
+CREATE INDEX IF NOT EXISTS pypi_files_by_metadata ON pypi_files (metadata_sha256);
+CREATE INDEX IF NOT EXISTS bundle_files_by_sha256 ON bundle_files (sha256);
+CREATE INDEX IF NOT EXISTS waivers_by_sha256 ON waivers (sha256);
+CREATE INDEX IF NOT EXISTS blobs_by_created_at ON blobs (created_at);
+""",
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
