@@ -77,6 +77,12 @@ class ContentStore:
         self._still_stored(infos)
         return infos
 
+    def reuse(self, info: BlobInfo) -> None:
+        """Register a stored blob again before something names it (an LFS file committed by its
+        sha256): garbage collection then spares it, or the caller learns it is gone."""
+        self._meta.register_blob(info)
+        self._still_stored([info])
+
     def _still_stored(self, infos: Sequence[BlobInfo]) -> None:
         """The writer's half of the race with garbage collection (``core/gc.py``): a blob
         registered (again) is checked to be there still; gone means the collector took it

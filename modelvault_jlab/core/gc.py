@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidInputError
 from ..ids import is_sha256
@@ -58,7 +59,7 @@ class GcReport:
     sample: list[str] = field(default_factory=list)
     """The first collected (or, dry run, collectable) sha256s."""
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "dry_run": self.dry_run,
             "cutoff": self.cutoff,
