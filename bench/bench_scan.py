@@ -137,8 +137,13 @@ def timed(tool: str, path: Path, repeat: int = 5) -> dict[str, Any]:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
         lines = proc.stdout.strip().splitlines()
         if proc.returncode != 0 or not lines:
-            return {"tool": tool, "result": "crash", "seconds": float("nan"),
-                    "process_seconds": float("nan"), "maxrss_kib": 0}
+            return {
+                "tool": tool,
+                "result": "crash",
+                "seconds": float("nan"),
+                "process_seconds": float("nan"),
+                "maxrss_kib": 0,
+            }
         row = dict(json.loads(lines[-1]))
         row["process_seconds"] = float("nan")
         for line in proc.stderr.splitlines():
@@ -158,8 +163,9 @@ def timed(tool: str, path: Path, repeat: int = 5) -> dict[str, Any]:
 def baseline_rss(tool: str) -> int:
     cmd = [sys.executable, "-c", f"import {_MODULES[tool]}"]
     if TIME_BIN.exists():
-        proc = subprocess.run([str(TIME_BIN), "-f", "TIME %e %M", *cmd], capture_output=True,
-                              text=True)
+        proc = subprocess.run(
+            [str(TIME_BIN), "-f", "TIME %e %M", *cmd], capture_output=True, text=True
+        )
         for line in proc.stderr.splitlines():
             if line.startswith("TIME "):
                 return int(line.split()[2])
@@ -169,11 +175,14 @@ def baseline_rss(tool: str) -> int:
 # -- big files ---------------------------------------------------------------------------------
 def make_big_files(work: Path, size_mib: int) -> dict[str, Path]:
     """Build the big files once (in a child process so this process stays small)."""
-    files = {"torch.save checkpoint": work / f"big_torch_{size_mib}.pt",
-             "raw pickle of numpy arrays": work / f"big_numpy_{size_mib}.pkl"}
+    files = {
+        "torch.save checkpoint": work / f"big_torch_{size_mib}.pt",
+        "raw pickle of numpy arrays": work / f"big_numpy_{size_mib}.pkl",
+    }
     if not all(f.exists() for f in files.values()):
-        subprocess.run([sys.executable, __file__, "--make-big", str(work), str(size_mib)],
-                       check=True)
+        subprocess.run(
+            [sys.executable, __file__, "--make-big", str(work), str(size_mib)], check=True
+        )
     return files
 
 
@@ -187,22 +196,27 @@ def _make_big(work: Path, size_mib: int) -> None:
     torch.save(sd, work / f"big_torch_{size_mib}.pt")
     del sd
     with (work / f"big_numpy_{size_mib}.pkl").open("wb") as f:
-        pickle.dump({f"a{i}": np.zeros(per // 8, dtype=np.float64) for i in range(n)}, f,
-                    protocol=4)
+        pickle.dump(
+            {f"a{i}": np.zeros(per // 8, dtype=np.float64) for i in range(n)}, f, protocol=4
+        )
 
 
 def make_bombs(work: Path) -> dict[str, Path]:
     """A deflate bomb (2 GiB of zeros in ~2 MB), the same as a torch member, and a nested one."""
-    out = {"zip deflate bomb (2 GiB member)": work / "bomb_zip.zip",
-           "torch zip, data.pkl bomb": work / "bomb_torch.pt",
-           "zip in zip in zip bomb": work / "bomb_nested.zip"}
+    out = {
+        "zip deflate bomb (2 GiB member)": work / "bomb_zip.zip",
+        "torch zip, data.pkl bomb": work / "bomb_torch.pt",
+        "zip in zip in zip bomb": work / "bomb_nested.zip",
+    }
     if all(f.exists() for f in out.values()):
         return out
     zeros = bytes(1 << 20)
 
     def deflated(path: Path, name: str, mib: int) -> None:
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z, \
-                z.open(name, "w", force_zip64=True) as f:
+        with (
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z,
+            z.open(name, "w", force_zip64=True) as f,
+        ):
             for _ in range(mib):
                 f.write(zeros)
 
@@ -256,22 +270,27 @@ def detection_table(tools: list[str], rows: list[tuple[str, Path]]) -> dict[str,
     return table
 
 
-def _timing_table(label: str, path: Path, tools: list[str], repeat: int,
-                  lines: list[str]) -> dict[str, Any]:
+def _timing_table(
+    label: str, path: Path, tools: list[str], repeat: int, lines: list[str]
+) -> dict[str, Any]:
     rows = {t: timed(t, path, repeat) for t in tools}
     lines.append(f"\n{label}: {path.stat().st_size / 2**20:.1f} MiB on disk")
-    lines.append("| tool | result | scan s | process s | peak RSS MiB | ours/tool scan "
-                 "| ours/tool process |")
+    lines.append(
+        "| tool | result | scan s | process s | peak RSS MiB | ours/tool scan | ours/tool process |"
+    )
     lines.append("|---|---|---|---|---|---|---|")
     for t, r in rows.items():
         # a ratio against a tool that did not analyse the file (error, skipped) means nothing
         analysed = r["result"] in ("clean", "flagged") and r["seconds"] > 0.001
         ratio = f"{rows['ours']['seconds'] / r['seconds']:.3f}" if analysed else "n/a"
-        pratio = (f"{rows['ours']['process_seconds'] / r['process_seconds']:.3f}"
-                  if analysed else "n/a")
-        lines.append(f"| {t} | {r['result']} | {r['seconds']:.3f} | "
-                     f"{r['process_seconds']:.2f} | {r['maxrss_kib'] / 1024:.0f} | "
-                     f"{ratio} | {pratio} |")
+        pratio = (
+            f"{rows['ours']['process_seconds'] / r['process_seconds']:.3f}" if analysed else "n/a"
+        )
+        lines.append(
+            f"| {t} | {r['result']} | {r['seconds']:.3f} | "
+            f"{r['process_seconds']:.2f} | {r['maxrss_kib'] / 1024:.0f} | "
+            f"{ratio} | {pratio} |"
+        )
     return rows
 
 
@@ -281,13 +300,15 @@ def _detection(tools: list[str], tmp: Path, lines: list[str]) -> dict[str, Any]:
     lines.append("\n## Detection on the bypass corpus (flagged = detected)")
     lines.append("| sample | " + " | ".join(tools) + " |")
     lines.append("|---|" + "---|" * len(tools))
-    lines.extend(f"| {rid} | " + " | ".join(row[t] for t in tools) + " |"
-                 for rid, row in mal.items())
+    lines.extend(
+        f"| {rid} | " + " | ".join(row[t] for t in tools) + " |" for rid, row in mal.items()
+    )
     lines.append("\n## Benign corpus (anything but clean is a false positive)")
     lines.append("| file | " + " | ".join(tools) + " |")
     lines.append("|---|" + "---|" * len(tools))
-    lines.extend(f"| {rid} | " + " | ".join(row[t] for t in tools) + " |"
-                 for rid, row in ben.items())
+    lines.extend(
+        f"| {rid} | " + " | ".join(row[t] for t in tools) + " |" for rid, row in ben.items()
+    )
     lines.append("\n## Summary")
     lines.append("| tool | malicious detected | benign flagged or error (false positives) |")
     lines.append("|---|---|---|")
@@ -303,8 +324,12 @@ def main() -> None:
     ap.add_argument("--run-one", nargs=2, metavar=("TOOL", "PATH"))
     ap.add_argument("--make-big", nargs=2, metavar=("DIR", "MIB"))
     ap.add_argument("--size-mib", type=int, default=1024)
-    ap.add_argument("--work", type=Path, default=Path("/tmp/mv-bench-scan"),
-                    help="where the big files and bombs are generated once and reused")
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=Path("/tmp/mv-bench-scan"),
+        help="where the big files and bombs are generated once and reused",
+    )
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per file (best kept)")
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("--skip-bombs", action="store_true")
@@ -323,18 +348,26 @@ def main() -> None:
     lines: list[str] = []
     args.work.mkdir(parents=True, exist_ok=True)
     if not (args.skip_big and args.skip_bombs):
-        lines.append("## Speed and peak RSS (one subprocess per scan, best of "
-                     f"{args.repeat}; RSS from /usr/bin/time %M)")
-        lines.append("baseline RSS after import (MiB): " + ", ".join(
-            f"{t}={baseline_rss(t) / 1024:.0f}" for t in tools))
+        lines.append(
+            "## Speed and peak RSS (one subprocess per scan, best of "
+            f"{args.repeat}; RSS from /usr/bin/time %M)"
+        )
+        lines.append(
+            "baseline RSS after import (MiB): "
+            + ", ".join(f"{t}={baseline_rss(t) / 1024:.0f}" for t in tools)
+        )
     if not args.skip_big:
         big = make_big_files(args.work, args.size_mib)
-        results["big"] = {label: _timing_table(label, path, tools, args.repeat, lines)
-                          for label, path in big.items()}
+        results["big"] = {
+            label: _timing_table(label, path, tools, args.repeat, lines)
+            for label, path in big.items()
+        }
     if not args.skip_bombs:
         bombs = make_bombs(args.work)
-        results["bombs"] = {label: _timing_table(label, path, tools, args.repeat, lines)
-                            for label, path in bombs.items()}
+        results["bombs"] = {
+            label: _timing_table(label, path, tools, args.repeat, lines)
+            for label, path in bombs.items()
+        }
     if not args.skip_detection:
         with tempfile.TemporaryDirectory() as td:
             results.update(_detection(tools, Path(td), lines))

@@ -22,6 +22,7 @@ from .storage.sql.packages import SqlPackageStore
 from .storage.sql.permissions import SqlPermissionStore
 from .upstream.egress import EgressGuard
 from .upstream.hf_http import HfUpstreams
+from .upstream.proxy import ProxyChooser
 from .upstream.pypi_http import HttpxPypiUpstream
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,10 @@ def open_vault(settings: VaultSettings) -> Vault:
         with contextlib.suppress(FileExistsError):
             os.close(os.open(settings.database_target(), os.O_CREAT | os.O_EXCL, 0o600))
     db = open_metadata_database(settings)
-    guard = EgressGuard(settings.egress_policy())
+    proxies = ProxyChooser.from_environment()  # HTTPS_PROXY, HTTP_PROXY, NO_PROXY
+    if proxies is not None:
+        log.info("Upstream requests go through proxies %s", proxies.describe())
+    guard = EgressGuard(settings.egress_policy(), proxies=proxies)
     vault = Vault(
         meta=SqlMetadataStore(db),
         blobs=open_blob_store(settings, root),
@@ -50,6 +54,7 @@ def open_vault(settings: VaultSettings) -> Vault:
         egress=guard.policy,
         secrets=SecretBox.from_key_file(Path(settings.secrets_key_file or root / "secrets.key")),
     )
+    vault.metrics.allow_scrape_token(settings.metrics_token)
     if settings.default_hf_repository:
         vault.repositories.ensure(
             settings.default_hf_repository, "hf-local", "Default local Hugging Face repository"

@@ -183,6 +183,23 @@ class VaultSettings(LoggingConfigurable):
     def _default_auth_failure_burst(self) -> int:
         return int(os.environ.get("MODELVAULT_AUTH_FAILURE_BURST") or 30)
 
+    metrics_enabled = Bool(
+        True,
+        help="""Count requests, cache lookups, upstream calls, scans and lease waits for
+        ``modelvault/metrics``. False: the endpoint answers an empty registry.""",
+    ).tag(config=True)
+
+    metrics_token = Unicode(
+        "",
+        help="""A secret Prometheus may present (``Authorization: Bearer``) to read
+        ``modelvault/metrics`` and nothing else; admin tokens work too. Defaults to
+        $MODELVAULT_METRICS_TOKEN; empty: admin tokens only.""",
+    ).tag(config=True)
+
+    @default("metrics_token")
+    def _default_metrics_token(self) -> str:
+        return os.environ.get("MODELVAULT_METRICS_TOKEN", "")
+
     auth_failures_per_second = Float(
         0.5, help="Failed authentications forgiven per second and source address."
     ).tag(config=True)
@@ -379,4 +396,5 @@ class VaultSettings(LoggingConfigurable):
             blob_redirect_seconds=(
                 self.blob_redirect_expires_seconds if self.blob_download_redirect else 0
             ),
+            metrics_enabled=self.metrics_enabled,
         )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from ..errors import BlobNotFoundError
+from ..errors import BlobNotFoundError, StorageError
 from ..ids import Sha256
 from ..storage.blobs import BlobStore, BlobWriter
+from ..storage.blobs_fs import FsBlobStore
 from ..storage.meta import HubStore
 from ..storage.records import BlobInfo
 
@@ -63,17 +64,38 @@ class ContentStore:
     ) -> BlobInfo:
         info = writer.commit(expected_sha256, expected_size)
         self._meta.register_blob(info)
+        self._still_stored([info])
         return info
 
     def put_bytes(self, data: bytes) -> BlobInfo:
         info = self.blobs.put_bytes(data)
         self._meta.register_blob(info)
+        self._still_stored([info])
         return info
 
     def put_many(self, values: Sequence[bytes]) -> list[BlobInfo]:
         infos = self.blobs.put_many(values)
         self._meta.register_blobs(infos)
+        self._still_stored(infos)
         return infos
+
+    def reuse(self, info: BlobInfo) -> None:
+        """Register a stored blob again before something names it (an LFS file committed by its
+        sha256): garbage collection then spares it, or the caller learns it is gone."""
+        self._meta.register_blob(info)
+        self._still_stored([info])
+
+    def _still_stored(self, infos: Sequence[BlobInfo]) -> None:
+        """The writer's half of the race with garbage collection (``core/gc.py``): a blob
+        registered (again) is checked to be there still; gone means the collector took it
+        between the writer's store and its registration, and the write fails, to be retried."""
+        if not isinstance(self.blobs, FsBlobStore):  # the only store the collector supports
+            return
+        for info in infos:
+            if not self.blobs.exists(info.sha256):
+                raise StorageError(
+                    f"Blob {info.sha256} was garbage-collected while being stored again; retry."
+                )
 
     def known(self, sha256: Sha256) -> BlobInfo | None:
         """The registered blob, if its bytes are really there (a lost file is not 'known')."""

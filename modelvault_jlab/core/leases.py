@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import Generic, TypeVar
 
 from ..storage.meta import LeaseStore
+from .observer import NO_OBSERVER, Observer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -101,6 +102,8 @@ class Turn(Generic[T]):
 class Leases:
     """This process's side of the lease table."""
 
+    observer: Observer = NO_OBSERVER
+
     def __init__(
         self,
         meta: LeaseStore,
@@ -123,11 +126,19 @@ class Leases:
 
     def _turns(self, name: str, ready: Callable[[], T | None]) -> Generator[float, None, Turn[T]]:
         """The follow loop once, for both drivers: yields how long to sleep between looks."""
-        deadline = time.monotonic() + self.wait_seconds
+        began = time.monotonic()
+        deadline = began + self.wait_seconds
         delay = 0.02
+        waited = False
+
+        def waited_for(outcome: str) -> None:
+            if waited:  # a lease taken or a result found at first look is no wait
+                self.observer.lease_waited(name, time.monotonic() - began, outcome)
+
         while True:
             result = ready()
             if result is not None:
+                waited_for("result")
                 return Turn(result=result)
             lease = self.try_hold(name)
             if lease is not None:
@@ -135,7 +146,9 @@ class Leases:
                 result = ready()
                 if result is not None:
                     lease.release()
+                    waited_for("result")
                     return Turn(result=result)
+                waited_for("took_over")
                 return Turn(lease=lease)
             if time.monotonic() >= deadline:
                 log.warning(
@@ -143,7 +156,9 @@ class Leases:
                     self.wait_seconds,
                     name,
                 )
+                waited_for("timed_out")
                 return Turn()
+            waited = True
             yield delay
             delay = min(delay * 2, 0.5)
 

@@ -19,14 +19,19 @@ from ..storage.packages import PackageStore
 from ..storage.permissions import PermissionStore
 from ..storage.records import RepositoryRecord
 from ..storage.sql.bundles import SqlBundleStore
+from ..storage.sql.database import Database
+from ..storage.sql.gc import SqlGcStore
 from ..storage.sql.packages import SqlPackageStore
 from ..storage.sql.permissions import SqlPermissionStore
+from ..storage.sql.store import SqlDatabase
+from ..storage.sql.usage import SqlUsageStore
 from .activity import Activity
 from .audit import AuditLog
 from .bundles import BundleService
 from .bundles.signing import KeyRing
 from .content import ContentStore
 from .egress import EgressPolicy
+from .gc import BlobCollector
 from .governance.gate import Gate
 from .holdings import BlobHoldings
 from .hub.download import HubDownloads
@@ -38,6 +43,7 @@ from .hub.read import HubService
 from .hub.write import HubWriter
 from .identity import AccessPolicy, IdentityService, Principal
 from .leases import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, Lease, Leases
+from .metrics import VaultMetrics
 from .permissions import PermissionService
 from .pypi import PypiOptions, PypiService
 from .pypi.ports import PypiUpstream
@@ -45,6 +51,7 @@ from .repositories import RepositoryService
 from .secrets import SecretBox
 from .streaming import ContentStream, StreamThrough
 from .throttle import AuthThrottle, ThrottleSettings
+from .usage import UsageService
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +76,8 @@ class VaultOptions:
     background_interval_seconds: float = 300.0
     blob_redirect_seconds: int = 0
     """Lifetime of presigned URLs downloads are redirected to; 0: serve every download."""
+    metrics_enabled: bool = True
+    """Services report to :attr:`Vault.metrics`; False leaves its registry empty."""
 
 
 class Vault:
@@ -91,6 +100,7 @@ class Vault:
         permission_store: PermissionStore | None = None,
     ) -> None:
         self.options = options or VaultOptions()
+        self.metrics = VaultMetrics()
         self.secrets = secrets or SecretBox.ephemeral()
         self._hub_upstreams = hub_upstreams
         self.meta = meta
@@ -155,7 +165,7 @@ class Vault:
             content=self.content,
             access=self.access,
             audit=self.audit,
-            upstream=pypi_upstream,
+            upstream=self._timed_pypi(pypi_upstream),
             options=pypi_options,
             gate=self.gate,
             streams=self.streams,
@@ -180,6 +190,18 @@ class Vault:
             environments=bundle_environments,
             clock=clock,
         )
+        if self.options.metrics_enabled:
+            self._observe()
+        self.usage = UsageService(SqlUsageStore(_database_of(meta)), meta, self.access)
+        self.gc = BlobCollector(SqlGcStore(_database_of(meta)), blobs, self.audit, clock)
+
+    def _observe(self) -> None:
+        """Services report their events to this vault's metrics (``core/metrics.py``)."""
+        metrics = self.metrics
+        self.gate.observer = self.leases.observer = metrics
+        self.hub.observer = self.pypi.observer = metrics
+        metrics.count_active_transfers(lambda: len(self.streams.snapshot()))
+        self.streams.on_finish.append(lambda flight: metrics.transfer_finished(bool(flight.error)))
 
     def authenticate(self, presented: str, source: str) -> Principal:
         """A presented token as a principal, throttled and audited per source address.
@@ -202,7 +224,13 @@ class Vault:
         endpoint = str(record.config.get("upstream") or "https://huggingface.co")
         token = self.secrets.reveal(str(record.config.get("upstream_token") or ""))
         timeout = record.config.get("timeout_seconds", self.options.upstream_timeout_seconds)
-        return self._hub_upstreams(endpoint, token or None, float(timeout))
+        upstream = self._hub_upstreams(endpoint, token or None, float(timeout))
+        return self.metrics.hub_upstream(upstream) if self.options.metrics_enabled else upstream
+
+    def _timed_pypi(self, upstream: PypiUpstream | None) -> PypiUpstream | None:
+        if upstream is None or not self.options.metrics_enabled:
+            return upstream
+        return self.metrics.pypi_upstream(upstream)
 
     def recover(self) -> None:
         """Start-up maintenance: drop what writers killed mid-upload left behind."""
@@ -262,3 +290,9 @@ class Vault:
         self.bundles.store.close()
         self.blobs.close()
         self.meta.close()
+
+
+def _database_of(meta: MetadataStore) -> Database | str:
+    """The SQL database behind ``meta`` (usage reads its tables); another store gets an empty
+    in-memory one (its usage reads as zero)."""
+    return meta.database if isinstance(meta, SqlDatabase) else ":memory:"

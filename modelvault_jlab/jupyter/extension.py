@@ -20,6 +20,7 @@ from ..core.identity import Principal, jupyter_user
 from ..core.vault import Vault
 from ..web.access_log import redacting
 from ..web.base import WebContext
+from ..web.metrics import counting
 from ..web.routes import route_table
 
 if TYPE_CHECKING:
@@ -164,6 +165,8 @@ class ModelVaultApp(ExtensionApp):
         await super()._start_jupyter_server_extension(serverapp)  # type: ignore[no-untyped-call]
         settings = serverapp.web_app.settings  # tokens in URLs never reach the access log
         settings["log_function"] = redacting(settings.get("log_function"))
+        if self.vault is not None and self.vault.options.metrics_enabled:  # web/metrics.py
+            settings["log_function"] = counting(self.vault.metrics, settings["log_function"])
         self._background: asyncio.Task[Any]
         if self.remote is not None:
             # reachable, and the token accepted? Logged, never fatal: the sidebar says it too

@@ -18,6 +18,7 @@ import httpcore
 import httpx
 
 from ..core.egress import EgressPolicy, literal_address
+from .proxy import ProxyChooser, RoutedTransport, proxy_pool
 
 Resolver = Callable[[str, int], list[str]]
 """Host and port -> the addresses to try, in order."""
@@ -33,9 +34,28 @@ class EgressRefusedError(ConnectionRefusedError):
 
 
 class EgressGuard:
-    def __init__(self, policy: EgressPolicy | None = None, resolver: Resolver | None = None):
+    def __init__(
+        self,
+        policy: EgressPolicy | None = None,
+        resolver: Resolver | None = None,
+        proxies: ProxyChooser | None = None,
+    ):
         self.policy = policy or EgressPolicy()
         self._resolve = resolver or system_resolver
+        self.proxies = proxies
+        """The forward proxy of each request (``upstream/proxy.py``); None: direct."""
+
+    def check_name(self, host: str) -> None:
+        """The rules that apply to a name alone, for a request a proxy resolves and connects.
+
+        Raises:
+            EgressRefusedError: naming the host and why.
+        """
+        if self.policy.host_allowed_by_name(host):
+            return
+        reason = self.policy.host_refusal(host)
+        if reason is not None:
+            raise EgressRefusedError(f"refused to connect to {host}: {reason}")
 
     def addresses(self, host: str, port: int) -> list[str]:
         """The addresses to connect to for ``host``; every one it resolves to must be allowed
@@ -115,7 +135,7 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
 
 def guarded_transport(
     guard: EgressGuard, *, verify: ssl.SSLContext, limits: httpx.Limits
-) -> httpx.AsyncHTTPTransport:
+) -> httpx.AsyncBaseTransport:
     """An httpx transport whose connections go through ``guard``. httpx does not take a network
     backend, so the transport's connection pool is rebuilt with one (same settings)."""
     transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
@@ -126,7 +146,16 @@ def guarded_transport(
         keepalive_expiry=limits.keepalive_expiry,
         network_backend=_GuardedBackend(guard),
     )
-    return transport
+    if guard.proxies is None:
+        return transport
+    return RoutedTransport(
+        guard.proxies,
+        transport,
+        lambda route: proxy_pool(
+            route, verify=verify, limits=limits, backend=_GuardedBackend(guard)
+        ),
+        guard.check_name,
+    )
 
 
 __all__ = ["EgressGuard", "EgressRefusedError", "guarded_transport", "system_resolver"]

@@ -149,7 +149,18 @@ class _Transfer:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise StreamError(f"cannot fetch {parts.scheme or 'a relative'} URL")
         connection: http.client.HTTPConnection
-        if parts.scheme == "https":
+        proxy = self._guard.proxies.route(url) if self._guard.proxies is not None else None
+        if proxy is not None:
+            self._guard.check_name(parts.hostname)  # the proxy resolves the name
+            connection = proxy.connection(
+                parts.scheme,
+                parts.hostname,
+                parts.port or (443 if parts.scheme == "https" else 80),
+                self._timeout,
+                self._trust,
+                self._guard.create_connection,
+            )
+        elif parts.scheme == "https":
             connection = http.client.HTTPSConnection(
                 parts.hostname, parts.port, timeout=self._timeout, context=self._trust()
             )
@@ -165,8 +176,13 @@ class _Transfer:
         if parts.query:
             target += f"?{parts.query}"
         try:
-            # Connected here, to a checked address; http.client then uses this socket.
-            connection.sock = self._connect(parts.scheme, parts.hostname, parts.port)
+            if proxy is None:
+                # Connected here, to a checked address; http.client then uses this socket.
+                connection.sock = self._connect(parts.scheme, parts.hostname, parts.port)
+            else:
+                connection.connect()  # to the proxy (a checked address); CONNECT for https
+                if parts.scheme == "http":  # a plain request goes to the proxy in absolute form
+                    target, headers = url, {**headers, **proxy.authorization()}
             connection.request("GET", target, headers=dict(headers))
             return connection.getresponse()
         except TimeoutError:

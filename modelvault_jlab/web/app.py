@@ -7,8 +7,9 @@ from typing import Any
 from tornado import web
 
 from ..core.vault import Vault
-from .access_log import log_request
+from .access_log import LogFunction, log_request
 from .base import WebContext, declares_body
+from .metrics import MetricsHandler, counting
 from .routes import route_table
 
 
@@ -27,19 +28,27 @@ class NotFoundHandler(web.RequestHandler):
         )
 
 
+def _log_function(vault: Vault, inner: LogFunction) -> LogFunction:
+    return counting(vault.metrics, inner) if vault.options.metrics_enabled else inner
+
+
 def make_app(vault: Vault, context: WebContext, **settings: Any) -> web.Application:
     base = context.base_url
+    kwargs = {"vault": vault, "context": context}
     handlers = [
-        (base + pattern, handler, kwargs)
-        for pattern, handler, kwargs in route_table({"vault": vault, "context": context})
+        (base + pattern, handler, kwargs) for pattern, handler, kwargs in route_table(kwargs)
     ]
     if context.hub_identity is not None:  # sign-in through JupyterHub: its OAuth routes
         from .hub_auth import hub_routes
 
         handlers = hub_routes(base, context.hub_identity) + handlers
+    handlers.append((base + "metrics/?$", MetricsHandler, kwargs))  # where Prometheus looks
     return web.Application(
         handlers,  # type: ignore[arg-type]
         default_handler_class=NotFoundHandler,
         xsrf_cookies=False,  # token-only authentication: no cookies to forge
-        **{"log_function": log_request, **settings},
+        **{
+            **settings,
+            "log_function": _log_function(vault, settings.get("log_function", log_request)),
+        },
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 from tornado.web import RequestHandler
 
-from . import openapi, pypi
+from . import metrics, openapi, pypi
 from .api import (
     activity,
     audit,
@@ -25,6 +25,7 @@ from .api import (
     tokens,
 )
 from .api import permissions as permissions_api
+from .api import usage as usage_api
 from .api.base import ApiHandler
 from .hf import account, commits, compat, lfs, refs, repos, resolve, tree
 
@@ -78,6 +79,7 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"modelvault/api/waivers/(\d{1,12})", governance.WaiverHandler),
     (r"modelvault/api/scans/([0-9a-f]{64})", governance.ScanHandler),
     (r"modelvault/api/violations", governance.ViolationsHandler),
+    (r"modelvault/api/usage", usage_api.UsageHandler),
     # -- release bundles --
     (r"modelvault/api/bundles", bundles.BundlesHandler),
     (r"modelvault/api/bundles/import", bundles.BundleImportHandler),
@@ -99,6 +101,10 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (rf"{PYPI}/files/([0-9a-f]{{64}})/([^/]+)\.metadata", pypi.MetadataHandler),
     (rf"{PYPI}/files/([0-9a-f]{{64}})/([^/]+)", pypi.FileHandler),
     (rf"{PYPI}(?:/legacy)?", pypi.UploadHandler),
+    # -- monitoring (web/metrics.py) --
+    (r"modelvault/metrics", metrics.MetricsHandler),
+    (r"modelvault/health/live", metrics.LiveHandler),
+    (r"modelvault/health/ready", metrics.ReadyHandler),
     # -- JSON API: browsing (sidebar) --
     (
         rf"modelvault/api/repositories/{_KEY}/hub/{_TYPES}/{_SEG}/{_SEG}/files",

@@ -402,6 +402,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/usage': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Bytes stored per repository and in the whole store (admins). */
+    get: operations['getUsage'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/bundles': {
     parameters: {
       query?: never;
@@ -946,6 +963,20 @@ export interface components {
         findings?: components['schemas']['Finding'][];
       } & {
         [key: string]: unknown;
+      };
+    };
+    Usage: {
+      /** @description Every repository with the stored blobs its files use (a blob shared by repositories counts in each). */
+      repositories: {
+        key: string;
+        kind: string;
+        bytes: number;
+        blobs: number;
+      }[];
+      /** @description The blob store's registered content, each blob once. */
+      stored: {
+        bytes: number;
+        blobs: number;
       };
     };
     Violations: {
@@ -2163,6 +2194,28 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+    };
+  };
+  getUsage: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Storage use. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Usage'];
+        };
+      };
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
     };
   };
   listBundles: {

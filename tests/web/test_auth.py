@@ -78,11 +78,15 @@ SAMPLES: list[tuple[str, str]] = [
     ("PUT", "modelvault/api/files/notes.txt"),
     ("GET", "modelvault/api/lineage"),
     ("GET", "modelvault/api/repositories/models/hub/models/org/name/files"),
+    ("GET", "modelvault/metrics"),
+    ("GET", "modelvault/api/usage"),
 ]
 PUBLIC = [
     ("GET", "modelvault/api/info"),
     ("GET", "modelvault/api/openapi.json"),  # the API description: the same for every server
     ("GET", "modelvault/hf/models/api/agent-harnesses"),
+    ("GET", "modelvault/health/live"),
+    ("GET", "modelvault/health/ready"),
 ]
 
 

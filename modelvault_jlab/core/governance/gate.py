@@ -32,6 +32,7 @@ from ..audit import AuditLog
 from ..content import ContentStore
 from ..identity import AccessPolicy, Principal
 from ..leases import Leases, Turn, optional
+from ..observer import NO_OBSERVER, Observer
 from .policy.engine import (
     DEFAULT_POLICIES,
     Decision,
@@ -57,6 +58,8 @@ SCAN_LEASE_MIN_BYTES = 4 * 1024 * 1024
 
 
 class Gate:
+    observer: Observer = NO_OBSERVER
+
     def __init__(
         self,
         meta: MetadataStore,
@@ -143,9 +146,11 @@ class Gate:
                     from ..scanning.pool import shared_pool  # scanner loads where scans run
 
                     # On the scan pool's own threads, within the scan's CPU budget.
+                    began = time.perf_counter()
                     report = shared_pool().run(
                         self.engine.scan_fileobj, f, size, name_hint=name_hint
                     )
+                    self.observer.scanned(report.verdict.value, time.perf_counter() - began)
                     record = ScanRecord(
                         sha256,
                         report.scanner_version,
@@ -336,6 +341,7 @@ class Gate:
             else f"{subject.repo_type}s/{subject.repo_id}@{subject.commit}/{path}"
         )
         if block is not None:
+            self.observer.blocked(block.policy)
             self._audit.record(
                 who,
                 "policy.block",

@@ -42,6 +42,7 @@ from ..content import ContentStore
 from ..governance.gate import Gate
 from ..governance.subject import Subject
 from ..identity import SYSTEM, AccessPolicy, Action, Principal
+from ..observer import NO_OBSERVER, Observer
 from ..streaming import ContentStream
 from .cards import MAX_CARD_BYTES, Card, parse_card
 from .mirror import HubMirror
@@ -62,6 +63,8 @@ def _now() -> float:
 
 class HubService:
     """Hub-compatible repos in ``hf-local`` repositories."""
+
+    observer: Observer = NO_OBSERVER
 
     def __init__(
         self,
@@ -248,6 +251,8 @@ class HubService:
         sha: Sha256 | None,
     ) -> ContentStream:
         """:meth:`open` with the content's sha256 already looked up (``None``: not held)."""
+        if resolved.source.kind == "hf-remote":
+            self.observer.cache_lookup(resolved.source.key, sha is not None)
         if sha is not None:
             return ContentStream(self._content.blobs, sha, None)
         assert self._mirror is not None

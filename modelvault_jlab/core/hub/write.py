@@ -280,6 +280,8 @@ class HubWriter:
             raise InvalidInputError(
                 f"File {path} states size {op.size}, but object {sha} has {info.size} bytes."
             )
+        if op.git_oid is None:  # named by sha256 only: an old blob garbage collection may take
+            self._content.reuse(info)
         lfs = op.git_oid is None
         oid = lfs_pointer_oid(sha, info.size) if lfs else op.git_oid
         assert oid is not None

@@ -29,6 +29,7 @@ from ..content import ContentStore
 from ..governance.gate import Gate
 from ..governance.subject import Subject
 from ..identity import AccessPolicy, Action, Principal
+from ..observer import NO_OBSERVER, Observer
 from ..repositories import check_settings
 from ..streaming import StreamThrough
 from .local import LocalIndex, UploadSession
@@ -54,6 +55,8 @@ _CONFIG_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
 
 
 class PypiService:
+    observer: Observer = NO_OBSERVER
+
     def __init__(
         self,
         *,
@@ -269,6 +272,8 @@ class PypiService:
                 raise NotFoundError(f"'{filename}' with sha256 {sha256} is not in '{key}'.")
             blob = self._content.require(sha256)
             source = FileSource(filename, sha256, blob.size, blob=blob, cache="local")
+        if source_repo.kind == "pypi-remote":
+            self.observer.cache_lookup(source_repo.key, source.cache == "hit")
         if source.blob is not None:
             await self._admit(who, subject, filename, sha256, source.blob)
         if count_download:

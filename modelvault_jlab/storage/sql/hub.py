@@ -351,8 +351,9 @@ class SqlHubStore(SqlDatabase, HubStore):
         now = time.time()
         with self._tx() as c:
             c.executemany(
+                # created_at: last registered (garbage collection spares recently re-used blobs)
                 "INSERT INTO blobs(sha256, size, created_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(sha256) DO NOTHING",
+                "ON CONFLICT(sha256) DO UPDATE SET created_at = excluded.created_at",
                 [(i.sha256, i.size, now) for i in infos],
             )
 

@@ -287,6 +287,18 @@ CREATE TABLE IF NOT EXISTS permission_members (
 );
 """,
     ),
+    Migration(
+        7,
+        "garbage collection: every table that names a blob is searchable by its sha256",
+        """
+CREATE INDEX IF NOT EXISTS git_objects_by_sha256 ON git_objects (sha256);
+CREATE INDEX IF NOT EXISTS pypi_files_by_sha256 ON pypi_files (sha256);
+CREATE INDEX IF NOT EXISTS pypi_files_by_metadata ON pypi_files (metadata_sha256);
+CREATE INDEX IF NOT EXISTS bundle_files_by_sha256 ON bundle_files (sha256);
+CREATE INDEX IF NOT EXISTS waivers_by_sha256 ON waivers (sha256);
+CREATE INDEX IF NOT EXISTS blobs_by_created_at ON blobs (created_at);
+""",
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

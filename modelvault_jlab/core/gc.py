@@ -1,0 +1,178 @@
+"""Garbage collection of blobs nothing needs (``modelvault gc [--dry-run]``), safe while servers
+and replicas run.
+
+**What is collected.** Registered blobs that no commit file, mirrored git object, package file
+(uploaded or cached), bundle pin, bundle file or waiver names (``storage/gc_sql.py``), and that
+were last registered more than ``grace_seconds`` ago (default 24 h: an LFS upload waiting for its
+commit, or a multipart upload's parts, are needs the tables cannot see yet).
+
+**The race with a writer of the same content.** A writer that finds the blob already stored drops
+its own copy and registers the stored one (refreshing its registration time), then checks the
+file is still there (:meth:`.content.ContentStore.finish`). The collector, for each blob: (1) sets
+the file aside (an atomic rename), (2) unregisters the blob in one statement that re-checks it is
+unneeded and was not registered since the cutoff, (3) deletes the set-aside file if (2) removed
+it, else puts it back. A writer registering before (2) makes (2) fail and the file comes back; a
+writer registering after (2) finds the file gone (it was set aside in (1), before) and fails its
+upload cleanly (the client retries and stores the bytes again). No interleaving leaves a
+registered blob without its file. A collector killed between (1) and (3) leaves the file in
+``gc-trash/``: the next run puts back what is registered and deletes the rest.
+
+Every collected blob is audited (``blob.collected``) and each run once (``gc.run``). Only the
+folder blob store is supported (an S3 bucket: use a lifecycle rule on unreferenced keys — not yet
+offered).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInputError
+from ..ids import is_sha256
+from ..storage.blobs import BlobStore
+from ..storage.blobs_fs import FsBlobStore
+from ..storage.sql.gc import SqlGcStore
+from .audit import AuditLog
+from .identity import Principal
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRACE_SECONDS = 24 * 3600.0
+_BATCH = 1000
+
+
+@dataclass
+class GcReport:
+    dry_run: bool
+    cutoff: float
+    collected: int = 0
+    bytes: int = 0
+    kept_in_use: int = 0
+    """Candidates a writer registered again while the collector looked at them."""
+    restored_from_trash: int = 0
+    sample: list[str] = field(default_factory=list)
+    """The first collected (or, dry run, collectable) sha256s."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "cutoff": self.cutoff,
+            "collected": self.collected,
+            "bytes": self.bytes,
+            "kept_in_use": self.kept_in_use,
+            "restored_from_trash": self.restored_from_trash,
+            "sample": self.sample,
+        }
+
+
+class BlobCollector:
+    def __init__(
+        self,
+        store: SqlGcStore,
+        blobs: BlobStore,
+        audit: AuditLog,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._blobs = blobs
+        self._audit = audit
+        self._clock = clock
+
+    def _folder_store(self) -> FsBlobStore:
+        if not isinstance(self._blobs, FsBlobStore):
+            raise InvalidInputError("Garbage collection supports the folder blob store only.")
+        return self._blobs
+
+    def collect(
+        self,
+        who: Principal,
+        *,
+        dry_run: bool = False,
+        grace_seconds: float = DEFAULT_GRACE_SECONDS,
+        between: Callable[[str], None] = lambda sha: None,
+    ) -> GcReport:
+        """Collect (or, dry run, list) unneeded blobs older than ``grace_seconds``.
+
+        ``between`` runs after a blob was set aside and before it is unregistered (tests use it
+        to interleave a writer at the one moment that matters).
+        """
+        if grace_seconds < 0:
+            raise InvalidInputError("The grace period cannot be negative.")
+        fs = self._folder_store()
+        trash = fs.root / "gc-trash"
+        trash.mkdir(mode=0o700, exist_ok=True)
+        report = GcReport(dry_run, self._clock() - grace_seconds)
+        if not dry_run:
+            report.restored_from_trash = self._recover(fs, trash)
+        after = ""
+        while True:
+            batch = self._store.candidates(report.cutoff, after, _BATCH)
+            if not batch:
+                break
+            after = batch[-1][0]
+            for sha, size in batch:
+                if dry_run:
+                    self._count(report, sha, size)
+                    continue
+                aside = self._set_aside(fs, trash, sha)
+                between(sha)
+                if self._store.forget(sha, report.cutoff):
+                    if aside is not None:
+                        aside.unlink(missing_ok=True)
+                    self._count(report, sha, size)
+                    self._audit.record(who, "blob.collected", subject=sha, size=size)
+                else:
+                    report.kept_in_use += 1
+                    if aside is not None:
+                        self._put_back(fs, aside, sha)
+        if not dry_run:
+            self._audit.record(who, "gc.run", **report.to_json())
+        log.info(
+            "GC%s: %d blob(s), %d bytes",
+            " (dry run)" if dry_run else "",
+            report.collected,
+            report.bytes,
+        )
+        return report
+
+    @staticmethod
+    def _count(report: GcReport, sha: str, size: int) -> None:
+        report.collected += 1
+        report.bytes += size
+        if len(report.sample) < 20:
+            report.sample.append(sha)
+
+    @staticmethod
+    def _set_aside(fs: FsBlobStore, trash: Path, sha: str) -> Path | None:
+        target = trash / f"{sha}.{uuid.uuid4().hex[:8]}"
+        try:
+            os.replace(fs.path_for(sha), target)
+        except FileNotFoundError:
+            return None  # registered without a file (lost earlier): unregistering is all
+        return target
+
+    @staticmethod
+    def _put_back(fs: FsBlobStore, aside: Path, sha: str) -> None:
+        final = fs.path_for(sha)
+        if final.exists():  # a writer stored the bytes again meanwhile
+            aside.unlink(missing_ok=True)
+            return
+        os.replace(aside, final)
+
+    def _recover(self, fs: FsBlobStore, trash: Path) -> int:
+        """Files a killed collector left set aside: back if registered, else deleted."""
+        restored = 0
+        for aside in trash.iterdir():
+            sha = aside.name.partition(".")[0]
+            if is_sha256(sha) and self._store.is_registered(sha):
+                self._put_back(fs, aside, sha)
+                restored += 1
+            else:
+                aside.unlink(missing_ok=True)
+        return restored
