@@ -26,23 +26,32 @@ from ..core.metrics import VaultMetrics
 from .access_log import LogFunction
 from .base import VaultHandler, vault_auth
 
-_MODULE_FAMILIES = {
+_MODULE_FAMILIES = {  # a module, or a package (web/hf/, web/api/) for every module in it
     "hf": "hf_api",
-    "hf_write": "hf_write",
-    "hf_lfs": "hf_lfs",
+    "hf.lfs": "hf_lfs",
     "pypi": "pypi_simple",
     "api": "api",
-    "api_browse": "api",
-    "api_usage": "api",
-    "activity": "api",
-    "lineage": "api",
+    "api.bundles": "bundles",
     "openapi": "api",
-    "bundles": "bundles",
     "metrics": "monitoring",
     "app": "unmatched",
 }
+_HF_WRITES = (
+    "CreateRepoHandler",
+    "DeleteRepoHandler",
+    "RepoSettingsHandler",
+    "BranchHandler",
+    "TagHandler",
+    "PreuploadHandler",
+    "CommitHandler",
+)
 _CLASS_FAMILIES = {
-    ("hf", "ResolveHandler"): "hf_resolve",
+    ("hf.resolve", "ResolveHandler"): "hf_resolve",
+    **{
+        (module, name): "hf_write"
+        for module in ("hf.repos", "hf.refs", "hf.commits")
+        for name in _HF_WRITES
+    },
     ("pypi", "FileHandler"): "pypi_file",
     ("pypi", "MetadataHandler"): "pypi_file",
     ("pypi", "UploadHandler"): "pypi_upload",
@@ -59,8 +68,10 @@ def family_of(handler: web.RequestHandler) -> str | None:
         for base in cls.__mro__:  # Jupyter wraps API handlers in a class of its own
             if base.__module__.startswith(_PACKAGE):
                 module = base.__module__[len(_PACKAGE) :]
-                family = _CLASS_FAMILIES.get((module, base.__name__)) or _MODULE_FAMILIES.get(
-                    module, "other"
+                family = (
+                    _CLASS_FAMILIES.get((module, base.__name__))
+                    or _MODULE_FAMILIES.get(module)
+                    or _MODULE_FAMILIES.get(module.split(".")[0], "other")
                 )
                 break
         _families[cls] = family
