@@ -7,7 +7,8 @@ import * as React from 'react';
 
 import { executeAction } from '../actions/commands';
 import { bundleViolations } from '../api/client';
-import { BundleDetailView, BundleWizard } from '../components/BundlesPanel';
+import { BundleDetailView } from '../components/BundleDetailView';
+import { BundleWizard } from '../components/BundleWizard';
 import { BundlesView } from '../components/SetMeUpView';
 import { CommandIDs, ModelVault } from '../tokens';
 import { createSection, ISectionOptions } from './section';
