@@ -3,6 +3,7 @@ import { refreshIcon, searchIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import { DisposableSet, IDisposable } from '@lumino/disposable';
 
+import { reportingFailures } from './actions/report';
 import { CommandIDs, IModelVault } from './tokens';
 
 /**
@@ -26,7 +27,9 @@ export interface ISidebarHandle {
    */
   canRescan(): boolean;
   /**
-   * Rescan the selected file.
+   * Show the Verdicts section and rescan the selected file.
+   *
+   * @throws The server's error, for the command to report.
    */
   rescan(): Promise<void>;
 }
@@ -138,7 +141,7 @@ export function addCommands(
       caption: trans.__('Scan the selected file again (administrators)'),
       describedBy: NO_ARGS,
       isEnabled: () => sidebar.canRescan(),
-      execute: () => sidebar.rescan()
+      execute: reportingFailures(trans, () => sidebar.rescan())
     })
   );
 

@@ -11,6 +11,9 @@ import {
   TranslationBundle
 } from '@jupyterlab/translation';
 
+// The sidebar's views execute the action commands as soon as it renders.
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { addActionCommands } from './actions/commands';
 import { VaultClient } from './api/client';
 import { addCommands } from './commands';
 import { serverStatusMessage } from './components/ServerStatusBanner';
@@ -21,7 +24,7 @@ import { VaultModel } from './models/VaultModel';
 import { CommandIDs, IModelVault, ModelVault } from './tokens';
 import { version } from './version';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
-import { VaultSidebar } from './widgets/VaultSidebar';
+import { VaultSidebar } from './sidebar/VaultSidebar';
 
 export { VaultClient } from './api/client';
 export { VaultResponseError } from './api/request';
@@ -98,10 +101,11 @@ const plugin: JupyterFrontEndPlugin<IModelVault> = {
         rescan: async () => {
           app.shell.activateById(SIDEBAR_ID);
           sidebar.showSection('verdicts');
-          await sidebar.rescan();
+          await model.browser.rescan();
         }
       }
     });
+    addActionCommands(app.commands, { model, trans });
     for (const command of [
       CommandIDs.refresh,
       CommandIDs.open,

@@ -45,6 +45,60 @@ export namespace CommandIDs {
    * Rescan the selected file (admin).
    */
   export const rescan = 'modelvault:rescan';
+
+  // Actions of the sidebar's views (see `src/actions/commands.ts`): each
+  // reports its own failure, so any view may execute them.
+
+  /**
+   * Open a repository of the vault (args: `repository`), listing its Hub repos.
+   */
+  export const openRepository = 'modelvault:open-repository';
+  /**
+   * Open a Hub repo (args: `repository`, `repoType`, `repoId`, optional
+   * `revision`): what the sidebar's Hub repo rows execute, so a richer view
+   * of a repo (a model page) can take over here.
+   */
+  export const openHubRepo = 'modelvault:open-hub-repo';
+  /**
+   * Load the next page of the open repository's Hub repos.
+   */
+  export const loadMoreHubRepos = 'modelvault:load-more-hub-repos';
+  /**
+   * Load the next page of the open Hub repo's files.
+   */
+  export const loadMoreFiles = 'modelvault:load-more-files';
+  /**
+   * Grant a waiver (args: a `WaiverRequest`; admin).
+   */
+  export const grantWaiver = 'modelvault:grant-waiver';
+  /**
+   * Revoke a waiver (args: `id`; admin).
+   */
+  export const revokeWaiver = 'modelvault:revoke-waiver';
+  /**
+   * Mint a token (args: `scope`, `expiresInSeconds`, `repository`).
+   */
+  export const mintToken = 'modelvault:mint-token';
+  /**
+   * Copy a text to the clipboard (args: `text`, `what` for the notification).
+   */
+  export const copy = 'modelvault:copy';
+  /**
+   * Create a bundle from the wizard's request (args: a `BundleCreateRequest`).
+   */
+  export const submitBundle = 'modelvault:submit-bundle';
+  /**
+   * Verify the open bundle.
+   */
+  export const verifyBundle = 'modelvault:verify-bundle';
+  /**
+   * Promote the open bundle to the next environment (admin).
+   */
+  export const promoteBundle = 'modelvault:promote-bundle';
+  /**
+   * Save the open bundle's archive or AI-BOM (args: `what`: `archive` or `bom`).
+   */
+  export const downloadBundle = 'modelvault:download-bundle';
 }
 
 /**
@@ -146,6 +200,41 @@ export namespace ModelVault {
    * A generic file of the vault (`GET files`).
    */
   export type IGenericFile = Schemas['GenericFile'];
+
+  /**
+   * Body of `GET activity`.
+   */
+  export type IActivityList = Schemas['ActivityList'];
+
+  /**
+   * Body of `GET repositories/{key}/packages`.
+   */
+  export type IPackageProjects = Schemas['PackageProjects'];
+
+  /**
+   * Body of `GET repositories/{key}/packages/{project}`.
+   */
+  export type IPackageFiles = Schemas['PackageFiles'];
+
+  /**
+   * Body of `GET files`.
+   */
+  export type IGenericFileList = Schemas['GenericFileList'];
+
+  /**
+   * Body of `GET policies`.
+   */
+  export type IPolicyList = Schemas['PolicyList'];
+
+  /**
+   * Body of `GET waivers`.
+   */
+  export type IWaiverList = Schemas['WaiverList'];
+
+  /**
+   * Body of `GET audit`; `next` is the `before` of the next page.
+   */
+  export type IAuditPage = Schemas['AuditPage'];
 
   /**
    * A policy violation as the server reports it.

@@ -122,7 +122,7 @@ export class VaultClient {
    * `GET modelvault/api/activity`: long operations in progress the user may see.
    */
   async getActivity(): Promise<ModelVault.IActivity[]> {
-    const body = await requestAPI<{ operations?: ModelVault.IActivity[] }>(
+    const body = await requestAPI<Partial<ModelVault.IActivityList>>(
       'activity',
       { method: 'GET' },
       this.serverSettings
@@ -134,7 +134,7 @@ export class VaultClient {
    * `GET modelvault/api/repositories/{key}/packages`: projects of a PyPI repository.
    */
   async listPackageProjects(key: string): Promise<string[]> {
-    const body = await requestAPI<{ projects?: string[] }>(
+    const body = await requestAPI<Partial<ModelVault.IPackageProjects>>(
       `repositories/${encodeURIComponent(key)}/packages`,
       { method: 'GET' },
       this.serverSettings
@@ -149,7 +149,7 @@ export class VaultClient {
     key: string,
     project: string
   ): Promise<ModelVault.IPackageFile[]> {
-    const body = await requestAPI<{ files?: ModelVault.IPackageFile[] }>(
+    const body = await requestAPI<Partial<ModelVault.IPackageFiles>>(
       `repositories/${encodeURIComponent(key)}/packages/${encodeURIComponent(project)}`,
       { method: 'GET' },
       this.serverSettings
@@ -161,7 +161,7 @@ export class VaultClient {
    * `GET modelvault/api/files`: the vault's generic files.
    */
   async listGenericFiles(): Promise<ModelVault.IGenericFile[]> {
-    const body = await requestAPI<{ files?: ModelVault.IGenericFile[] }>(
+    const body = await requestAPI<Partial<ModelVault.IGenericFileList>>(
       'files',
       { method: 'GET' },
       this.serverSettings
@@ -210,7 +210,7 @@ export class VaultClient {
    * `GET modelvault/api/policies`: global policies, each with a summary of its effect.
    */
   async listPolicies(): Promise<ModelVault.IPolicy[]> {
-    const body = await requestAPI<{ policies: ModelVault.IPolicy[] }>(
+    const body = await requestAPI<Partial<ModelVault.IPolicyList>>(
       'policies',
       { method: 'GET' },
       this.serverSettings
@@ -222,7 +222,7 @@ export class VaultClient {
    * `GET modelvault/api/waivers?all=`: waivers, with expired and revoked ones if `all`.
    */
   async listWaivers(all = true): Promise<ModelVault.IWaiver[]> {
-    const body = await requestAPI<{ waivers: ModelVault.IWaiver[] }>(
+    const body = await requestAPI<Partial<ModelVault.IWaiverList>>(
       'waivers',
       { method: 'GET' },
       this.serverSettings,
@@ -269,7 +269,7 @@ export class VaultClient {
       query.action = options.action;
     }
     query.limit = String(options.limit ?? 50);
-    const body = await requestAPI<{ events: ModelVault.IAuditEvent[] }>(
+    const body = await requestAPI<Partial<ModelVault.IAuditPage>>(
       'audit',
       { method: 'GET' },
       this.serverSettings,
