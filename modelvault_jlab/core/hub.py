@@ -292,7 +292,16 @@ class HubService:
         text = b"".join([c async for c in stream.chunks(0, entry.size, entry.size or 1)])
         return await asyncio.to_thread(parse_card, text.decode("utf-8", "replace"))
 
-    def record_download(self, who: Principal, resolved: Resolved, entry: FileEntry) -> None:
+    def cache_state(self, resolved: Resolved, entry: FileEntry) -> str:
+        """``hit``/``miss``: whether a mirrored file is served from the cache; ``local`` otherwise
+        (counted by the dashboard's cache hit ratio; call it before serving)."""
+        if resolved.source.kind != "hf-remote":
+            return "local"
+        return "miss" if self.content_sha(resolved, entry) is None else "hit"
+
+    def record_download(
+        self, who: Principal, resolved: Resolved, entry: FileEntry, cache: str | None = None
+    ) -> None:
         self._audit.record(
             who,
             "hub.file.download",
@@ -302,6 +311,7 @@ class HubService:
             sha256=self.content_sha(resolved, entry) or None,
             git_oid=entry.git_oid,
             size=entry.size,
+            cache=cache,
         )
 
     def count_files(self, resolved: Resolved) -> int:

@@ -21,6 +21,7 @@ from .audit import AuditLog
 from .bundles import BundleService
 from .bundles.signing import KeyRing
 from .content import ContentStore
+from .dashboard import VaultDashboard, dashboard_stats
 from .egress import EgressPolicy
 from .gate import Gate
 from .holdings import BlobHoldings
@@ -167,6 +168,9 @@ class Vault:
             keys=bundle_keys or KeyRing(tempfile.mkdtemp(prefix="modelvault-keys-")),
             environments=bundle_environments,
             clock=clock,
+        )
+        self.dashboard = VaultDashboard(
+            meta, dashboard_stats(meta), blobs, self.repositories, self.mirror, self.activity, clock
         )
 
     def authenticate(self, presented: str, source: str) -> Principal:

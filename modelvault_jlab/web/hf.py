@@ -136,6 +136,7 @@ class ResolveHandler(HfHandler):
         )
         if resolved.commit.sha == resolved.revision:
             self.set_header("Cache-Control", "private, max-age=31536000, immutable")
+        cache = self.vault.hub.cache_state(resolved, entry)  # before serving fills the cache
         location = self.vault.hub.download_url(resolved, entry)  # only now: the gate admitted it
         if location is not None:
             # Cross-origin: huggingface_hub reads the metadata above from the 3xx itself (HEAD
@@ -144,7 +145,7 @@ class ResolveHandler(HfHandler):
             self.clear_header("Content-Disposition")
             self.redirect(location, status=302)
             if send_body:
-                self.vault.hub.record_download(self.principal, resolved, entry)
+                self.vault.hub.record_download(self.principal, resolved, entry, cache)
             return
         bounds = self.byte_range(size)
         if bounds is None:
@@ -156,7 +157,7 @@ class ResolveHandler(HfHandler):
         # Opened before any byte is sent, so upstream errors still get a clean answer.
         content = await self.vault.hub.open(self.principal, repository, resolved, entry)
         if await self.send_content(content, start, end):  # audited once served (sha known then)
-            self.vault.hub.record_download(self.principal, resolved, entry)
+            self.vault.hub.record_download(self.principal, resolved, entry, cache)
 
 
 # ------------------------------------------------------------------------------------------------

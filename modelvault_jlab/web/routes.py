@@ -10,7 +10,19 @@ from typing import Any
 
 from tornado.web import RequestHandler
 
-from . import activity, api, api_browse, bundles, hf, hf_lfs, hf_write, lineage, openapi, pypi
+from . import (
+    activity,
+    api,
+    api_browse,
+    bundles,
+    dashboard,
+    hf,
+    hf_lfs,
+    hf_write,
+    lineage,
+    openapi,
+    pypi,
+)
 
 _KEY = r"([a-z0-9][a-z0-9._-]{0,62})"
 _SEG = r"([^/]+)"
@@ -75,6 +87,7 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"modelvault/api/files/([A-Za-z0-9][A-Za-z0-9._-]{0,199})", bundles.FileHandler),
     (r"modelvault/api/lineage", lineage.LineageHandler),
     (r"modelvault/api/activity", activity.ActivityHandler),
+    (r"modelvault/api/dashboard", dashboard.DashboardHandler),
     (rf"modelvault/api/repositories/{_KEY}/packages", bundles.PackageProjectsHandler),
     (rf"modelvault/api/repositories/{_KEY}/packages/{_SEG}", bundles.PackageFilesHandler),
     # -- PyPI (Simple API, PEP 658 metadata, legacy upload) --
