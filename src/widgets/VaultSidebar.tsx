@@ -27,6 +27,7 @@ import { ServerStatusBanner } from '../components/ServerStatusBanner';
 import { BundlesView, SetMeUpView } from '../components/SetMeUpView';
 import { VerdictView } from '../components/VerdictView';
 import { ViolationsView } from '../components/ViolationsView';
+import { Confirm } from '../dialogs/confirm';
 import { mark } from '../models/polling';
 import type { VaultModel } from '../models/VaultModel';
 import { CommandIDs, ModelVault } from '../tokens';
@@ -524,6 +525,19 @@ export class VaultSidebar extends SidePanel {
   }
 
   private async _promoteBundle(): Promise<void> {
+    const { detail, nextEnvironment } = this._model.bundles;
+    if (
+      !detail ||
+      !nextEnvironment ||
+      !(await Confirm.promotion(
+        this._trans,
+        detail.name,
+        detail.version,
+        nextEnvironment
+      ))
+    ) {
+      return;
+    }
     try {
       const detail = await this._model.bundles.promote();
       Notification.success(
@@ -588,6 +602,10 @@ export class VaultSidebar extends SidePanel {
   }
 
   private async _revoke(id: number): Promise<void> {
+    const waiver = this._model.violations.waivers.find(w => w.id === id);
+    if (!(await Confirm.waiverRevocation(this._trans, id, waiver?.policy))) {
+      return;
+    }
     try {
       await this._model.violations.revokeWaiver(id);
       Notification.info(this._trans.__('Waiver %1 revoked.', id), {
