@@ -10,6 +10,7 @@ import {
   PackagePicker,
   PickedComponent
 } from './BundlePickers';
+import { PromotionPipeline } from './PromotionPipeline';
 
 /**
  * Properties of the `BundleWizard` component.
@@ -343,6 +344,10 @@ export interface IBundleDetailViewProps {
   busy: string | null;
   isAdmin: boolean;
   nextEnvironment: string | null;
+  /**
+   * The ordered promotion environments, for the pipeline picture.
+   */
+  environments?: ReadonlyArray<string>;
   onBack: () => void;
   onVerify: () => void;
   onPromote: () => void;
@@ -524,6 +529,13 @@ export function BundleDetailView(props: IBundleDetailViewProps): JSX.Element {
         })}
       </ul>
       <h4 className="jp-ModelVault-GroupTitle">{trans.__('Promotions')}</h4>
+      <div className="jp-ModelVault-PipelineWrap">
+        <PromotionPipeline
+          environments={props.environments ?? []}
+          promotions={promotions}
+          trans={trans}
+        />
+      </div>
       {promotions.length === 0 ? (
         <p className="jp-ModelVault-Placeholder">
           {trans.__('Not promoted yet.')}

@@ -445,6 +445,7 @@ export class VaultSidebar extends SidePanel {
             busy={bundles.busy}
             isAdmin={this._model.isAdmin}
             nextEnvironment={bundles.nextEnvironment}
+            environments={bundles.environments}
             onBack={() => bundles.close()}
             onVerify={() => void this._bundleAction(() => bundles.verify())}
             onPromote={() => void this._promoteBundle()}

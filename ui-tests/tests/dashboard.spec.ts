@@ -36,9 +36,21 @@ async function seedDashboard(): Promise<void> {
       }
     });
     if (created.status() === 201) {
+      const reader = await api.post('modelvault/api/tokens', {
+        data: {
+          name: 'ui-tests-mirror-reader',
+          scope: 'read',
+          repositories: [MIRROR],
+          expires_in_seconds: 3600
+        }
+      });
+      const headers = {
+        Authorization: `Bearer ${(await reader.json()).token as string}`
+      };
       for (let i = 0; i < 2; i++) {
         const r = await api.get(
-          `modelvault/hf/${MIRROR}/${CLEAN_REPO}/resolve/main/config.json`
+          `modelvault/hf/${MIRROR}/${CLEAN_REPO}/resolve/main/config.json`,
+          { headers }
         );
         if (!r.ok()) {
           throw new Error(`mirror download: ${r.status()} ${await r.text()}`);
