@@ -68,7 +68,46 @@ test.beforeAll(async () => {
   await seedDashboard();
 });
 
+// Galata's own start-up wait is a fixed 15 s, which a loaded CI machine can
+// exceed: these tests open JupyterLab themselves and wait longer.
+test.use({ autoGoto: false });
+
+async function openLab(page: IJupyterLabPageFixture): Promise<void> {
+  await page.page.goto('lab', { waitUntil: 'domcontentloaded' });
+  await page.waitForFunction(
+    () => typeof (window as any).jupyterapp?.commands === 'object',
+    undefined,
+    { timeout: 120000 }
+  );
+  await page.evaluate(async () => {
+    await (window as any).jupyterapp.started;
+    await (window as any).jupyterapp.restored;
+  });
+  await expect(page.locator('#jupyterlab-splash')).toHaveCount(0, {
+    timeout: 60000
+  });
+}
+
+async function setTheme(page: IJupyterLabPageFixture, dark: boolean) {
+  await page.evaluate(
+    async theme => {
+      await (window as any).jupyterapp.commands.execute(
+        'apputils:change-theme',
+        {
+          theme
+        }
+      );
+    },
+    dark ? 'JupyterLab Dark' : 'JupyterLab Light'
+  );
+  await expect(page.locator('body')).toHaveAttribute(
+    'data-jp-theme-light',
+    dark ? 'false' : 'true'
+  );
+}
+
 async function openDashboard(page: IJupyterLabPageFixture) {
+  await openLab(page);
   await page.evaluate(async () => {
     await window.jupyterapp.commands.execute('modelvault:open-dashboard');
   });
@@ -89,47 +128,52 @@ test.describe('ModelVault dashboard', () => {
     // Every chart with data is drawn by JupyterLab's Vega-Lite renderer.
     for (const id of ['bytes', 'cache', 'verdicts', 'licences', 'timeline']) {
       const chart = dashboard.locator(`figure[data-chart="${id}"]`);
-      await expect(
-        chart.locator('.vega-embed svg, .vega-embed canvas')
-      ).toBeVisible({
-        timeout: 20000
-      });
+      const marks = chart.locator('.vega-embed .marks');
+      await expect(marks).toBeVisible({ timeout: 20000 });
+      await expect(marks).not.toHaveAttribute('width', '0');
     }
     // The data behind a chart is there as a table too.
     const verdicts = dashboard.locator('figure[data-chart="verdicts"]');
-    await verdicts.locator('summary').click();
-    await expect(verdicts.locator('table')).toContainText('malicious');
-
-    await page.screenshot({ path: '../docs/images/dashboard-light.png' });
-    await page.theme.setDarkTheme();
-    await expect(page.locator('body')).toHaveAttribute(
-      'data-jp-theme-light',
-      'false'
-    );
+    await verdicts.locator('.jp-ModelVault-ChartData > summary').click();
     await expect(
-      dashboard.locator(
-        'figure[data-chart="timeline"] .vega-embed svg, figure[data-chart="timeline"] .vega-embed canvas'
-      )
+      verdicts.locator('.jp-ModelVault-ChartData table')
+    ).toContainText('malicious');
+
+    await page.setViewportSize({ width: 1400, height: 1100 });
+    await page.screenshot({ path: '../docs/images/dashboard-light.png' });
+    await setTheme(page, true);
+    await expect(
+      dashboard.locator('figure[data-chart="timeline"] .vega-embed .marks')
     ).toBeVisible();
     await page.screenshot({ path: '../docs/images/dashboard-dark.png' });
-    await page.theme.setLightTheme();
+    await setTheme(page, false);
   });
 
   test('is in the ModelVault main menu and restored on reload', async ({
     page
   }) => {
-    await page.menu.open('ModelVault');
+    await openLab(page);
+    await page
+      .locator('.lm-MenuBar-itemLabel', { hasText: 'ModelVault' })
+      .click();
     await page
       .locator('.lm-Menu-itemLabel', { hasText: 'ModelVault Dashboard' })
       .click();
     await expect(page.locator('#modelvault-dashboard')).toBeVisible();
-    await page.reload({ waitForIsReady: false });
+    await openLab(page);
     await expect(page.locator('#modelvault-dashboard')).toBeVisible({
       timeout: 30000
     });
   });
 
   test('status bar item opens the Activity view', async ({ page }) => {
+    await openLab(page);
+    // Galata hides the status bar: show it.
+    if (!(await page.locator('#jp-main-statusbar').isVisible())) {
+      await page.evaluate(async () => {
+        await (window as any).jupyterapp.commands.execute('statusbar:toggle');
+      });
+    }
     const item = page.locator('.jp-ModelVault-TransfersButton');
     await expect(item).toHaveText(/ModelVault: (No transfers|\d+ transfers?)/);
     await item.focus();
@@ -141,10 +185,10 @@ test.describe('ModelVault dashboard', () => {
     await page.locator('.jp-StatusBar-Widget').screenshot({
       path: '../docs/images/status-bar-light.png'
     });
-    await page.theme.setDarkTheme();
+    await setTheme(page, true);
     await page.locator('.jp-StatusBar-Widget').screenshot({
       path: '../docs/images/status-bar-dark.png'
     });
-    await page.theme.setLightTheme();
+    await setTheme(page, false);
   });
 });

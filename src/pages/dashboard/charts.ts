@@ -58,7 +58,8 @@ function base(
   return {
     $schema: SCHEMA,
     title,
-    width: 'container',
+    // A fixed size: 'container' measures 0 when drawn before layout.
+    width: 260,
     height: 180,
     background: 'transparent',
     data: { values: rows },
