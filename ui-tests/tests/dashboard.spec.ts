@@ -140,11 +140,18 @@ test.describe('ModelVault dashboard', () => {
     ).toContainText('malicious');
 
     await page.setViewportSize({ width: 1400, height: 1100 });
+    // Toasts (e.g. a version notice of a dev install) would cover the charts.
+    for (const close of await page.locator('.Toastify__close-button').all()) {
+      await close.click();
+    }
+    await dashboard.locator('.jp-ModelVault-Dashboard').evaluate(el => {
+      el.scrollTop = 0;
+    });
     await page.screenshot({ path: '../docs/images/dashboard-light.png' });
     await setTheme(page, true);
     await expect(
       dashboard.locator('figure[data-chart="timeline"] .vega-embed .marks')
-    ).toBeVisible();
+    ).toBeVisible({ timeout: 20000 });
     await page.screenshot({ path: '../docs/images/dashboard-dark.png' });
     await setTheme(page, false);
   });

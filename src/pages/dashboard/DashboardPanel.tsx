@@ -2,7 +2,6 @@ import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import type { ServerConnection } from '@jupyterlab/services';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
-import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { describeError, requestAPI } from '../../api/request';
@@ -272,7 +271,9 @@ function ChartView(props: {
       data: { [VEGALITE_MIME]: chart.spec as any },
       trusted: true
     });
-    Widget.attach(renderer, host.current);
+    // Not Widget.attach: React may remove the host before this effect's
+    // cleanup runs, and detaching a widget from a removed host throws.
+    host.current.appendChild(renderer.node);
     renderer.renderModel(model).catch(reason => setFailed(String(reason)));
     return () => renderer.dispose();
   }, [chart, rendermime, empty]);

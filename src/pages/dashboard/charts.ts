@@ -130,7 +130,12 @@ export function verdictChart(data: IDashboard, textColor: string): IChart {
       mark: { type: 'bar', tooltip: true },
       encoding: {
         y: { field: 'repository', type: 'nominal', title: null },
-        x: { field: 'files', type: 'quantitative', title: 'files' },
+        x: {
+          field: 'files',
+          type: 'quantitative',
+          title: 'files',
+          axis: { tickMinStep: 1, format: 'd' }
+        },
         color: {
           field: 'verdict',
           type: 'nominal',
@@ -164,7 +169,12 @@ export function licenceChart(data: IDashboard, textColor: string): IChart {
       mark: { type: 'bar', tooltip: true },
       encoding: {
         y: { field: 'repository', type: 'nominal', title: null },
-        x: { field: 'repos', type: 'quantitative', title: 'Hub repos' },
+        x: {
+          field: 'repos',
+          type: 'quantitative',
+          title: 'Hub repos',
+          axis: { tickMinStep: 1, format: 'd' }
+        },
         color: {
           field: 'licence',
           type: 'nominal',
@@ -240,7 +250,12 @@ export function timelineChart(
       mark: { type: 'line', point: true, tooltip: true },
       encoding: {
         x: { field: 'day', type: 'temporal', title: null },
-        y: { field: 'count', type: 'quantitative', title: 'events' },
+        y: {
+          field: 'count',
+          type: 'quantitative',
+          title: 'events',
+          axis: { tickMinStep: 1, format: 'd' }
+        },
         color: {
           field: 'kind',
           type: 'nominal',
