@@ -13,7 +13,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { vaultIcon } from '../../icons';
-import { DashboardPanel } from './DashboardPanel';
+import type { DashboardPanel } from './DashboardPanel';
 
 /**
  * The command that opens (or shows) the vault dashboard.
@@ -52,12 +52,13 @@ export const dashboardPlugin: JupyterFrontEndPlugin<void> = {
       ),
       icon: args => (args['isPalette'] ? undefined : vaultIcon),
       describedBy: { args: { type: 'object', properties: {} } },
-      execute: () => {
+      execute: async () => {
         const open = tracker.currentWidget;
         if (open && !open.isDisposed) {
           app.shell.activateById(open.id);
           return open;
         }
+        const { DashboardPanel } = await import('./DashboardPanel');
         const content = new DashboardPanel({
           serverSettings: app.serviceManager.serverSettings,
           rendermime,
