@@ -21,6 +21,8 @@ import { vaultIcon } from './icons';
 // Activation needs the model (server handshake) and the sidebar at once.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { VaultModel } from './models/VaultModel';
+import { dashboardPlugin } from './pages/dashboard/plugin';
+import { SHOW_ACTIVITY, statusPlugin } from './pages/status/plugin';
 import { CommandIDs, IModelVault, ModelVault } from './tokens';
 import { version } from './version';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
@@ -106,6 +108,16 @@ const plugin: JupyterFrontEndPlugin<IModelVault> = {
       }
     });
     addActionCommands(app.commands, { model, trans });
+    // Hook for the status-bar item (src/pages/status): show the Activity section.
+    app.commands.addCommand(SHOW_ACTIVITY, {
+      label: trans.__('Show ModelVault Activity'),
+      caption: trans.__('Show the transfers and exports in progress'),
+      describedBy: { args: { type: 'object', properties: {} } },
+      execute: () => {
+        app.shell.activateById(SIDEBAR_ID);
+        sidebar.showSection('activity');
+      }
+    });
     for (const command of [
       CommandIDs.refresh,
       CommandIDs.open,
@@ -132,7 +144,7 @@ const plugin: JupyterFrontEndPlugin<IModelVault> = {
   }
 };
 
-export default plugin;
+export default [plugin, dashboardPlugin, statusPlugin];
 
 /**
  * Module internals.

@@ -30,6 +30,7 @@ from .audit import AuditLog
 from .bundles import BundleService
 from .bundles.signing import KeyRing
 from .content import ContentStore
+from .dashboard import VaultDashboard, dashboard_stats
 from .egress import EgressPolicy
 from .gc import BlobCollector
 from .governance.gate import Gate
@@ -189,6 +190,9 @@ class Vault:
             keys=bundle_keys or KeyRing(tempfile.mkdtemp(prefix="modelvault-keys-")),
             environments=bundle_environments,
             clock=clock,
+        )
+        self.dashboard = VaultDashboard(
+            meta, dashboard_stats(meta), blobs, self.repositories, self.mirror, self.activity, clock
         )
         if self.options.metrics_enabled:
             self._observe()

@@ -15,6 +15,7 @@ from .api import (
     activity,
     audit,
     bundles,
+    dashboard,
     files,
     governance,
     hub_files,
@@ -93,6 +94,7 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"modelvault/api/files/([A-Za-z0-9][A-Za-z0-9._-]{0,199})", files.FileHandler),
     (r"modelvault/api/lineage", lineage.LineageHandler),
     (r"modelvault/api/activity", activity.ActivityHandler),
+    (r"modelvault/api/dashboard", dashboard.DashboardHandler),
     (rf"modelvault/api/repositories/{_KEY}/packages", packages.PackageProjectsHandler),
     (rf"modelvault/api/repositories/{_KEY}/packages/{_SEG}", packages.PackageFilesHandler),
     # -- PyPI (Simple API, PEP 658 metadata, legacy upload) --

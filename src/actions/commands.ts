@@ -9,6 +9,7 @@ import { DisposableSet, IDisposable } from '@lumino/disposable';
 
 import type { VaultModel } from '../models/VaultModel';
 import { CommandIDs, ModelVault } from '../tokens';
+import { Confirm } from '../dialogs/confirm';
 import { reportingFailures, throwIfFailed } from './report';
 
 /**
@@ -116,6 +117,10 @@ export function addActionCommands(
     trans.__('Revoke Waiver'),
     { properties: { id: { type: 'number' } }, required: ['id'] },
     async ({ id }) => {
+      const waiver = violations.waivers.find(w => w.id === id);
+      if (!(await Confirm.waiverRevocation(trans, id, waiver?.policy))) {
+        return; // irreversible: asked first, Cancel is the default
+      }
       await violations.revokeWaiver(id);
       Notification.info(trans.__('Waiver %1 revoked.', id), {
         autoClose: 3000
@@ -164,6 +169,19 @@ export function addActionCommands(
     bundles.verify()
   );
   add(CommandIDs.promoteBundle, trans.__('Promote Bundle'), {}, async () => {
+    const { detail: current, nextEnvironment } = bundles;
+    if (
+      !current ||
+      !nextEnvironment ||
+      !(await Confirm.promotion(
+        trans,
+        current.name,
+        current.version,
+        nextEnvironment
+      ))
+    ) {
+      return; // a signed promotion cannot be undone: asked first
+    }
     const detail = await bundles.promote();
     Notification.success(
       trans.__(

@@ -659,6 +659,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/dashboard': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Aggregates for the vault dashboard, over the repositories the caller may read.
+     * @description Bytes and verdicts of the stored files per repository, licences of the Hub repos' cards the vault holds, remote cache hits and misses of downloads, policy blocks and waivers per day, and the transfers in progress. Bounded: at most 5000 audit events per action and 200 model cards are read (`truncated` says when a bound cut the data short).
+     */
+    get: operations['getDashboard'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1239,6 +1259,45 @@ export interface components {
     };
     ActivityList: {
       operations: components['schemas']['Activity'][];
+    };
+    CountMap: {
+      [key: string]: number;
+    };
+    RepositoryStats: {
+      key: components['schemas']['RepositoryKey'];
+      kind: components['schemas']['RepositoryKind'];
+      /** @description Distinct stored blobs it holds. */
+      files: number;
+      bytes: number;
+      /** @description Stored blobs per scan verdict (`not-scanned` when never scanned). */
+      verdicts: components['schemas']['CountMap'];
+      /** @description Hub repos per licence of their card on `main` (`none`, `unreadable`, `not-cached`). */
+      licences: components['schemas']['CountMap'];
+      cache: {
+        hits: number;
+        misses: number;
+        /** @description Null when no remote download was seen. */
+        hit_ratio: number | null;
+      };
+      /** @description Remote repositories: the upstream URL. */
+      upstream: string | null;
+      members: components['schemas']['RepositoryKey'][];
+    };
+    TimelinePoint: {
+      /** Format: date */
+      day: string;
+      repository: string | null;
+      /** @enum {string} */
+      kind: 'block' | 'waiver';
+      count: number;
+    };
+    Dashboard: {
+      since: components['schemas']['Timestamp'];
+      days: number;
+      repositories: components['schemas']['RepositoryStats'][];
+      timeline: components['schemas']['TimelinePoint'][];
+      transfers: components['schemas']['Activity'][];
+      truncated: boolean;
     };
   };
   responses: {
@@ -2650,6 +2709,31 @@ export interface operations {
           'application/json': components['schemas']['ActivityList'];
         };
       };
+      401: components['responses']['Unauthenticated'];
+    };
+  };
+  getDashboard: {
+    parameters: {
+      query?: {
+        /** @description The time window in days, clamped to 1..90. */
+        days?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The dashboard. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Dashboard'];
+        };
+      };
+      400: components['responses']['InvalidInput'];
       401: components['responses']['Unauthenticated'];
     };
   };

@@ -2,6 +2,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import type { ModelVault } from '../tokens';
+import { PromotionPipeline } from './PromotionPipeline';
 
 /**
  * Properties of the `BundleDetailView` component.
@@ -14,6 +15,10 @@ export interface IBundleDetailViewProps {
   busy: string | null;
   isAdmin: boolean;
   nextEnvironment: string | null;
+  /**
+   * The ordered promotion environments, for the pipeline picture.
+   */
+  environments?: ReadonlyArray<string>;
   onBack: () => void;
   onVerify: () => void;
   onPromote: () => void;
@@ -195,6 +200,13 @@ export function BundleDetailView(props: IBundleDetailViewProps): JSX.Element {
         })}
       </ul>
       <h4 className="jp-ModelVault-GroupTitle">{trans.__('Promotions')}</h4>
+      <div className="jp-ModelVault-PipelineWrap">
+        <PromotionPipeline
+          environments={props.environments ?? []}
+          promotions={promotions}
+          trans={trans}
+        />
+      </div>
       {promotions.length === 0 ? (
         <p className="jp-ModelVault-Placeholder">
           {trans.__('Not promoted yet.')}

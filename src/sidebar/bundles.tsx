@@ -59,6 +59,7 @@ export function createBundlesSection(
           busy={bundles.busy}
           isAdmin={model.isAdmin}
           nextEnvironment={bundles.nextEnvironment}
+          environments={bundles.environments}
           onBack={() => bundles.close()}
           onVerify={() => void commands.execute(CommandIDs.verifyBundle)}
           onPromote={() => void commands.execute(CommandIDs.promoteBundle)}

@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 import pytest
 from huggingface_hub import HfApi
-from modelvault_jlab.storage.sql.metadata import SqlMetadataStore
 from prometheus_client.parser import text_string_to_metric_families
 
 from modelvault_jlab.core.health import readiness
 from modelvault_jlab.core.leases import Leases
 from modelvault_jlab.core.metrics import VaultMetrics
 from modelvault_jlab.storage.blobs_fs import FsBlobStore
+from modelvault_jlab.storage.sql.metadata import SqlMetadataStore
 from tests.scanning.payloads import os_system
 from tests.servers import RunningServer, cli, free_port, mint_token, running, start_standalone
 

@@ -200,8 +200,16 @@ test.describe('ModelVault sections against a seeded vault', () => {
       violations.getByRole('list', { name: 'Audit trail' })
     ]);
 
-    // Revoke: the file is blocked again.
+    // Revoke asks first: Cancel leaves the waiver active.
     await waivers.getByRole('button', { name: /Revoke waiver/ }).click();
+    const dialog = page.locator('.jp-Dialog');
+    await expect(dialog).toContainText('Revoke waiver?');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(dialog).toHaveCount(0);
+    await expect(waivers.locator('li[data-active="true"]')).toHaveCount(1);
+    // Confirm: the file is blocked again.
+    await waivers.getByRole('button', { name: /Revoke waiver/ }).click();
+    await dialog.locator('.jp-mod-warn').click();
     await expect(waivers.locator('li[data-active="true"]')).toHaveCount(0);
     await showOnly(sidebar, 'Repositories');
     await expect(badge).toHaveText('blocked');

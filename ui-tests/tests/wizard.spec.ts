@@ -117,7 +117,15 @@ test.describe('Release bundles', () => {
     );
 
     // The Jupyter user of the test server is an administrator.
+    // Promotion asks first: Cancel promotes nothing.
     await detail.getByRole('button', { name: 'Promote to DEV' }).click();
+    const dialog = page.locator('.jp-Dialog');
+    await expect(dialog).toContainText('Promote bundle?');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(dialog).toHaveCount(0);
+    await expect(detail).toContainText('Not promoted yet.');
+    await detail.getByRole('button', { name: 'Promote to DEV' }).click();
+    await dialog.getByRole('button', { name: 'Promote to DEV' }).click();
     await expect(detail.locator('.jp-ModelVault-BundleEnvironment')).toHaveText(
       'DEV'
     );

@@ -50,6 +50,13 @@ class Download:
         return self.resolved.commit.sha == self.resolved.revision
 
     @property
+    def cache(self) -> str:
+        """``hit``/``miss``: a mirrored file served from the cache or not; ``local`` otherwise."""
+        if self.resolved.source.kind != "hf-remote":
+            return "local"
+        return "miss" if self._sha is None else "hit"
+
+    @property
     def filename(self) -> str:
         return self.entry.path.rsplit("/", 1)[-1]
 
@@ -66,7 +73,7 @@ class Download:
 
     def record(self) -> None:
         """Audit the download (once served: a streamed-through file's sha256 is known then)."""
-        self._hub.record_download(self._who, self.resolved, self.entry, self._sha)
+        self._hub.record_download(self._who, self.resolved, self.entry, self._sha, self.cache)
 
 
 class HubDownloads:

@@ -295,8 +295,10 @@ class HubService:
         resolved: Resolved,
         entry: FileEntry,
         sha: Sha256 | None = None,
+        cache: str | None = None,
     ) -> None:
-        """Audit a served file; ``sha``: its content's sha256 when the caller knows it."""
+        """Audit a served file; ``sha``: its content's sha256 when the caller knows it; ``cache``:
+        ``hit``/``miss`` for a mirrored file (the dashboard's hit ratio), ``local`` otherwise."""
         self._audit.record(
             who,
             "hub.file.download",
@@ -306,6 +308,7 @@ class HubService:
             sha256=(sha or self.content_sha(resolved, entry)) or None,
             git_oid=entry.git_oid,
             size=entry.size,
+            cache=cache,
         )
 
     def count_files(self, resolved: Resolved) -> int:
