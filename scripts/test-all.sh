@@ -45,6 +45,11 @@ done < <(pip config list 2>/dev/null)
 uv pip install -q "${uv_args[@]}" "jupyterlab==4.6.6"
 uv pip install -q "${uv_args[@]}" -e ".[dev,test]"
 
+# The UI tests' node packages download (network-bound) while the checks below use the CPU.
+ui_log=$(mktemp)
+( cd ui-tests && jlpm install ) >"$ui_log" 2>&1 &
+ui_install=$!
+
 step "extension registered"
 out=$(jupyter labextension list 2>&1); echo "$out" | grep modelvault || true
 grep -q "modelvault-jlab.*enabled.*OK" <<<"$out" || { echo "labextension not enabled"; exit 1; }
@@ -60,7 +65,8 @@ step "frontend unit tests"
 jlpm test
 
 step "UI tests (Galata, Chromium)"
-( cd ui-tests && jlpm install && jlpm playwright test )
+wait "$ui_install" || { cat "$ui_log"; echo "ui-tests: jlpm install failed"; exit 1; }
+( cd ui-tests && jlpm playwright test )
 
 step "pytest"
 # One worker per core; a module stays on one worker, so its module-scoped servers start once.
