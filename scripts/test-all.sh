@@ -69,7 +69,7 @@ wait "$ui_install" || { cat "$ui_log"; echo "ui-tests: jlpm install failed"; exi
 ( cd ui-tests && jlpm playwright test )
 
 step "pytest"
-# Not on xdist workers yet: under -n, schemathesis collects tests/web/test_api_fuzz.py as 13
+# Not on xdist workers yet: under -n 2, tests/web/test_api_fuzz.py ran 12
 # tests instead of 68, and test_the_examples_reached_the_success_paths then fails (the
 # fixtures themselves are worker-safe: free ports, retried if taken; per-worker temp dirs).
 MODELVAULT_FAIL_ON_SKIP=1 python -m pytest -q -p no:cacheprovider "$@"
