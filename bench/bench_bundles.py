@@ -34,29 +34,8 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
-from _procs import RssSampler, VaultServer  # noqa: E402
-
-MiB = 1024**2
-GiB = 1024**3
-BLOCK = 64 * MiB
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def make_big_file(path: Path, size: int) -> None:
-    block = os.urandom(BLOCK)
-    with path.open("wb") as f:
-        written = 0
-        i = 0
-        while written < size:
-            n = min(BLOCK, size - written)
-            f.write(i.to_bytes(8, "little") + block[8:n] if n > 8 else block[:n])
-            written += n
-            i += 1
+from bench._common import GiB, MiB, RssSampler, VaultServer, log, make_file  # noqa: E402
 
 
 def seed(data_dir: Path, big: Path, wheels: int, tmp: Path) -> list[Path]:
@@ -124,7 +103,7 @@ def main() -> int:
     try:
         big = tmp / "model.safetensors.bin"
         log(f"writing {size / MiB:.0f} MiB model")
-        make_big_file(big, size)
+        make_file(big, size)
         payload = seed(src.data_dir, big, args.wheels, tmp)
         src_token = src.cli("token", "create", "--scope", "admin")
         dst_token = dst.cli("token", "create", "--scope", "admin")

@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,100 +33,51 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _procs import (
-    HOST,
-    LatencyProbe,
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import (
+    GiB,
+    MiB,
     Nginx,
     RssSampler,
     VaultServer,
     cpu_seconds,
+    curl,
+    curl_many,
+    log,
+    make_file,
+    mbps,
+    med,
     save_result,
+    sha256_of,
 )
+from tests.latency_probe import latency_probe
+from tests.servers import HOST
 
-MiB = 1024**2
-GiB = 1024**3
-BLOCK = 64 * MiB
 RSS_LIMIT = 64 * MiB
 REPO_BIG = "bench/big"
 REPO_MANY = "bench/many"
 FILE_NAME = "model.bin"
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
 # ----------------------------------------------------------------------------------------------
 # Data
 # ----------------------------------------------------------------------------------------------
-def make_file(path: Path, size: int) -> None:
-    """``size`` bytes: one random 64 MiB block repeated, each copy with a counter prefix.
-
-    Not trivially compressible (and every 64 MiB block differs), quick to write.
-    """
-    block = os.urandom(BLOCK)
-    written = 0
-    n = 0
-    with open(path, "wb") as f:
-        while written < size:
-            take = min(BLOCK, size - written)
-            prefix = f"modelvault-bench block {n:08d} ".encode()[:take]
-            f.write(prefix)
-            f.write(memoryview(block)[len(prefix) : take])
-            written += take
-            n += 1
-
-
 def salt_file(path: Path, salt: int) -> None:
     """Change the first bytes so the content (and sha256) is new: the server must store it again."""
     with open(path, "r+b") as f:
         f.write(f"modelvault-bench salt  {salt:08d} ".encode())
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(8 * MiB):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # ----------------------------------------------------------------------------------------------
 # Measurements
 # ----------------------------------------------------------------------------------------------
-def curl(url: str, sink: str, token: str | None = None) -> tuple[int, float]:
-    """One curl download; returns (bytes, seconds) as curl measured them."""
-    cmd = ["curl", "-sS", "-f", "-o", sink, "-w", "%{size_download} %{time_total}"]
-    if token:
-        cmd += ["-H", f"Authorization: Bearer {token}"]
-    out = subprocess.run([*cmd, url], check=True, capture_output=True, text=True).stdout.split()
-    return int(out[0]), float(out[1])
-
-
 def curl_parallel(url: str, n: int, token: str | None = None) -> tuple[int, float]:
     """``n`` curl processes at once, sink /dev/null; returns (total bytes, wall seconds)."""
-    cmd = ["curl", "-sS", "-f", "-o", "/dev/null", "-w", "%{size_download}"]
-    if token:
-        cmd += ["-H", f"Authorization: Bearer {token}"]
-    t0 = time.perf_counter()
-    procs = [
-        subprocess.Popen([*cmd, url], stdout=subprocess.PIPE, text=True, start_new_session=True)
-        for _ in range(n)
-    ]
-    try:
-        total = 0
-        for p in procs:
-            out, _ = p.communicate()
-            if p.returncode != 0:
-                raise RuntimeError(f"curl exited {p.returncode}")
-            total += int(out)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    return total, time.perf_counter() - t0
+    results, wall = curl_many(url, token, n)
+    failed = [r for r in results if r["rc"] != 0 or r["status"] != 200]
+    if failed:
+        raise RuntimeError(f"curl failed: {failed[0]}")
+    return sum(r["bytes"] for r in results), wall
 
 
 def raw_lfs_put(
@@ -162,14 +111,6 @@ def raw_lfs_put(
     return {"seconds": t, "MBps": mbps(size, t), "growth": sampler.peak - base, "server_cpu": cpu}
 
 
-def mbps(nbytes: int, seconds: float) -> float:
-    return nbytes / seconds / 1e6 if seconds > 0 else float("nan")
-
-
-def med(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
 # ----------------------------------------------------------------------------------------------
 # The benchmark
 # ----------------------------------------------------------------------------------------------
@@ -196,7 +137,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     make_file(src, size)
     log(f"  written in {time.perf_counter() - t0:.1f}s")
 
-    server = VaultServer(data_dir, tmp / "server.log", python=sys.executable)
+    server = VaultServer(data_dir, tmp / "server.log")
     token = server.cli("token", "create", "--scope", "admin", "--user", "bench", "--name", "bench")
     nginx = Nginx(tmp / "nginx", src_dir)
     try:
@@ -255,8 +196,13 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             server.restart(token)
             base = server.settle_rss()
             cpu0 = cpu_seconds(server.pid)
-            probe = LatencyProbe(f"{server.endpoint}/api/whoami-v2", token)
-            with RssSampler(server.pid, 0.05) as sampler, probe:
+            whoami = f"{server.endpoint}/api/whoami-v2"
+            with (
+                RssSampler(server.pid, 0.05) as sampler,
+                latency_probe(
+                    whoami, {"Authorization": f"Bearer {token}"}, interval=0.1, timeout=600
+                ) as probe,
+            ):
                 t0 = time.perf_counter()
                 api.upload_file(
                     path_or_fileobj=str(src),
@@ -320,14 +266,16 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         cpu: dict[str, list[float]] = {"mv": [], "hf": []}
 
         def do_mv(verify: bool, to: str = sink) -> float:
-            n, t = curl(resolve, to, token)
+            got = curl(resolve, token, to)
+            n, t = got["bytes"], got["total"]
             assert n == size, (n, size)
             if verify:
                 assert sha256_of(Path(sink)) == src_sha, "ModelVault served different bytes"
             return t
 
         def do_nginx(sendfile: bool, to: str = sink) -> float:
-            n, t = curl(nginx.url(FILE_NAME, sendfile), to)
+            got = curl(nginx.url(FILE_NAME, sendfile), None, to)
+            n, t = got["bytes"], got["total"]
             assert n == size, (n, size)
             return t
 
@@ -403,8 +351,13 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             server.restart(token)
             base = server.settle_rss()
             cpu0 = cpu_seconds(server.pid)
-            probe = LatencyProbe(f"{server.endpoint}/api/whoami-v2", token)
-            with RssSampler(server.pid, 0.05) as sampler, probe:
+            whoami = f"{server.endpoint}/api/whoami-v2"
+            with (
+                RssSampler(server.pid, 0.05) as sampler,
+                latency_probe(
+                    whoami, {"Authorization": f"Bearer {token}"}, interval=0.1, timeout=600
+                ) as probe,
+            ):
                 n, t = curl_parallel(resolve, args.concurrency, token)
             conc_cpu = cpu_seconds(server.pid) - cpu0
             assert n == size * args.concurrency, (n, size)
@@ -450,8 +403,13 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         ]
         server.restart(token)
         base = server.settle_rss()
-        probe = LatencyProbe(f"{server.endpoint}/api/whoami-v2", token)
-        with RssSampler(server.pid, 0.05) as sampler, probe:
+        whoami = f"{server.endpoint}/api/whoami-v2"
+        with (
+            RssSampler(server.pid, 0.05) as sampler,
+            latency_probe(
+                whoami, {"Authorization": f"Bearer {token}"}, interval=0.1, timeout=600
+            ) as probe,
+        ):
             t0 = time.perf_counter()
             api.create_commit(REPO_MANY, operations=ops, commit_message="many files")
             t_commit = time.perf_counter() - t0

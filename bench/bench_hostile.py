@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._procs import RssSampler, VaultServer, save_result
+from bench._common import RssSampler, VaultServer, save_result
 from tests.hostile import MiB, send_body, status_of
 from tests.latency_probe import latency_probe
 

@@ -32,8 +32,16 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _procs import HOST, free_port, stop_group
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.servers import (
+    HOST,
+    free_port,
+    spawn,
+    start_pypiserver,
+    start_standalone,
+    stop_group,
+    wait_http,
+)
 
 BIN = Path(sys.executable).parent
 SMALL = [f"benchpkg{i}" for i in range(10)]
@@ -68,24 +76,6 @@ def make_wheel(folder: Path, name: str, version: str, payload: int, seed: int) -
         for p, c in files.items():
             z.writestr(zipfile.ZipInfo(p, (2020, 1, 1, 0, 0, 0)), c)
     (folder / f"{name}-{version}-py3-none-any.whl").write_bytes(out.getvalue())
-
-
-def wait_http(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status < 500:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {timeout}s")
-
-
-def start(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        args, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True, env=env
-    )
 
 
 def client_env(home: Path) -> dict[str, str]:
@@ -152,66 +142,13 @@ def main() -> int:
         (work / "home").mkdir()
 
         # upstream: pypiserver, the same for both proxies
-        up_port = free_port()
-        procs.append(
-            start(
-                [
-                    str(BIN / "pypi-server"),
-                    "run",
-                    "-i",
-                    HOST,
-                    "-p",
-                    str(up_port),
-                    "-a",
-                    ".",
-                    "-P",
-                    ".",
-                    "--disable-fallback",
-                    "--hash-algo",
-                    "sha256",
-                    str(wheels),
-                ],
-                work / "pypiserver.log",
-            )
-        )
-        upstream = f"http://{HOST}:{up_port}/simple/"
-        wait_http(upstream)
+        proc, upstream = start_pypiserver(wheels, work)
+        procs.append(proc)
 
         # ModelVault
-        vault = work / "vault"
-        token = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "modelvault_jlab.cli",
-                "token",
-                "create",
-                "--scope",
-                "admin",
-                "--data-dir",
-                str(vault),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        mv_port = free_port()
-        procs.append(
-            start(
-                [
-                    sys.executable,
-                    "-m",
-                    "modelvault_jlab.cli",
-                    "serve",
-                    "--data-dir",
-                    str(vault),
-                    "--port",
-                    str(mv_port),
-                ],
-                work / "modelvault.log",
-            )
-        )
-        wait_http(f"http://{HOST}:{mv_port}/modelvault/api/info")
+        mv = start_standalone(work / "vault")
+        procs.append(mv.proc)
+        token, mv_port = mv.admin_token, mv.port
 
         def mv_repo(key: str) -> list[str]:
             req = urllib.request.Request(
@@ -241,22 +178,11 @@ def main() -> int:
             check=True,
             capture_output=True,
         )
-        procs.append(
-            start(
-                [
-                    str(BIN / "devpi-server"),
-                    "--serverdir",
-                    str(devpi_dir),
-                    "--host",
-                    HOST,
-                    "--port",
-                    str(devpi_port),
-                ],
-                work / "devpi.log",
-            )
-        )
+        devpi_log = work / "devpi.log"
+        devpi_argv = [str(BIN / "devpi-server"), "--serverdir", str(devpi_dir)]
+        procs.append(spawn([*devpi_argv, "--host", HOST, "--port", str(devpi_port)], devpi_log))
         devpi_url = f"http://{HOST}:{devpi_port}"
-        wait_http(f"{devpi_url}/+api", timeout=120)
+        wait_http(f"{devpi_url}/+api", procs[-1], devpi_log, timeout=120)
         denv = {**env, "DEVPI_CLIENTDIR": str(work / "devpi-client")}
         devpi = str(BIN / "devpi")
         subprocess.run([devpi, "use", devpi_url], env=denv, check=True, capture_output=True)

@@ -40,7 +40,6 @@ import argparse
 import datetime as dt
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,37 +48,32 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _procs import (
-    HOST,
-    LatencyProbe,
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import (
+    MiB,
     Nginx,
     RssSampler,
     VaultServer,
     cpu_seconds,
+    curl,
+    curl_many,
+    log,
+    med,
     proc_status,
     save_result,
 )
-from _remote_procs import (
+from bench._remote_procs import (
     Olah,
     StripProxy,
     http_json,
     write_model,
     write_safetensors,
 )
+from tests.latency_probe import latency_probe
+from tests.servers import HOST
 
-MiB = 1024**2
 SMALL = 10 * MiB
 CONCURRENCY = 16
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def med(values: list[float]) -> float:
-    values = [v for v in values if v == v]
-    return statistics.median(values) if values else float("nan")
 
 
 def rotate(names: list[str], r: int) -> list[str]:
@@ -90,73 +84,6 @@ def rotate(names: list[str], r: int) -> list[str]:
 # ----------------------------------------------------------------------------------------------
 # Clients
 # ----------------------------------------------------------------------------------------------
-def curl(
-    url: str, token: str | None, sink: str = "/dev/null", head: bool = False
-) -> dict[str, float]:
-    """One curl; bytes, time to first byte and total as curl measured them."""
-    cmd = [
-        "curl",
-        "-sS",
-        "-f",
-        "-o",
-        sink,
-        "-w",
-        "%{size_download} %{time_starttransfer} %{time_total}",
-    ]
-    if head:
-        cmd.append("-I")
-    if token:
-        cmd += ["-H", f"Authorization: Bearer {token}"]
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=1800)
-    if out.returncode != 0:
-        raise RuntimeError(f"curl {url}: exit {out.returncode}: {out.stderr.strip()}")
-    n, ttfb, total = out.stdout.split()
-    return {"bytes": int(n), "ttfb": float(ttfb), "total": float(total)}
-
-
-def curl_many(url: str, token: str | None, n: int) -> tuple[list[dict[str, Any]], float]:
-    """``n`` curl processes at once (sink /dev/null); per-process results and wall time."""
-    cmd = [
-        "curl",
-        "-sS",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code} %{size_download} %{time_starttransfer} %{time_total}",
-    ]
-    if token:
-        cmd += ["-H", f"Authorization: Bearer {token}"]
-    t0 = time.perf_counter()
-    procs = [
-        subprocess.Popen(
-            [*cmd, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            start_new_session=True,
-        )
-        for _ in range(n)
-    ]  # fmt: skip
-    results: list[dict[str, Any]] = []
-    try:
-        for p in procs:
-            out, err = p.communicate(timeout=1800)
-            parts = out.split()
-            results.append(
-                {
-                    "rc": p.returncode,
-                    "status": int(parts[0]) if parts else 0,
-                    "bytes": int(parts[1]) if len(parts) > 1 else 0,
-                    "ttfb": float(parts[2]) if len(parts) > 2 else float("nan"),
-                    "total": float(parts[3]) if len(parts) > 3 else float("nan"),
-                    "stderr": err.strip()[:200],
-                }
-            )
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    return results, time.perf_counter() - t0
-
-
 def httpx_stream(url: str, token: str) -> dict[str, float]:
     """GET with httpx streaming on a new connection: time to the first body chunk, total."""
     import httpx
@@ -544,8 +471,12 @@ class Bench:
             time.sleep(0.5)
             base = proc_status(pid).get("VmRSS", 0)
             # is the vault responsive meanwhile? (one event loop: blocking work stalls everyone)
-            probe = LatencyProbe(f"{self.vault.endpoint}/api/whoami-v2", self.token, 0.05)
-            with probe, RssSampler(pid, 0.05) as sampler:
+            whoami = f"{self.vault.endpoint}/api/whoami-v2"
+            auth = {"Authorization": f"Bearer {self.token}"}
+            with (
+                latency_probe(whoami, auth, interval=0.05, timeout=600) as probe,
+                RssSampler(pid, 0.05) as sampler,
+            ):
                 res, wall = curl_many(self.resolve_url(ep, repo, path), tok, CONCURRENCY)
             time.sleep(1.0)  # let the audit write land
             n_up = upstream_downloads(self.up, self.up_admin, actor, repo, path) - before

@@ -33,14 +33,10 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT.parent))
-from _procs import HOST, VaultServer, cpu_seconds, save_result  # noqa: E402
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+from bench._common import VaultServer, cpu_seconds, log, save_result  # noqa: E402
+from tests.servers import HOST  # noqa: E402
 
 
 @contextlib.contextmanager

@@ -20,71 +20,31 @@ Prints a table with medians and ratios, writes JSON to bench/out/, cleans everyt
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _procs import HOST, VaultServer, free_port, save_result, stop_group
-from bench_foundation import make_file, sha256_of
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import (
+    GiB,
+    MiB,
+    VaultServer,
+    curl,
+    log,
+    make_file,
+    mbps,
+    save_result,
+    sha256_of,
+)
+from tests.s3_service import S3_ENV, running_s3
 
-MiB = 1024**2
-GiB = 1024**3
 REPO = "bench/s3"
 FILE_NAME = "model.bin"
-S3_ENV = {
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench-secret",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-}
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-@contextlib.contextmanager
-def moto_server(tmp: Path) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("moto_server")), "-H", HOST, "-p", str(port)],
-        stdout=(tmp / "moto.log").open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, **S3_ENV, "TMPDIR": str(tmp)},
-    )
-    url = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while subprocess.run(["curl", "-s", "-o", "/dev/null", url], check=False).returncode:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("moto_server did not start")
-            time.sleep(0.2)
-        yield url
-    finally:
-        stop_group(proc)
-
-
-def curl(url: str, *extra: str) -> tuple[int, float]:
-    """One curl download to /dev/null; (bytes, seconds) as curl measured them."""
-    cmd = ["curl", "-sS", "-f", "-o", "/dev/null", "-w", "%{size_download} %{time_total}"]
-    out = subprocess.run([*cmd, *extra, url], check=True, capture_output=True, text=True)
-    size, seconds = out.stdout.split()
-    return int(size), float(seconds)
-
-
-def mbps(nbytes: int, seconds: float) -> float:
-    return nbytes / MiB / seconds
 
 
 def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
@@ -99,7 +59,8 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     make_file(src, size)
     sha = sha256_of(src)
     result: dict[str, Any] = {"size_bytes": size, "reps": args.reps}
-    with moto_server(tmp) as s3_url:
+    with running_s3(tmp) as s3_service:
+        s3_url = s3_service.endpoint_url
         s3 = boto3.client("s3", endpoint_url=s3_url, region_name="us-east-1")
         bucket = "bench-vault"
         common = [
@@ -135,11 +96,12 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             log(f"ingest {ingest:.1f} s vs boto3 direct {direct_upload:.1f} s")
 
             key = f"vault/sha256/{sha[:2]}/{sha[2:4]}/{sha}"
-            auth = ["-H", f"Authorization: Bearer {token}"]
             resolve = f"/resolve/main/{FILE_NAME}"
             ways = {
-                "redirect": lambda: curl(f"{redirecting.endpoint}/{REPO}{resolve}", "-L", *auth),
-                "streamed": lambda: curl(f"{streaming.endpoint}/{REPO}{resolve}", *auth),
+                "redirect": lambda: curl(
+                    f"{redirecting.endpoint}/{REPO}{resolve}", token, "/dev/null", "-L"
+                ),
+                "streamed": lambda: curl(f"{streaming.endpoint}/{REPO}{resolve}", token),
                 "direct": lambda: curl(
                     s3.generate_presigned_url(
                         "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=600
@@ -149,10 +111,11 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             speeds: dict[str, list[float]] = {k: [] for k in ways}
             for rep in range(args.reps):
                 for name, fetch in ways.items():
-                    nbytes, seconds = fetch()
+                    got = fetch()
+                    nbytes, seconds = got["bytes"], got["total"]
                     if nbytes != size:
                         raise RuntimeError(f"{name}: {nbytes} bytes, expected {size}")
-                    speeds[name].append(mbps(nbytes, seconds))
+                    speeds[name].append(mbps(nbytes, seconds, MiB))
                     log(f"rep {rep + 1} {name}: {speeds[name][-1]:.0f} MiB/s")
             med = {k: statistics.median(v) for k, v in speeds.items()}
             result["download_mib_s"] = {"median": med, "all": speeds}
@@ -164,7 +127,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 got = hf_hub_download(
                     REPO, FILE_NAME, endpoint=server.endpoint, token=token, cache_dir=cache
                 )
-                hf[name] = mbps(size, time.perf_counter() - t0)
+                hf[name] = mbps(size, time.perf_counter() - t0, MiB)
                 if Path(got).stat().st_size != size:
                     raise RuntimeError("hf_hub_download returned a wrong size")
                 shutil.rmtree(cache)

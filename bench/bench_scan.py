@@ -31,7 +31,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 TOOLS = ("ours", "picklescan", "modelscan", "fickling")
 _MODULES = {
     "ours": "modelvault_jlab.core.scanning",
@@ -341,7 +340,7 @@ def main() -> None:
     if args.make_big:
         _make_big(Path(args.make_big[0]), int(args.make_big[1]))
         return
-    from _procs import save_result
+    from bench._common import save_result
 
     tools = [t for t in TOOLS if tool_available(t)]
     results: dict[str, Any] = {"tools": tools, "missing": [t for t in TOOLS if t not in tools]}

@@ -75,6 +75,17 @@ class PostgresCluster:
             "--icu-locale=en-US",
             "--locale=C.UTF-8",
         )
+        for attempt in range(5):
+            try:
+                self._pg_ctl_start()
+                return
+            except RuntimeError as exc:
+                # another test worker took the port between free_port() and the bind
+                if "already in use" not in str(exc) or attempt == 4:
+                    raise
+                self.port = free_port()
+
+    def _pg_ctl_start(self) -> None:
         options = (
             f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "

@@ -11,7 +11,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,9 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from unittest import mock
 
-import httpx
-
-from tests.servers import RunningServer, free_port, start_standalone
+from tests.servers import (
+    HOST,
+    RunningServer,
+    on_free_port,
+    spawn,
+    start_standalone,
+    stop_group,
+    wait_http,
+)
 
 if TYPE_CHECKING:
     from modelvault_jlab.storage.blobs_s3 import S3Settings
@@ -63,36 +68,22 @@ class S3Service:
 
 @contextlib.contextmanager
 def running_s3(tmp_dir: Path) -> Iterator[S3Service]:
-    port = free_port()
-    log_path = tmp_dir / f"moto-{port}.log"
     moto = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log_path.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, **S3_ENV},
-    )
-    url = f"http://127.0.0.1:{port}"
+
+    def start(port: int) -> S3Service:
+        log_path = tmp_dir / f"moto-{port}.log"
+        proc = spawn(
+            [str(moto), "-H", HOST, "-p", str(port)], log_path, {**S3_ENV, "TMPDIR": str(tmp_dir)}
+        )
+        url = f"http://{HOST}:{port}"
+        wait_http(url + "/", proc, log_path)
+        return S3Service(url, proc, log_path)
+
+    service = on_free_port(start)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"moto_server exited early:\n{log_path.read_text()}")
-            with contextlib.suppress(httpx.HTTPError):
-                httpx.get(url + "/", timeout=2)
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"moto_server not ready after 60s:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield S3Service(url, proc, log_path)
+        yield service
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_group(service.proc)
 
 
 def s3_settings(service: S3Service, **overrides: object) -> S3Settings:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.servers import RunningServer, free_port, mint_token
+from tests.servers import RunningServer, mint_token, start_pypiserver, stop_group
 
 from .conftest import create_repo, index_url, run, uid
 from .dists import write_sdist, write_wheel
@@ -25,39 +22,9 @@ def pypiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     name = f"pps-{uid()}"
     write_wheel(folder, name, "1.0", requires_python=">=3.8")
     write_sdist(folder, name, "1.0")
-    port = free_port()
-    exe = Path(sys.executable).parent / "pypi-server"
-    proc = subprocess.Popen(
-        [
-            str(exe),
-            "run",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-a",
-            ".",
-            "-P",
-            ".",
-            "--disable-fallback",
-            "--hash-algo",
-            "sha256",
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/simple/"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    proc, url = start_pypiserver(folder, folder.parent)
     yield url, name
-    proc.terminate()
-    proc.wait(10)
+    stop_group(proc)
 
 
 def test_pip_download_and_uv_through_pypiserver(
