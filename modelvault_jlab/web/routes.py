@@ -11,6 +11,7 @@ from typing import Any
 from tornado.web import RequestHandler
 
 from . import activity, api, api_browse, bundles, hf, hf_lfs, hf_write, lineage, openapi, pypi
+from .api_model_page import HubOverviewHandler  # the model page (issue #19)
 
 _KEY = r"([a-z0-9][a-z0-9._-]{0,62})"
 _SEG = r"([^/]+)"
@@ -87,6 +88,10 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (
         rf"modelvault/api/repositories/{_KEY}/hub/{_TYPES}/{_SEG}/{_SEG}/files",
         api_browse.HubFilesHandler,
+    ),
+    (
+        rf"modelvault/api/repositories/{_KEY}/hub/{_TYPES}/{_SEG}/{_SEG}/overview",
+        HubOverviewHandler,
     ),
 ]
 
