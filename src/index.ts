@@ -18,6 +18,7 @@ import { vaultIcon } from './icons';
 // Activation needs the model (server handshake) and the sidebar at once.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { VaultModel } from './models/VaultModel';
+import { modelPagePlugin } from './pages/model/plugin';
 import { CommandIDs, IModelVault, ModelVault } from './tokens';
 import { version } from './version';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
@@ -128,7 +129,7 @@ const plugin: JupyterFrontEndPlugin<IModelVault> = {
   }
 };
 
-export default plugin;
+export default [plugin, modelPagePlugin];
 
 /**
  * Module internals.

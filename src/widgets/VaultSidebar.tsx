@@ -22,6 +22,7 @@ import { describeError } from '../api/request';
 import { ActivityView } from '../components/ActivityView';
 import { BundleDetailView, BundleWizard } from '../components/BundlesPanel';
 import { FileList, HubRepoList } from '../components/RepositoryBrowser';
+import { ModelPageCommandIDs } from '../pages/model/commands';
 import { RepositoryList } from '../components/RepositoryList';
 import { ServerStatusBanner } from '../components/ServerStatusBanner';
 import { BundlesView, SetMeUpView } from '../components/SetMeUpView';
@@ -69,6 +70,7 @@ export class VaultSidebar extends SidePanel {
     const translator = options.translator ?? nullTranslator;
     super({ translator });
     this._model = options.model;
+    this._commands = options.commands; // opens the model page (issue #19)
     // SidePanel's own bundle is only used in its constructor: reuse the property.
     this._trans = translator.load('modelvault_jlab');
     this.addClass('jp-ModelVault-Sidebar');
@@ -164,6 +166,8 @@ export class VaultSidebar extends SidePanel {
    * A section collapsed before the panel was laid out has no size to come back
    * to: when a section opens, share the height evenly between the open sections.
    */
+  private _commands: CommandRegistry;
+
   private _onExpansionToggled(panel: AccordionPanel, index: number): void {
     const widget = panel.widgets[index];
     if (!widget || widget.isHidden) {
@@ -249,7 +253,20 @@ export class VaultSidebar extends SidePanel {
       const key = browser.repository;
       if (key && repo) {
         return (
-          <FileList
+          <>
+            <button
+              className="jp-mod-styled jp-ModelVault-OpenPage"
+              onClick={() =>
+                void this._commands.execute(ModelPageCommandIDs.open, {
+                  repository: key,
+                  repoType: repo.repoType,
+                  repoId: repo.repoId
+                })
+              }
+            >
+              {trans.__('Open model page')}
+            </button>
+            <FileList
             repository={key}
             repo={repo}
             summary={browser.summary}
@@ -274,6 +291,7 @@ export class VaultSidebar extends SidePanel {
             onRendered={() => mark('modelvault:files-rendered')}
             trans={trans}
           />
+          </>
         );
       }
       if (key) {
