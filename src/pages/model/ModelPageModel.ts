@@ -3,6 +3,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { VaultClient } from '../../api/client';
 import { requestAPI, VaultResponseError } from '../../api/request';
+import { mark } from '../../models/polling';
 import type { ModelVault } from '../../tokens';
 import { fileRows, IFileRow, IHubOverview, ILineage } from './shaping';
 
@@ -172,7 +173,7 @@ export class ModelPageModel {
         files.push(...page.files);
         after = page.next ?? null;
       } while (after);
-      performance.mark(PerfMarks.dataArrived);
+      mark(PerfMarks.dataArrived);
       this.rows = fileRows(files);
     } catch (error) {
       this._fail(generation, 'files', error);
@@ -271,7 +272,8 @@ export class ModelPageModel {
     if (generation !== this._generation) {
       return;
     }
-    const forbidden = error instanceof VaultResponseError && error.status === 403;
+    const forbidden =
+      error instanceof VaultResponseError && error.status === 403;
     this.errors = {
       ...this.errors,
       [part]:

@@ -2,6 +2,7 @@ import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
+import { mark } from '../../models/polling';
 import { formatSize } from '../../snippets';
 import type { ModelVault } from '../../tokens';
 import { FilesGrid, IGridColumn } from './FilesGrid';
@@ -125,7 +126,10 @@ function RevisionPicker(props: IModelPageViewProps): JSX.Element {
           {groups.map(group => (
             <optgroup key={group.label} label={trans.__(group.label)}>
               {group.options.map(option => (
-                <option key={`${group.label}:${option.value}`} value={option.value}>
+                <option
+                  key={`${group.label}:${option.value}`}
+                  value={option.value}
+                >
                   {option.text}
                 </option>
               ))}
@@ -442,7 +446,7 @@ function Files(props: IModelPageViewProps): JSX.Element {
         idPrefix="jp-ModelVault-files"
         onPainted={() => {
           if (model.rows.length > 0) {
-            performance.mark(PerfMarks.painted);
+            mark(PerfMarks.painted);
           }
         }}
       />
@@ -459,7 +463,12 @@ function PackageSections(props: IModelPageViewProps): JSX.Element {
       width: 'minmax(14em, 3fr)',
       render: f => f.filename
     },
-    { id: 'version', title: trans.__('Version'), width: '7em', render: f => f.version },
+    {
+      id: 'version',
+      title: trans.__('Version'),
+      width: '7em',
+      render: f => f.version
+    },
     {
       id: 'size',
       title: trans.__('Size'),
@@ -482,7 +491,9 @@ function PackageSections(props: IModelPageViewProps): JSX.Element {
   return (
     <>
       <Section id="decision" title={trans.__('Licence')}>
-        <p>{model.packageLicense ?? trans.__('not declared in its metadata')}</p>
+        <p>
+          {model.packageLicense ?? trans.__('not declared in its metadata')}
+        </p>
       </Section>
       <Section id="files" title={trans.__('Files')}>
         <ErrorLine message={model.errors.files} />
@@ -499,4 +510,3 @@ function PackageSections(props: IModelPageViewProps): JSX.Element {
     </>
   );
 }
-

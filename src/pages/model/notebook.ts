@@ -13,7 +13,9 @@ import type { Widget } from '@lumino/widgets';
  */
 interface INotebookPanelLike extends Widget {
   content: {
-    activeCell: { model: { sharedModel: { setSource(s: string): void } } } | null;
+    activeCell: {
+      model: { sharedModel: { setSource(s: string): void } };
+    } | null;
   };
   sessionContext: unknown;
 }

@@ -271,6 +271,5 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
         repoId: rest.join('/')
       });
     });
-
   }
 };

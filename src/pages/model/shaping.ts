@@ -67,12 +67,7 @@ export function evidenceLines(evidence: { [key: string]: unknown }): string[] {
  * Kinds of nodes of the lineage graph.
  */
 export type LineageNodeKind =
-  | 'model'
-  | 'base'
-  | 'missing-base'
-  | 'bundle'
-  | 'notebook'
-  | 'user';
+  'model' | 'base' | 'missing-base' | 'bundle' | 'notebook' | 'user';
 
 /**
  * A node of the lineage graph.
@@ -142,7 +137,11 @@ export function lineageGraph(
       'bundle',
       `bundle ${bundle.name} ${bundle.version}${env}`
     );
-    edges.push({ from: id, to: root, label: `pins ${bundle.commit.slice(0, 8)}` });
+    edges.push({
+      from: id,
+      to: root,
+      label: `pins ${bundle.commit.slice(0, 8)}`
+    });
   }
   for (const entry of lineage?.affected ?? []) {
     const user = node(`user:${entry.user}`, 'user', `user ${entry.user}`);
@@ -150,13 +149,19 @@ export function lineageGraph(
       edges.push({ from: user, to: root, label: `fetched ${entry.fetches}×` });
       continue;
     }
-    const kernel = entry.kernel_id ? ` (kernel ${entry.kernel_id.slice(0, 8)})` : '';
+    const kernel = entry.kernel_id
+      ? ` (kernel ${entry.kernel_id.slice(0, 8)})`
+      : '';
     const notebook = node(
       `notebook:${entry.notebook}:${entry.kernel_id}`,
       'notebook',
       `${entry.notebook ?? 'console'}${kernel}`
     );
-    edges.push({ from: notebook, to: root, label: `fetched ${entry.fetches}×` });
+    edges.push({
+      from: notebook,
+      to: root,
+      label: `fetched ${entry.fetches}×`
+    });
     if (!edges.some(e => e.from === user && e.to === notebook)) {
       edges.push({ from: user, to: notebook, label: 'ran' });
     }
@@ -243,7 +248,8 @@ export function downloadSnippet(
   commit: string,
   path: string
 ): string {
-  const type = repoType === 'model' ? '' : `, repo_type=${JSON.stringify(repoType)}`;
+  const type =
+    repoType === 'model' ? '' : `, repo_type=${JSON.stringify(repoType)}`;
   return [
     'from huggingface_hub import hf_hub_download',
     '',
