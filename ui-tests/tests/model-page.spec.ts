@@ -17,6 +17,37 @@ const DOCS_IMAGES = path.resolve(__dirname, '..', '..', 'docs', 'images');
 const OPEN = 'modelvault:open-model-page';
 
 test.describe.configure({ mode: 'serial' });
+// On the shared 2-core machine JupyterLab can take longer to start than
+// galata's fixed 15 s wait: navigate here, retrying a slow start.
+test.use({
+  autoGoto: false,
+  waitForApplication: async ({ baseURL }, use) => {
+    await use(async (page, helpers) => {
+      await page
+        .locator('#jupyterlab-splash')
+        .waitFor({ state: 'detached', timeout: 120_000 });
+      await helpers.waitForCondition(
+        () => helpers.activity.isTabActive('Launcher'),
+        120_000
+      );
+      await helpers.activity.activateTab('Launcher');
+    });
+  }
+});
+
+async function gotoLab(page: IJupyterLabPageFixture): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto();
+      return;
+    } catch (error) {
+      if (attempt === 3) {
+        throw error;
+      }
+      console.warn(`JupyterLab start attempt ${attempt} was too slow; retrying`);
+    }
+  }
+}
 test.setTimeout(240_000);
 
 test.beforeAll(async () => {
@@ -28,6 +59,9 @@ async function openPage(
   page: IJupyterLabPageFixture,
   repoId: string
 ): Promise<Locator> {
+  if (!(await page.evaluate(() => typeof window.jupyterapp === 'object'))) {
+    await gotoLab(page);
+  }
   await page.evaluate(
     ([command, repoId]) =>
       window.jupyterapp.commands.execute(command, {
@@ -51,6 +85,7 @@ function lineageText(body: Locator): Locator {
 test('opens from the sidebar with card, chain, bundle and notebooks; light and dark screenshots', async ({
   page
 }) => {
+  await gotoLab(page);
   await page
     .locator('.jp-SideBar.jp-mod-left li[data-id="modelvault-sidebar"]')
     .click();
@@ -193,6 +228,7 @@ test('files grid and lineage graph: ARIA roles and keyboard navigation', async (
 test('palette command, page links in output, restore on reload, insert into notebook', async ({
   page
 }) => {
+  await gotoLab(page);
   // A link as %modelvault output carries it.
   await page.evaluate(repoId => {
     const a = document.createElement('a');
