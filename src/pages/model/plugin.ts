@@ -9,6 +9,7 @@ import {
   Dialog,
   ICommandPalette,
   InputDialog,
+  IThemeManager,
   Notification,
   showDialog,
   WidgetTracker
@@ -43,7 +44,13 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
     'ModelVault model page: card, revisions, files, policy and lineage of a repo in the main area.',
   autoStart: true,
   requires: [IModelVault, IRenderMimeRegistry],
-  optional: [ICommandPalette, ILayoutRestorer, ILabShell, ITranslator],
+  optional: [
+    ICommandPalette,
+    ILayoutRestorer,
+    ILabShell,
+    ITranslator,
+    IThemeManager
+  ],
   activate: (
     app: JupyterFrontEnd,
     vault: IModelVault,
@@ -51,7 +58,8 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     labShell: ILabShell | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    themes: IThemeManager | null
   ) => {
     const trans = (translator ?? nullTranslator).load('modelvault_jlab');
     const client = new VaultClient({
@@ -242,6 +250,10 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
       command: ModelPageCommandIDs.open,
       category: trans.__('ModelVault')
     });
+
+    themes?.themeChanged.connect(() =>
+      tracker.forEach(page => page.content.update())
+    );
 
     if (restorer) {
       void restorer.restore(tracker, {
