@@ -331,8 +331,6 @@ function Lineage(props: IModelPageViewProps): JSX.Element | null {
           aria-describedby={textId}
         >
           <MimeView
-            // Mermaid bakes the theme's colours into the picture: redraw per theme.
-            key={document.body.dataset.jpThemeName ?? ''}
             rendermime={rendermime}
             mimeType={MERMAID}
             source={mermaidDefinition(graph)}

@@ -9,7 +9,6 @@ import {
   Dialog,
   ICommandPalette,
   InputDialog,
-  IThemeManager,
   Notification,
   showDialog,
   WidgetTracker
@@ -44,13 +43,7 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
     'ModelVault model page: card, revisions, files, policy and lineage of a repo in the main area.',
   autoStart: true,
   requires: [IModelVault, IRenderMimeRegistry],
-  optional: [
-    ICommandPalette,
-    ILayoutRestorer,
-    ILabShell,
-    ITranslator,
-    IThemeManager
-  ],
+  optional: [ICommandPalette, ILayoutRestorer, ILabShell, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     vault: IModelVault,
@@ -58,8 +51,7 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     labShell: ILabShell | null,
-    translator: ITranslator | null,
-    themes: IThemeManager | null
+    translator: ITranslator | null
   ) => {
     const trans = (translator ?? nullTranslator).load('modelvault_jlab');
     const client = new VaultClient({
@@ -250,10 +242,6 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
       command: ModelPageCommandIDs.open,
       category: trans.__('ModelVault')
     });
-
-    themes?.themeChanged.connect(() =>
-      tracker.forEach(page => page.content.update())
-    );
 
     if (restorer) {
       void restorer.restore(tracker, {
