@@ -319,7 +319,12 @@ function Lineage(props: IModelPageViewProps): JSX.Element | null {
   const graph = lineageGraph(overview, model.lineage);
   const sentences = graphSentences(graph);
   const hasMermaid = rendermime.mimeTypes.includes(MERMAID);
-  const textId = 'jp-ModelVault-ModelPage-lineage-text';
+  // One id per page: several pages can be open at once.
+  const textId =
+    `jp-ModelVault-lineage-${model.args.repository}-${overview.repo_id}`.replace(
+      /[^A-Za-z0-9_-]/g,
+      '-'
+    );
   return (
     <Section id="lineage" title={trans.__('Lineage')}>
       <ErrorLine message={model.errors.lineage} />
