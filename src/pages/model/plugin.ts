@@ -191,6 +191,9 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
         let repoId = args.repoId as string | undefined;
         let repoType = args.repoType as string | undefined;
         if (!repository) {
+          if (!vault.repositories.isLoaded) {
+            await vault.refresh(); // the sidebar may not have loaded them yet
+          }
           const keys = vault.repositories.items
             .filter(r => r.kind.startsWith('hf-') || r.kind.startsWith('pypi'))
             .map(r => r.key);
