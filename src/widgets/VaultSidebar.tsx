@@ -267,30 +267,30 @@ export class VaultSidebar extends SidePanel {
               {trans.__('Open model page')}
             </button>
             <FileList
-            repository={key}
-            repo={repo}
-            summary={browser.summary}
-            files={browser.files}
-            selectedPath={browser.file?.path ?? null}
-            onNavigate={level =>
-              level === 0 ? void browser.openRepository(null) : browser.back()
-            }
-            onRevision={revision =>
-              void this._notifyFailure(
-                browser.openRepo(repo.repoType, repo.repoId, revision),
-                () => browser.files.error
-              )
-            }
-            onLoadMore={() =>
-              void this._notifyFailure(
-                browser.loadMoreFiles(),
-                () => browser.files.error
-              )
-            }
-            onSelect={file => void browser.selectFile(file)}
-            onRendered={() => mark('modelvault:files-rendered')}
-            trans={trans}
-          />
+              repository={key}
+              repo={repo}
+              summary={browser.summary}
+              files={browser.files}
+              selectedPath={browser.file?.path ?? null}
+              onNavigate={level =>
+                level === 0 ? void browser.openRepository(null) : browser.back()
+              }
+              onRevision={revision =>
+                void this._notifyFailure(
+                  browser.openRepo(repo.repoType, repo.repoId, revision),
+                  () => browser.files.error
+                )
+              }
+              onLoadMore={() =>
+                void this._notifyFailure(
+                  browser.loadMoreFiles(),
+                  () => browser.files.error
+                )
+              }
+              onSelect={file => void browser.selectFile(file)}
+              onRendered={() => mark('modelvault:files-rendered')}
+              trans={trans}
+            />
           </>
         );
       }
