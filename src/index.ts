@@ -23,6 +23,7 @@ import { vaultIcon } from './icons';
 import { VaultModel } from './models/VaultModel';
 import { dashboardPlugin } from './pages/dashboard/plugin';
 import { SHOW_ACTIVITY, statusPlugin } from './pages/status/plugin';
+import { modelPagePlugin } from './pages/model/plugin';
 import { CommandIDs, IModelVault, ModelVault } from './tokens';
 import { version } from './version';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
@@ -144,7 +145,7 @@ const plugin: JupyterFrontEndPlugin<IModelVault> = {
   }
 };
 
-export default [plugin, dashboardPlugin, statusPlugin];
+export default [plugin, dashboardPlugin, statusPlugin, modelPagePlugin];
 
 /**
  * Module internals.

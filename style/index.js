@@ -1,2 +1,3 @@
 import './base.css';
 import './pages.css';
+import './model-page.css';

@@ -24,6 +24,7 @@ from .client import (
 )
 from .display import JsonDocument, Note, Table, human_size
 from .lockfile import build_lock, offline_status
+from .page_link import page_ref
 from .widgets import waiver_form
 
 VARIABLES = (
@@ -200,6 +201,7 @@ def _files_table(name: str, listing: dict[str, Any]) -> Table:
         )
     if listing.get("next"):
         table.note("(more files: only the first page is shown)")
+    table.page = page_ref(listing)  # link to the model page (issue #19)
     table.data = listing
     return table
 

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .page_link import page_link_html
+
 _LEVEL_STYLE = {
     "info": "",
     "ok": "color: var(--jp-success-color1, #2e7d32)",
@@ -44,6 +46,8 @@ class Table:
     """Machine-readable result (dicts) for code that uses the magic's return value."""
     widget: Any = None
     """An ipywidget shown under the table (e.g. the waiver form of ``why``), if any."""
+    page: tuple[str, str, str] | None = None
+    """Repository, repo type, repo id: adds a link to the model page (issue #19)."""
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -72,6 +76,8 @@ class Table:
             )
             parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         parts += [n.html() for n in self.notes]
+        if self.page is not None:
+            parts.append(page_link_html(self.page))
         parts.append("</div>")
         return "".join(parts)
 

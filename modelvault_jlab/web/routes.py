@@ -21,6 +21,7 @@ from .api import (
     hub_files,
     info,
     lineage,
+    model_page,
     packages,
     repositories,
     tokens,
@@ -114,6 +115,10 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     ),
     # -- JSON API: permission targets and groups (admin) --
     *permissions_api.ROUTES,
+    (
+        rf"modelvault/api/repositories/{_KEY}/hub/{_TYPES}/{_SEG}/{_SEG}/overview",
+        model_page.HubOverviewHandler,
+    ),
 ]
 
 

@@ -128,6 +128,35 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/repositories/{key}/hub/{repo_type}/{namespace}/{name}/overview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example models */
+        key: components['parameters']['RepositoryKey'];
+        /** @example models */
+        repo_type: 'models' | 'datasets' | 'spaces';
+        /** @example acme */
+        namespace: components['schemas']['PathSegment'];
+        /** @example tiny */
+        name: components['schemas']['PathSegment'];
+      };
+      cookie?: never;
+    };
+    /**
+     * What the model page shows besides files, decision and lineage.
+     * @description README text (when at most 1 MiB), the card's front-matter fields (or why it was refused), branches, tags and the latest 50 commits, the base-model chain followed through the same repository (at most 8 levels, stops at a cycle), the bundles that pin the repo and, for a mirrored repo, its upstream and cache state.
+     */
+    get: operations['getHubOverview'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/repositories/{key}/packages': {
     parameters: {
       query?: never;
@@ -813,6 +842,61 @@ export interface components {
       /** @description First page only. */
       license?: string | null;
       decision?: components['schemas']['RepoDecision'];
+    };
+    HubOverview: {
+      repository: string;
+      repo_id: string;
+      repo_type: components['schemas']['RepoType'];
+      revision: string;
+      commit: string;
+      /** @description The repository that answered. */
+      source: string;
+      source_kind: string;
+      warning: string | null;
+      /** @description README.md as text (untrusted Markdown). */
+      readme: string | null;
+      card: {
+        license: string | null;
+        base_model: string[];
+        datasets: string[];
+        tags: string[];
+        pipeline_tag: string | null;
+      };
+      card_error: string | null;
+      refs: {
+        /** @enum {string} */
+        kind: 'branch' | 'tag' | 'pr';
+        name: string;
+        commit: string;
+      }[];
+      commits: {
+        sha: string;
+        title: string;
+        author: string;
+        created_at: components['schemas']['Timestamp'];
+      }[];
+      /** @description The base model, its base model, … (`in_vault` false ends the chain). */
+      base_chain: {
+        repo_id: string;
+        in_vault: boolean;
+        license: string | null;
+      }[];
+      bundles: {
+        name: string;
+        version: string;
+        environment: string | null;
+        commit: string;
+      }[];
+      /** @description Mirrored repos only. */
+      upstream: string | null;
+      /** @description Mirrored repos only; `counted` < `files` when the commit is very large. */
+      cache: null | {
+        files: number;
+        counted: number;
+        cached_files: number;
+        bytes: number;
+        cached_bytes: number;
+      };
     };
     PackageProjects: {
       projects: string[];
@@ -1663,6 +1747,44 @@ export interface operations {
       503: components['responses']['Offline'];
     };
   };
+  getHubOverview: {
+    parameters: {
+      query?: {
+        /** @description Branch, tag, `refs/pr/N` or full commit id (default `main`). */
+        revision?: string;
+      };
+      header?: never;
+      path: {
+        /** @example models */
+        key: components['parameters']['RepositoryKey'];
+        /** @example models */
+        repo_type: 'models' | 'datasets' | 'spaces';
+        /** @example acme */
+        namespace: components['schemas']['PathSegment'];
+        /** @example tiny */
+        name: components['schemas']['PathSegment'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The overview. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['HubOverview'];
+        };
+      };
+      400: components['responses']['InvalidInput'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      502: components['responses']['UpstreamError'];
+      503: components['responses']['Offline'];
+    };
+  };
   listPackageProjects: {
     parameters: {
       query?: never;
@@ -2140,6 +2262,7 @@ export interface operations {
       400: components['responses']['InvalidInput'];
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
     };
   };
   deletePermissionTarget: {
@@ -2229,6 +2352,7 @@ export interface operations {
       400: components['responses']['InvalidInput'];
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
     };
   };
   deletePermissionGroup: {

@@ -9,6 +9,7 @@ import { executeAction } from '../actions/commands';
 import { FileList, HubRepoList } from '../components/RepositoryBrowser';
 import { RepositoryList } from '../components/RepositoryList';
 import { mark } from '../models/polling';
+import { ModelPageCommandIDs } from '../pages/model/commands';
 import { CommandIDs } from '../tokens';
 import { createSection, ISectionOptions } from './section';
 
@@ -29,28 +30,42 @@ export function createRepositoriesSection(
     const key = browser.repository;
     if (key && repo) {
       return (
-        <FileList
-          repository={key}
-          repo={repo}
-          summary={browser.summary}
-          files={browser.files}
-          selectedPath={browser.file?.path ?? null}
-          onNavigate={level =>
-            level === 0 ? void browser.openRepository(null) : browser.back()
-          }
-          onRevision={revision =>
-            run(CommandIDs.openHubRepo, {
-              repository: key,
-              repoType: repo.repoType,
-              repoId: repo.repoId,
-              revision
-            })
-          }
-          onLoadMore={() => run(CommandIDs.loadMoreFiles)}
-          onSelect={file => void browser.selectFile(file)}
-          onRendered={() => mark('modelvault:files-rendered')}
-          trans={trans}
-        />
+        <>
+          <button
+            className="jp-mod-styled jp-ModelVault-OpenPage"
+            onClick={() =>
+              void commands.execute(ModelPageCommandIDs.open, {
+                repository: key,
+                repoType: repo.repoType,
+                repoId: repo.repoId
+              })
+            }
+          >
+            {trans.__('Open model page')}
+          </button>
+          <FileList
+            repository={key}
+            repo={repo}
+            summary={browser.summary}
+            files={browser.files}
+            selectedPath={browser.file?.path ?? null}
+            onNavigate={level =>
+              level === 0 ? void browser.openRepository(null) : browser.back()
+            }
+            onRevision={revision =>
+              run(CommandIDs.openHubRepo, {
+                repository: key,
+                repoType: repo.repoType,
+                repoId: repo.repoId,
+                revision
+              })
+            }
+            onLoadMore={() => run(CommandIDs.loadMoreFiles)}
+            onSelect={file => void browser.selectFile(file)}
+            onRendered={() => mark('modelvault:files-rendered')}
+            trans={trans}
+          />
+        </>
       );
     }
     if (key) {

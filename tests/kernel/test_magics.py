@@ -122,6 +122,7 @@ def test_magics_as_admin(story: tuple[RunningServer, str, dict[str, str]], tmp_p
     assert "README.md" in ls["text"] and "config.json" in ls["text"]
     assert "licence: apache-2.0" in ls["text"].lower()
     assert ls["data"]["commit"] and len(ls["data"]["commit"]) == 40
+    assert f'href="#modelvault-page/{key}/model/' in ls["html"]  # the model page link
     assert "README.md" in scan["text"] and "config.json" not in scan["text"]
     expected = f"blocked by policy 'approved-licenses': model {repos['unlicensed']} has no licence"
     assert expected in why["text"], why["text"]
