@@ -21,7 +21,6 @@ from ..storage.blobs import BlobStore
 from ..storage.meta import MetadataStore
 from ..storage.records import AuditQuery, HubRepoRecord, RepositoryRecord
 from ..storage.sql.stats import SqlStatsStore
-from ..storage.sql.store import SqlDatabase
 from .activity import Activity
 from .governance.policy.licenses import license_of_card, unreadable
 from .hub.cards import MAX_CARD_BYTES, parse_card
@@ -228,13 +227,6 @@ class VaultDashboard:
             )
         ]
         return timeline, len(blocks) == MAX_EVENTS and blocks[-1].ts >= since
-
-
-def dashboard_stats(meta: MetadataStore) -> SqlStatsStore:
-    """The aggregate queries over ``meta``'s own database (every metadata store is SQL)."""
-    if not isinstance(meta, SqlDatabase):
-        raise TypeError(f"The dashboard needs an SQL metadata store, not {type(meta).__name__}.")
-    return SqlStatsStore(meta.database)
 
 
 def _describe(record: RepositoryRecord) -> RepositoryStats:

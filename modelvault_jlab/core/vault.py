@@ -23,6 +23,7 @@ from ..storage.sql.database import Database
 from ..storage.sql.gc import SqlGcStore
 from ..storage.sql.packages import SqlPackageStore
 from ..storage.sql.permissions import SqlPermissionStore
+from ..storage.sql.stats import SqlStatsStore
 from ..storage.sql.store import SqlDatabase
 from ..storage.sql.usage import SqlUsageStore
 from .activity import Activity
@@ -30,7 +31,7 @@ from .audit import AuditLog
 from .bundles import BundleService
 from .bundles.signing import KeyRing
 from .content import ContentStore
-from .dashboard import VaultDashboard, dashboard_stats
+from .dashboard import VaultDashboard
 from .egress import EgressPolicy
 from .gc import BlobCollector
 from .governance.gate import Gate
@@ -107,9 +108,8 @@ class Vault:
         self.meta = meta
         self.blobs = blobs
         self.audit = AuditLog(meta, clock)
-        self.permissions = PermissionService(
-            permission_store or SqlPermissionStore(":memory:"), self.audit
-        )
+        permission_store = permission_store or SqlPermissionStore(":memory:")
+        self.permissions = PermissionService(permission_store, self.audit)
         self.access = AccessPolicy(meta, self.permissions)
         self.identity = IdentityService(meta, clock)
         self.auth_throttle = AuthThrottle(
@@ -191,13 +191,20 @@ class Vault:
             environments=bundle_environments,
             clock=clock,
         )
+        # Queries over the metadata store's own database; closed with the vault (each holds it).
+        database = _database_of(meta)
+        usage_store, gc_store = SqlUsageStore(database), SqlGcStore(database)
+        stats_store = SqlStatsStore(database)
+        self._own_stores: list[SqlDatabase] = [usage_store, gc_store, stats_store]
+        if isinstance(permission_store, SqlDatabase):
+            self._own_stores.append(permission_store)
         self.dashboard = VaultDashboard(
-            meta, dashboard_stats(meta), blobs, self.repositories, self.mirror, self.activity, clock
+            meta, stats_store, blobs, self.repositories, self.mirror, self.activity, clock
         )
         if self.options.metrics_enabled:
             self._observe()
-        self.usage = UsageService(SqlUsageStore(_database_of(meta)), meta, self.access)
-        self.gc = BlobCollector(SqlGcStore(_database_of(meta)), blobs, self.audit, clock)
+        self.usage = UsageService(usage_store, meta, self.access)
+        self.gc = BlobCollector(gc_store, blobs, self.audit, clock)
 
     def _observe(self) -> None:
         """Services report their events to this vault's metrics (``core/metrics.py``)."""
@@ -290,6 +297,8 @@ class Vault:
         self.close()
 
     def close(self) -> None:
+        for store in self._own_stores:
+            store.close()
         self.pypi.close()
         self.bundles.store.close()
         self.blobs.close()

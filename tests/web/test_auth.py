@@ -80,6 +80,8 @@ SAMPLES: list[tuple[str, str]] = [
     ("GET", "modelvault/api/repositories/models/hub/models/org/name/files"),
     ("GET", "modelvault/metrics"),
     ("GET", "modelvault/api/usage"),
+    ("GET", "modelvault/api/dashboard"),
+    ("GET", "modelvault/api/repositories/models/hub/models/org/name/overview"),
 ]
 PUBLIC = [
     ("GET", "modelvault/api/info"),

@@ -170,6 +170,9 @@ class SqliteDatabase(Database):
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
+            # Overwrite deleted content: an upstream credential sealed at start must not live on
+            # in a freed page of the file (tests/test_secrets_at_rest.py).
+            self._conn.execute("PRAGMA secure_delete=ON")
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
