@@ -35,6 +35,7 @@ from .dashboard import VaultDashboard
 from .egress import EgressPolicy
 from .gc import BlobCollector
 from .governance.gate import Gate
+from .health import Check, readiness
 from .holdings import BlobHoldings
 from .hub.download import HubDownloads
 from .hub.judge import Judge
@@ -242,6 +243,10 @@ class Vault:
         if upstream is None or not self.options.metrics_enabled:
             return upstream
         return self.metrics.pypi_upstream(upstream)
+
+    async def readiness(self) -> list[Check]:
+        """Whether this vault can serve: its database and its blob store answer in time."""
+        return await readiness(self.meta, self.blobs)
 
     def recover(self) -> None:
         """Start-up maintenance: drop what writers killed mid-upload left behind."""

@@ -20,7 +20,6 @@ import json
 from prometheus_client import CONTENT_TYPE_LATEST
 from tornado import web
 
-from ..core.health import readiness
 from ..core.identity import ANONYMOUS
 from ..core.metrics import VaultMetrics
 from .access_log import LogFunction
@@ -148,7 +147,7 @@ class ReadyHandler(VaultHandler):
 
     @vault_auth
     async def get(self) -> None:
-        checks = await readiness(self.vault.meta, self.vault.blobs)
+        checks = await self.vault.readiness()
         failing = [c.part for c in checks if not c.ok]
         self.set_header("Cache-Control", "no-store")
         self.set_status(503 if failing else 200)

@@ -17,8 +17,9 @@ from modelvault_jlab.jupyter.kernel_env import (
     vault_env,
 )
 from modelvault_jlab.magics.client import Connection, VaultClient, connection_from_env, split_repo
-from modelvault_jlab.magics.commands import lock_components, masked
+from modelvault_jlab.magics.commands import masked
 from modelvault_jlab.magics.lockfile import build_lock
+from modelvault_jlab.magics.release import lock_components
 from modelvault_jlab.web.api.lineage import subject_prefixes
 
 OPTIONS = KernelEnvOptions("models", "", 3600.0, {"HF_HUB_ETAG_TIMEOUT": "60"})

@@ -167,9 +167,10 @@ test.describe('ModelVault dashboard', () => {
       .locator('.lm-Menu-itemLabel', { hasText: 'ModelVault Dashboard' })
       .click();
     await expect(page.locator('#modelvault-dashboard')).toBeVisible();
-    await openLab(page);
+    // A raw reload keeps the workspace (navigating to /lab may start a fresh one).
+    await page.page.reload();
     await expect(page.locator('#modelvault-dashboard')).toBeVisible({
-      timeout: 30000
+      timeout: 120000
     });
   });
 
