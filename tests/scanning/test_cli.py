@@ -66,7 +66,11 @@ def test_allow_global_option(tmp_path):
 
 
 def test_module_entry_point(tree):
-    proc = subprocess.run([sys.executable, "-m", "modelvault_jlab.cli.scan", "--json",
-                           str(tree / "evil.pkl")], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "modelvault_jlab.cli.scan", "--json", str(tree / "evil.pkl")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["verdict"] == "malicious"
