@@ -163,10 +163,20 @@ test.describe('ModelVault dashboard', () => {
     await page
       .locator('.lm-MenuBar-itemLabel', { hasText: 'ModelVault' })
       .click();
+    // The layout restorer saves the workspace after the layout changed: wait for that save
+    // (a reload before it would restore the layout of before).
+    const saved = page.page.waitForRequest(
+      request =>
+        request.method() === 'PUT' &&
+        request.url().includes('/api/workspaces/') &&
+        (request.postData() ?? '').includes('modelvault-dashboard'),
+      { timeout: 30000 }
+    );
     await page
       .locator('.lm-Menu-itemLabel', { hasText: 'ModelVault Dashboard' })
       .click();
     await expect(page.locator('#modelvault-dashboard')).toBeVisible();
+    await saved;
     // A raw reload keeps the workspace (navigating to /lab may start a fresh one).
     await page.page.reload();
     await expect(page.locator('#modelvault-dashboard')).toBeVisible({

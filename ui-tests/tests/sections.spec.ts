@@ -204,7 +204,7 @@ test.describe('ModelVault sections against a seeded vault', () => {
     await waivers.getByRole('button', { name: /Revoke waiver/ }).click();
     const dialog = page.locator('.jp-Dialog');
     await expect(dialog).toContainText('Revoke waiver?');
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.locator('.jp-Dialog-button.jp-mod-reject').click();
     await expect(dialog).toHaveCount(0);
     await expect(waivers.locator('li[data-active="true"]')).toHaveCount(1);
     // Confirm: the file is blocked again.
@@ -222,6 +222,8 @@ test.describe('ModelVault sections against a seeded vault', () => {
     });
     await showOnly(sidebar, 'Set Me Up');
     const setMeUp = sidebar.locator('#modelvault-set-me-up');
+    // Other specs add repositories (the dashboard's hub-mirror sorts first): pick `models`.
+    await setMeUp.locator('select').first().selectOption('models');
     const hub = setMeUp.locator('[data-snippet="huggingface_hub"]');
     await expect(hub).toContainText('<YOUR_TOKEN>');
     await expect(hub).toContainText('/modelvault/hf/models');

@@ -37,6 +37,11 @@ async function fillWizard(
   await wizard.getByLabel('Name').fill('wizard-release');
   await wizard.getByLabel('Version').fill(version);
   await wizard.getByRole('button', { name: 'Next' }).click();
+  // Other specs add repositories (the dashboard's hub-mirror sorts first): pick `models`.
+  await wizard
+    .getByRole('combobox', { name: 'Repository', exact: true })
+    .first()
+    .selectOption('models');
   const hubRepo = wizard.getByRole('combobox', {
     name: 'Hub repo',
     exact: true
@@ -121,7 +126,7 @@ test.describe('Release bundles', () => {
     await detail.getByRole('button', { name: 'Promote to DEV' }).click();
     const dialog = page.locator('.jp-Dialog');
     await expect(dialog).toContainText('Promote bundle?');
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.locator('.jp-Dialog-button.jp-mod-reject').click();
     await expect(dialog).toHaveCount(0);
     await expect(detail).toContainText('Not promoted yet.');
     await detail.getByRole('button', { name: 'Promote to DEV' }).click();
