@@ -59,7 +59,7 @@ grep -q "modelvault_jlab.*enabled" <<<"$out" || { echo "server extension not ena
 step "lint and types"
 ruff check modelvault_jlab tests bench
 mypy
-lint-imports  # layers, forbidden imports and no cycles: [tool.importlinter] in pyproject.toml
+lint-imports --no-cache  # layers, forbidden imports and no cycles: [tool.importlinter] in pyproject.toml
 jlpm lint:check
 
 step "frontend unit tests"
