@@ -11,6 +11,14 @@ import { FakeHandler, fakeSettings, json, routes } from './fakeServer';
 
 const API = 'modelvault/api';
 
+// Irreversible actions ask first (src/dialogs/confirm.ts, a modal dialog): here the user agrees.
+jest.mock('../dialogs/confirm', () => ({
+  Confirm: {
+    promotion: jest.fn(async () => true),
+    waiverRevocation: jest.fn(async () => true)
+  }
+}));
+
 function setUp(handler: FakeHandler): {
   commands: CommandRegistry;
   model: VaultModel;
