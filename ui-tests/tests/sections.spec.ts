@@ -197,6 +197,8 @@ test.describe('ModelVault sections against a seeded vault', () => {
         .locator('.jp-ModelVault-Hint'),
       waivers.locator('.jp-ModelVault-Hint'),
       violations.locator('.jp-ModelVault-Subject'),
+      // Flagged files come newest scan first: which of two seeded scans ends first varies.
+      violations.getByRole('list', { name: 'Flagged files' }),
       violations.getByRole('list', { name: 'Audit trail' })
     ]);
 
