@@ -25,7 +25,9 @@ MIN_CHUNK_BYTES = TARGET_CHUNK_BYTES // 8
 MAX_CHUNK_BYTES = TARGET_CHUNK_BYTES * 2
 _WINDOW = 64  # bits in the hash: older bytes are shifted out
 _CUT_BELOW = 1 << 48  # top 16 bits zero
-_BLOCK_BYTES = 2 * 1024 * 1024  # numpy works on this much at a time (16 MiB of u64 hashes)
+# numpy hashes this much at a time: the two u64 scratch arrays (1 MiB) stay in the L2 cache
+# (measured on this VM: 64 KiB blocks 3-4x faster than 256 KiB ones).
+_BLOCK_BYTES = 64 * 1024
 
 # gearhash 0.1.3 DEFAULT_TABLE (crates.io ``gearhash``, the crate xet-core uses; MIT/Apache-2.0).
 _TABLE = np.array(
@@ -291,22 +293,23 @@ _TABLE = np.array(
 )
 
 
-def _candidates(data: np.ndarray, context: int) -> np.ndarray:
+def _candidates(data: np.ndarray, context: int, h: np.ndarray, shifted: np.ndarray) -> np.ndarray:
     """Positions ``p >= context`` in ``data`` whose 64-byte gear hash has its top 16 bits zero.
 
-    ``data[:context]`` is only the window's history (the previous 63 bytes).
+    ``data[:context]`` is only the window's history (the previous 63 bytes). ``h`` and
+    ``shifted`` are scratch arrays at least as long as ``data``.
     """
-    h = _TABLE[data]
-    shifted = np.empty_like(h)
+    n = len(data)
+    h = h[:n]
+    np.take(_TABLE, data, out=h, mode="clip")  # "raise" would buffer `out`; bytes are < 256
     width = 1
-    while width < _WINDOW:
-        n = len(h) - width
-        if n > 0:
-            np.left_shift(h[:n], np.uint64(width), out=shifted[:n])
-            h[width:] += shifted[:n]
+    while width < _WINDOW:  # h[p] = sum of TABLE[data[p - k]] << k over k < 2 * width
+        m = n - width
+        if m > 0:
+            np.left_shift(h[:m], np.uint64(width), out=shifted[:m])
+            np.add(h[width:], shifted[:m], out=h[width:])
         width *= 2
-    hits = np.flatnonzero(h[context:] < np.uint64(_CUT_BELOW))
-    return hits + context
+    return np.flatnonzero(h[context:] < np.uint64(_CUT_BELOW)) + context
 
 
 class Chunker:
@@ -321,6 +324,8 @@ class Chunker:
         self._seen = 0  # absolute bytes fed so far
         self._history = b""  # the last 63 bytes fed, the hash window's past
         self._cuts: list[int] = []  # absolute positions p that end a chunk if allowed (p + 1)
+        self._h = np.empty(_BLOCK_BYTES + _WINDOW, dtype=np.uint64)
+        self._shifted = np.empty_like(self._h)
 
     def update(self, block: bytes | memoryview) -> list[bytes]:
         """Feed the next bytes; returns the chunks completed so far."""
@@ -329,7 +334,7 @@ class Chunker:
         for offset in range(0, len(view), _BLOCK_BYTES):
             piece = view[offset : offset + _BLOCK_BYTES]
             window = np.frombuffer(self._history + piece, dtype=np.uint8)
-            found = _candidates(window, len(self._history))
+            found = _candidates(window, len(self._history), self._h, self._shifted)
             base = self._seen - len(self._history)
             self._cuts.extend((found + base + 1).tolist())
             self._buffer += piece
