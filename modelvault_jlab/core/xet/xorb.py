@@ -110,22 +110,70 @@ def _where(index: int, pos: int) -> str:
     return f"chunk {index} at byte {pos}"
 
 
+_LZ4_MAGIC = b"\x04\x22\x4d\x18"
+_LZ4_BLOCK_MAX = {4: 1 << 16, 5: 1 << 18, 6: 1 << 20, 7: 1 << 22}
+_LZ4_FAST_BOUND = 2 * MAX_CHUNK_BYTES
+_U32_AT = struct.Struct("<I").unpack_from
+
+
+def _lz4_frame_bound(payload: memoryview) -> int | None:
+    """An upper bound of what the LZ4 frame can decompress to, from its block headers alone.
+
+    ``None`` unless the payload is exactly one plain frame (no content-size field, which the
+    one-shot decoder would allocate from) whose blocks bound the output to at most
+    ``_LZ4_FAST_BOUND``: such frames go to the slower decoder with an output cap.
+    """
+    n = len(payload)
+    if n < 7 or payload[:4] != _LZ4_MAGIC:
+        return None
+    flags, descriptor = payload[4], payload[5]
+    block_max = _LZ4_BLOCK_MAX.get((descriptor >> 4) & 7)
+    if flags >> 6 != 1 or flags & 0x08 or block_max is None:
+        return None
+    pos = 7 + (4 if flags & 0x01 else 0)  # magic, FLG, BD, [dict id], header checksum
+    block_checksum = 4 if flags & 0x10 else 0
+    bound = 0
+    while pos + 4 <= n:
+        (size,) = _U32_AT(payload, pos)
+        pos += 4
+        if size == 0:  # end mark, then the optional content checksum
+            pos += 4 if flags & 0x04 else 0
+            return bound if pos == n else None
+        stored = size & 0x7FFFFFFF
+        bound += stored if size & 0x80000000 else block_max
+        if bound > _LZ4_FAST_BOUND:
+            return None
+        pos += stored + block_checksum
+    return None
+
+
 def _lz4_bounded(payload: memoryview, raw_len: int, index: int, pos: int) -> bytes:
-    decompressor = lz4.frame.LZ4FrameDecompressor()
-    try:
-        # raw_len + 1 bounds the output and still reveals a frame that is too long.
-        out: bytes = decompressor.decompress(payload, max_length=raw_len + 1)
-    except RuntimeError as exc:
-        raise XorbFormatError(f"{_where(index, pos)}: invalid LZ4 frame ({exc})") from None
-    if len(out) == raw_len and decompressor.eof and not decompressor.unused_data:
-        return out
+    if _lz4_frame_bound(payload) is not None:
+        # Fast path (no decoder object, no intermediate copy): the output is at most 256 KiB.
+        try:
+            out, read = lz4.frame.decompress(payload, return_bytes_read=True)
+        except RuntimeError as exc:
+            raise XorbFormatError(f"{_where(index, pos)}: invalid LZ4 frame ({exc})") from None
+        if len(out) == raw_len and read == len(payload):
+            return bytes(out)
+        eof, trailing = True, read != len(payload)
+    else:
+        decompressor = lz4.frame.LZ4FrameDecompressor()
+        try:
+            # raw_len + 1 bounds the output and still reveals a frame that is too long.
+            out = decompressor.decompress(payload, max_length=raw_len + 1)
+        except RuntimeError as exc:
+            raise XorbFormatError(f"{_where(index, pos)}: invalid LZ4 frame ({exc})") from None
+        eof, trailing = decompressor.eof, bool(decompressor.unused_data)
+        if len(out) == raw_len and eof and not trailing:
+            return bytes(out)
     where = _where(index, pos)
     if len(out) != raw_len:
         raise XorbFormatError(
             f"{where}: decompresses to {'more than' if len(out) > raw_len else len(out)} "
             f"bytes, header says {raw_len}"
         )
-    if not decompressor.eof:
+    if not eof:
         raise XorbFormatError(f"{where}: LZ4 frame does not end")
     raise XorbFormatError(f"{where}: bytes after the LZ4 frame")
 
