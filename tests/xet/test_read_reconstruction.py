@@ -105,7 +105,7 @@ def _follow(
 
 
 def url_ranges(url: str) -> list[tuple[int, int]]:
-    xorb, _, spec = url.partition("?")
+    spec = url.partition("?")[2]
     return [tuple(int(x) for x in r.split("-")) for r in spec.split(",")]  # type: ignore[misc]
 
 
