@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from ...errors import InvalidInputError, RangeNotSatisfiableError, StorageError
 from ...storage.records import XetFileRecord, XetTermRecord, XorbChunkRecord
+from .fetch import MAX_RANGES
 
 ChunkLookup = Callable[[str, int, int], Sequence[XorbChunkRecord]]
 """``(xorb hash, start, end)`` -> the xorb's chunk rows ``[start, end)`` in index order."""
@@ -174,15 +175,16 @@ def to_json(p: Plan, version: Version, url_for: UrlMaker) -> dict[str, Any]:
         body["xorbs"] = {
             xorb: [
                 {
-                    "url": url_for(xorb, [(f.byte_start, f.byte_last) for f in fetches]),
+                    "url": url_for(xorb, [(f.byte_start, f.byte_last) for f in group]),
                     "ranges": [
                         {
                             "chunks": _span(f.chunk_start, f.chunk_end),
                             "bytes": _span(f.byte_start, f.byte_last),
                         }
-                        for f in fetches
+                        for f in group
                     ],
                 }
+                for group in _groups(fetches)
             ]
             for xorb, fetches in p.fetches.items()
         }
@@ -201,6 +203,11 @@ def to_json(p: Plan, version: Version, url_for: UrlMaker) -> dict[str, Any]:
     else:
         raise InvalidInputError(f"Unknown reconstruction version {version!r}.")
     return body
+
+
+def _groups(fetches: Sequence[FetchRange]) -> list[Sequence[FetchRange]]:
+    """At most :data:`~.fetch.MAX_RANGES` ranges per URL (URLs stay short)."""
+    return [fetches[i : i + MAX_RANGES] for i in range(0, len(fetches), MAX_RANGES)]
 
 
 def _span(start: int, end: int) -> dict[str, int]:
