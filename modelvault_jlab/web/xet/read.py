@@ -19,22 +19,11 @@ from ..hf.base import HfHandler, plural_type
 HEADER_CAS_URL = "X-Xet-Cas-Url"
 HEADER_ACCESS_TOKEN = "X-Xet-Access-Token"  # noqa: S105 - a header name
 HEADER_TOKEN_EXPIRATION = "X-Xet-Token-Expiration"  # noqa: S105 - a header name
-HEADER_XET_HASH = "X-Xet-Hash"
 
 
 def cas_url(handler: HfHandler, repository: str) -> str:
     """The CAS base URL of a repository key, absolute (as LFS upload URLs are built)."""
     return f"{handler.endpoint(repository)}/cas"
-
-
-def xet_headers(
-    handler: HfHandler, repository: str, repo_type: str, repo_id: str, commit: str, xet_hash: str
-) -> None:
-    """What makes huggingface_hub download a file through Xet (resolve HEAD/GET, brief §1.3):
-    the file hash and the read-token route, at the commit served."""
-    route = f"{handler.endpoint(repository)}/api/{repo_type}s/{repo_id}/xet-read-token/{commit}"
-    handler.set_header(HEADER_XET_HASH, xet_hash)
-    handler.add_header("Link", f'<{route}>; rel="xet-auth"')
 
 
 class ReadTokenHandler(HfHandler):
