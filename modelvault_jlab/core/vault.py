@@ -55,6 +55,8 @@ from .secrets import SecretBox
 from .streaming import ContentStream, StreamThrough
 from .throttle import AuthThrottle, ThrottleSettings
 from .usage import UsageService
+from .xet.cas import XetCas
+from .xet.tokens import xet_tokens_for
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,8 @@ class VaultOptions:
     """Lifetime of presigned URLs downloads are redirected to; 0: serve every download."""
     metrics_enabled: bool = True
     """Services report to :attr:`Vault.metrics`; False leaves its registry empty."""
+    xet_token_ttl_seconds: int = 600
+    """Lifetime of Xet CAS tokens (a revoked Hub token stops at the client's next refresh)."""
 
 
 class Vault:
@@ -159,6 +163,18 @@ class Vault:
             part_size_bytes=self.options.lfs_part_size_bytes,
             max_object_bytes=self.options.lfs_max_object_bytes,
             clock=clock,
+        )
+        # Xet storage (core/xet/): the token service both CAS sides use, and the write side.
+        self.xet_tokens = xet_tokens_for(meta, self.options.xet_token_ttl_seconds, clock)
+        self.xet = XetCas(
+            meta,
+            self.content,
+            self.hub,
+            self.gate,
+            self.holdings,
+            self.audit,
+            self.xet_tokens,
+            clock,
         )
         packages = packages or SqlPackageStore(":memory:")
         self.pypi = PypiService(
