@@ -56,9 +56,9 @@ from .secrets import SecretBox
 from .streaming import ContentStream, StreamThrough
 from .throttle import AuthThrottle, ThrottleSettings
 from .usage import UsageService
+from .xet.cas import XetCas
 from .xet.content import XetBlobStore
 from .xet.fetch import FetchSigner
-from .xet.cas import XetCas
 from .xet.read import XetReads
 from .xet.tokens import xet_tokens_for
 
