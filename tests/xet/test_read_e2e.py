@@ -202,6 +202,29 @@ def test_hf_hub_download_goes_through_xet(xet: XetRepo, tmp_path: Path) -> None:
     assert re.search(r"GET /modelvault/hf/models/xet/read-\w+/resolve/", log) is None  # no bridge
 
 
+def test_a_file_uploaded_through_xet_downloads_through_xet(xet: XetRepo, tmp_path: Path) -> None:
+    api = HfApi(endpoint=xet.endpoint, token=xet.server.admin_token)
+    # above the 10 MiB of an inline ("regular") upload: random, then compressible
+    data = os.urandom(6 * 1024 * 1024) + bytes(5 * 1024 * 1024)
+    source = tmp_path / "up.bin"
+    source.write_bytes(data)
+    upload_mark = len(xet.server.log())
+    api.upload_file(path_or_fileobj=str(source), path_in_repo="up.bin", repo_id=xet.repo_id)
+    mark = len(xet.server.log())
+    path = hf_hub_download(
+        xet.repo_id,
+        "up.bin",
+        endpoint=xet.endpoint,
+        token=xet.server.admin_token,
+        cache_dir=tmp_path / "cache",
+    )
+    assert Path(path).read_bytes() == data
+    log = _requests_since(xet.server, mark)
+    uploaded = xet.server.log()[upload_mark:mark]
+    assert "/cas/v1/xorbs/" in uploaded and "/cas/v2/shards" in uploaded
+    assert "/cas/v2/reconstructions/" in log and "/cas/fetch/" in log
+
+
 def test_under_jupyter_hf_hub_download_goes_through_xet(
     jupyter_server: RunningServer, tmp_path: Path
 ) -> None:
