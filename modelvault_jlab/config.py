@@ -152,8 +152,8 @@ class VaultSettings(LoggingConfigurable):
     regular_upload_max_bytes = Int(
         10 * MiB,
         help="""Files up to this size are uploaded inline in the commit ('regular' preupload
-        mode), which works with a stock huggingface_hub even when hf_xet is installed. Larger
-        files use Git LFS, which needs HF_HUB_DISABLE_XET=1 on the client.""",
+        mode). Larger files go through Xet (hf_xet, the default) or Git LFS (with
+        HF_HUB_DISABLE_XET=1).""",
     ).tag(config=True)
 
     lfs_multipart_threshold_bytes = Int(
