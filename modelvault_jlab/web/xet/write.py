@@ -24,6 +24,7 @@ from ...protocols import hf as wire
 from ..base import vault_auth
 from ..errors import public_message
 from ..hf.base import HfHandler
+from .read import HEADER_ACCESS_TOKEN, HEADER_CAS_URL, HEADER_TOKEN_EXPIRATION, cas_url
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +32,13 @@ XET_PREFIX = r"(?:default|default-merkledb)"
 XET_HASH = r"([0-9a-f]{64})"
 
 
-def cas_url(handler: HfHandler, repository: str) -> str:
-    """Where hf_xet finds the CAS of a repository: absolute, under its Hub endpoint."""
-    return f"{handler.endpoint(repository)}/cas"
-
-
 def send_token(handler: HfHandler, token: str, exp: int, url: str) -> None:
     """A token answer in both forms clients read: the JSON body (hf_xet) and the headers
     (huggingface_hub's first ``xet-read-token`` call)."""
-    handler.set_header("X-Xet-Cas-Url", url)
-    handler.set_header("X-Xet-Access-Token", token)
-    handler.set_header("X-Xet-Token-Expiration", str(exp))
+    handler.set_header(HEADER_CAS_URL, url)
+    handler.set_header(HEADER_ACCESS_TOKEN, token)
+    handler.set_header(HEADER_TOKEN_EXPIRATION, str(exp))
+    handler.set_header("Cache-Control", "no-store")
     handler.write_json({"accessToken": token, "exp": exp, "casUrl": url})
 
 
