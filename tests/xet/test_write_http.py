@@ -208,8 +208,15 @@ def test_cas_tokens_are_checked(server: RunningServer) -> None:
     # read scope and expiry, with tokens minted by the vault's own key
     key = _token_key(server)
     read, _ = XetTokens(key).issue("models", "model", "xet/bad", "main", "read")
-    r = httpx.post(_cas(server) + path, content=data, headers={"Authorization": f"Bearer {read}"})
+    reader = {"Authorization": f"Bearer {read}"}
+    r = httpx.post(_cas(server) + path, content=data, headers=reader)
     assert r.status_code == 403
+    for version in ("v1", "v2"):  # refused before any event is streamed
+        r = httpx.post(f"{_cas(server)}/{version}/shards", content=b"x" * 100, headers=reader)
+        assert r.status_code == 403, r.text
+    # a read token may ask dedup questions (hf_xet asks with whichever token it holds)
+    r = httpx.get(f"{_cas(server)}/v1/chunks/default/{'2' * 64}", headers=reader)
+    assert r.status_code == 404
     past = XetTokens(key, 60, clock=lambda: time.time() - 3600)
     old, _ = past.issue("models", "model", "xet/bad", "main", "write")
     r = httpx.post(_cas(server) + path, content=data, headers={"Authorization": f"Bearer {old}"})
@@ -416,3 +423,29 @@ def test_commit_trust(server: RunningServer, meta: SqlMetadataStore) -> None:
         headers=server.headers(),
     )
     assert listed.status_code == 200 and listed.json()[0]["lfs"]["oid"] == sha
+
+
+def test_upload_under_jupyter(jupyter_server: RunningServer, tmp_path: Path) -> None:
+    """The CAS also lives under the extension's Hub prefix (base_url /jp/)."""
+    data = os.urandom(11 * MiB)
+    (tmp_path / "w.bin").write_bytes(data)
+    out = run_client(
+        f"""
+        import hashlib
+        api.create_repo("xet/jupyter-upload", exist_ok=True)
+        api.upload_file(path_or_fileobj={str(tmp_path / "w.bin")!r}, path_in_repo="w.bin",
+                        repo_id="xet/jupyter-upload")
+        got = hf_hub_download("xet/jupyter-upload", "w.bin")
+        emit(hashlib.sha256(open(got, "rb").read()).hexdigest())
+        """,
+        endpoint=jupyter_server.hf_endpoint(),
+        token=jupyter_server.admin_token,
+        hf_home=tmp_path / "hf-home",
+    )
+    sha = hashlib.sha256(data).hexdigest()
+    assert out == sha
+    store = SqlMetadataStore(jupyter_server.data_dir / "metadata.sqlite3")
+    try:
+        assert store.xet_file_for_sha256(Sha256(sha)) is not None  # it went through Xet
+    finally:
+        store.close()

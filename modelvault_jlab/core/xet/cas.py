@@ -133,8 +133,10 @@ class XetCas:
         known = self._meta.get_xorb(name)
         if known is not None and self._content.known(known.blob_sha256) is not None:
             blob = BlobInfo(known.blob_sha256, known.serialized_len)
-        else:
-            blob = self._content.put_bytes(bytes(body))
+        else:  # written from the request's buffer, without another copy of up to 64 MiB
+            with self._content.writer() as writer:
+                writer.write(body)
+                blob = self._content.finish(writer)
         record = XorbRecord(
             name, blob.sha256, verified.serialized_len, verified.raw_len, len(verified.chunks)
         )
