@@ -449,3 +449,33 @@ def test_upload_under_jupyter(jupyter_server: RunningServer, tmp_path: Path) -> 
         assert store.xet_file_for_sha256(Sha256(sha)) is not None  # it went through Xet
     finally:
         store.close()
+
+
+def test_uploads_in_flight_share_a_memory_allowance(
+    server: RunningServer, meta: SqlMetadataStore
+) -> None:
+    """Bodies waiting to arrive reserve their declared size; past 1 GiB in flight a new upload
+    is told to retry (429), and what a dropped connection reserved is given back."""
+    auth = _write_token(server, "models", "xet/bad")
+    data, h, _ = _xorb(random.Random(6), 2)
+    url = urlsplit(f"{_cas(server)}/v1/xorbs/default/{hash_to_string(h)}")
+    head = [f"POST {url.path} HTTP/1.1", f"Host: {url.netloc}", f"Content-Length: {63 * MiB}"]
+    head += [f"{k}: {v}" for k, v in auth.items()]
+    request = ("\r\n".join(head) + "\r\n\r\n").encode()
+    waiting = []
+    try:
+        for _ in range(16):  # 16 x 63 MiB reserved, bodies never sent
+            sock = socket.create_connection((url.hostname, url.port), timeout=30)
+            sock.sendall(request)
+            waiting.append(sock)
+        time.sleep(0.5)
+        status = _declared_only(url.geturl(), auth, 63 * MiB)
+        assert status == 429
+    finally:
+        for sock in waiting:
+            sock.close()
+    deadline = time.monotonic() + 10
+    while (r := _post_xorb(server, auth, data, h)).status_code == 429:
+        assert time.monotonic() < deadline, "reservations of closed connections were kept"
+        time.sleep(0.2)
+    assert r.status_code == 200, r.text

@@ -18,6 +18,7 @@ from ...errors import (
     PayloadTooLargeError,
     PermissionDeniedError,
     StorageError,
+    TooManyRequestsError,
     VaultError,
 )
 from ...protocols import hf as wire
@@ -80,11 +81,19 @@ class CasHandler(HfHandler):
         self.grant = grant
 
 
+MAX_BUFFERED_BYTES = 1024 * 1024 * 1024
+"""Upload bodies (xorbs, shards) this process holds in memory at once, all requests together;
+past it a request is told to retry (429, which hf_xet retries with backoff)."""
+
+
 class _BodyLimit(CasHandler):
     """A CAS upload: the body is collected up to ``max_bytes`` (a declared or actual larger
-    body is refused with 413 before it is buffered)."""
+    body is refused with 413 before it is buffered), within the process's shared allowance."""
 
     max_bytes: ClassVar[int] = 0
+    buffered: ClassVar[int] = 0
+    """Bytes reserved by the uploads in flight in this process (one event loop: no lock)."""
+    _reserved = 0
 
     async def prepare_request(self) -> None:
         declared = self.request.headers.get("Content-Length", "")
@@ -92,7 +101,26 @@ class _BodyLimit(CasHandler):
             raise PayloadTooLargeError(
                 f"The body is larger than {self.max_bytes} bytes.", limit=self.max_bytes
             )
+        need = int(declared) if declared.isdigit() else self.max_bytes
+        if _BodyLimit.buffered + need > MAX_BUFFERED_BYTES:
+            raise TooManyRequestsError(
+                "Too many uploads in flight on this server; retry shortly.", retry_after=2
+            )
+        _BodyLimit.buffered += need
+        self._reserved = need
         self.request.connection.set_max_body_size(self.max_bytes + 1)  # type: ignore[union-attr]
+        self.upload = bytearray()
+
+    def on_finish(self) -> None:
+        self._release()
+
+    def on_connection_close(self) -> None:
+        self._release()
+        super().on_connection_close()
+
+    def _release(self) -> None:
+        _BodyLimit.buffered -= self._reserved
+        self._reserved = 0
         self.upload = bytearray()
 
     def data_received(self, chunk: bytes) -> None:
