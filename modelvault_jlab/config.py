@@ -172,13 +172,6 @@ class VaultSettings(LoggingConfigurable):
         bundle archives) stream to disk and have their own limits.""",
     ).tag(config=True)
 
-    xet_token_ttl_seconds = Int(
-        600,
-        help="""Lifetime of the Xet CAS tokens handed to hf_xet (xet-write-token,
-        xet-read-token). Short, so that revoking a Hub token takes effect at the client's next
-        refresh.""",
-    ).tag(config=True)
-
     lfs_max_object_bytes = Int(
         50 * 1000 * 1000 * 1000,
         help="""Largest file accepted through Git LFS (the Hub's limit is 50 GB); a batch

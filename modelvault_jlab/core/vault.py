@@ -89,8 +89,6 @@ class VaultOptions:
     """Lifetime of signed xorb fetch URLs (an expired one makes the client re-query)."""
     metrics_enabled: bool = True
     """Services report to :attr:`Vault.metrics`; False leaves its registry empty."""
-    xet_token_ttl_seconds: int = 600
-    """Lifetime of Xet CAS tokens (a revoked Hub token stops at the client's next refresh)."""
 
 
 class Vault:
