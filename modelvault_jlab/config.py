@@ -130,6 +130,13 @@ class VaultSettings(LoggingConfigurable):
         of a resumed one), not its end.""",
     ).tag(config=True)
 
+    xet_token_ttl_seconds = Int(
+        600,
+        help="""Lifetime of the Xet CAS tokens handed to hf_xet (xet-write-token,
+        xet-read-token). Short, so that revoking a Hub token takes effect at the client's next
+        refresh.""",
+    ).tag(config=True)
+
     xet_fetch_url_seconds = Int(
         300,
         help="""Lifetime of the signed xorb fetch URLs in Xet reconstructions (an expired URL

@@ -85,6 +85,8 @@ class VaultOptions:
     background_interval_seconds: float = 300.0
     blob_redirect_seconds: int = 0
     """Lifetime of presigned URLs downloads are redirected to; 0: serve every download."""
+    xet_token_ttl_seconds: int = 600
+    """Lifetime of Xet CAS tokens (a revoked Hub token stops at the client's next refresh)."""
     xet_fetch_url_seconds: int = 300
     """Lifetime of signed xorb fetch URLs (an expired one makes the client re-query)."""
     metrics_enabled: bool = True

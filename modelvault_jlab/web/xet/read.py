@@ -16,7 +16,7 @@ from ...core.xet.reconstruction import Version
 from ...errors import RangeNotSatisfiableError
 from ..base import parse_range, vault_auth
 from ..hf.base import HfHandler, plural_type
-from .write import CasHandler, cas_url, send_token
+from .cas import CasHandler, cas_url, send_token
 
 
 class ReadTokenHandler(HfHandler):
@@ -27,7 +27,6 @@ class ReadTokenHandler(HfHandler):
     async def get(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
         ref = self.hub_ref(repository, plural_type(types), ns, name)
         token = await self.vault.xet_reads.read_token(self.principal, ref, rev)
-        self.set_header("Cache-Control", "no-store")
         send_token(self, token.token, token.exp, cas_url(self, repository))
 
 

@@ -10,13 +10,10 @@ from typing import Any, ClassVar
 from tornado import web
 
 from ...core.xet.cas import MAX_SHARD_BYTES
-from ...core.xet.tokens import Scope, XetGrant
 from ...core.xet.xorb import MAX_SERIALIZED_XORB_BYTES
 from ...errors import (
-    AuthenticationError,
     NotFoundError,
     PayloadTooLargeError,
-    PermissionDeniedError,
     StorageError,
     TooManyRequestsError,
     VaultError,
@@ -25,22 +22,12 @@ from ...protocols import hf as wire
 from ..base import vault_auth
 from ..errors import public_message
 from ..hf.base import HfHandler
-from .read import HEADER_ACCESS_TOKEN, HEADER_CAS_URL, HEADER_TOKEN_EXPIRATION, cas_url
+from .cas import CasHandler, cas_url, send_token
 
 log = logging.getLogger(__name__)
 
 XET_PREFIX = r"(?:default|default-merkledb)"
 XET_HASH = r"([0-9a-f]{64})"
-
-
-def send_token(handler: HfHandler, token: str, exp: int, url: str) -> None:
-    """A token answer in both forms clients read: the JSON body (hf_xet) and the headers
-    (huggingface_hub's first ``xet-read-token`` call)."""
-    handler.set_header(HEADER_CAS_URL, url)
-    handler.set_header(HEADER_ACCESS_TOKEN, token)
-    handler.set_header(HEADER_TOKEN_EXPIRATION, str(exp))
-    handler.set_header("Cache-Control", "no-store")
-    handler.write_json({"accessToken": token, "exp": exp, "casUrl": url})
 
 
 class WriteTokenHandler(HfHandler):
@@ -55,30 +42,6 @@ class WriteTokenHandler(HfHandler):
             self.principal, ref, rev, create_pr=self.flag("create_pr")
         )
         send_token(self, token, exp, cas_url(self, repository))
-
-
-class CasHandler(HfHandler):
-    """A CAS route: the bearer is a Xet token for the repository in the path, with ``scope``."""
-
-    scope: ClassVar[Scope] = "read"
-    actions: ClassVar[dict[str, Any]] = {}  # the Xet token decides (see _authenticate)
-    grant: XetGrant
-
-    async def _authenticate(self) -> None:
-        header = self.request.headers.get("Authorization", "")
-        scheme, _, value = header.partition(" ")
-        source = self.request.remote_ip or ""
-        self.vault.auth_throttle.check(source)
-        if scheme.lower() != "bearer" or not value.strip():
-            raise AuthenticationError("A Xet token is required (Authorization: Bearer).")
-        try:
-            grant = self.vault.xet_tokens.verify(value.strip(), self.scope)
-        except AuthenticationError as exc:
-            self.vault.auth_throttle.failed(source, exc.message)
-            raise
-        if grant.repository != self.path_args[0]:
-            raise PermissionDeniedError("This Xet token is for another repository.")
-        self.grant = grant
 
 
 MAX_BUFFERED_BYTES = 1024 * 1024 * 1024
