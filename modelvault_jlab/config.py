@@ -130,6 +130,19 @@ class VaultSettings(LoggingConfigurable):
         of a resumed one), not its end.""",
     ).tag(config=True)
 
+    xet_token_ttl_seconds = Int(
+        600,
+        help="""Lifetime of the Xet CAS tokens handed to hf_xet (xet-write-token,
+        xet-read-token). Short, so that revoking a Hub token takes effect at the client's next
+        refresh.""",
+    ).tag(config=True)
+
+    xet_fetch_url_seconds = Int(
+        300,
+        help="""Lifetime of the signed xorb fetch URLs in Xet reconstructions (an expired URL
+        makes the client ask for a new reconstruction).""",
+    ).tag(config=True)
+
     default_hf_repository = Unicode(
         "models",
         help="""Key of an hf-local repository created at first start so that the vault is usable
@@ -146,8 +159,8 @@ class VaultSettings(LoggingConfigurable):
     regular_upload_max_bytes = Int(
         10 * MiB,
         help="""Files up to this size are uploaded inline in the commit ('regular' preupload
-        mode), which works with a stock huggingface_hub even when hf_xet is installed. Larger
-        files use Git LFS, which needs HF_HUB_DISABLE_XET=1 on the client.""",
+        mode). Larger files go through Xet (hf_xet, the default) or Git LFS (with
+        HF_HUB_DISABLE_XET=1).""",
     ).tag(config=True)
 
     lfs_multipart_threshold_bytes = Int(
@@ -397,4 +410,6 @@ class VaultSettings(LoggingConfigurable):
                 self.blob_redirect_expires_seconds if self.blob_download_redirect else 0
             ),
             metrics_enabled=self.metrics_enabled,
+            xet_token_ttl_seconds=self.xet_token_ttl_seconds,
+            xet_fetch_url_seconds=self.xet_fetch_url_seconds,
         )
