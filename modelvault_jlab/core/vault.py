@@ -54,6 +54,7 @@ from .repositories import RepositoryService
 from .secrets import SecretBox
 from .streaming import ContentStream, StreamThrough
 from .throttle import AuthThrottle, ThrottleSettings
+from .upstream_proxy import proxy_validator, remote_proxy
 from .usage import UsageService
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,7 @@ class Vault:
         self.repositories.add_config_validator(self.pypi.validate_config)
         self.egress = egress or EgressPolicy()
         self.repositories.add_config_validator(self.egress.validate_config)
+        self.repositories.add_config_validator(proxy_validator(self.egress))
         self.bundles = BundleService(
             meta=meta,
             packages=packages,
@@ -236,7 +238,8 @@ class Vault:
         endpoint = str(record.config.get("upstream") or "https://huggingface.co")
         token = self.secrets.reveal(str(record.config.get("upstream_token") or ""))
         timeout = record.config.get("timeout_seconds", self.options.upstream_timeout_seconds)
-        upstream = self._hub_upstreams(endpoint, token or None, float(timeout))
+        proxy = remote_proxy(record.config, self.secrets.reveal)  # its own proxy setting
+        upstream = self._hub_upstreams(endpoint, token or None, float(timeout), proxy)
         return self.metrics.hub_upstream(upstream) if self.options.metrics_enabled else upstream
 
     def _timed_pypi(self, upstream: PypiUpstream | None) -> PypiUpstream | None:

@@ -30,6 +30,7 @@ from ...storage.records import BlobInfo, CommitRecord, FileEntry, HubRepoRecord,
 from ..content import ContentStore
 from ..repositories import check_settings
 from ..streaming import Flight, StreamThrough
+from ..upstream_proxy import PROXY_SETTINGS
 from ..urls import userinfo_of
 from .ports import HubUpstream
 
@@ -261,6 +262,7 @@ _HF_CONFIG: dict[str, dict[str, type | tuple[type, ...]]] = {
         "revision_ttl_seconds": (int, float),
         "timeout_seconds": (int, float),
         "offline": bool,
+        **PROXY_SETTINGS,
     },
     "hf-virtual": {"members": list},
 }

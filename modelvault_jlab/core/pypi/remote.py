@@ -37,6 +37,7 @@ from ..content import ContentStore
 from ..leases import optional
 from ..secrets import MASK
 from ..streaming import Flight, StreamThrough
+from ..upstream_proxy import ProxyAddress, remote_proxy
 from ..urls import userinfo_of, without_userinfo
 from .metadata import MAX_METADATA_BYTES, wheel_metadata
 from .models import DistFile, FileSource, ProjectPage
@@ -65,6 +66,8 @@ class RemoteConfig:
     timeout_seconds: float
     offline: bool
     credentials: UpstreamCredentials | None = None
+    proxy: ProxyAddress | None = None
+    """The repository's own forward proxy (core/upstream_proxy.py)."""
 
     @classmethod
     def of(
@@ -90,6 +93,7 @@ class RemoteConfig:
             negative_ttl_seconds=float(c.get("negative_ttl_seconds", options.negative_ttl_seconds)),
             timeout_seconds=float(c.get("timeout_seconds", options.upstream_timeout_seconds)),
             offline=bool(c.get("offline", False)) or options.offline,
+            proxy=remote_proxy(c, reveal),
         )
 
 
@@ -219,7 +223,7 @@ class RemoteIndex:
         etag = cached.etag if cached is not None and cached.status == 200 else None
         try:
             fetched = await self._upstream.fetch_page(
-                url, etag=etag, timeout=cfg.timeout_seconds, auth=cfg.credentials
+                url, etag=etag, timeout=cfg.timeout_seconds, auth=cfg.credentials, proxy=cfg.proxy
             )
         except UpstreamError as exc:
             if cached is not None and cached.status == 200:
@@ -335,7 +339,10 @@ class RemoteIndex:
 
         async def fetch(flight: Flight) -> BlobInfo:
             async with upstream.open_file(
-                without_userinfo(link.url), timeout=cfg.timeout_seconds, auth=cfg.credentials
+                without_userinfo(link.url),
+                timeout=cfg.timeout_seconds,
+                auth=cfg.credentials,
+                proxy=cfg.proxy,
             ) as body:
                 if link.size is not None and body.size is not None and body.size != link.size:
                     raise UpstreamUnavailableError(
@@ -440,6 +447,7 @@ class RemoteIndex:
             limit=MAX_METADATA_BYTES,
             timeout=cfg.timeout_seconds,
             auth=cfg.credentials,
+            proxy=cfg.proxy,
         )
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected:

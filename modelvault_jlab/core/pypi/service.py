@@ -32,6 +32,7 @@ from ..identity import AccessPolicy, Action, Principal
 from ..observer import NO_OBSERVER, Observer
 from ..repositories import check_settings
 from ..streaming import StreamThrough
+from ..upstream_proxy import PROXY_SETTINGS
 from .local import LocalIndex, UploadSession
 from .models import DistFile, FileSource, ProjectPage
 from .names import parse_filename, validate_filename, validate_project_name
@@ -49,6 +50,7 @@ _CONFIG_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "negative_ttl_seconds": (int, float),
         "timeout_seconds": (int, float),
         "offline": bool,
+        **PROXY_SETTINGS,
     },
     "pypi-virtual": {"members": list, "dependency_confusion_guard": bool},
 }
