@@ -19,6 +19,7 @@ from ..storage.packages import PackageStore
 from ..storage.permissions import PermissionStore
 from ..storage.records import RepositoryRecord
 from ..storage.sql.bundles import SqlBundleStore
+from ..storage.sql.cache import SqlCacheStore
 from ..storage.sql.database import Database
 from ..storage.sql.gc import SqlGcStore
 from ..storage.sql.packages import SqlPackageStore
@@ -28,8 +29,10 @@ from ..storage.sql.store import SqlDatabase
 from ..storage.sql.usage import SqlUsageStore
 from .activity import Activity
 from .audit import AuditLog
+from .blob_removal import BlobRemover
 from .bundles import BundleService
 from .bundles.signing import KeyRing
+from .cache_quota import CacheQuotas
 from .content import ContentStore
 from .dashboard import VaultDashboard
 from .egress import EgressPolicy
@@ -197,8 +200,11 @@ class Vault:
         # Queries over the metadata store's own database; closed with the vault (each holds it).
         database = _database_of(meta)
         usage_store, gc_store = SqlUsageStore(database), SqlGcStore(database)
-        stats_store = SqlStatsStore(database)
-        self._own_stores: list[SqlDatabase] = [usage_store, gc_store, stats_store]
+        stats_store, cache_store = SqlStatsStore(database), SqlCacheStore(database)
+        self._own_stores: list[SqlDatabase] = [usage_store, gc_store, stats_store, cache_store]
+        # remote-cache quotas: the mirror and the PyPI remotes report to it
+        self.cache = CacheQuotas(cache_store, BlobRemover(blobs), clock)
+        self.mirror.cache = self.pypi.remote.cache = self.cache
         if isinstance(permission_store, SqlDatabase):
             self._own_stores.append(permission_store)
         self.dashboard = VaultDashboard(
@@ -305,6 +311,7 @@ class Vault:
         self.close()
 
     def close(self) -> None:
+        self.cache.flush()  # the last reads' times
         for store in self._own_stores:
             store.close()
         self.pypi.close()

@@ -50,7 +50,8 @@ class S3BlobTrash(BlobTrash):
     def put_back(self, items: Sequence[tuple[str, str]]) -> None:
         def one(item: tuple[str, str]) -> None:
             sha, key = item
-            if not self._store.exists(Sha256(sha)):  # else a writer stored the bytes again meanwhile
+            # present: a writer stored the bytes again meanwhile
+            if not self._store.exists(Sha256(sha)):
                 self._store.copy_within(key, self._store.key_for(sha))
             self._delete(key)
 

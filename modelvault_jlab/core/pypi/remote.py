@@ -33,6 +33,7 @@ from ...errors import (
 from ...ids import Sha256
 from ...storage.packages import PackageFileRecord, PackageStore, RemoteLinkRecord, RemotePageRecord
 from ...storage.records import BlobInfo, RepositoryRecord
+from ..cache_quota import CacheAccounting
 from ..content import ContentStore
 from ..leases import optional
 from ..secrets import MASK
@@ -124,6 +125,9 @@ def credentials_out_of_url(config: dict[str, Any]) -> dict[str, Any]:
 
 class RemoteIndex:
     """Pages and files of pypi-remote repositories."""
+
+    cache: CacheAccounting = CacheAccounting()
+    """Cache quotas (``core/cache_quota.py``): told of hits, before a fetch and once cached."""
 
     def __init__(
         self,
@@ -318,6 +322,7 @@ class RemoteIndex:
         if held is not None and held.sha256 == sha256:
             info = self._content.known(Sha256(sha256))
             if info is not None:
+                self.cache.touched(repo.key, sha256)
                 return FileSource(filename, sha256, info.size, blob=info, cache="hit")
         cfg = self.config(repo)
         if cfg.offline:
@@ -338,6 +343,7 @@ class RemoteIndex:
             raise UpstreamUnavailableError("No upstream client is configured on this server.")
 
         async def fetch(flight: Flight) -> BlobInfo:
+            await self.cache.admit(repo, link.size or 0)  # evict to make room first
             async with upstream.open_file(
                 without_userinfo(link.url),
                 timeout=cfg.timeout_seconds,
@@ -416,6 +422,7 @@ class RemoteIndex:
                 origin="cache",
             )
         )
+        self.cache.cached(repository, info)
 
     async def metadata(self, repo: RepositoryRecord, sha256: str, filename: str) -> BlobInfo:
         """The PEP 658 metadata of a listed file: cached, or fetched and verified.

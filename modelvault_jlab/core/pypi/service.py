@@ -25,6 +25,7 @@ from ...storage.meta import RepositoryStore
 from ...storage.packages import PackageStore
 from ...storage.records import BlobInfo, RepositoryRecord
 from ..audit import AuditLog
+from ..cache_quota import QUOTA_SETTINGS
 from ..content import ContentStore
 from ..governance.gate import Gate
 from ..governance.subject import Subject
@@ -51,6 +52,7 @@ _CONFIG_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "timeout_seconds": (int, float),
         "offline": bool,
         **PROXY_SETTINGS,
+        **QUOTA_SETTINGS,
     },
     "pypi-virtual": {"members": list, "dependency_confusion_guard": bool},
 }
