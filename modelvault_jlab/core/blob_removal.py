@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..ids import is_sha256
-from ..storage.blob_trash import BlobTrash, trash_for
+from ..storage.blob_trash import BlobTrash
 from ..storage.blobs import BlobStore
+from ..storage.trash_of import trash_for
 
 
 class BlobRemover:

@@ -15,15 +15,12 @@ parallel on the store's thread pool.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import os
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ..errors import InvalidInputError
-from .blobs import BlobStore
 from .blobs_fs import FsBlobStore
 
 TRASH = "gc-trash"
@@ -91,21 +88,4 @@ def _unlink(path: str) -> None:
     Path(path).unlink(missing_ok=True)
 
 
-def trash_for(store: BlobStore) -> BlobTrash:
-    """The trash of ``store``.
-
-    Raises:
-        InvalidInputError: a store kind blobs cannot be removed from safely.
-    """
-    if isinstance(store, FsBlobStore):
-        return FsBlobTrash(store)
-    with contextlib.suppress(ImportError):  # boto3 is optional (the ``s3`` extra)
-        from .blobs_s3 import S3BlobStore
-        from .blobs_s3_trash import S3BlobTrash
-
-        if isinstance(store, S3BlobStore):
-            return S3BlobTrash(store)
-    raise InvalidInputError("Removing blobs supports the folder and S3 blob stores only.")
-
-
-__all__ = ["BlobTrash", "FsBlobTrash", "trash_for"]
+__all__ = ["TRASH", "BlobTrash", "FsBlobTrash"]
