@@ -45,6 +45,7 @@ def test_least_recent_states_and_eviction(
             "VALUES ('f', ?, 20, 't', 0)",
             (_sha("pinned"),),
         )
+    cache.record("r1", _sha("gone"), 1000, 1.0)  # its blob is not registered (collected, lost)
     assert cache.used("r1") == 100 and cache.used("r2") == 30
 
     cache.touch([("r1", _sha("old"), 200.0), ("r1", _sha("new"), 50.0)])  # only forward

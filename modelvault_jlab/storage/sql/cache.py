@@ -6,7 +6,8 @@ a bundle pin, a generic bundle file, a waiver, a file of a commit of a repositor
 hf-remote (an uploaded file), a package file (or its metadata) of a repository that is not a
 pypi-remote. It is *shared* while another remote's cache also holds it: evicting it from this
 remote only drops this remote's entry (the bytes stay for the other one). Otherwise evicting
-it removes the blob (``core/blob_removal.py``).
+it removes the blob (``core/blob_removal.py``). Entries whose blob is no longer registered
+(collected or lost) neither count nor are chosen.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ _LRU = (
     + " THEN 'pinned' WHEN "
     + _SHARED.format(b="e.sha256")
     + " THEN 'shared' ELSE 'alone' END AS state FROM cache_entries e "
-    "WHERE e.repository = ? AND (e.last_access > ? OR (e.last_access = ? AND e.sha256 > ?)) "
+    "JOIN blobs b ON b.sha256 = e.sha256 WHERE e.repository = ? AND (e.last_access > ? OR (e.last_access = ? AND e.sha256 > ?)) "
     "ORDER BY e.last_access, e.sha256 LIMIT ?"
 )
 _FORGET = (
@@ -79,7 +80,8 @@ class SqlCacheStore(SqlDatabase):
 
     def used(self, repository: str) -> int:
         row = self._one(
-            "SELECT COALESCE(SUM(size), 0) AS used FROM cache_entries WHERE repository = ?",
+            "SELECT COALESCE(SUM(e.size), 0) AS used FROM cache_entries e "
+            "JOIN blobs b ON b.sha256 = e.sha256 WHERE e.repository = ?",
             (repository,),
         )
         return int(row["used"]) if row else 0
