@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _procs import save_result
+from _common import save_result
 
 
 def fill(data_dir: Path, n: int, needed_every: int) -> None:

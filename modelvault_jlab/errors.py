@@ -173,6 +173,12 @@ class OfflineModeError(UpstreamError):
     code = "Offline"
 
 
+class CacheQuotaError(VaultError):
+    """A remote repository's cache cannot hold a file within its quota (HTTP 507)."""
+
+    code = "CacheQuotaExceeded"
+
+
 # -- internal --
 class StorageError(VaultError):
     """Internal storage failure. Always a 500; the details go to the log only."""

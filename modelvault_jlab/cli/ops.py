@@ -70,12 +70,20 @@ def cmd_gc(args: argparse.Namespace) -> int:
     vault = _open(args)
     try:
         grace = DEFAULT_GRACE_SECONDS if args.grace_seconds is None else args.grace_seconds
+        # remote caches over their quota first (a quota lowered since): audited evictions
+        evictions = (
+            [] if args.dry_run else vault.cache.enforce(vault.repositories.list(SYSTEM), SYSTEM)
+        )
         report = vault.gc.collect(SYSTEM, dry_run=args.dry_run, grace_seconds=grace)
     finally:
         vault.close()
     if args.json:
-        print(json.dumps(report.to_json(), indent=1))
+        out = {**report.to_json(), "cache_evictions": [e.to_json() for e in evictions]}
+        print(json.dumps(out, indent=1))
     else:
+        for e in evictions:
+            if e.evicted:
+                print(f"evicted {e.evicted} file(s), {_human(e.bytes)}, from {e.repository}")
         verb = "would delete" if report.dry_run else "deleted"
         print(f"{verb} {report.collected} blob(s), {_human(report.bytes)}")
     return 0

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from ..errors import BlobNotFoundError, StorageError
 from ..ids import Sha256
 from ..storage.blobs import BlobStore, BlobWriter
-from ..storage.blobs_fs import FsBlobStore
 from ..storage.meta import HubStore
 from ..storage.records import BlobInfo
 
@@ -89,9 +88,6 @@ class ContentStore:
         """The writer's half of the race with garbage collection (``core/gc.py``): a blob
         registered (again) is checked to be there still; gone means the collector took it
         between the writer's store and its registration, and the write fails, to be retried."""
-        stored = getattr(self.blobs, "inner", self.blobs)  # under core.xet's XetBlobStore
-        if not isinstance(stored, FsBlobStore):  # the only store the collector supports
-            return
         for info in infos:
             if not self.blobs.exists(info.sha256):
                 raise StorageError(

@@ -24,21 +24,19 @@ offered).
 
 from __future__ import annotations
 
+import functools
 import logging
-import os
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError
-from ..ids import is_sha256
 from ..storage.blobs import BlobStore
-from ..storage.blobs_fs import FsBlobStore
+from ..storage.sql.audit import AuditStamp
 from ..storage.sql.gc import SqlGcStore
 from .audit import AuditLog
+from .blob_removal import BlobRemover
 from .identity import Principal
 
 log = logging.getLogger(__name__)
@@ -80,14 +78,9 @@ class BlobCollector:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
-        self._blobs = blobs
+        self._remover = BlobRemover(blobs)
         self._audit = audit
         self._clock = clock
-
-    def _folder_store(self) -> FsBlobStore:
-        if not isinstance(self._blobs, FsBlobStore):
-            raise InvalidInputError("Garbage collection supports the folder blob store only.")
-        return self._blobs
 
     def collect(
         self,
@@ -97,40 +90,36 @@ class BlobCollector:
         grace_seconds: float = DEFAULT_GRACE_SECONDS,
         between: Callable[[str], None] = lambda sha: None,
     ) -> GcReport:
-        """Collect (or, dry run, list) unneeded blobs older than ``grace_seconds``.
+        """Collect (or, dry run, list) unneeded blobs older than ``grace_seconds``, a page of
+        candidates at a time (one transaction per page unregisters and audits them).
 
         ``between`` runs after a blob was set aside and before it is unregistered (tests use it
         to interleave a writer at the one moment that matters).
         """
         if grace_seconds < 0:
             raise InvalidInputError("The grace period cannot be negative.")
-        fs = self._folder_store()
-        trash = fs.root / "gc-trash"
-        trash.mkdir(mode=0o700, exist_ok=True)
+        self._remover.trash()  # a store that cannot remove blobs: refused before any work
         report = GcReport(dry_run, self._clock() - grace_seconds)
         if not dry_run:
-            report.restored_from_trash = self._recover(fs, trash)
+            report.restored_from_trash = self._remover.recover(self._store.is_registered)
+        stamp = AuditStamp(self._clock(), who.name, who.token_id, who.remote_addr)
         after = ""
         while True:
             batch = self._store.candidates(report.cutoff, after, _BATCH)
             if not batch:
                 break
             after = batch[-1][0]
+            if dry_run:
+                for sha, size in batch:
+                    self._count(report, sha, size)
+                continue
+            forget = functools.partial(self._forget, dict(batch), report.cutoff, stamp)
+            removed = self._remover.remove([sha for sha, _ in batch], forget, between)
             for sha, size in batch:
-                if dry_run:
+                if sha in removed:
                     self._count(report, sha, size)
-                    continue
-                aside = self._set_aside(fs, trash, sha)
-                between(sha)
-                if self._store.forget(sha, report.cutoff):
-                    if aside is not None:
-                        aside.unlink(missing_ok=True)
-                    self._count(report, sha, size)
-                    self._audit.record(who, "blob.collected", subject=sha, size=size)
                 else:
                     report.kept_in_use += 1
-                    if aside is not None:
-                        self._put_back(fs, aside, sha)
         if not dry_run:
             self._audit.record(who, "gc.run", **report.to_json())
         log.info(
@@ -141,38 +130,14 @@ class BlobCollector:
         )
         return report
 
+    def _forget(
+        self, sizes: dict[str, int], cutoff: float, stamp: AuditStamp, shas: Sequence[str]
+    ) -> list[str]:
+        return self._store.forget([(sha, sizes[sha]) for sha in shas], cutoff, stamp)
+
     @staticmethod
     def _count(report: GcReport, sha: str, size: int) -> None:
         report.collected += 1
         report.bytes += size
         if len(report.sample) < 20:
             report.sample.append(sha)
-
-    @staticmethod
-    def _set_aside(fs: FsBlobStore, trash: Path, sha: str) -> Path | None:
-        target = trash / f"{sha}.{uuid.uuid4().hex[:8]}"
-        try:
-            os.replace(fs.path_for(sha), target)
-        except FileNotFoundError:
-            return None  # registered without a file (lost earlier): unregistering is all
-        return target
-
-    @staticmethod
-    def _put_back(fs: FsBlobStore, aside: Path, sha: str) -> None:
-        final = fs.path_for(sha)
-        if final.exists():  # a writer stored the bytes again meanwhile
-            aside.unlink(missing_ok=True)
-            return
-        os.replace(aside, final)
-
-    def _recover(self, fs: FsBlobStore, trash: Path) -> int:
-        """Files a killed collector left set aside: back if registered, else deleted."""
-        restored = 0
-        for aside in trash.iterdir():
-            sha = aside.name.partition(".")[0]
-            if is_sha256(sha) and self._store.is_registered(sha):
-                self._put_back(fs, aside, sha)
-                restored += 1
-            else:
-                aside.unlink(missing_ok=True)
-        return restored

@@ -29,6 +29,7 @@ from ..errors import NotFoundError, UpstreamUnavailableError
 from .hub.ports import HubUpstream, UpstreamBody
 from .observer import Observer
 from .pypi.ports import PypiUpstream, UpstreamCredentials, UpstreamFile, UpstreamPage
+from .upstream_proxy import ProxyAddress
 
 T = TypeVar("T")
 
@@ -278,25 +279,39 @@ class _TimedPypiUpstream(PypiUpstream):
         etag: str | None,
         timeout: float,
         auth: UpstreamCredentials | None = None,
+        proxy: ProxyAddress | None = None,
     ) -> UpstreamPage:
         return await self._m.timed(
-            "pypi", "page", self._inner.fetch_page(url, etag=etag, timeout=timeout, auth=auth)
+            "pypi",
+            "page",
+            self._inner.fetch_page(url, etag=etag, timeout=timeout, auth=auth, proxy=proxy),
         )
 
     def open_file(
-        self, url: str, *, timeout: float, auth: UpstreamCredentials | None = None
+        self,
+        url: str,
+        *,
+        timeout: float,
+        auth: UpstreamCredentials | None = None,
+        proxy: ProxyAddress | None = None,
     ) -> AbstractAsyncContextManager[UpstreamFile]:
         return self._m.timed_open(
-            "pypi", "file", self._inner.open_file(url, timeout=timeout, auth=auth)
+            "pypi", "file", self._inner.open_file(url, timeout=timeout, auth=auth, proxy=proxy)
         )
 
     async def fetch_small(
-        self, url: str, *, limit: int, timeout: float, auth: UpstreamCredentials | None = None
+        self,
+        url: str,
+        *,
+        limit: int,
+        timeout: float,
+        auth: UpstreamCredentials | None = None,
+        proxy: ProxyAddress | None = None,
     ) -> bytes:
         return await self._m.timed(
             "pypi",
             "metadata",
-            self._inner.fetch_small(url, limit=limit, timeout=timeout, auth=auth),
+            self._inner.fetch_small(url, limit=limit, timeout=timeout, auth=auth, proxy=proxy),
         )
 
     async def aclose(self) -> None:

@@ -20,6 +20,7 @@ from ..storage.packages import PackageStore
 from ..storage.permissions import PermissionStore
 from ..storage.records import RepositoryRecord
 from ..storage.sql.bundles import SqlBundleStore
+from ..storage.sql.cache import SqlCacheStore
 from ..storage.sql.database import Database
 from ..storage.sql.gc import SqlGcStore
 from ..storage.sql.packages import SqlPackageStore
@@ -29,8 +30,10 @@ from ..storage.sql.store import SqlDatabase
 from ..storage.sql.usage import SqlUsageStore
 from .activity import Activity
 from .audit import AuditLog
+from .blob_removal import BlobRemover
 from .bundles import BundleService
 from .bundles.signing import KeyRing
+from .cache_quota import CacheQuotas
 from .content import ContentStore
 from .dashboard import VaultDashboard
 from .egress import EgressPolicy
@@ -55,6 +58,7 @@ from .repositories import RepositoryService
 from .secrets import SecretBox
 from .streaming import ContentStream, StreamThrough
 from .throttle import AuthThrottle, ThrottleSettings
+from .upstream_proxy import proxy_validator, remote_proxy
 from .usage import UsageService
 from .xet.cas import XetCas
 from .xet.content import XetBlobStore
@@ -215,6 +219,7 @@ class Vault:
         self.repositories.add_config_validator(self.pypi.validate_config)
         self.egress = egress or EgressPolicy()
         self.repositories.add_config_validator(self.egress.validate_config)
+        self.repositories.add_config_validator(proxy_validator(self.egress))
         self.bundles = BundleService(
             meta=meta,
             packages=packages,
@@ -233,8 +238,11 @@ class Vault:
         # Queries over the metadata store's own database; closed with the vault (each holds it).
         database = _database_of(meta)
         usage_store, gc_store = SqlUsageStore(database), SqlGcStore(database)
-        stats_store = SqlStatsStore(database)
-        self._own_stores: list[SqlDatabase] = [usage_store, gc_store, stats_store]
+        stats_store, cache_store = SqlStatsStore(database), SqlCacheStore(database)
+        self._own_stores: list[SqlDatabase] = [usage_store, gc_store, stats_store, cache_store]
+        # remote-cache quotas: the mirror and the PyPI remotes report to it
+        self.cache = CacheQuotas(cache_store, BlobRemover(blobs), clock)
+        self.mirror.cache = self.pypi.remote.cache = self.cache
         if isinstance(permission_store, SqlDatabase):
             self._own_stores.append(permission_store)
         self.dashboard = VaultDashboard(
@@ -274,7 +282,8 @@ class Vault:
         endpoint = str(record.config.get("upstream") or "https://huggingface.co")
         token = self.secrets.reveal(str(record.config.get("upstream_token") or ""))
         timeout = record.config.get("timeout_seconds", self.options.upstream_timeout_seconds)
-        upstream = self._hub_upstreams(endpoint, token or None, float(timeout))
+        proxy = remote_proxy(record.config, self.secrets.reveal)  # its own proxy setting
+        upstream = self._hub_upstreams(endpoint, token or None, float(timeout), proxy)
         return self.metrics.hub_upstream(upstream) if self.options.metrics_enabled else upstream
 
     def _timed_pypi(self, upstream: PypiUpstream | None) -> PypiUpstream | None:
@@ -340,6 +349,7 @@ class Vault:
         self.close()
 
     def close(self) -> None:
+        self.cache.flush()  # the last reads' times
         for store in self._own_stores:
             store.close()
         self.pypi.close()

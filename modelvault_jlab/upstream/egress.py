@@ -146,9 +146,7 @@ def guarded_transport(
         keepalive_expiry=limits.keepalive_expiry,
         network_backend=_GuardedBackend(guard),
     )
-    if guard.proxies is None:
-        return transport
-    return RoutedTransport(
+    return RoutedTransport(  # a remote's own proxy setting may apply even without a server-wide one
         guard.proxies,
         transport,
         lambda route: proxy_pool(

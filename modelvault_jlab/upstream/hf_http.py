@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from ..core.hub.ports import HubUpstream, UpstreamBody
+from ..core.upstream_proxy import ProxyAddress
 from ..errors import (
     EntryNotFoundError,
     PermissionDeniedError,
@@ -28,6 +29,7 @@ from ..errors import (
 from .egress import EgressGuard, guarded_transport
 from .http_stream import HttpStreamer, StreamError
 from .log_filter import mask_client_logs
+from .proxy import PROXY_EXTENSION, ProxyRoute
 from .tls import SharedTrust
 
 _TYPE_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
@@ -51,8 +53,11 @@ class HfUpstream(HubUpstream):
         endpoint: str,
         token: str | None,
         timeout: float,
+        proxy: ProxyRoute | None = None,
     ) -> None:
         self._client = client
+        self._proxy = proxy
+        """The repository's own proxy: every request below goes through it."""
         self._streamer = streamer
         self.endpoint = endpoint.rstrip("/")
         self._token = token
@@ -106,7 +111,11 @@ class HfUpstream(HubUpstream):
     ) -> httpx.Response:
         try:
             response = await self._client.get(
-                url, params=params, headers=self._headers(), timeout=self._timeout
+                url,
+                params=params,
+                headers=self._headers(),
+                timeout=self._timeout,
+                extensions={PROXY_EXTENSION: self._proxy} if self._proxy else None,
             )
         except httpx.HTTPError as exc:
             raise self._failure(exc, during) from None
@@ -161,7 +170,9 @@ class HfUpstream(HubUpstream):
         # identity: the bytes hashed must be the file, not a compressed transfer of it
         headers = {**self._headers(), "Accept-Encoding": "identity"}
         try:
-            async with self._streamer.get(url, headers, timeout=self._timeout) as response:
+            async with self._streamer.get(
+                url, headers, timeout=self._timeout, proxy=self._proxy
+            ) as response:
                 self._raise_for(response.status, response.headers, during, commit)
                 length = response.headers.get("Content-Length")
 
@@ -197,7 +208,9 @@ class HfUpstreams:
         self._guard = guard or EgressGuard()
         self._streamer = HttpStreamer(trust=self._trust, guard=self._guard)
 
-    def __call__(self, endpoint: str, token: str | None, timeout: float) -> HfUpstream:
+    def __call__(
+        self, endpoint: str, token: str | None, timeout: float, proxy: ProxyAddress | None = None
+    ) -> HfUpstream:
         if self._client is None:
             # trust_env=False: the server account's proxies and .netrc never reach an upstream.
             self._client = httpx.AsyncClient(
@@ -209,7 +222,8 @@ class HfUpstreams:
                     limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
                 ),
             )
-        return HfUpstream(self._client, self._streamer, endpoint, token, timeout)
+        route = ProxyRoute.of(proxy) if proxy is not None else None
+        return HfUpstream(self._client, self._streamer, endpoint, token, timeout, route)
 
     async def aclose(self) -> None:
         self._streamer.close()

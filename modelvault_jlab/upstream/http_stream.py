@@ -35,6 +35,7 @@ from tornado.httputil import HTTPHeaders
 
 from ..core.urls import origin_of
 from .egress import EgressGuard
+from .proxy import ProxyRoute
 from .tls import SharedTrust
 
 MAX_REDIRECTS = 10
@@ -89,9 +90,12 @@ class _Transfer:
         piece_bytes: int,
         trust: Callable[[], ssl.SSLContext],
         guard: EgressGuard,
+        proxy: ProxyRoute | None = None,
     ) -> None:
         self._loop = loop
         self._guard = guard
+        self._proxy = proxy
+        """The remote's own proxy setting: every request of this transfer goes through it."""
         self._url = url
         self._headers = dict(headers)
         self._timeout = timeout
@@ -149,7 +153,9 @@ class _Transfer:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise StreamError(f"cannot fetch {parts.scheme or 'a relative'} URL")
         connection: http.client.HTTPConnection
-        proxy = self._guard.proxies.route(url) if self._guard.proxies is not None else None
+        proxy = self._proxy
+        if proxy is None and self._guard.proxies is not None:
+            proxy = self._guard.proxies.route(url)
         if proxy is not None:
             self._guard.check_name(parts.hostname)  # the proxy resolves the name
             connection = proxy.connection(
@@ -334,9 +340,15 @@ class HttpStreamer:
 
     @asynccontextmanager
     async def get(
-        self, url: str, headers: Mapping[str, str], *, timeout: float
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        timeout: float,
+        proxy: ProxyRoute | None = None,
     ) -> AsyncIterator[StreamedResponse]:
         """GET ``url``; ``timeout`` bounds the connect, the wait for headers and every stall.
+        ``proxy``: the remote's own proxy (else the server-wide choice for the URL).
 
         Raises:
             StreamError: connection, protocol or timeout failure, or too many redirects.
@@ -350,6 +362,7 @@ class HttpStreamer:
             piece_bytes=self._piece_bytes,
             trust=self._trust,
             guard=self._guard,
+            proxy=proxy,
         )
         self._live.add(transfer)
         thread = threading.Thread(

@@ -23,48 +23,24 @@ import socket
 import ssl
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
 
-
-class ProxyConfigError(ValueError):
-    """A proxy URL this server cannot use (named without credentials)."""
+from ..core.upstream_proxy import ProxyAddress, ProxyConfigError
 
 
-@dataclass(frozen=True)
-class ProxyRoute:
-    """One forward proxy (``http://`` only: TLS to the proxy itself is not supported)."""
-
-    host: str
-    port: int
-    username: str = field(default="", repr=False)
-    password: str = field(default="", repr=False)
+class ProxyRoute(ProxyAddress):
+    """One forward proxy (``http://`` only: TLS to the proxy itself is not supported), as the
+    outbound clients use it. Parsing and display are :class:`~..core.upstream_proxy.ProxyAddress`'s.
+    """
 
     @classmethod
-    def parse(cls, url: str) -> ProxyRoute:
-        parts = urlsplit(url if "://" in url else f"http://{url}")
-        display = f"{parts.scheme}://{parts.hostname or '?'}"
-        try:
-            port = parts.port or 80
-        except ValueError:
-            raise ProxyConfigError(f"proxy {display}: invalid port") from None
-        if parts.scheme != "http" or not parts.hostname:
-            raise ProxyConfigError(
-                f"proxy {display}: only http:// proxies are supported (https targets go through "
-                "a CONNECT tunnel, end-to-end TLS)"
-            )
-        return cls(
-            parts.hostname, port, unquote(parts.username or ""), unquote(parts.password or "")
-        )
-
-    @property
-    def display(self) -> str:
-        """The proxy's URL without credentials (for messages and logs)."""
-        return f"http://{self.host}:{self.port}"
+    def of(cls, address: ProxyAddress) -> ProxyRoute:
+        """The route through a remote repository's own proxy setting."""
+        return cls(address.host, address.port, address.username, address.password)
 
     def authorization(self) -> dict[str, str]:
         """The ``Proxy-Authorization`` header, if the URL carried credentials."""
@@ -142,12 +118,18 @@ class ProxyChooser:
         return shown
 
 
+PROXY_EXTENSION = "modelvault.proxy"
+"""httpx request extension: the :class:`ProxyRoute` of the remote repository sending it (its own
+``proxy`` setting), which wins over the server-wide choice."""
+
+
 class RoutedTransport(httpx.AsyncBaseTransport):
-    """Sends each request directly or through its proxy (one pool per proxy)."""
+    """Sends each request directly or through its proxy (one pool per proxy): the remote's own
+    (:data:`PROXY_EXTENSION`), else the server-wide one for its URL (``chooser``), else none."""
 
     def __init__(
         self,
-        chooser: ProxyChooser,
+        chooser: ProxyChooser | None,
         direct: httpx.AsyncBaseTransport,
         proxied: Callable[[ProxyRoute], httpx.AsyncBaseTransport],
         check_name: Callable[[str], None],
@@ -159,7 +141,9 @@ class RoutedTransport(httpx.AsyncBaseTransport):
         self._proxied: dict[ProxyRoute, httpx.AsyncBaseTransport] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        route = self._chooser.route(str(request.url))
+        route = request.extensions.get(PROXY_EXTENSION)
+        if not isinstance(route, ProxyRoute):
+            route = self._chooser.route(str(request.url)) if self._chooser is not None else None
         if route is None:
             return await self._direct.handle_async_request(request)
         try:
@@ -167,7 +151,7 @@ class RoutedTransport(httpx.AsyncBaseTransport):
         except OSError as exc:
             raise httpx.ConnectError(str(exc), request=request) from exc
         transport = self._proxied.get(route)
-        if transport is None:  # bounded: one per configured proxy
+        if transport is None:  # one per configured proxy (server-wide or a remote's setting)
             transport = self._proxied[route] = self._make(route)
         return await transport.handle_async_request(request)
 
@@ -195,4 +179,11 @@ def proxy_pool(
     return transport
 
 
-__all__ = ["ProxyChooser", "ProxyConfigError", "ProxyRoute", "RoutedTransport", "proxy_pool"]
+__all__ = [
+    "PROXY_EXTENSION",
+    "ProxyChooser",
+    "ProxyConfigError",
+    "ProxyRoute",
+    "RoutedTransport",
+    "proxy_pool",
+]

@@ -17,11 +17,13 @@ from contextlib import asynccontextmanager
 import httpx
 
 from ..core.pypi.ports import PypiUpstream, UpstreamCredentials, UpstreamFile, UpstreamPage
+from ..core.upstream_proxy import ProxyAddress
 from ..core.urls import safe_url
 from ..errors import UpstreamUnavailableError
 from .egress import EgressGuard, guarded_transport
 from .http_stream import HttpStreamer, StreamError
 from .log_filter import mask_client_logs
+from .proxy import PROXY_EXTENSION, ProxyRoute
 from .pypi_parse import parse_page
 from .tls import SharedTrust
 
@@ -110,6 +112,7 @@ class HttpxPypiUpstream(PypiUpstream):
         etag: str | None,
         timeout: float,
         auth: UpstreamCredentials | None = None,
+        proxy: ProxyAddress | None = None,
     ) -> UpstreamPage:
         # httpx drops Authorization on a redirect to another origin (not on http -> https).
         headers = {"Accept": PAGE_ACCEPT, **_authorization(url, auth)}
@@ -118,7 +121,11 @@ class HttpxPypiUpstream(PypiUpstream):
         client = self._http()
         try:
             async with client.stream(
-                "GET", url, headers=headers, timeout=httpx.Timeout(timeout)
+                "GET",
+                url,
+                headers=headers,
+                timeout=httpx.Timeout(timeout),
+                extensions={PROXY_EXTENSION: ProxyRoute.of(proxy)} if proxy else None,
             ) as response:
                 if response.status_code == 304:
                     return UpstreamPage(304, etag)
@@ -149,13 +156,19 @@ class HttpxPypiUpstream(PypiUpstream):
 
     @asynccontextmanager
     async def open_file(
-        self, url: str, *, timeout: float, auth: UpstreamCredentials | None = None
+        self,
+        url: str,
+        *,
+        timeout: float,
+        auth: UpstreamCredentials | None = None,
+        proxy: ProxyAddress | None = None,
     ) -> AsyncIterator[UpstreamFile]:
         # Files go through the streaming reader (large wheels); pages stay on httpx. The reader
         # drops Authorization on a redirect to another origin.
         headers = {"Accept-Encoding": "identity", **_authorization(url, auth)}
         try:
-            async with self._streamer.get(url, headers, timeout=timeout) as response:
+            route = ProxyRoute.of(proxy) if proxy is not None else None
+            async with self._streamer.get(url, headers, timeout=timeout, proxy=route) as response:
                 if response.status != 200:
                     raise _status_error(url, response.status, response.reason)
                 length = response.headers.get("Content-Length")
@@ -176,9 +189,15 @@ class HttpxPypiUpstream(PypiUpstream):
             raise _stream_failure(url, exc, timeout) from None
 
     async def fetch_small(
-        self, url: str, *, limit: int, timeout: float, auth: UpstreamCredentials | None = None
+        self,
+        url: str,
+        *,
+        limit: int,
+        timeout: float,
+        auth: UpstreamCredentials | None = None,
+        proxy: ProxyAddress | None = None,
     ) -> bytes:
-        async with self.open_file(url, timeout=timeout, auth=auth) as body:
+        async with self.open_file(url, timeout=timeout, auth=auth, proxy=proxy) as body:
             data = bytearray()
             async for chunk in body.chunks:
                 data += chunk

@@ -24,6 +24,7 @@ ERROR_STATUS: dict[type[BaseException], int] = {
     e.UpstreamError: 502,
     e.OfflineModeError: 503,
     e.StorageError: 500,
+    e.CacheQuotaError: 507,
 }
 
 HF_ERROR_CODES: dict[type[BaseException], str] = {

@@ -27,9 +27,11 @@ from ...errors import (
 from ...ids import CommitSha, RepoType, Sha256, is_commit_sha, is_sha256, validate_repo_path
 from ...storage.meta import MetadataStore
 from ...storage.records import BlobInfo, CommitRecord, FileEntry, HubRepoRecord, RepositoryRecord
+from ..cache_quota import QUOTA_SETTINGS, CacheAccounting
 from ..content import ContentStore
 from ..repositories import check_settings
 from ..streaming import Flight, StreamThrough
+from ..upstream_proxy import PROXY_SETTINGS
 from ..urls import userinfo_of
 from .ports import HubUpstream
 
@@ -47,6 +49,9 @@ UpstreamFactory = Callable[[RepositoryRecord], HubUpstream]
 
 
 class HubMirror:
+    cache: CacheAccounting = CacheAccounting()
+    """Cache quotas (``core/cache_quota.py``): told before a fetch and after a file is cached."""
+
     def __init__(
         self,
         meta: MetadataStore,
@@ -172,10 +177,13 @@ class HubMirror:
         info = self.stored_blob(entry)
         return None if info is None else info.sha256
 
-    async def _publish(self, flight: Flight, entry: FileEntry, expected: str | None) -> BlobInfo:
+    async def _publish(
+        self, flight: Flight, entry: FileEntry, expected: str | None, repository: str
+    ) -> BlobInfo:
         info = await flight.publish(self._content, expected, entry.size)
         if not entry.lfs:  # regular mirrored files are found again by their git oid
             self._meta.put_git_object(entry.git_oid, info.sha256)
+        self.cache.cached(repository, info)  # cache quotas: counted against the remote
         return info
 
     async def open_stream(
@@ -200,6 +208,7 @@ class HubMirror:
         async def fetch(flight: Flight) -> BlobInfo:
             # Regular files are checked against their git oid; LFS files against their sha256,
             # which the blob writer computes anyway.
+            await self.cache.admit(record, entry.size)  # cache quotas: evict to make room first
             git = None if entry.lfs else hashlib.sha1(usedforsecurity=False)
             if git is not None:
                 git.update(b"blob %d\0" % entry.size)
@@ -231,11 +240,11 @@ class HubMirror:
                 await admit(verified, flight.writer.open_partial)
             except PolicyError:
                 # ...a blocked file is kept (quarantined): a retry then gets the clear 403.
-                await self._publish(flight, entry, expected)
+                await self._publish(flight, entry, expected, record.key)
                 raise
             flight.release(verified)
             # ...and made durable afterwards, which no client waits for.
-            return await self._publish(flight, entry, expected)
+            return await self._publish(flight, entry, expected, record.key)
 
         async def admit_stored(info: BlobInfo) -> None:  # cached by another replica meanwhile
             await admit(info, lambda: self._content.blobs.open_reader(info.sha256))
@@ -261,6 +270,8 @@ _HF_CONFIG: dict[str, dict[str, type | tuple[type, ...]]] = {
         "revision_ttl_seconds": (int, float),
         "timeout_seconds": (int, float),
         "offline": bool,
+        **PROXY_SETTINGS,
+        **QUOTA_SETTINGS,
     },
     "hf-virtual": {"members": list},
 }

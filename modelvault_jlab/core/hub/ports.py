@@ -15,6 +15,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..upstream_proxy import ProxyAddress
+
 
 @dataclass(frozen=True)
 class UpstreamBody:
@@ -52,7 +54,11 @@ class HubUpstream(ABC):
 class HubUpstreams(Protocol):
     """Makes the :class:`HubUpstream` of each hf-remote repository."""
 
-    def __call__(self, endpoint: str, token: str | None, timeout: float) -> HubUpstream: ...
+    def __call__(
+        self, endpoint: str, token: str | None, timeout: float, proxy: ProxyAddress | None = None
+    ) -> HubUpstream:
+        """``proxy``: the repository's own forward proxy (``core/upstream_proxy.py``)."""
+        ...
 
     async def aclose(self) -> None: ...
 

@@ -254,6 +254,8 @@ class HubService:
         if resolved.source.kind == "hf-remote":
             self.observer.cache_lookup(resolved.source.key, sha is not None)
         if sha is not None:
+            if resolved.source.kind == "hf-remote" and self._mirror is not None:
+                self._mirror.cache.touched(resolved.source.key, sha)  # LRU of cache quotas
             return ContentStream(self._content.blobs, sha, None)
         assert self._mirror is not None
 

@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from ...storage.packages import RemoteLinkRecord
+from ..upstream_proxy import ProxyAddress
 from ..urls import origin_of
 
 
@@ -57,7 +58,8 @@ class UpstreamFile:
 
 class PypiUpstream(ABC):
     """Reads PEP 503/691 indexes. ``timeout`` is in seconds, per network operation; ``auth`` is
-    sent to URLs (and redirect targets) on its origin only."""
+    sent to URLs (and redirect targets) on its origin only; ``proxy`` (the repository's own
+    proxy setting) carries every request of the call."""
 
     @abstractmethod
     async def fetch_page(
@@ -67,6 +69,7 @@ class PypiUpstream(ABC):
         etag: str | None,
         timeout: float,
         auth: UpstreamCredentials | None = None,
+        proxy: ProxyAddress | None = None,
     ) -> UpstreamPage:
         """GET a project page (JSON preferred, HTML accepted), links resolved to absolute URLs.
 
@@ -76,7 +79,12 @@ class PypiUpstream(ABC):
 
     @abstractmethod
     def open_file(
-        self, url: str, *, timeout: float, auth: UpstreamCredentials | None = None
+        self,
+        url: str,
+        *,
+        timeout: float,
+        auth: UpstreamCredentials | None = None,
+        proxy: ProxyAddress | None = None,
     ) -> AbstractAsyncContextManager[UpstreamFile]:
         """Open a file download; iterating ``chunks`` raises UpstreamUnavailableError mid-way.
 
@@ -87,7 +95,13 @@ class PypiUpstream(ABC):
 
     @abstractmethod
     async def fetch_small(
-        self, url: str, *, limit: int, timeout: float, auth: UpstreamCredentials | None = None
+        self,
+        url: str,
+        *,
+        limit: int,
+        timeout: float,
+        auth: UpstreamCredentials | None = None,
+        proxy: ProxyAddress | None = None,
     ) -> bytes:
         """GET a small document (``.metadata``), refusing more than ``limit`` bytes.
 

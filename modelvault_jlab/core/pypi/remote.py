@@ -33,10 +33,12 @@ from ...errors import (
 from ...ids import Sha256
 from ...storage.packages import PackageFileRecord, PackageStore, RemoteLinkRecord, RemotePageRecord
 from ...storage.records import BlobInfo, RepositoryRecord
+from ..cache_quota import CacheAccounting
 from ..content import ContentStore
 from ..leases import optional
 from ..secrets import MASK
 from ..streaming import Flight, StreamThrough
+from ..upstream_proxy import ProxyAddress, remote_proxy
 from ..urls import userinfo_of, without_userinfo
 from .metadata import MAX_METADATA_BYTES, wheel_metadata
 from .models import DistFile, FileSource, ProjectPage
@@ -65,6 +67,8 @@ class RemoteConfig:
     timeout_seconds: float
     offline: bool
     credentials: UpstreamCredentials | None = None
+    proxy: ProxyAddress | None = None
+    """The repository's own forward proxy (core/upstream_proxy.py)."""
 
     @classmethod
     def of(
@@ -90,6 +94,7 @@ class RemoteConfig:
             negative_ttl_seconds=float(c.get("negative_ttl_seconds", options.negative_ttl_seconds)),
             timeout_seconds=float(c.get("timeout_seconds", options.upstream_timeout_seconds)),
             offline=bool(c.get("offline", False)) or options.offline,
+            proxy=remote_proxy(c, reveal),
         )
 
 
@@ -120,6 +125,9 @@ def credentials_out_of_url(config: dict[str, Any]) -> dict[str, Any]:
 
 class RemoteIndex:
     """Pages and files of pypi-remote repositories."""
+
+    cache: CacheAccounting = CacheAccounting()
+    """Cache quotas (``core/cache_quota.py``): told of hits, before a fetch and once cached."""
 
     def __init__(
         self,
@@ -219,7 +227,7 @@ class RemoteIndex:
         etag = cached.etag if cached is not None and cached.status == 200 else None
         try:
             fetched = await self._upstream.fetch_page(
-                url, etag=etag, timeout=cfg.timeout_seconds, auth=cfg.credentials
+                url, etag=etag, timeout=cfg.timeout_seconds, auth=cfg.credentials, proxy=cfg.proxy
             )
         except UpstreamError as exc:
             if cached is not None and cached.status == 200:
@@ -314,6 +322,7 @@ class RemoteIndex:
         if held is not None and held.sha256 == sha256:
             info = self._content.known(Sha256(sha256))
             if info is not None:
+                self.cache.touched(repo.key, sha256)
                 return FileSource(filename, sha256, info.size, blob=info, cache="hit")
         cfg = self.config(repo)
         if cfg.offline:
@@ -334,8 +343,12 @@ class RemoteIndex:
             raise UpstreamUnavailableError("No upstream client is configured on this server.")
 
         async def fetch(flight: Flight) -> BlobInfo:
+            await self.cache.admit(repo, link.size or 0)  # evict to make room first
             async with upstream.open_file(
-                without_userinfo(link.url), timeout=cfg.timeout_seconds, auth=cfg.credentials
+                without_userinfo(link.url),
+                timeout=cfg.timeout_seconds,
+                auth=cfg.credentials,
+                proxy=cfg.proxy,
             ) as body:
                 if link.size is not None and body.size is not None and body.size != link.size:
                     raise UpstreamUnavailableError(
@@ -409,6 +422,7 @@ class RemoteIndex:
                 origin="cache",
             )
         )
+        self.cache.cached(repository, info)
 
     async def metadata(self, repo: RepositoryRecord, sha256: str, filename: str) -> BlobInfo:
         """The PEP 658 metadata of a listed file: cached, or fetched and verified.
@@ -440,6 +454,7 @@ class RemoteIndex:
             limit=MAX_METADATA_BYTES,
             timeout=cfg.timeout_seconds,
             auth=cfg.credentials,
+            proxy=cfg.proxy,
         )
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected:

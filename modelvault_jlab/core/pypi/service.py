@@ -25,6 +25,7 @@ from ...storage.meta import RepositoryStore
 from ...storage.packages import PackageStore
 from ...storage.records import BlobInfo, RepositoryRecord
 from ..audit import AuditLog
+from ..cache_quota import QUOTA_SETTINGS
 from ..content import ContentStore
 from ..governance.gate import Gate
 from ..governance.subject import Subject
@@ -32,6 +33,7 @@ from ..identity import AccessPolicy, Action, Principal
 from ..observer import NO_OBSERVER, Observer
 from ..repositories import check_settings
 from ..streaming import StreamThrough
+from ..upstream_proxy import PROXY_SETTINGS
 from .local import LocalIndex, UploadSession
 from .models import DistFile, FileSource, ProjectPage
 from .names import parse_filename, validate_filename, validate_project_name
@@ -49,6 +51,8 @@ _CONFIG_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "negative_ttl_seconds": (int, float),
         "timeout_seconds": (int, float),
         "offline": bool,
+        **PROXY_SETTINGS,
+        **QUOTA_SETTINGS,
     },
     "pypi-virtual": {"members": list, "dependency_confusion_guard": bool},
 }

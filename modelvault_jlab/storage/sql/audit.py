@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from ..meta import AuditStore
@@ -11,6 +12,38 @@ from ..records import (
     AuditQuery,
 )
 from .store import SqlDatabase
+
+AUDIT_INSERT = (
+    "INSERT INTO audit_events(ts, actor, token_id, action, repository, subject, detail, "
+    "remote_addr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+"""One audit event; stores that audit many rows in their own transaction (blob removal) use it
+with ``executemany`` and :meth:`AuditStamp.row`."""
+
+
+@dataclass(frozen=True)
+class AuditStamp:
+    """Who acts and when, for audit rows written in a store's own transaction."""
+
+    ts: float
+    actor: str
+    token_id: str | None = None
+    remote_addr: str | None = None
+
+    def row(
+        self, action: str, repository: str | None, subject: str | None, detail: dict[str, Any]
+    ) -> tuple[Any, ...]:
+        """The parameters of :data:`AUDIT_INSERT`."""
+        return (
+            self.ts,
+            self.actor,
+            self.token_id,
+            action,
+            repository,
+            subject,
+            json.dumps(detail),
+            self.remote_addr,
+        )
 
 
 class SqlAuditStore(SqlDatabase, AuditStore):
@@ -27,8 +60,7 @@ class SqlAuditStore(SqlDatabase, AuditStore):
         remote_addr: str | None,
     ) -> int:
         row = self._tx_one(
-            "INSERT INTO audit_events(ts, actor, token_id, action, repository, subject, detail, "
-            "remote_addr) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            AUDIT_INSERT + " RETURNING id",
             (ts, actor, token_id, action, repository, subject, json.dumps(detail), remote_addr),
         )
         assert row is not None

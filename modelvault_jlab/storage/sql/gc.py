@@ -12,6 +12,9 @@ the grace period.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from .audit import AUDIT_INSERT, AuditStamp
 from .store import SqlDatabase
 
 _UNNEEDED = """
@@ -38,11 +41,25 @@ class SqlGcStore(SqlDatabase):
         rows = self._query(_CANDIDATES, (cutoff, after, limit))
         return [(str(r["sha256"]), int(r["size"])) for r in rows]
 
-    def forget(self, sha256: str, cutoff: float) -> bool:
-        """Unregister ``sha256`` if it is still unneeded and was not registered again since
-        ``cutoff``; True if it was (one statement: atomic against a concurrent registration)."""
+    def forget(
+        self, blobs: Sequence[tuple[str, int]], cutoff: float, stamp: AuditStamp
+    ) -> list[str]:
+        """Unregister each (sha256, size) that is still unneeded and was not registered again
+        since ``cutoff`` (one statement each: atomic against a concurrent registration), and
+        audit each as ``blob.collected``, all in one transaction; returns the unregistered."""
+        forgotten: list[str] = []
         with self._tx() as c:
-            return c.execute(_FORGET, (sha256, cutoff, sha256)).rowcount == 1
+            for sha, _ in blobs:
+                if c.execute(_FORGET, (sha, cutoff, sha)).rowcount == 1:
+                    forgotten.append(sha)
+            sizes = dict(blobs)
+            if not forgotten:
+                return forgotten
+            c.executemany(
+                AUDIT_INSERT,
+                [stamp.row("blob.collected", None, sha, {"size": sizes[sha]}) for sha in forgotten],
+            )
+        return forgotten
 
     def is_registered(self, sha256: str) -> bool:
         return self._one("SELECT 1 AS one FROM blobs WHERE sha256 = ?", (sha256,)) is not None

@@ -357,6 +357,42 @@ CREATE INDEX IF NOT EXISTS xet_file_repositories_by_sha256
     ON xet_file_repositories (sha256, repository);
 """,
     ),
+    Migration(
+        9,
+        "remote caches: the files each remote repository cached, their sizes and last access "
+        "(quotas, least-recently-used eviction); filled from what remotes cached before",
+        """
+CREATE TABLE IF NOT EXISTS cache_entries (
+    repository TEXT NOT NULL REFERENCES repositories(key) ON DELETE CASCADE,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    last_access REAL NOT NULL,
+    PRIMARY KEY (repository, sha256)
+);
+CREATE INDEX IF NOT EXISTS cache_entries_by_access ON cache_entries (repository, last_access);
+CREATE INDEX IF NOT EXISTS cache_entries_by_sha256 ON cache_entries (sha256);
+INSERT INTO cache_entries(repository, sha256, size, last_access)
+SELECT DISTINCT h.repository, b.sha256, b.size, b.created_at
+  FROM files f JOIN commits c ON c.pk = f.commit_pk JOIN hub_repos h ON h.id = c.hub_repo
+  JOIN repositories r ON r.key = h.repository
+  JOIN blobs b ON b.sha256 = f.sha256
+ WHERE r.kind = 'hf-remote' AND f.lfs = 1
+ON CONFLICT DO NOTHING;
+INSERT INTO cache_entries(repository, sha256, size, last_access)
+SELECT DISTINCT h.repository, b.sha256, b.size, b.created_at
+  FROM files f JOIN commits c ON c.pk = f.commit_pk JOIN hub_repos h ON h.id = c.hub_repo
+  JOIN repositories r ON r.key = h.repository
+  JOIN git_objects g ON g.git_oid = f.git_oid JOIN blobs b ON b.sha256 = g.sha256
+ WHERE r.kind = 'hf-remote' AND f.lfs = 0
+ON CONFLICT DO NOTHING;
+INSERT INTO cache_entries(repository, sha256, size, last_access)
+SELECT DISTINCT p.repository, b.sha256, b.size, b.created_at
+  FROM pypi_files p JOIN repositories r ON r.key = p.repository
+  JOIN blobs b ON b.sha256 = p.sha256
+ WHERE r.kind = 'pypi-remote'
+ON CONFLICT DO NOTHING;
+""",
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
