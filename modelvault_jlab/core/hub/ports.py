@@ -15,6 +15,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ...storage.ingest import ReadInto
+
 
 @dataclass(frozen=True)
 class UpstreamBody:
@@ -22,6 +24,9 @@ class UpstreamBody:
 
     size: int | None
     chunks: AsyncIterator[bytes]
+    into: ReadInto | None = None
+    """Read the body straight into a pipeline's buffers instead (see :meth:`.Flight.ingest`);
+    raises like ``chunks``. Consume the body one way only."""
 
 
 class HubUpstream(ABC):

@@ -344,9 +344,12 @@ class RemoteIndex:
                     )
                 flight.size = body.size if body.size is not None else link.size
                 flight.mark_started()
-                async for chunk in body.chunks:
-                    if chunk:
-                        await flight.write(chunk)
+                if body.into is not None:
+                    await flight.ingest(body.into)
+                else:
+                    async for chunk in body.chunks:
+                        if chunk:
+                            await flight.write(chunk)
             try:
                 info = await flight.publish(self._content, sha256, flight.size)
             except IntegrityError as exc:
