@@ -131,7 +131,7 @@ def make_wheel(path: Path, size: int) -> None:
                 f.write(block[: min(left, len(block))])
                 left -= len(block)
         info = f"{name}-1.0.dist-info"
-        z.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+        z.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\nLicense: MIT\n")
         z.writestr(
             f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
         )
@@ -400,6 +400,9 @@ def main() -> int:
                  "upload": bench.uploads}  # fmt: skip
         for name in args.only.split(","):
             steps[name]()
+    except BaseException:
+        print(bench.vault.log_tail(4000), file=sys.stderr)
+        raise
     finally:
         bench.stop()
         shutil.rmtree(tmp, ignore_errors=True)
