@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -329,9 +330,7 @@ class Bench:
 
 
 def table(r: dict[str, Any]) -> str:
-    def med(xs: list[float]) -> float:
-        xs = sorted(xs)
-        return xs[len(xs) // 2]
+    med = statistics.median
 
     rows = ["| figure | ratio (median) | target |", "| --- | --- | --- |"]
     hf = r.get("cold_hf", [])

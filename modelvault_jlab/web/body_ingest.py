@@ -3,7 +3,7 @@
 Tornado hands a streamed body to ``data_received`` in 64 KiB pieces, each read into a fresh
 buffer, copied into ``bytes`` and passed through a coroutine: about a quarter of an upload's
 server time went there. Here the connection's own stream reads the body with ``read_into``
-straight into the pipeline's reusable 4 MiB buffers (the kernel copies once, no object per piece),
+straight into the pipeline's reusable 1 MiB buffers (the kernel copies once, no object per piece),
 while sha256 and the file write run in the pipeline's threads.
 
 This runs in a handler's ``prepare`` (after the request is authorised, before Tornado reads the
@@ -52,7 +52,9 @@ async def read_body_into(request: HTTPServerRequest, writer: BlobWriter, length:
     remaining = length
     try:
         while remaining > 0:
-            buffer = pipeline.try_acquire() or await asyncio.to_thread(pipeline.acquire)
+            buffer = pipeline.try_acquire()
+            if buffer is None:  # every buffer is in flight: wait off the loop
+                buffer = await asyncio.to_thread(pipeline.acquire)
             view = buffer[: min(len(buffer), remaining)]
             try:
                 await stream.read_into(view)  # type: ignore[arg-type]  # any writable buffer

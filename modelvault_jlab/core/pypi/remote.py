@@ -36,7 +36,7 @@ from ...storage.records import BlobInfo, RepositoryRecord
 from ..content import ContentStore
 from ..leases import optional
 from ..secrets import MASK
-from ..streaming import Flight, StreamThrough
+from ..streaming import ContentStream, Flight, StreamThrough
 from ..urls import userinfo_of, without_userinfo
 from .metadata import MAX_METADATA_BYTES, wheel_metadata
 from .models import DistFile, FileSource, ProjectPage
@@ -383,7 +383,12 @@ class RemoteIndex:
             on_stored(info)
             return FileSource(filename, sha256, info.size, blob=info, cache="miss")
         return FileSource(
-            filename, sha256, flight.size, chunks=flight.read(0, None, 1 << 20), cache="miss"
+            filename,
+            sha256,
+            flight.size,
+            chunks=flight.read(0, None, 1 << 20),
+            stream=ContentStream(self._content.blobs, None, flight),
+            cache="miss",
         )
 
     def _record_cached(
