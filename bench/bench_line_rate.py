@@ -132,7 +132,9 @@ def make_wheel(path: Path, size: int) -> None:
                 f.write(block[: min(left, len(block))])
                 left -= len(block)
         info = f"{name}-1.0.dist-info"
-        z.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\nLicense: MIT\n")
+        z.writestr(
+            f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\nLicense: MIT\n"
+        )
         z.writestr(
             f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
         )
