@@ -36,7 +36,14 @@ class BlobWriter(ABC):
         self.expected_sha256 = expected_sha256
 
     def write(self, data: bytes | memoryview) -> None:
+        self.hash_piece(data)
+        self.store_piece(data)
+
+    # A pipeline (:mod:`.ingest`) runs the two halves of ``write`` in different threads, in order.
+    def hash_piece(self, data: bytes | memoryview) -> None:
         self._hash.update(data)
+
+    def store_piece(self, data: bytes | memoryview) -> None:
         self.bytes_written += len(data)
         self._write(data)
 

@@ -26,6 +26,7 @@ from ..errors import (
     UpstreamError,
     UpstreamUnavailableError,
 )
+from ..storage.ingest import PieceSink
 from .egress import EgressGuard, guarded_transport
 from .http_stream import HttpStreamer, StreamError
 from .log_filter import mask_client_logs
@@ -183,7 +184,15 @@ class HfUpstream(HubUpstream):
                     except StreamError as exc:
                         raise self._failure(exc, during) from None
 
-                yield UpstreamBody(int(length) if length and length.isdigit() else None, chunks())
+                async def into(sink: PieceSink) -> None:
+                    try:
+                        await response.into(sink)
+                    except StreamError as exc:
+                        raise self._failure(exc, during) from None
+
+                yield UpstreamBody(
+                    int(length) if length and length.isdigit() else None, chunks(), into
+                )
         except StreamError as exc:
             raise self._failure(exc, during) from None
 

@@ -34,6 +34,7 @@ from urllib.parse import urljoin, urlsplit
 from tornado.httputil import HTTPHeaders
 
 from ..core.urls import origin_of
+from ..storage.ingest import PieceSink, ReadInto
 from .egress import EgressGuard
 from .proxy import ProxyRoute
 from .tls import SharedTrust
@@ -67,6 +68,9 @@ class StreamedResponse:
     reason: str
     headers: Mapping[str, str]
     chunks: AsyncIterator[bytes]
+    into: ReadInto
+    """The other way to consume the body (use one of the two): the reading thread reads it
+    straight into the sink's buffers; returns once every byte was committed there."""
 
 
 _Head = tuple[str, int, str, HTTPHeaders]
@@ -110,6 +114,9 @@ class _Transfer:
         self._aborted = False
         self._connection: http.client.HTTPConnection | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._chosen = threading.Event()
+        """Set once the consumer picked ``take`` or ``into`` (or went away): then the body is read."""
+        self._sink: PieceSink | None = None
         self.head: asyncio.Future[_Head] = loop.create_future()
         self.ended: asyncio.Future[None] = loop.create_future()
         """Resolved once the thread has closed the connection and returned."""
@@ -119,7 +126,13 @@ class _Transfer:
     def run(self) -> None:
         try:
             response = self._follow_redirects()
-            self._read_body(response)
+            self._chosen.wait()
+            if self._aborted:
+                raise _AbortedError
+            if self._sink is not None:
+                self._read_into(response, self._sink)
+            else:
+                self._read_body(response)
         except _AbortedError:
             self._end_with(StreamError("transfer aborted"))
         except StreamError as exc:
@@ -232,6 +245,46 @@ class _Transfer:
             elif len(data) == piece:  # the upstream keeps up: read whole pieces
                 whole = True
 
+    def _read_into(self, response: http.client.HTTPResponse, sink: PieceSink) -> None:
+        """Like :meth:`_read_body`, but into the sink's reusable buffers: a fast upstream fills
+        whole buffers with ``readinto`` (no copy, no new object); a trickle is handed on as it
+        arrives (``read1``, copied: small and slow by definition)."""
+        piece, whole = _MIN_PIECE, False
+        while True:
+            buffer = sink.acquire()
+            started = time.monotonic()
+            try:
+                if whole:
+                    n = response.readinto(buffer[: min(piece, len(buffer))])
+                else:
+                    data = response.read1(min(piece, len(buffer)))
+                    n = len(data)
+                    buffer[:n] = data
+            except TimeoutError:
+                sink.commit(0)
+                raise StreamError(f"no data for {self._timeout:g}s", timed_out=True) from None
+            except BaseException:
+                sink.commit(0)
+                raise
+            sink.commit(n)
+            if not n:
+                if response.length:  # http.client ends a short fixed-length body silently
+                    raise StreamError(
+                        f"connection closed with {response.length} bytes of the body missing"
+                    )
+                return
+            if self._aborted:
+                raise _AbortedError
+            if time.monotonic() - started >= _SLOW_PIECE_SECONDS:
+                if piece > _MIN_PIECE:
+                    piece //= 2
+                else:
+                    whole = False
+            elif whole:
+                piece = min(piece * 2, len(buffer))
+            elif n == piece:
+                whole = True
+
     def _put(self, data: bytes) -> None:
         with self._lock:
             while self._queued >= self._limit and not self._aborted:
@@ -277,8 +330,29 @@ class _Transfer:
         if not self.head.done():
             self.head.set_exception(error)
 
+    async def into(self, sink: PieceSink) -> None:
+        """Have the reading thread read the whole body into ``sink``.
+
+        Raises:
+            StreamError: the transfer failed (what reached the sink is a prefix of the body).
+        """
+        with self._lock:
+            if self._chosen.is_set():
+                raise RuntimeError("the body is already being consumed")
+            self._sink = sink
+        self._chosen.set()
+        while True:
+            with self._lock:
+                if self._end is not None:
+                    if self._end[0] is not None:
+                        raise self._end[0]
+                    return
+                waiter = self._waiter = self._loop.create_future()
+            await waiter
+
     async def take(self, idle_timeout: float) -> bytes | None:
         """The next piece of the body; None at its end."""
+        self._chosen.set()
         while True:
             with self._lock:
                 if self._items:
@@ -301,6 +375,7 @@ class _Transfer:
         """Stop reading: a blocked read or wait in the thread ends and the socket is closed."""
         with self._lock:
             self._aborted = True
+            self._chosen.set()
             self._items.clear()
             self._queued = 0
             self._space.notify_all()
@@ -371,7 +446,9 @@ class HttpStreamer:
         thread.start()
         try:
             final_url, status, reason, parsed = await transfer.head
-            yield StreamedResponse(final_url, status, reason, parsed, self._body(transfer, timeout))
+            yield StreamedResponse(
+                final_url, status, reason, parsed, self._body(transfer, timeout), transfer.into
+            )
         finally:
             self._live.discard(transfer)
             transfer.abort()

@@ -20,6 +20,7 @@ from ..core.pypi.ports import PypiUpstream, UpstreamCredentials, UpstreamFile, U
 from ..core.upstream_proxy import ProxyAddress
 from ..core.urls import safe_url
 from ..errors import UpstreamUnavailableError
+from ..storage.ingest import PieceSink, ReadInto
 from .egress import EgressGuard, guarded_transport
 from .http_stream import HttpStreamer, StreamError
 from .log_filter import mask_client_logs
@@ -174,9 +175,23 @@ class HttpxPypiUpstream(PypiUpstream):
                 length = response.headers.get("Content-Length")
                 encoded = response.headers.get("Content-Encoding", "identity") != "identity"
                 size = int(length) if length and length.isdigit() and not encoded else None
-                yield UpstreamFile(size, self._chunks(response.chunks, url, timeout))
+                yield UpstreamFile(
+                    size,
+                    self._chunks(response.chunks, url, timeout),
+                    self._into(response.into, url, timeout),
+                )
         except StreamError as exc:
             raise _stream_failure(url, exc, timeout) from None
+
+    @staticmethod
+    def _into(into: ReadInto, url: str, timeout: float) -> ReadInto:
+        async def read(sink: PieceSink) -> None:
+            try:
+                await into(sink)
+            except StreamError as exc:
+                raise _stream_failure(url, exc, timeout) from None
+
+        return read
 
     @staticmethod
     async def _chunks(

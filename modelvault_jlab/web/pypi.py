@@ -154,6 +154,9 @@ class FileHandler(PypiHandler):
         if source.chunks is not None:
             if source.size is not None:
                 self.set_header("Content-Length", str(source.size))
+                if source.stream is not None:  # by sendfile from the growing file when it can
+                    await self.send_content(source.stream, 0, source.size)
+                    return
             await self.send_chunks(source.chunks)
             return
         # A cached file the gate admitted (open_file judged it) may come from the object store;

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from ...errors import AuthenticationError, BlobNotFoundError, InvalidInputError, NotFoundError
 from ...ids import Sha256, validate_sha256
+from ...storage.ingest import IngestPipeline
 from ...storage.meta import MetadataStore
 from ...storage.records import BlobInfo
 from ..audit import AuditLog
@@ -238,11 +239,16 @@ class LfsService:
             part_shas.append(sha)
         writer = self._content.writer(grant.oid)
         with writer:
-            for sha in part_shas:
-                for chunk in self._content.blobs.iter_range(
-                    sha, 0, self._content.blobs.size(sha), 4 << 20
-                ):
-                    writer.write(chunk)
+            # Read, hashed and written in a pipeline (the three overlap).
+            pipeline = IngestPipeline(writer)
+            try:
+                for sha in part_shas:
+                    with self._content.blobs.open_reader(sha) as reader:
+                        pipeline.feed_from(reader)
+                pipeline.finish()
+            except BaseException:
+                pipeline.abort(wait=10.0)  # before the writer is aborted
+                raise
             info = self._content.finish(writer, grant.oid, grant.size)
         for sha in set(part_shas):
             # A part is garbage once assembled, unless its bytes are also a real, registered blob.

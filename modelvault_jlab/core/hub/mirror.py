@@ -219,10 +219,13 @@ class HubMirror:
                         f"whose tree size is {entry.size}; nothing was cached."
                     )
                 flight.mark_started()
-                async for chunk in body.chunks:
-                    if git is not None:
-                        git.update(chunk)
-                    await flight.write(chunk)
+                if body.into is not None:
+                    await flight.ingest(body.into, () if git is None else (git,))
+                else:
+                    async for chunk in body.chunks:
+                        if git is not None:
+                            git.update(chunk)
+                        await flight.write(chunk)
             if flight.written != entry.size:
                 raise UpstreamUnavailableError(
                     f"Upstream {upstream.name} sent {flight.written} of {entry.size} bytes of "

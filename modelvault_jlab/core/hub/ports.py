@@ -15,6 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ...storage.ingest import ReadInto
 from ..upstream_proxy import ProxyAddress
 
 
@@ -24,6 +25,9 @@ class UpstreamBody:
 
     size: int | None
     chunks: AsyncIterator[bytes]
+    into: ReadInto | None = None
+    """Read the body straight into a pipeline's buffers instead (see :meth:`.Flight.ingest`);
+    raises like ``chunks``. Consume the body one way only."""
 
 
 class HubUpstream(ABC):

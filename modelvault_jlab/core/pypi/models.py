@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ...storage.records import BlobInfo
+from ..streaming import ContentStream
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ class FileSource:
     size: int | None
     blob: BlobInfo | None = None
     chunks: AsyncIterator[bytes] | None = None
+    stream: ContentStream | None = None
+    """With ``chunks``: the same bytes, for a sender that can hand a growing file to the kernel
+    (``sendfile``); use one of the two."""
     cache: CacheState = "local"
     notice: str | None = None
     extra: dict[str, str] = field(default_factory=dict)

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
+from ...storage.ingest import ReadInto
 from ...storage.packages import RemoteLinkRecord
 from ..upstream_proxy import ProxyAddress
 from ..urls import origin_of
@@ -54,6 +55,8 @@ class UpstreamFile:
 
     size: int | None
     chunks: AsyncIterator[bytes]
+    into: ReadInto | None = None
+    """Read the body straight into a pipeline's buffers instead (see :meth:`.Flight.ingest`)."""
 
 
 class PypiUpstream(ABC):

@@ -37,7 +37,7 @@ from ..cache_quota import CacheAccounting
 from ..content import ContentStore
 from ..leases import optional
 from ..secrets import MASK
-from ..streaming import Flight, StreamThrough
+from ..streaming import ContentStream, Flight, StreamThrough
 from ..upstream_proxy import ProxyAddress, remote_proxy
 from ..urls import userinfo_of, without_userinfo
 from .metadata import MAX_METADATA_BYTES, wheel_metadata
@@ -357,9 +357,12 @@ class RemoteIndex:
                     )
                 flight.size = body.size if body.size is not None else link.size
                 flight.mark_started()
-                async for chunk in body.chunks:
-                    if chunk:
-                        await flight.write(chunk)
+                if body.into is not None:
+                    await flight.ingest(body.into)
+                else:
+                    async for chunk in body.chunks:
+                        if chunk:
+                            await flight.write(chunk)
             try:
                 info = await flight.publish(self._content, sha256, flight.size)
             except IntegrityError as exc:
@@ -393,7 +396,12 @@ class RemoteIndex:
             on_stored(info)
             return FileSource(filename, sha256, info.size, blob=info, cache="miss")
         return FileSource(
-            filename, sha256, flight.size, chunks=flight.read(0, None, 1 << 20), cache="miss"
+            filename,
+            sha256,
+            flight.size,
+            chunks=flight.read(0, None, 1 << 20),
+            stream=ContentStream(self._content.blobs, None, flight),
+            cache="miss",
         )
 
     def _record_cached(

@@ -15,6 +15,7 @@ from ...errors import InvalidInputError
 from ...protocols import hf as wire
 from ...storage.blobs import BlobWriter
 from ..base import vault_auth
+from ..body_ingest import read_body_into
 from .base import HfHandler
 
 YIELD_EVERY = 4
@@ -95,6 +96,7 @@ class LfsObjectHandler(HfHandler):
 
     actions = {"PUT": None, "POST": None}  # the client sends no token: the URL's signature decides
     writer: BlobWriter | None = None
+    receiving = False
 
     async def prepare_request(self) -> None:
         repository, oid, size, part = (
@@ -136,6 +138,15 @@ class LfsObjectHandler(HfHandler):
         self.writer = self.vault.content.writer(
             self.grant.oid if self.part_number is None else None
         )
+        # Received, hashed and written in a pipeline; else through data_received below.
+        self.receiving = True
+        try:
+            await read_body_into(self.request, self.writer, expected)
+        except BaseException:
+            self.writer.abort()  # only now: the pipeline's threads are done with it
+            raise
+        finally:
+            self.receiving = False
 
     async def data_received(self, chunk: bytes) -> None:
         if self.writer is not None:
@@ -146,7 +157,7 @@ class LfsObjectHandler(HfHandler):
             self.completion += chunk  # the small JSON of a multipart completion
 
     def on_connection_close(self) -> None:
-        if self.writer is not None:
+        if self.writer is not None and not self.receiving:
             self.writer.abort()
 
     def on_finish(self) -> None:
@@ -159,7 +170,7 @@ class LfsObjectHandler(HfHandler):
         if self.part_number is not None:
             # Parts are plain (unregistered) blobs named by their sha256; the ETag binds it to
             # this upload.
-            part_info = self.writer.commit(None, self.expected_size)
+            part_info = await asyncio.to_thread(self.writer.commit, None, self.expected_size)
             self.set_header("ETag", f'"{self.vault.lfs.part_etag(self.grant, part_info.sha256)}"')
             self.finish()
             return
@@ -173,7 +184,7 @@ class LfsObjectHandler(HfHandler):
         self.finish()
 
     @vault_auth
-    def post(self, repository: str, oid: str, size: str, part: str | None = None) -> None:
+    async def post(self, repository: str, oid: str, size: str, part: str | None = None) -> None:
         """Multipart completion: ``{"oid", "parts": [{"partNumber", "etag"}]}``."""
         self.request.body = bytes(self.completion)
         body = self.json_body()
@@ -185,5 +196,6 @@ class LfsObjectHandler(HfHandler):
             for p in parts
             if isinstance(p, dict) and isinstance(p.get("partNumber"), int)
         ]
-        self.vault.lfs.complete_multipart(self.grant, pairs)
+        # Re-reads, hashes and writes the whole object: off the event loop.
+        await asyncio.to_thread(self.vault.lfs.complete_multipart, self.grant, pairs)
         self.write_json({"message": "completed"})
