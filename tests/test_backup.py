@@ -253,6 +253,15 @@ def test_incomplete_or_corrupt_backups_and_full_data_dirs_are_refused(
     code, _, err = mv("restore", str(corrupt), "--data-dir", str(tmp_path / "t1"))
     assert code == 2 and sha in err and "corrupt" in err
     assert not (tmp_path / "t1").exists() and not list(tmp_path.glob(".t1.restoring-*"))
+    # A manifest naming a file outside the backup's own layout: refused before anything is read.
+    planted = tmp_path / "planted"
+    shutil.copytree(dest, planted)
+    manifest = json.loads((planted / MANIFEST).read_text())
+    manifest["files"].append({"path": "bundle-keys/signing/../../x", "sha256": sha, "size": 1})
+    (planted / MANIFEST).write_text(json.dumps(manifest))
+    code, _, err = mv("restore", str(planted), "--data-dir", str(tmp_path / "t3"))
+    assert code == 2 and "not a valid" in err
+    assert not (tmp_path / "t3").exists()
     # Without its manifest (an interrupted backup): never restored.
     (corrupt / MANIFEST).unlink()
     code, _, err = mv("restore", str(corrupt), "--data-dir", str(tmp_path / "t2"))

@@ -60,7 +60,7 @@ _CHUNK = 1 << 20
 _MAX_MANIFEST_BYTES = 256 * 1024**2  # ~2.5 million blobs: bounded before parsing
 # Key files inside a backup: the secrets key, or one file two levels below bundle-keys/.
 _KEY_PATH = re.compile(
-    rf"^(?:{SECRETS_KEY}|{BUNDLE_KEYS}/(?:signing|trusted)/[A-Za-z0-9._-]{{1,128}})$"
+    rf"{SECRETS_KEY}|{BUNDLE_KEYS}/(?:signing|trusted)/[A-Za-z0-9_-][A-Za-z0-9._-]{{0,127}}"
 )
 
 
@@ -238,7 +238,7 @@ def _copy_keys(
             (dest / BUNDLE_KEYS / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
             for path in sorted(folder.iterdir()):
                 relative = f"{BUNDLE_KEYS}/{sub}/{path.name}"
-                if not path.is_file() or path.is_symlink() or not _KEY_PATH.match(relative):
+                if not path.is_file() or path.is_symlink() or not _KEY_PATH.fullmatch(relative):
                     continue  # a stray temp file (ACTIVE.<pid>) or something not ours
                 with path.open("rb") as f:
                     _copy_hashing(f, dest / relative)
@@ -281,7 +281,7 @@ def _read_manifest(src: Path) -> _Manifest:
         name, sha, size = entry.get("path"), entry.get("sha256"), entry.get("size")
         if not isinstance(name, str) or not isinstance(sha, str) or not isinstance(size, int):
             raise bad
-        if (name != DATABASE and not _KEY_PATH.match(name)) or not is_sha256(sha) or size < 0:
+        if (name != DATABASE and not _KEY_PATH.fullmatch(name)) or not is_sha256(sha) or size < 0:
             raise bad
         checked_files.append((name, sha, size))
     if [f[0] for f in checked_files].count(DATABASE) != 1 or len(

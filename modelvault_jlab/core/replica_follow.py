@@ -44,7 +44,7 @@ from .streaming import Admit, Fetch, Flight, Stored, adopt_stored
 
 POLL_SECONDS = 0.02
 """How often a follower looks at the partial file's length (a stat, no database call)."""
-_TEMP_NAME = re.compile(rf"^{re.escape(TEMP_PREFIX)}[0-9a-f]{{32}}$")
+_TEMP_NAME = re.compile(rf"{re.escape(TEMP_PREFIX)}[0-9a-f]{{32}}")
 
 
 class TransferBoard:
@@ -79,7 +79,7 @@ class TransferBoard:
             name = self._path(lease).read_text()
         except OSError:
             return None
-        if not _TEMP_NAME.match(name):  # only a temp file of this folder, never another path
+        if not _TEMP_NAME.fullmatch(name):  # only a temp file of this folder, never another path
             return None
         partial = self._tmp / name
         return partial if is_live(partial) else None
@@ -119,17 +119,20 @@ class ReplicaFollower:
         """Fetch; holding the lease, announce the partial file once the upstream answered
         (followers then start their responses too) and withdraw it at the end."""
         withdraw: list[Callable[[], None]] = []
+        ended = False
         writer = flight.writer
         if announce and isinstance(writer, FsBlobWriter):
 
             def on_started(started: asyncio.Future[None]) -> None:
-                if not started.cancelled() and started.exception() is None:
+                # Done-callbacks run a loop turn later: never announce a transfer that ended.
+                if not ended and not started.cancelled() and started.exception() is None:
                     withdraw.append(self._board.announce(lease, writer.partial_path))
 
             flight.started.add_done_callback(on_started)
         try:
             return await fetch(flight)
         finally:
+            ended = True
             for undo in withdraw:
                 undo()
 

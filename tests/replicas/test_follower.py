@@ -8,6 +8,7 @@ behind a proxy that sends half of each file and then stalls until the test relea
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from modelvault_jlab.core.replica_follow import TransferBoard
+from modelvault_jlab.storage.blobs_fs import FsBlobStore
+from modelvault_jlab.storage.tempfiles import create_locked
 from tests.faulty_upstream import FaultyProxy
 from tests.replicas.test_replicas import _remote, _seed_upstream, _upstream_gets
 from tests.servers import RunningServer, running, start_standalone
@@ -161,3 +165,27 @@ def test_a_holder_that_dies_cuts_its_followers_off_and_a_retry_fetches(
             retry = Client(survivor, follower.url, 1)
             pool.submit(retry.run).result(timeout=60)
         assert retry.error is None and retry.body == data
+
+
+def test_an_announcement_names_only_a_live_temp_file_of_its_own_folder(tmp_path: Path) -> None:
+    store = FsBlobStore(tmp_path / "blobs")
+    board = TransferBoard(store)
+    partial, fd = create_locked(store.tmp_dir)
+    withdraw = board.announce("fetch:abc", partial)
+    assert board.find("fetch:abc") == partial
+    assert board.find("fetch:other") is None
+    announcement = next((store.root / "transfers").iterdir())
+    for planted in (
+        "../../../etc/passwd",
+        f"{partial.name}/..",
+        f"{partial.name}\n",
+        "upload-x",
+        "",
+    ):
+        announcement.write_text(planted)
+        assert board.find("fetch:abc") is None, planted
+    announcement.write_text(partial.name)
+    os.close(fd)  # the writer is gone (killed): its file is no longer followed
+    assert board.find("fetch:abc") is None
+    withdraw()
+    assert not announcement.exists()
