@@ -265,8 +265,10 @@ def follower(tmp: Path, clients: int) -> dict[str, Any]:
             f"http://{HOST}:{r.port}/modelvault/hf/hub-remote/bench/big/resolve/main/"
             for r in replicas
         ]
-        # The model card, which the gate reads for the licence, is cached first.
-        httpx.get(urls[0] + "README.md", headers=headers, timeout=60).raise_for_status()
+        # The model card, which the gate reads for the licence, is cached first; reading it
+        # through each replica also warms the processes (a file is cold here, not a server).
+        for url in urls:
+            httpx.get(url + "README.md", headers=headers, timeout=60).raise_for_status()
         results: list[dict[str, Any]] = [{} for _ in range(clients)]
         gate = threading.Barrier(clients + 1)
 
