@@ -41,9 +41,13 @@ def register(subparsers: Any) -> None:
 def cmd_backup(args: argparse.Namespace) -> int:
     from ..bootstrap import open_blob_store
     from ..core.backup import backup
+    from ..errors import InvalidInputError
 
     settings = settings_from_args(args)
     root = Path(settings.data_dir)
+    if not settings.database_url and not Path(settings.database_target()).is_file():
+        # before the blob store is opened (it would create its folders in a mistyped data dir)
+        raise InvalidInputError(f"No vault at {root} (no metadata database there).")
     blobs = open_blob_store(settings, root)
     try:
         report = backup(

@@ -16,7 +16,9 @@ the lease ``fetch:<key>`` (:mod:`.leases`). A replica that finds it taken waits 
 publish the blob and then serves the stored copy, judged by the gate like a fresh transfer; if
 the holder dies, its lease expires and a waiting replica takes over. A follower that waited
 ``Leases.wait_seconds`` without a result fetches the file itself, because its client (whose read
-timeout is 10 s for huggingface_hub) receives nothing while it waits.
+timeout is 10 s for huggingface_hub) receives nothing while it waits. On a shared blob folder the
+waiting replica streams the holder's partial file instead (:mod:`.replica_follow`, through
+``StreamThrough.follower``).
 """
 
 from __future__ import annotations
