@@ -22,10 +22,14 @@ import pytest
 from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
 
 from modelvault_jlab.cli.main import main
-from modelvault_jlab.core.backup import MANIFEST, backup
+from modelvault_jlab.core.backup import MANIFEST, backup, restore
+from modelvault_jlab.core.content import ContentStore
+from modelvault_jlab.errors import StorageError
 from modelvault_jlab.storage.blobs_fs import FsBlobStore
+from modelvault_jlab.storage.sql.metadata import SqlMetadataStore
 from tests.bundles.conftest import APACHE_CARD
 from tests.servers import RunningServer, mint_token, running, start_standalone
+from tests.storage.blob_backends import BLOB_BACKENDS, open_blob_store
 
 BIG = 11 * 1024 * 1024  # an LFS file
 
@@ -267,3 +271,33 @@ def test_incomplete_or_corrupt_backups_and_full_data_dirs_are_refused(
     code, _, err = mv("restore", str(corrupt), "--data-dir", str(tmp_path / "t2"))
     assert code == 2 and "interrupted" in err
     assert not (tmp_path / "t2").exists()
+
+
+@pytest.mark.parametrize("kind", BLOB_BACKENDS)
+def test_blobs_are_copied_from_either_store_and_a_needed_lost_blob_fails_the_backup(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """No server: the core on a SQLite file and a folder or an S3 bucket (moto_server)."""
+    for store in open_blob_store(kind, request, tmp_path):
+        db = tmp_path / "meta.sqlite3"
+        meta = SqlMetadataStore(str(db))
+        content = ContentStore(store, meta)
+        kept = [content.put_bytes(b"kept %d" % i) for i in range(3)]
+        for info in kept:
+            meta.put_git_object(hashlib.sha1(info.sha256.encode()).hexdigest(), info.sha256)
+        lost = content.put_bytes(b"registered, unneeded, and gone")
+        store.delete(lost.sha256)  # as if collected while the backup ran
+        report = backup(str(db), store, tmp_path / "b", bundle_key_dir=None, secrets_key_file=None)
+        assert (report.blobs, report.unregistered) == (3, 1)
+        restored = restore(tmp_path / "b", tmp_path / "r")
+        assert restored.blobs == 3
+        folder = FsBlobStore(tmp_path / "r" / "blobs")
+        for i, info in enumerate(kept):
+            with folder.open_reader(info.sha256) as f:
+                assert f.read() == b"kept %d" % i
+        # A blob the snapshot needs (a mirrored file's content) lost from the store: refused.
+        store.delete(kept[0].sha256)
+        with pytest.raises(StorageError, match="needed by the snapshot"):
+            backup(str(db), store, tmp_path / "b2", bundle_key_dir=None, secrets_key_file=None)
+        assert not (tmp_path / "b2" / MANIFEST).exists()
+        meta.close()
