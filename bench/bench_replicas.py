@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -210,6 +211,136 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# ----------------------------------------------------------------------------------------------
+# Replica follower: cold downloads of one big file split over two replicas on one data dir
+# ----------------------------------------------------------------------------------------------
+CARD = b"---\nlicense: apache-2.0\n---\n# follower bench\n"
+
+
+def follower(tmp: Path, clients: int) -> dict[str, Any]:
+    """``clients`` concurrent cold downloads of one file of $MODELVAULT_BENCH_FOLLOWER_MIB MiB
+    (default 256) from an hf-remote, alternating between two replicas on one data dir (SQLite +
+    blob folder); the upstream is a third vault. Upstream fetches come from the upstream's audit
+    log; each client measures its first byte and its whole download (and checks the sha256)."""
+    os.environ["HF_HUB_DISABLE_XET"] = "1"
+    from huggingface_hub import HfApi
+
+    from bench._common import MiB, make_file, sha256_of
+    from bench.bench_remote import upstream_downloads
+
+    size = int(os.environ.get("MODELVAULT_BENCH_FOLLOWER_MIB", "256")) * MiB
+    up = VaultServer(tmp / "up", tmp / "up.log")
+    replicas = [VaultServer(tmp / "vault", tmp / f"vault-{i}.log") for i in range(2)]
+    up_admin = up.cli("token", "create", "--scope", "admin", "--user", "bench")
+    up_read = up.cli("token", "create", "--scope", "read", "--user", "vault-mirror")
+    token = replicas[0].cli("token", "create", "--scope", "admin", "--name", "bench")
+    try:
+        up.start(up_admin)
+        for r in replicas:
+            r.start(token)
+        src = tmp / "model.safetensors"
+        make_file(src, size)
+        digest = sha256_of(src)
+        api = HfApi(endpoint=up.endpoint, token=up_admin)
+        api.create_repo("bench/big")
+        t0 = time.monotonic()
+        api.upload_file(path_or_fileobj=CARD, path_in_repo="README.md", repo_id="bench/big")
+        api.upload_file(path_or_fileobj=str(src), path_in_repo=src.name, repo_id="bench/big")
+        log(f"upstream holds {size / MiB:.0f} MiB ({time.monotonic() - t0:.1f} s to upload)")
+        src.unlink()
+        headers = {"Authorization": f"Bearer {token}"}
+        base = f"http://{HOST}:{replicas[0].port}/modelvault"
+        created = httpx.post(
+            f"{base}/api/repositories",
+            json={
+                "key": "hub-remote",
+                "kind": "hf-remote",
+                "config": {"upstream": up.endpoint, "upstream_token": up_read},
+            },
+            headers=headers,
+            timeout=30,
+        )
+        created.raise_for_status()
+        urls = [
+            f"http://{HOST}:{r.port}/modelvault/hf/hub-remote/bench/big/resolve/main/"
+            for r in replicas
+        ]
+        # The model card, which the gate reads for the licence, is cached first; reading it
+        # through each replica also warms the processes (a file is cold here, not a server).
+        for url in urls:
+            httpx.get(url + "README.md", headers=headers, timeout=60).raise_for_status()
+        results: list[dict[str, Any]] = [{} for _ in range(clients)]
+        gate = threading.Barrier(clients + 1)
+
+        def client(i: int) -> None:
+            h = hashlib.sha256()
+            got = 0
+            first = float("nan")
+            with httpx.Client(headers=headers, timeout=600) as c:
+                gate.wait()
+                t = time.monotonic()
+                with c.stream("GET", urls[i % 2] + "model.safetensors") as r:
+                    for chunk in r.iter_bytes(1 << 20):
+                        if got == 0:
+                            first = time.monotonic() - t
+                        got += len(chunk)
+                        h.update(chunk)
+                results[i] = {
+                    "replica": i % 2,
+                    "status": r.status_code,
+                    "first_byte_s": first,
+                    "total_s": time.monotonic() - t,
+                    "bytes": got,
+                    "ok": r.status_code == 200 and got == size and h.hexdigest() == digest,
+                }
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        for t in threads:
+            t.start()
+        gate.wait()
+        t0 = time.monotonic()
+        for t in threads:
+            t.join()
+        wall = time.monotonic() - t0
+        fetches = upstream_downloads(up, up_admin, "vault-mirror", "bench/big", "model.safetensors")
+    finally:
+        for r in replicas:
+            r.stop()
+        up.stop()
+    return {
+        "size_mib": size // MiB,
+        "clients": clients,
+        "upstream_fetches": fetches,
+        "max_first_byte_s": max(r["first_byte_s"] for r in results),
+        "median_first_byte_s": statistics.median(r["first_byte_s"] for r in results),
+        "max_total_s": max(r["total_s"] for r in results),
+        "wall_s": wall,
+        "all_ok": all(r["ok"] for r in results),
+        "clients_detail": results,
+    }
+
+
+def follower_report(result: dict[str, Any]) -> str:
+    lines = [
+        f"Replica follower: {result['clients']} cold downloads of one {result['size_mib']} MiB file, "
+        f"alternating over 2 replicas on one data dir; {os.cpu_count()} CPUs, load "
+        f"{os.getloadavg()[0]:.1f}",
+        "",
+        "| upstream fetches | first byte, max | first byte, median | slowest client | all "
+        "byte-identical |",
+        "|---|---|---|---|---|",
+        f"| {result['upstream_fetches']} | {result['max_first_byte_s']:.2f} s | "
+        f"{result['median_first_byte_s']:.2f} s | {result['max_total_s']:.1f} s | "
+        f"{'yes' if result['all_ok'] else 'NO'} |",
+        "",
+        "| client | replica | first byte | total |",
+        "|---|---|---|---|",
+    ]
+    for i, c in enumerate(result["clients_detail"]):
+        lines.append(f"| {i} | {c['replica']} | {c['first_byte_s']:.2f} s | {c['total_s']:.1f} s |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=8)
@@ -222,7 +353,24 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="4 workers, 4 s, 1 run")
     parser.add_argument("--tmp-parent", default="/var/tmp")
+    parser.add_argument(
+        "--follower",
+        action="store_true",
+        help="only the replica-follower figure: 8 cold downloads of one file over 2 replicas "
+        "(size: $MODELVAULT_BENCH_FOLLOWER_MIB, default 256)",
+    )
     args = parser.parse_args()
+    if args.follower:
+        tmp = Path(tempfile.mkdtemp(prefix="mv-bench-follower-", dir=args.tmp_parent))
+        try:
+            result = follower(tmp, 8)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        table = follower_report(result)
+        print()
+        print(table)
+        save_result("replicas-follower", result, table, result["size_mib"] < 1024)
+        return 0
     if args.quick:
         args.workers, args.seconds, args.reps = 4, 4.0, 1
     tmp = Path(tempfile.mkdtemp(prefix="mv-bench-replicas-", dir=args.tmp_parent))

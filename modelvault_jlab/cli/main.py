@@ -12,14 +12,14 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import VaultError
-from . import bundles, db, ops, permissions, repos, scan, serve, tokens
+from . import backup, bundles, db, ops, permissions, repos, scan, serve, tokens
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modelvault", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (serve, tokens, repos, db, scan, bundles, permissions, ops):
+    for group in (serve, tokens, repos, db, scan, bundles, permissions, ops, backup):
         group.register(sub)
     return parser
 

@@ -124,7 +124,9 @@ class Leases:
             return None
         return Lease(self, name)
 
-    def _turns(self, name: str, ready: Callable[[], T | None]) -> Generator[float, None, Turn[T]]:
+    def _turns(
+        self, name: str, ready: Callable[[], T | None], max_delay: float = 0.5
+    ) -> Generator[float, None, Turn[T]]:
         """The follow loop once, for both drivers: yields how long to sleep between looks."""
         began = time.monotonic()
         deadline = began + self.wait_seconds
@@ -160,12 +162,15 @@ class Leases:
                 return Turn()
             waited = True
             yield delay
-            delay = min(delay * 2, 0.5)
+            delay = min(delay * 2, max_delay)
 
-    async def follow(self, name: str, ready: Callable[[], T | None]) -> Turn[T]:
+    async def follow(
+        self, name: str, ready: Callable[[], T | None], max_delay: float = 0.5
+    ) -> Turn[T]:
         """Take the lease ``name`` or wait (asynchronously) for ``ready`` to return the result
-        its holder produces. ``ready`` must be quick (one or two lookups)."""
-        turns = self._turns(name, ready)
+        its holder produces. ``ready`` must be quick (one or two lookups). ``max_delay`` caps
+        the backoff between looks (a follower that can start streaming looks more often)."""
+        turns = self._turns(name, ready, max_delay)
         try:
             while True:
                 await asyncio.sleep(next(turns))

@@ -16,7 +16,9 @@ the lease ``fetch:<key>`` (:mod:`.leases`). A replica that finds it taken waits 
 publish the blob and then serves the stored copy, judged by the gate like a fresh transfer; if
 the holder dies, its lease expires and a waiting replica takes over. A follower that waited
 ``Leases.wait_seconds`` without a result fetches the file itself, because its client (whose read
-timeout is 10 s for huggingface_hub) receives nothing while it waits.
+timeout is 10 s for huggingface_hub) receives nothing while it waits. On a shared blob folder the
+waiting replica streams the holder's partial file instead (:mod:`.replica_follow`, through
+``StreamThrough.follower``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from ..errors import StorageError, UpstreamError, UpstreamUnavailableError, VaultError
 from ..ids import Sha256
@@ -65,6 +67,8 @@ class Flight:
         loop = asyncio.get_running_loop()
         self.started: asyncio.Future[None] = loop.create_future()
         self._progress = asyncio.Event()
+        self.follow_partial: Callable[[], BinaryIO] | None = None
+        """Set while another replica writes the bytes (:mod:`.replica_follow`): opens its file."""
 
     async def write(self, chunk: bytes) -> None:
         # Hashing and writing run in a worker thread (hashlib releases the GIL), so a cold
@@ -136,6 +140,11 @@ class Flight:
         self.size = self.written = info.size
         self.verified = info
         self.mark_started()
+        self._notify()
+
+    def advance(self, written: int) -> None:
+        """Another replica's partial file grew to ``written`` bytes (:mod:`.replica_follow`)."""
+        self.written = written
         self._notify()
 
     def _notify(self) -> None:
@@ -215,6 +224,8 @@ class Flight:
         """The partial file; once it has been published (renamed), the stored blob."""
         if self.adopted and self.verified is not None:
             return self._blobs.open_reader(self.verified.sha256)
+        if self.follow_partial is not None:
+            return self.follow_partial()
         try:
             return self.writer.open_partial()
         except FileNotFoundError:
@@ -230,12 +241,30 @@ Admit = Callable[[BlobInfo], Awaitable[None]]
 """The gate on a blob another replica stored; raises PolicyError to refuse it."""
 
 
+async def adopt_stored(flight: Flight, info: BlobInfo, admit: Admit | None) -> BlobInfo:
+    """Serve ``info``, which another replica stored, once the gate admitted it."""
+    if admit is not None:  # judged before any (further) byte, as a cached file would be
+        await admit(info)
+    flight.adopt(info)
+    return info
+
+
+class FollowerHook(Protocol):
+    """Fetch under the replica-wide lease, or follow the transfer of the replica holding it."""
+
+    async def fetch_once(
+        self, flight: Flight, fetch: Fetch, stored: Stored, admit: Admit | None
+    ) -> BlobInfo: ...
+
+
 class StreamThrough:
     """The flights in progress in this process, by content key."""
 
     def __init__(self, content: ContentStore, leases: Leases | None = None) -> None:
         self._content = content
         self._leases = leases
+        self.follower: FollowerHook | None = None
+        """Replaces the wait for another replica's transfer (:mod:`.replica_follow`)."""
         self._flights: dict[str, Flight] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.transfers_started = 0
@@ -310,12 +339,11 @@ class StreamThrough:
         """Fetch under the replica-wide lease, or serve what the replica holding it stores."""
         if self._leases is None or stored is None:
             return await fetch(flight)
+        if self.follower is not None:  # streams another replica's partial file (shared folder)
+            return await self.follower.fetch_once(flight, fetch, stored, admit)
         turn = await self._leases.follow(f"fetch:{flight.key}", stored)
         if turn.result is not None:
-            if admit is not None:  # judged before any byte, as a cached file would be
-                await admit(turn.result)
-            flight.adopt(turn.result)
-            return turn.result
+            return await adopt_stored(flight, turn.result, admit)
         with optional(turn.lease):  # renewed while the transfer runs
             return await fetch(flight)
 

@@ -14,6 +14,7 @@ from secrets import token_hex
 from ..errors import AuthenticationError, UpstreamUnavailableError
 from ..ids import Sha256
 from ..storage.blobs import BlobStore
+from ..storage.blobs_fs import FsBlobStore
 from ..storage.bundles import BundleStore
 from ..storage.meta import MetadataStore
 from ..storage.packages import PackageStore
@@ -54,6 +55,7 @@ from .metrics import VaultMetrics
 from .permissions import PermissionService
 from .pypi import PypiOptions, PypiService
 from .pypi.ports import PypiUpstream
+from .replica_follow import ReplicaFollower, TransferBoard
 from .repositories import RepositoryService
 from .secrets import SecretBox
 from .streaming import ContentStream, StreamThrough
@@ -145,6 +147,8 @@ class Vault:
             wait_seconds=self.options.replica_wait_seconds,
         )
         self.streams = StreamThrough(self.content, self.leases)
+        if isinstance(blobs, FsBlobStore):  # replicas on one blob folder stream each other's files
+            self.streams.follower = ReplicaFollower(self.leases, TransferBoard(blobs))
         self.activity = Activity(self.access, self.streams, clock)
         self._closing = asyncio.Event()  # ends run_background
         self.mirror = HubMirror(

@@ -51,6 +51,11 @@ class FsBlobWriter(BlobWriter):
             n = self._file.write(view)
             view = view[n or 0 :]
 
+    @property
+    def partial_path(self) -> Path:
+        """The temp file being written (other replicas on this folder read it while it grows)."""
+        return self._tmp_path
+
     def open_partial(self) -> BinaryIO:
         # The descriptor follows the inode through the rename at commit.
         return self._tmp_path.open("rb")
