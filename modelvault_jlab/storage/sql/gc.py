@@ -42,18 +42,19 @@ class SqlGcStore(SqlDatabase):
         return [(str(r["sha256"]), int(r["size"])) for r in rows]
 
     def forget(
-        self, blobs: Sequence[tuple[str, int]], cutoff: float, stamp: AuditStamp
+        self, blobs: Sequence[tuple[str, int]], cutoff: float, stamp: AuditStamp | None
     ) -> list[str]:
         """Unregister each (sha256, size) that is still unneeded and was not registered again
         since ``cutoff`` (one statement each: atomic against a concurrent registration), and
-        audit each as ``blob.collected``, all in one transaction; returns the unregistered."""
+        audit each as ``blob.collected`` (unless ``stamp`` is None: a backup's snapshot drops what it
+        does not need, which is no collection), all in one transaction; returns the unregistered."""
         forgotten: list[str] = []
         with self._tx() as c:
             for sha, _ in blobs:
                 if c.execute(_FORGET, (sha, cutoff, sha)).rowcount == 1:
                     forgotten.append(sha)
             sizes = dict(blobs)
-            if not forgotten:
+            if not forgotten or stamp is None:
                 return forgotten
             c.executemany(
                 AUDIT_INSERT,

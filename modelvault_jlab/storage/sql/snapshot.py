@@ -49,7 +49,7 @@ class SnapshotBlobs:
 
     def forget_unneeded(self, sha256: str) -> bool:
         """Unregister ``sha256`` if nothing in the snapshot needs it; False if something does."""
-        return self._gc.forget(sha256, float("inf"))
+        return bool(self._gc.forget([(sha256, 0)], float("inf"), None))
 
     def schema_version(self) -> int:
         rows = self._db.query("SELECT MAX(version) AS v FROM schema_migrations")
