@@ -158,3 +158,38 @@ class AuditQuery:
     subject_prefix: str | None = None
     before_id: int | None = None
     limit: int = 100
+
+
+@dataclass(frozen=True)
+class XetTermRecord:
+    xorb_hash: str
+    start: int
+    end: int
+    unpacked: int
+
+
+@dataclass(frozen=True)
+class XetFileRecord:
+    file_hash: str
+    sha256: Sha256
+    size: int
+    terms: tuple[XetTermRecord, ...]
+
+
+@dataclass(frozen=True)
+class XorbRecord:
+    xorb_hash: str
+    blob_sha256: Sha256
+    serialized_len: int
+    raw_len: int
+    n_chunks: int
+
+
+@dataclass(frozen=True)
+class XorbChunkRecord:
+    index: int
+    chunk_hash: str
+    raw_start: int
+    raw_len: int
+    ser_start: int
+    ser_end: int

@@ -1,0 +1,1 @@
+"""Xet storage: content-addressed chunks, xorbs and shards (hub-docs ``docs/xet``)."""
