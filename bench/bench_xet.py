@@ -41,9 +41,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-from prometheus_client.parser import text_string_to_metric_families
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import (
     MiB,
@@ -59,6 +56,7 @@ from bench._common import (
     sha256_of,
 )
 from tests.compat.hub_client import run_client
+from tests.xet.server_counters import blob_bytes, request_bytes
 
 SIZE_ENV = "MV_BENCH_XET_MIB"
 RSS_LIMIT = 64 * MiB
@@ -150,34 +148,6 @@ def pick_changed(n: int, seed: int) -> set[int]:
 
     rng = random.Random(seed)
     return set(rng.sample(range(n), max(1, round(n * CHANGED_FRACTION))))
-
-
-# ----------------------------------------------------------------------------------------------
-# Server-side counters
-# ----------------------------------------------------------------------------------------------
-def request_bytes(server: VaultServer, token: str) -> int:
-    """Sum of request bodies the server has received (its /metrics counter, all routes)."""
-    r = httpx.get(
-        f"http://127.0.0.1:{server.port}/metrics",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    r.raise_for_status()
-    total = 0.0
-    for family in text_string_to_metric_families(r.text):
-        if family.name == "modelvault_http_request_bytes":
-            total += sum(s.value for s in family.samples if s.name.endswith("_total"))
-    return int(total)
-
-
-def blob_bytes(data_dir: Path) -> int:
-    """Bytes in the blob store (temp files of uploads in progress excluded)."""
-    root = data_dir / "blobs"
-    return sum(
-        p.stat().st_size
-        for p in root.rglob("*")
-        if p.is_file() and "tmp" not in p.relative_to(root).parts
-    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -330,17 +300,25 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             ("fresh_client", v3, v2, 3, clients.fresh_home()),
         ):
             changed = write_safetensors(path, size, base, pick_changed(n_tensors, seed))
-            sent0, stored0 = request_bytes(server, token), blob_bytes(data_dir)
+            sent0, stored0 = (
+                request_bytes(f"http://127.0.0.1:{server.port}/", token),
+                blob_bytes(data_dir),
+            )
             t0 = time.perf_counter()
             clients.run(
-                UPLOAD, True, client_home, REPO_ID=REPO_DEDUP, SRC=str(path),
+                UPLOAD,
+                True,
+                client_home,
+                REPO_ID=REPO_DEDUP,
+                SRC=str(path),
                 DEST="model.safetensors",
-            )  # fmt: skip
+            )
             seconds = time.perf_counter() - t0
-            sent = request_bytes(server, token) - sent0
+            sent = request_bytes(f"http://127.0.0.1:{server.port}/", token) - sent0
             stored = blob_bytes(data_dir) - stored0
-            served = curl(f"{server.endpoint}/{REPO_DEDUP}/resolve/main/model.safetensors",
-                          token, str(sink))  # fmt: skip
+            served = curl(
+                f"{server.endpoint}/{REPO_DEDUP}/resolve/main/model.safetensors", token, str(sink)
+            )
             assert served["bytes"] == path.stat().st_size
             assert sha256_of(sink) == sha256_of(path), "the new version reads back wrong"
             sink.unlink()
