@@ -25,6 +25,9 @@ from .records import (
     ScanRecord,
     TokenRecord,
     WaiverRecord,
+    XetFileRecord,
+    XorbChunkRecord,
+    XorbRecord,
 )
 
 
@@ -284,8 +287,60 @@ class LeaseStore(ABC):
         """Give the lease up now; does nothing unless ``holder`` holds it."""
 
 
+class XetStore(ABC):
+    """Xet storage: verified xorbs (each a blob) with their chunks, and files stored as terms.
+
+    Hashes are Xet hash strings (``core.xet.hashing.hash_to_string``). Repositories recorded
+    here are where a xorb or a file was uploaded: dedup answers and commit trust are scoped by
+    them.
+    """
+
+    @abstractmethod
+    def put_xorb(
+        self, xorb: XorbRecord, chunks: Sequence[XorbChunkRecord], repository: str
+    ) -> bool:
+        """Record a verified xorb and its chunks (idempotent) and that it was uploaded into
+        ``repository``; True if this call inserted the xorb."""
+
+    @abstractmethod
+    def get_xorb(self, xorb_hash: str) -> XorbRecord | None: ...
+
+    @abstractmethod
+    def xorb_chunks(
+        self, xorb_hash: str, start: int = 0, end: int | None = None
+    ) -> list[XorbChunkRecord]:
+        """Chunks ``[start, end)`` of a xorb in order (``end=None``: to the last)."""
+
+    @abstractmethod
+    def put_xet_file(self, record: XetFileRecord, repository: str) -> None:
+        """Record a verified file (idempotent) and that it was uploaded into ``repository``."""
+
+    @abstractmethod
+    def xet_file(self, file_hash: str) -> XetFileRecord | None: ...
+
+    @abstractmethod
+    def xet_file_for_sha256(self, sha256: Sha256) -> XetFileRecord | None:
+        """A Xet file with this content (the first recorded, when chunked several ways)."""
+
+    @abstractmethod
+    def xet_file_uploaded_to(self, sha256: Sha256, repository: str) -> bool:
+        """Whether a Xet file with this content was uploaded into ``repository``."""
+
+    @abstractmethod
+    def dedup_chunk(self, chunk_hash: str, repositories: Sequence[str]) -> tuple[str, int] | None:
+        """A stored xorb uploaded into one of ``repositories`` holding this chunk: (xorb hash,
+        chunk index); ``None`` when there is none (or no repository is given)."""
+
+
 class MetadataStore(
-    SettingsStore, RepositoryStore, HubStore, GovernanceStore, TokenStore, AuditStore, LeaseStore
+    SettingsStore,
+    RepositoryStore,
+    HubStore,
+    GovernanceStore,
+    TokenStore,
+    AuditStore,
+    LeaseStore,
+    XetStore,
 ):
     """Every role, implemented by one backend over one database."""
 

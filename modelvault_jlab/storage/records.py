@@ -160,24 +160,11 @@ class AuditQuery:
     limit: int = 100
 
 
-@dataclass(frozen=True)
-class XetTermRecord:
-    xorb_hash: str
-    start: int
-    end: int
-    unpacked: int
-
-
-@dataclass(frozen=True)
-class XetFileRecord:
-    file_hash: str
-    sha256: Sha256
-    size: int
-    terms: tuple[XetTermRecord, ...]
-
-
+# -- Xet storage (core/xet/): xorbs are blobs, a Xet file is a list of terms over xorb chunks --
 @dataclass(frozen=True)
 class XorbRecord:
+    """A verified xorb: its merkle hash (string form) and the blob holding its serialized bytes."""
+
     xorb_hash: str
     blob_sha256: Sha256
     serialized_len: int
@@ -187,9 +174,32 @@ class XorbRecord:
 
 @dataclass(frozen=True)
 class XorbChunkRecord:
+    """Chunk ``index`` of a xorb: uncompressed ``[raw_start, raw_start+raw_len)`` and its
+    serialized header+payload ``[ser_start, ser_end)`` inside the xorb blob."""
+
     index: int
     chunk_hash: str
     raw_start: int
     raw_len: int
     ser_start: int
     ser_end: int
+
+
+@dataclass(frozen=True)
+class XetTermRecord:
+    """Chunks ``[start, end)`` of one xorb, ``unpacked`` bytes once decompressed."""
+
+    xorb_hash: str
+    start: int
+    end: int
+    unpacked: int
+
+
+@dataclass(frozen=True)
+class XetFileRecord:
+    """A file stored as Xet terms; ``sha256`` was recomputed from the reconstruction."""
+
+    file_hash: str
+    sha256: Sha256
+    size: int
+    terms: tuple[XetTermRecord, ...]

@@ -11,6 +11,8 @@ READ COMMITTED, where two replicas' transactions interleave), each safe on both 
 - ``next_pr_number``: one ``UPDATE … RETURNING`` increments and reads.
 - ``mirror_commit``: ``INSERT … ON CONFLICT DO NOTHING RETURNING`` decides who writes the files.
 - ``create_hub_repo``/``create_repository``: the unique key decides (``RepoExistsError``).
+- xorbs and Xet files: ``INSERT … ON CONFLICT DO NOTHING RETURNING`` decides who writes the
+  chunks (terms); see ``xet.py``.
 - settings, blobs, git objects, remote refs, scans, leases: single upserts; waivers, tokens and
   audit events: single inserts (``RETURNING`` the id) and guarded ``UPDATE … WHERE``.
 """
@@ -25,6 +27,7 @@ from .leases import SqlLeaseStore
 from .repositories import SqlRepositoryStore
 from .settings import SqlSettingsStore
 from .tokens import SqlTokenStore
+from .xet import SqlXetStore
 
 
 class SqlMetadataStore(
@@ -35,6 +38,7 @@ class SqlMetadataStore(
     SqlTokenStore,
     SqlAuditStore,
     SqlLeaseStore,
+    SqlXetStore,
     MetadataStore,
 ):
     """All the roles on one shared :class:`~.database.Database` (one connection pool)."""

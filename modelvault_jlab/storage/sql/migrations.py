@@ -299,6 +299,64 @@ CREATE INDEX IF NOT EXISTS waivers_by_sha256 ON waivers (sha256);
 CREATE INDEX IF NOT EXISTS blobs_by_created_at ON blobs (created_at);
 """,
     ),
+    Migration(
+        8,
+        "Xet storage: xorbs (each a blob) and their chunks, files stored as terms, uploaders",
+        """
+CREATE TABLE IF NOT EXISTS xet_xorbs (
+    xorb_hash TEXT PRIMARY KEY,
+    blob_sha256 TEXT NOT NULL,
+    serialized_len INTEGER NOT NULL,
+    raw_len INTEGER NOT NULL,
+    n_chunks INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS xet_xorbs_by_blob ON xet_xorbs (blob_sha256);
+CREATE TABLE IF NOT EXISTS xet_xorb_chunks (
+    xorb_hash TEXT NOT NULL REFERENCES xet_xorbs(xorb_hash) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    chunk_hash TEXT NOT NULL,
+    raw_start INTEGER NOT NULL,
+    raw_len INTEGER NOT NULL,
+    ser_start INTEGER NOT NULL,
+    ser_end INTEGER NOT NULL,
+    PRIMARY KEY (xorb_hash, idx)
+);
+CREATE INDEX IF NOT EXISTS xet_xorb_chunks_by_hash ON xet_xorb_chunks (chunk_hash);
+CREATE TABLE IF NOT EXISTS xet_xorb_repositories (
+    xorb_hash TEXT NOT NULL REFERENCES xet_xorbs(xorb_hash) ON DELETE CASCADE,
+    repository TEXT NOT NULL REFERENCES repositories(key) ON DELETE CASCADE,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (xorb_hash, repository)
+);
+CREATE TABLE IF NOT EXISTS xet_files (
+    file_hash TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS xet_files_by_sha256 ON xet_files (sha256, created_at);
+CREATE TABLE IF NOT EXISTS xet_file_terms (
+    file_hash TEXT NOT NULL REFERENCES xet_files(file_hash) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    xorb_hash TEXT NOT NULL,
+    chunk_start INTEGER NOT NULL,
+    chunk_end INTEGER NOT NULL,
+    unpacked INTEGER NOT NULL,
+    PRIMARY KEY (file_hash, idx)
+);
+CREATE INDEX IF NOT EXISTS xet_file_terms_by_xorb ON xet_file_terms (xorb_hash);
+CREATE TABLE IF NOT EXISTS xet_file_repositories (
+    file_hash TEXT NOT NULL REFERENCES xet_files(file_hash) ON DELETE CASCADE,
+    repository TEXT NOT NULL REFERENCES repositories(key) ON DELETE CASCADE,
+    sha256 TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (file_hash, repository)
+);
+CREATE INDEX IF NOT EXISTS xet_file_repositories_by_sha256
+    ON xet_file_repositories (sha256, repository);
+""",
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
