@@ -130,6 +130,18 @@ class VaultSettings(LoggingConfigurable):
         of a resumed one), not its end.""",
     ).tag(config=True)
 
+    xet_token_ttl_seconds = Int(
+        600,
+        help="""Lifetime of Xet CAS access tokens. Clients refresh them before they expire; a
+        short lifetime makes a revoked Hub token stop working at the next refresh.""",
+    ).tag(config=True)
+
+    xet_fetch_url_seconds = Int(
+        300,
+        help="""Lifetime of the signed xorb fetch URLs in Xet reconstructions (an expired URL
+        makes the client ask for a new reconstruction).""",
+    ).tag(config=True)
+
     default_hf_repository = Unicode(
         "models",
         help="""Key of an hf-local repository created at first start so that the vault is usable
@@ -397,4 +409,6 @@ class VaultSettings(LoggingConfigurable):
                 self.blob_redirect_expires_seconds if self.blob_download_redirect else 0
             ),
             metrics_enabled=self.metrics_enabled,
+            xet_token_ttl_seconds=self.xet_token_ttl_seconds,
+            xet_fetch_url_seconds=self.xet_fetch_url_seconds,
         )

@@ -29,6 +29,12 @@ class InvalidInputError(VaultError, ValueError):
     code = "InvalidInput"
 
 
+class RangeNotSatisfiableError(InvalidInputError):
+    """A byte range that lies outside the content (HTTP 416)."""
+
+    code = "RangeNotSatisfiable"
+
+
 class PayloadTooLargeError(InvalidInputError):
     """A request body, or one of its parts, is over the limit for its route."""
 

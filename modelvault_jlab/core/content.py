@@ -89,7 +89,8 @@ class ContentStore:
         """The writer's half of the race with garbage collection (``core/gc.py``): a blob
         registered (again) is checked to be there still; gone means the collector took it
         between the writer's store and its registration, and the write fails, to be retried."""
-        if not isinstance(self.blobs, FsBlobStore):  # the only store the collector supports
+        stored = getattr(self.blobs, "inner", self.blobs)  # under core.xet's XetBlobStore
+        if not isinstance(stored, FsBlobStore):  # the only store the collector supports
             return
         for info in infos:
             if not self.blobs.exists(info.sha256):

@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from secrets import token_hex
 
 from ..errors import AuthenticationError, UpstreamUnavailableError
 from ..ids import Sha256
@@ -55,6 +56,10 @@ from .secrets import SecretBox
 from .streaming import ContentStream, StreamThrough
 from .throttle import AuthThrottle, ThrottleSettings
 from .usage import UsageService
+from .xet.content import XetBlobStore
+from .xet.fetch import FetchSigner
+from .xet.read import XetReads
+from .xet.tokens import XetTokens
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +84,10 @@ class VaultOptions:
     background_interval_seconds: float = 300.0
     blob_redirect_seconds: int = 0
     """Lifetime of presigned URLs downloads are redirected to; 0: serve every download."""
+    xet_token_ttl_seconds: int = 600
+    """Lifetime of Xet CAS tokens (clients refresh them; short so revocation bites soon)."""
+    xet_fetch_url_seconds: int = 300
+    """Lifetime of signed xorb fetch URLs (an expired one makes the client re-query)."""
     metrics_enabled: bool = True
     """Services report to :attr:`Vault.metrics`; False leaves its registry empty."""
 
@@ -120,7 +129,10 @@ class Vault:
                 per_second=max(1e-3, self.options.auth_failures_per_second),
             ),
         )
-        self.content = ContentStore(blobs, meta, self.options.blob_redirect_seconds)
+        # Registered Xet files read as blobs (core/xet/content.py); writes go to ``blobs``.
+        self.content = ContentStore(
+            XetBlobStore(blobs, meta), meta, self.options.blob_redirect_seconds
+        )
         self.repositories = RepositoryService(meta, self.access, self.audit, self.secrets)
         self.leases = Leases(
             meta,
@@ -159,6 +171,23 @@ class Vault:
             part_size_bytes=self.options.lfs_part_size_bytes,
             max_object_bytes=self.options.lfs_max_object_bytes,
             clock=clock,
+        )
+        self.xet_tokens = XetTokens(
+            bytes.fromhex(meta.set_setting_if_absent("xet_token_key", token_hex(32))),
+            self.options.xet_token_ttl_seconds,
+            clock,
+        )
+        self.xet_reads = XetReads(
+            meta,
+            self.hub,
+            self.judge,
+            self.xet_tokens,
+            FetchSigner(
+                bytes.fromhex(meta.set_setting_if_absent("xet_fetch_key", token_hex(32))),
+                self.options.xet_fetch_url_seconds,
+                clock,
+            ),
+            self.content.blobs,
         )
         packages = packages or SqlPackageStore(":memory:")
         self.pypi = PypiService(

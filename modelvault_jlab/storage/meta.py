@@ -179,6 +179,13 @@ class HubStore(ABC):
     def has_folder(self, hub_repo: int, commit: CommitSha, folder: str) -> bool: ...
 
     @abstractmethod
+    def file_with_sha256(
+        self, hub_repo: int, commit: CommitSha, sha256: Sha256
+    ) -> FileEntry | None:
+        """A file of the commit whose content is ``sha256`` (the first by path), or None: whether
+        content is reachable from a commit, without listing its tree (Xet reconstructions)."""
+
+    @abstractmethod
     def count_files(self, hub_repo: int, commit: CommitSha) -> int: ...
 
     def register_blob(self, info: BlobInfo) -> None:

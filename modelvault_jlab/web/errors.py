@@ -11,6 +11,7 @@ T = TypeVar("T")
 ERROR_STATUS: dict[type[BaseException], int] = {
     e.InvalidInputError: 400,
     e.PayloadTooLargeError: 413,
+    e.RangeNotSatisfiableError: 416,
     e.AuthenticationError: 401,
     e.PermissionDeniedError: 403,
     e.TooManyRequestsError: 429,

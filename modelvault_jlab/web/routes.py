@@ -30,6 +30,7 @@ from .api import permissions as permissions_api
 from .api import usage as usage_api
 from .api.base import ApiHandler
 from .hf import account, commits, compat, lfs, refs, repos, resolve, tree
+from .xet import read as xet_read
 
 _KEY = r"([a-z0-9][a-z0-9._-]{0,62})"
 _SEG = r"([^/]+)"
@@ -59,6 +60,9 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (rf"{REPO_API}/tag/{_SEG}", refs.TagHandler),
     (rf"{REPO_API}/settings", repos.RepoSettingsHandler),
     (rf"{REPO_API}/discussions(?:/(\d+))?", compat.DiscussionsHandler),
+    (rf"{REPO_API}/xet-read-token/{_SEG}", xet_read.ReadTokenHandler),
+    (rf"{HF}/cas/v([12])/reconstructions/([0-9a-f]{{64}})", xet_read.ReconstructionHandler),
+    (rf"{HF}/cas/fetch/([0-9a-f]{{64}})", xet_read.FetchHandler),
     (rf"{REPO_API}/xet-(?:read|write)-token(?:/.*)?", compat.XetTokenHandler),
     (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}\.git/info/lfs/objects/batch", lfs.LfsBatchHandler),
     (rf"{HF}/{_PREFIX}{_SEG}/{_SEG}\.git/info/lfs/objects/verify", lfs.LfsVerifyHandler),

@@ -99,6 +99,13 @@ class Judge:
         judged = await self.file_content(subject, entry, sha, scan=True)
         return self._gate.enforce(who, subject, entry.path, decision.merge(judged.decision))
 
+    async def admit_repo(self, who: Principal, requested: str, resolved: Resolved) -> list[str]:
+        """The repo-level decision alone (a Xet read token): raise PolicyError when the whole
+        repo is blocked at this commit (audited), return warnings."""
+        subject = subject_of(requested, resolved)
+        decision = await self.repo_decision(subject, resolved)
+        return self._gate.enforce(who, subject, "", decision)
+
     async def repo(self, subject: Subject, resolved: Resolved) -> RepoJudgement:
         """Repo-level decision with the base models' licence decisions merged in."""
         judged = await self._cached("repo", subject, resolved, self._judge_repo)

@@ -340,6 +340,16 @@ class SqlHubStore(SqlDatabase, HubStore):
             is not None
         )
 
+    def file_with_sha256(
+        self, hub_repo: int, commit: CommitSha, sha256: Sha256
+    ) -> FileEntry | None:
+        row = self._one(
+            f"SELECT * FROM files WHERE commit_pk = {self._PK} "  # noqa: S608
+            "AND sha256 = ? ORDER BY path LIMIT 1",
+            (hub_repo, commit, sha256),
+        )
+        return None if row is None else self._file(row)
+
     def count_files(self, hub_repo: int, commit: CommitSha) -> int:
         row = self._one(
             f"SELECT COUNT(*) AS n FROM files WHERE commit_pk = {self._PK}",  # noqa: S608

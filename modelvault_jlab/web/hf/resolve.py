@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 from ...protocols import hf as wire
 from ..base import vault_auth
+from ..xet.read import xet_headers
 from .base import HfHandler, header_text
 
 
@@ -44,10 +45,14 @@ class ResolveHandler(HfHandler):
         entry = download.entry
         size = entry.size
         etag = wire.etag_of(entry)
-        self.set_header(wire.HEADER_REPO_COMMIT, download.resolved.commit.sha)
+        commit_sha = download.resolved.commit.sha
+        self.set_header(wire.HEADER_REPO_COMMIT, commit_sha)
         self.set_header("ETag", f'"{etag}"')
         self.set_header(wire.HEADER_LINKED_ETAG, f'"{etag}"')
         self.set_header(wire.HEADER_LINKED_SIZE, str(size))
+        xet_hash = self.vault.xet_reads.xet_hash(entry.sha256) if entry.lfs else None
+        if xet_hash is not None:  # admitted above: offer the Xet download (web/xet/read.py)
+            xet_headers(self, repository, ref.repo_type, ref.repo_id, commit_sha, xet_hash)
         self.set_header("Content-Type", "application/octet-stream")
         filename = quote(download.filename)
         self.set_header(

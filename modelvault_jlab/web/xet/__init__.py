@@ -1,0 +1,1 @@
+"""Xet CAS routes (read: read.py, write: write.py)."""
