@@ -61,22 +61,22 @@ def chunk_hash(data: bytes | memoryview) -> bytes:
     return blake3(data, key=DATA_KEY).digest()
 
 
-def _last_word(h: bytes) -> int:
-    return int.from_bytes(h[24:32], "little")
+def _hash_strings(hashes: Sequence[bytes]) -> list[str]:
+    """:func:`hash_to_string` of many hashes at once (one struct round trip, not one per hash)."""
+    n = len(hashes)
+    words = struct.unpack(f"<{4 * n}Q", b"".join(hashes))
+    text = struct.pack(f">{4 * n}Q", *words).hex()
+    return [text[i : i + 64] for i in range(0, 64 * n, 64)]
 
 
-def _merge(nodes: Sequence[tuple[bytes, int]]) -> tuple[bytes, int]:
-    text = "".join(f"{hash_to_string(h)} : {size}\n" for h, size in nodes)
-    return blake3(text.encode("ascii"), key=INTERNAL_NODE_KEY).digest(), sum(s for _, s in nodes)
-
-
-def _next_cut(nodes: Sequence[tuple[bytes, int]], start: int) -> int:
-    n = len(nodes) - start
+def _next_cut(hashes: Sequence[bytes], start: int) -> int:
+    n = len(hashes) - start
     if n <= 2:
-        return len(nodes)
+        return len(hashes)
     end = min(_MAX_GROUP, n)
     for i in range(2, end):
-        if _last_word(nodes[start + i][0]) % _BRANCHING == 0:
+        # u64_le(hash[24:32]) % 4 depends only on its lowest byte
+        if hashes[start + i][24] % _BRANCHING == 0:
             return start + i + 1
     return start + end
 
@@ -85,16 +85,23 @@ def merkle_root(nodes: Sequence[tuple[bytes, int]]) -> bytes:
     """xet-core's aggregated node hash of ``(hash, size)`` pairs in order; ``[]`` -> zeros."""
     if not nodes:
         return ZERO_HASH
-    level = list(nodes)
-    while len(level) > 1:
-        merged: list[tuple[bytes, int]] = []
+    hashes = [h for h, _ in nodes]
+    sizes = [s for _, s in nodes]
+    if any(len(h) != 32 for h in hashes):
+        raise ValueError("a Xet hash is 32 bytes")
+    while len(hashes) > 1:
+        strings = _hash_strings(hashes)
+        next_hashes: list[bytes] = []
+        next_sizes: list[int] = []
         i = 0
-        while i < len(level):
-            cut = _next_cut(level, i)
-            merged.append(_merge(level[i:cut]))
+        while i < len(hashes):
+            cut = _next_cut(hashes, i)
+            text = "".join([f"{strings[j]} : {sizes[j]}\n" for j in range(i, cut)])
+            next_hashes.append(blake3(text.encode("ascii"), key=INTERNAL_NODE_KEY).digest())
+            next_sizes.append(sum(sizes[i:cut]))
             i = cut
-        level = merged
-    return level[0][0]
+        hashes, sizes = next_hashes, next_sizes
+    return hashes[0]
 
 
 def file_hash(chunks: Sequence[tuple[bytes, int]]) -> bytes:
