@@ -375,9 +375,8 @@ def test_kill_client_after_upload_before_commit_leaves_nothing(tmp_path: Path) -
 
 @pytest.mark.slow
 def test_kill_server_mid_xorb_upload_leaves_no_partial_blob(tmp_path: Path) -> None:
-    from modelvault_jlab.core.xet.xorb import build_xorb
-
     from modelvault_jlab.core.xet.hashing import hash_to_string
+    from modelvault_jlab.core.xet.xorb import build_xorb
 
     data_dir = tmp_path / "vault"
     server = start_standalone(data_dir)
