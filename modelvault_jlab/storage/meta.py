@@ -313,6 +313,10 @@ class XetStore(ABC):
     def get_xorb(self, xorb_hash: str) -> XorbRecord | None: ...
 
     @abstractmethod
+    def xorb_uploaded_to(self, xorb_hash: str, repository: str) -> bool:
+        """Whether the xorb's bytes were uploaded (and verified) into ``repository``."""
+
+    @abstractmethod
     def xorb_chunks(
         self, xorb_hash: str, start: int = 0, end: int | None = None
     ) -> list[XorbChunkRecord]:

@@ -63,10 +63,14 @@ def test_xorbs_chunks_and_dedup_scope(meta: SqlMetadataStore) -> None:
     # dedup answers only for xorbs uploaded into one of the given repositories
     assert meta.dedup_chunk(chunks[2].chunk_hash, ["models"]) == (record.xorb_hash, 2)
     assert meta.dedup_chunk(chunks[2].chunk_hash, ["other"]) is None
+    assert meta.xorb_uploaded_to(record.xorb_hash, "models")
+    assert not meta.xorb_uploaded_to(record.xorb_hash, "other")
     assert meta.dedup_chunk(chunks[2].chunk_hash, []) is None
     assert meta.dedup_chunk(_h(12345), ["models"]) is None
     assert meta.put_xorb(record, chunks, "other") is False  # a second uploader repository
     assert meta.dedup_chunk(chunks[0].chunk_hash, ["other"]) == (record.xorb_hash, 0)
+    assert meta.xorb_uploaded_to(record.xorb_hash, "other")
+    assert not meta.xorb_uploaded_to(_h(99), "other")
 
 
 def test_files_terms_and_uploader(meta: SqlMetadataStore) -> None:

@@ -34,6 +34,7 @@ from ...ids import (
 )
 from ...storage.meta import MetadataStore
 from ...storage.records import (
+    BlobInfo,
     CommitRecord,
     FileChange,
     FileEntry,
@@ -206,7 +207,7 @@ class HubWriter:
         if kind == "tag":
             raise InvalidRevisionError(f"Cannot commit to tag {name}: tags are immutable.")
         refuse_bundle_ref(name)
-        changes = [self._change(who, op) for op in operations]
+        changes = [self._change(who, op, ref.repository) for op in operations]
         # Without a parent the client asked for "on top of whatever the head is": a commit that
         # lost a race (another writer, maybe another replica) is re-applied on the new head, as
         # the Hub does. With a parent, or when opening a PR, the conflict is the caller's.
@@ -260,12 +261,15 @@ class HubWriter:
             raise RevisionNotFoundError(f"Invalid rev id: {rev} (no such branch in {ref.repo_id}).")
         return head_ref.commit
 
-    def _change(self, who: Principal, op: Operation) -> FileChange:
+    def _change(self, who: Principal, op: Operation, repository: str) -> FileChange:
         path = validate_repo_path(op.path.strip("/") if isinstance(op, DeletePath) else op.path)
         if isinstance(op, DeletePath):
             return FileChange("delete_folder" if op.folder else "delete_file", path)
         sha = validate_sha256(op.sha256)
         info = self._content.known(sha)
+        xet = None
+        if info is None and op.git_oid is None:  # no bytes of its own: maybe a Xet-stored file
+            info = xet = self._xet_file(who, sha, repository)
         # An inline file's bytes came with the commit; an LFS one is named by its sha256 only,
         # which grants nothing: the committer must be able to read a repository holding it
         # (answered exactly like a blob that is not stored, so nothing leaks).
@@ -280,12 +284,23 @@ class HubWriter:
             raise InvalidInputError(
                 f"File {path} states size {op.size}, but object {sha} has {info.size} bytes."
             )
-        if op.git_oid is None:  # named by sha256 only: an old blob garbage collection may take
+        if op.git_oid is None and xet is None:  # named by sha256 only: GC may take an old blob
             self._content.reuse(info)
         lfs = op.git_oid is None
         oid = lfs_pointer_oid(sha, info.size) if lfs else op.git_oid
         assert oid is not None
         return FileChange("put", path, FileEntry(path, sha, info.size, oid, lfs))
+
+    def _xet_file(self, who: Principal, sha: Sha256, repository: str) -> BlobInfo | None:
+        """A Xet-stored file (its sha256 proven from its bytes when its shard was accepted) may
+        be committed into ``repository`` when it was uploaded there under a write token, or
+        when the committer can read a repository holding it (the LFS rule)."""
+        record = self._meta.xet_file_for_sha256(sha)
+        if record is None:
+            return None
+        if self._meta.xet_file_uploaded_to(sha, repository) or self._holdings.reusable(who, sha):
+            return BlobInfo(sha, record.size)
+        return None
 
     def _open_pr(self, repo: HubRepoRecord, head: CommitSha) -> int:
         number = self._meta.next_pr_number(repo.id)

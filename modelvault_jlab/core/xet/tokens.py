@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Literal
 
 from ...errors import AuthenticationError, PermissionDeniedError
 from ...ids import REPO_TYPES, RepoType
+from ...storage.meta import SettingsStore
 
 Scope = Literal["read", "write"]
 DEFAULT_TTL_SECONDS = 600
@@ -147,3 +149,12 @@ def _grant(claims: str) -> XetGrant:
         exp,
         raw["who"],
     )
+
+
+def xet_tokens_for(
+    settings: SettingsStore, ttl_seconds: int, clock: Callable[[], float] = time.time
+) -> XetTokens:
+    """The vault's token service: its key is a setting made once (first writer wins), so every
+    replica sharing the metadata store verifies every other one's tokens."""
+    key = settings.set_setting_if_absent("xet_token_key", secrets.token_hex(32))
+    return XetTokens(bytes.fromhex(key), ttl_seconds, clock)

@@ -3,9 +3,11 @@
 A blob is *needed* while any of these names its sha256: a file of any commit (history included),
 a git object of a mirrored repository (the cache of hf-remote files), a package file or its core
 metadata (uploaded, or cached from a pypi-remote upstream), a bundle pin, a generic file of a
-bundle, or a waiver. Holdings (``repository_blobs``) and scan results are not needs. ``blobs.
-created_at`` is refreshed at every registration (a writer that found the blob already stored
-registers it again), so a blob being re-used is never older than the grace period.
+bundle, a waiver, a Xet xorb (its bytes) or a Xet file (a registered blob with no bytes of
+its own; collecting Xet storage is not implemented yet). Holdings (``repository_blobs``) and scan
+results are not needs. ``blobs.created_at`` is refreshed at every registration (a writer that
+found the blob already stored registers it again), so a blob being re-used is never older than
+the grace period.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ AND NOT EXISTS (SELECT 1 FROM pypi_files m WHERE m.metadata_sha256 = b.sha256)
 AND NOT EXISTS (SELECT 1 FROM bundle_pins bp WHERE bp.sha256 = b.sha256)
 AND NOT EXISTS (SELECT 1 FROM bundle_files bf WHERE bf.sha256 = b.sha256)
 AND NOT EXISTS (SELECT 1 FROM waivers w WHERE w.sha256 = b.sha256)
+AND NOT EXISTS (SELECT 1 FROM xet_xorbs x WHERE x.blob_sha256 = b.sha256)
+AND NOT EXISTS (SELECT 1 FROM xet_files xf WHERE xf.sha256 = b.sha256)
 """
 # Built from the constant fragments above only (no value is ever formatted into SQL).
 _SELECT = "SELECT b.sha256 AS sha256, b.size AS size FROM blobs b WHERE b.created_at < ? AND "

@@ -76,6 +76,13 @@ class SqlXetStore(SqlDatabase, XetStore):
             int(row["n_chunks"]),
         )
 
+    def xorb_uploaded_to(self, xorb_hash: str, repository: str) -> bool:
+        row = self._one(
+            "SELECT 1 AS one FROM xet_xorb_repositories WHERE xorb_hash = ? AND repository = ?",
+            (xorb_hash, repository),
+        )
+        return row is not None
+
     def xorb_chunks(
         self, xorb_hash: str, start: int = 0, end: int | None = None
     ) -> list[XorbChunkRecord]:
