@@ -32,10 +32,7 @@ class XetBlobStore(BlobStore):
     def __init__(self, inner: BlobStore, xet: XetStore) -> None:
         self.inner = inner
         self._xet = xet
-
-    @property  # type: ignore[override]
-    def reads_wait_on_network(self) -> bool:
-        return self.inner.reads_wait_on_network
+        self.reads_wait_on_network = inner.reads_wait_on_network
 
     def virtual(self, sha256: Sha256) -> XetFileRecord | None:
         """The Xet file whose content is ``sha256``, unless the real store holds the bytes."""

@@ -40,6 +40,16 @@ class ReadToken:
 
 
 @dataclass(frozen=True)
+class AdmittedFile:
+    """A Xet file the judge admitted for a grant, with what the audit needs."""
+
+    record: XetFileRecord
+    resolved: Resolved
+    entry: FileEntry
+    who: Principal
+
+
+@dataclass(frozen=True)
 class XorbSlice:
     """What a fetch URL may serve: ranges of the blob that stores a xorb."""
 
@@ -93,7 +103,7 @@ class XetReads:
         """Raises AuthenticationError (401): a forged, malformed or expired token."""
         return self._tokens.verify(token, "read")
 
-    async def admit_file(self, grant: XetGrant, file_hash: str) -> XetFileRecord:
+    async def admit_file(self, grant: XetGrant, file_hash: str) -> AdmittedFile:
         """The Xet file, if it is a file of the grant's commit and the judge admits it.
 
         Raises:
@@ -107,10 +117,9 @@ class XetReads:
                 f"Xet file {file_hash[:64]} is not a file of {grant.repo_id}@{grant.revision}."
             )
         record, resolved, entry = found
-        await self._judge.admit_content(
-            _reader(grant), grant.repository, resolved, entry, record.sha256
-        )
-        return record
+        who = _reader(grant)
+        await self._judge.admit_content(who, grant.repository, resolved, entry, record.sha256)
+        return AdmittedFile(record, resolved, entry, who)
 
     async def _reachable(
         self, grant: XetGrant, file_hash: str
@@ -128,20 +137,26 @@ class XetReads:
 
     def reconstruction(
         self,
-        record: XetFileRecord,
+        admitted: AdmittedFile,
         start: int,
         end: int,
         version: Version,
         url_for: FetchUrlMaker,
     ) -> dict[str, Any]:
         """The reconstruction JSON of an admitted file's bytes ``[start, end)``, with fetch URLs
-        signed for exactly the ranges it needs.
+        signed for exactly the ranges it needs. A plan from byte 0 is audited as a download
+        (hf_xet asks for whole files from 0; range reads go through the resolve bridge).
 
         Raises:
             RangeNotSatisfiableError (416).
         """
+        record = admitted.record
         start, end = checked_range(record.size, start, end)
         p = plan(record, self._meta.xorb_chunks, start, end)
+        if start == 0:
+            resolved = admitted.resolved
+            cache = "hit" if resolved.source.kind == "hf-remote" else "local"  # held here
+            self._hub.record_download(admitted.who, resolved, admitted.entry, record.sha256, cache)
 
         def sign(xorb: str, ranges: Sequence[tuple[int, int]]) -> str:
             return url_for(xorb, self._signer.sign(xorb, ranges).query())
@@ -199,4 +214,4 @@ class XetReads:
         return None if record is None else record.file_hash
 
 
-__all__ = ["ReadToken", "XetReads", "XorbSlice"]
+__all__ = ["AdmittedFile", "ReadToken", "XetReads", "XorbSlice"]

@@ -77,7 +77,8 @@ class ReconstructionHandler(CasHandler):
         grant = reads.grant(self.xet_token())
         if grant.repository != repository:
             raise PermissionDeniedError("This Xet token was issued for another repository.")
-        record = await reads.admit_file(grant, file_hash)
+        admitted = await reads.admit_file(grant, file_hash)
+        record = admitted.record
         start, end = 0, record.size
         header = self.request.headers.get("Range")
         if header and record.size:
@@ -90,7 +91,7 @@ class ReconstructionHandler(CasHandler):
         fetch_base = f"{cas_url(self, repository)}/fetch"
         number: Version = 2 if version == "2" else 1
         body = reads.reconstruction(
-            record, start, end, number, lambda xorb, query: f"{fetch_base}/{xorb}?{query}"
+            admitted, start, end, number, lambda xorb, query: f"{fetch_base}/{xorb}?{query}"
         )
         self.set_header("Cache-Control", "no-store")  # URLs inside expire
         self.write_json(body)
