@@ -160,7 +160,8 @@ class XetDownloader:
             raise XetFetchError(f"{what}: HTTP {response.status_code}")
         return response
 
-    async def _plan(self, pointer: XetPointer) -> list[_Term]:
+    async def plan(self, pointer: XetPointer) -> list[_Term]:
+        """The file's terms and where to fetch them (read token, then the v2 reconstruction)."""
         token = (await self._get(pointer.token_url, self._hub_headers, "Xet read token")).json()
         if not isinstance(token, dict):
             raise XetFetchError("Xet read token: not a JSON object")
@@ -181,9 +182,8 @@ class XetDownloader:
             )
         return response.content
 
-    async def stream(self, pointer: XetPointer) -> AsyncIterator[bytes]:
+    async def stream(self, pointer: XetPointer, terms: list[_Term]) -> AsyncIterator[bytes]:
         """The file's bytes in order; raises XetFetchError if anything does not verify."""
-        terms = await self._plan(pointer)
         pieces = iter(
             (i, start, min(start + PIECE_BYTES - 1, t.end))
             for i, t in enumerate(terms)
