@@ -59,7 +59,7 @@ from .usage import UsageService
 from .xet.content import XetBlobStore
 from .xet.fetch import FetchSigner
 from .xet.read import XetReads
-from .xet.tokens import XetTokens
+from .xet.tokens import xet_tokens_for
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +172,7 @@ class Vault:
             max_object_bytes=self.options.lfs_max_object_bytes,
             clock=clock,
         )
-        self.xet_tokens = XetTokens(
-            bytes.fromhex(meta.set_setting_if_absent("xet_token_key", token_hex(32))),
-            self.options.xet_token_ttl_seconds,
-            clock,
-        )
+        self.xet_tokens = xet_tokens_for(meta, self.options.xet_token_ttl_seconds, clock)
         self.xet_reads = XetReads(
             meta,
             self.hub,

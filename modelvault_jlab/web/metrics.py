@@ -34,6 +34,7 @@ _MODULE_FAMILIES = {  # a module, or a package (web/hf/, web/api/) for every mod
     "openapi": "api",
     "metrics": "monitoring",
     "app": "unmatched",
+    "xet": "xet_cas",
 }
 _HF_WRITES = (
     "CreateRepoHandler",
@@ -54,6 +55,8 @@ _CLASS_FAMILIES = {
     ("pypi", "FileHandler"): "pypi_file",
     ("pypi", "MetadataHandler"): "pypi_file",
     ("pypi", "UploadHandler"): "pypi_upload",
+    ("xet.read", "ReconstructionHandler"): "xet_reconstruction",
+    ("xet.read", "FetchHandler"): "xet_fetch",
 }
 _PACKAGE = "modelvault_jlab.web."
 _families: dict[type, str | None] = {}

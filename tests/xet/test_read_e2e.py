@@ -15,7 +15,6 @@ import os
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -23,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from huggingface_hub import HfApi, hf_hub_download, snapshot_download
+from prometheus_client.parser import text_string_to_metric_families
 
 from modelvault_jlab.core.xet.fetch import FetchSigner
 from modelvault_jlab.core.xet.hashing import file_hash, hash_to_string
@@ -122,7 +122,11 @@ def _commit(server: RunningServer, repo_id: str, files: dict[str, tuple[str, str
 
 
 @pytest.fixture(scope="module")
-def xet(standalone_server: RunningServer) -> Iterator[XetRepo]:
+def xet(standalone_server: RunningServer) -> XetRepo:
+    return _xet_repos(standalone_server)
+
+
+def _xet_repos(standalone_server: RunningServer) -> XetRepo:
     tag = uuid.uuid4().hex[:8]
     repo_id, other_id = f"xet/read-{tag}", f"xet/other-{tag}"
     api = HfApi(endpoint=standalone_server.hf_endpoint(), token=standalone_server.admin_token)
@@ -138,7 +142,7 @@ def xet(standalone_server: RunningServer) -> Iterator[XetRepo]:
     files = {"good.bin": whole["good.bin"], "evil.pkl": registered["evil.pkl"]}
     commit = _commit(standalone_server, repo_id, files)
     _commit(standalone_server, other_id, {"first.bin": registered["first.bin"]})
-    yield XetRepo(
+    return XetRepo(
         standalone_server,
         repo_id,
         other_id,
@@ -196,6 +200,35 @@ def test_hf_hub_download_goes_through_xet(xet: XetRepo, tmp_path: Path) -> None:
     assert "/cas/v2/reconstructions/" in log
     assert "/cas/fetch/" in log
     assert re.search(r"GET /modelvault/hf/models/xet/read-\w+/resolve/", log) is None  # no bridge
+
+
+def test_under_jupyter_hf_hub_download_goes_through_xet(
+    jupyter_server: RunningServer, tmp_path: Path
+) -> None:
+    xet = _xet_repos(jupyter_server)
+    before = _answered(jupyter_server)
+    path = hf_hub_download(
+        xet.repo_id,
+        "good.bin",
+        endpoint=xet.endpoint,
+        token=xet.server.admin_token,
+        cache_dir=tmp_path / "cache",
+    )
+    assert Path(path).read_bytes() == xet.good
+    after = _answered(jupyter_server)  # Jupyter logs no requests: the metrics count them
+    assert after["xet_reconstruction", "200"] > before.get(("xet_reconstruction", "200"), 0)
+    assert after["xet_fetch", "206"] > before.get(("xet_fetch", "206"), 0)
+
+
+def _answered(server: RunningServer) -> dict[tuple[str, str], float]:
+    r = httpx.get(server.url + "modelvault/metrics", headers=server.headers())
+    assert r.status_code == 200, r.text
+    return {
+        (s.labels["family"], s.labels["status"]): s.value
+        for family in text_string_to_metric_families(r.text)
+        for s in family.samples
+        if s.name == "modelvault_http_requests_total"
+    }
 
 
 def test_snapshot_download_skips_blocked_files_xet_hash(xet: XetRepo, tmp_path: Path) -> None:

@@ -2,28 +2,23 @@
 reconstructing it from the stored xorbs, so every reader of blobs (the resolve bridge with
 Range, the scanner, bundles, mirrors) works for Xet files unchanged.
 
-A reader is seekable: a seek maps the offset to a term, then to a chunk of that term's xorb; one
-chunk (at most 128 KiB) is decompressed at a time, so memory stays bounded whatever the file size.
+Readers are :mod:`.assemble`'s: seekable (a seek maps the offset to a term, then to a chunk of
+that term's xorb), one chunk (at most 128 KiB) decompressed at a time, so memory stays bounded
+whatever the file size; ranges stream sequentially.
 Writers, deletion and presigned URLs go to the real store (a Xet file has no object to presign).
 """
 
 from __future__ import annotations
 
-import bisect
-import io
 from collections.abc import Generator, Sequence
 from typing import BinaryIO
 
-from ...errors import BlobNotFoundError, StorageError
+from ...errors import BlobNotFoundError
 from ...ids import Sha256
 from ...storage.blobs import BlobStore, BlobWriter
 from ...storage.meta import XetStore
-from ...storage.records import BlobInfo, XetFileRecord, XorbChunkRecord
-from .reconstruction import FileLayout, term_chunks
-from .xorb import decode_chunk
-
-READ_AHEAD_BYTES = 1 << 20
-"""Serialized bytes read from a xorb at once (consecutive chunks of a term are contiguous)."""
+from ...storage.records import BlobInfo, XetFileRecord
+from .assemble import iter_file, open_terms
 
 
 class XetBlobStore(BlobStore):
@@ -60,15 +55,24 @@ class XetBlobStore(BlobStore):
             record = self._xet.xet_file_for_sha256(sha256)
             if record is None:
                 raise
-            return XetFileReader(record, self._xet, self.inner)  # type: ignore[return-value]
+            return open_terms(self._xet, self.inner, record.terms)
 
     def iter_range(
         self, sha256: Sha256, start: int, end: int, chunk_size: int
     ) -> Generator[bytes, None, None]:
-        if self.virtual(sha256) is None:
+        record = self.virtual(sha256)
+        if record is None:
             yield from self.inner.iter_range(sha256, start, end, chunk_size)
-        else:
-            yield from super().iter_range(sha256, start, end, chunk_size)
+            return
+        # Sequential: decoded chunk by chunk (≤ 128 KiB), regrouped into ``chunk_size`` pieces.
+        buffer = bytearray()
+        for piece in iter_file(self._xet, self.inner, record.terms, start, end):
+            buffer += piece
+            if len(buffer) >= chunk_size:
+                yield bytes(buffer)
+                buffer.clear()
+        if buffer:
+            yield bytes(buffer)
 
     def presigned_url(self, sha256: Sha256, expires_seconds: int) -> str | None:
         if not self.inner.exists(sha256):
@@ -93,110 +97,3 @@ class XetBlobStore(BlobStore):
 
     def put_many(self, values: Sequence[bytes]) -> list[BlobInfo]:
         return self.inner.put_many(values)
-
-
-class XetFileReader(io.RawIOBase):
-    """A seekable reader of a Xet file's bytes, one decompressed chunk in memory at a time."""
-
-    def __init__(self, record: XetFileRecord, xet: XetStore, blobs: BlobStore) -> None:
-        super().__init__()
-        self._record = record
-        self._xet = xet
-        self._blobs = blobs
-        self._layout = FileLayout(record)
-        self._pos = 0
-        self._term = -1
-        self._rows: Sequence[XorbChunkRecord] = ()
-        self._row_starts: list[int] = []
-        self._chunk: tuple[str, int, bytes] | None = None  # (xorb, index, raw bytes)
-        self._xorb: tuple[str, BinaryIO, int] | None = None  # (xorb, reader, serialized length)
-        self._ahead: tuple[int, bytes] = (0, b"")  # serialized bytes read ahead, at offset
-
-    # -- io.RawIOBase --
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._record.size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
-        return self._pos
-
-    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
-        view = memoryview(buffer).cast("B")
-        filled = 0
-        while filled < len(view) and self._pos < self._record.size:
-            data, offset = self._chunk_at(self._pos)
-            n = min(len(view) - filled, len(data) - offset)
-            view[filled : filled + n] = data[offset : offset + n]
-            filled += n
-            self._pos += n
-        return filled
-
-    def close(self) -> None:
-        if self._xorb is not None:
-            self._xorb[1].close()
-            self._xorb = None
-        self._chunk = None
-        super().close()
-
-    # -- chunks --
-    def _chunk_at(self, pos: int) -> tuple[bytes, int]:
-        """The decompressed chunk holding file byte ``pos`` and ``pos``'s offset in it."""
-        term_index = self._layout.term_at(pos)
-        if term_index != self._term:
-            term = self._record.terms[term_index]
-            self._rows = term_chunks(self._xet.xorb_chunks, term)
-            base = self._rows[0].raw_start
-            self._row_starts = [r.raw_start - base for r in self._rows]
-            self._term = term_index
-        in_term = pos - self._layout.offsets[term_index]
-        row = self._rows[bisect.bisect_right(self._row_starts, in_term) - 1]
-        offset = in_term - (row.raw_start - self._rows[0].raw_start)
-        xorb = self._record.terms[term_index].xorb_hash
-        if self._chunk is None or self._chunk[:2] != (xorb, row.index):
-            raw = decode_chunk(self._serialized(xorb, row))
-            if len(raw) != row.raw_len:
-                raise StorageError(f"Xorb {xorb} chunk {row.index} has the wrong length.")
-            self._chunk = (xorb, row.index, raw)
-        return self._chunk[2], offset
-
-    def _serialized(self, xorb: str, row: XorbChunkRecord) -> bytes:
-        """Serialized bytes ``[ser_start, ser_end)`` of a chunk, read ahead up to 1 MiB."""
-        if self._xorb is None or self._xorb[0] != xorb:
-            record = self._xet.get_xorb(xorb)
-            if record is None:
-                raise StorageError(f"Xorb {xorb} of a registered Xet file is missing.")
-            if self._xorb is not None:
-                self._xorb[1].close()
-            self._xorb = (xorb, self._blobs.open_reader(record.blob_sha256), record.serialized_len)
-            self._ahead = (0, b"")
-        at, data = self._ahead
-        if not (at <= row.ser_start and row.ser_end <= at + len(data)):
-            length = max(row.ser_end - row.ser_start, READ_AHEAD_BYTES)
-            length = min(length, self._xorb[2] - row.ser_start)
-            reader = self._xorb[1]
-            reader.seek(row.ser_start)
-            data = _read_exactly(reader, length)
-            if len(data) < row.ser_end - row.ser_start:
-                raise StorageError(f"Xorb {xorb} is truncated in storage.")
-            self._ahead = at, data = row.ser_start, data
-        return data[row.ser_start - at : row.ser_end - at]
-
-
-def _read_exactly(reader: BinaryIO, length: int) -> bytes:
-    parts = []
-    while length > 0:
-        part = reader.read(length)
-        if not part:
-            break
-        parts.append(part)
-        length -= len(part)
-    return b"".join(parts)
