@@ -56,6 +56,7 @@ from .secrets import SecretBox
 from .streaming import ContentStream, StreamThrough
 from .throttle import AuthThrottle, ThrottleSettings
 from .usage import UsageService
+from .xet.cas import XetCas
 from .xet.content import XetBlobStore
 from .xet.fetch import FetchSigner
 from .xet.read import XetReads
@@ -184,6 +185,17 @@ class Vault:
                 clock,
             ),
             self.content.blobs,
+        )
+        # Xet storage (core/xet/): the token service both CAS sides use, and the write side.
+        self.xet = XetCas(
+            meta,
+            self.content,
+            self.hub,
+            self.gate,
+            self.holdings,
+            self.audit,
+            self.xet_tokens,
+            clock,
         )
         packages = packages or SqlPackageStore(":memory:")
         self.pypi = PypiService(

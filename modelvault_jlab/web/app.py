@@ -11,6 +11,7 @@ from .access_log import LogFunction, log_request
 from .base import WebContext, declares_body
 from .metrics import MetricsHandler, counting
 from .routes import route_table
+from .xet.write import TelemetryHandler
 
 
 @web.stream_request_body  # answer from the headers: never buffer a body sent to nowhere
@@ -43,6 +44,7 @@ def make_app(vault: Vault, context: WebContext, **settings: Any) -> web.Applicat
 
         handlers = hub_routes(base, context.hub_identity) + handlers
     handlers.append((base + "metrics/?$", MetricsHandler, kwargs))  # where Prometheus looks
+    handlers.append((r"/v1/telemetry/?$", TelemetryHandler, {}))  # hf_xet posts to the host root
     return web.Application(
         handlers,  # type: ignore[arg-type]
         default_handler_class=NotFoundHandler,

@@ -31,6 +31,7 @@ from .api import usage as usage_api
 from .api.base import ApiHandler
 from .hf import account, commits, compat, lfs, refs, repos, resolve, tree
 from .xet import read as xet_read
+from .xet import write as xet_write
 
 _KEY = r"([a-z0-9][a-z0-9._-]{0,62})"
 _SEG = r"([^/]+)"
@@ -42,6 +43,8 @@ PYPI = rf"modelvault/pypi/{_KEY}"
 BUNDLE = r"modelvault/api/bundles/([a-z0-9][a-z0-9._-]{0,63})/([A-Za-z0-9][A-Za-z0-9._-]{0,63})"
 
 ROUTES: list[tuple[str, type[RequestHandler]]] = [
+    # -- Xet: write token and CAS uploads (web/xet/; before compat's xet-token refusal) --
+    *xet_write.routes(HF, REPO_API, _SEG),
     # -- Hugging Face Hub --
     (rf"{HF}/api/repos/create", repos.CreateRepoHandler),
     (rf"{HF}/api/repos/delete", repos.DeleteRepoHandler),

@@ -35,6 +35,13 @@ SAMPLES: list[tuple[str, str]] = [
     ("PUT", "modelvault/hf/models/api/models/org/name/settings"),
     ("GET", "modelvault/hf/models/api/models/org/name/discussions"),
     ("GET", "modelvault/hf/models/api/models/org/name/xet-read-token/main"),
+    # Xet write side (web/xet/write.py): the CAS routes take a Xet token, refused alike
+    ("GET", "modelvault/hf/models/api/models/org/name/xet-write-token/main"),
+    ("POST", f"modelvault/hf/models/cas/v1/xorbs/default/{OID}"),
+    ("POST", f"modelvault/hf/models/cas/v1/xorb-grants/default/{OID}"),
+    ("POST", "modelvault/hf/models/cas/v1/shards"),
+    ("POST", "modelvault/hf/models/cas/v2/shards"),
+    ("GET", f"modelvault/hf/models/cas/v1/chunks/default-merkledb/{OID}"),
     ("POST", "modelvault/hf/models/org/name.git/info/lfs/objects/batch"),
     ("POST", "modelvault/hf/models/org/name.git/info/lfs/objects/verify"),
     ("PUT", f"modelvault/hf/models/lfs-objects/{OID}/10"),

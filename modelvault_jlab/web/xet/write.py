@@ -1,0 +1,218 @@
+"""The Xet write routes: ``xet-write-token``, xorb and shard uploads, dedup queries, telemetry."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, ClassVar
+
+from tornado import web
+
+from ...core.xet.cas import MAX_SHARD_BYTES
+from ...core.xet.tokens import Scope, XetGrant
+from ...core.xet.xorb import MAX_SERIALIZED_XORB_BYTES
+from ...errors import (
+    AuthenticationError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    StorageError,
+    VaultError,
+)
+from ...protocols import hf as wire
+from ..base import vault_auth
+from ..errors import public_message
+from ..hf.base import HfHandler
+
+log = logging.getLogger(__name__)
+
+XET_PREFIX = r"(?:default|default-merkledb)"
+XET_HASH = r"([0-9a-f]{64})"
+
+
+def cas_url(handler: HfHandler, repository: str) -> str:
+    """Where hf_xet finds the CAS of a repository: absolute, under its Hub endpoint."""
+    return f"{handler.endpoint(repository)}/cas"
+
+
+def send_token(handler: HfHandler, token: str, exp: int, url: str) -> None:
+    """A token answer in both forms clients read: the JSON body (hf_xet) and the headers
+    (huggingface_hub's first ``xet-read-token`` call)."""
+    handler.set_header("X-Xet-Cas-Url", url)
+    handler.set_header("X-Xet-Access-Token", token)
+    handler.set_header("X-Xet-Token-Expiration", str(exp))
+    handler.write_json({"accessToken": token, "exp": exp, "casUrl": url})
+
+
+class WriteTokenHandler(HfHandler):
+    """``GET /api/{type}s/{ns}/{name}/xet-write-token/{rev}[?create_pr=1]`` (Hub token)."""
+
+    actions = {"GET": "write"}
+
+    @vault_auth
+    def get(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
+        ref = self.hub_ref(repository, wire.TYPE_FROM_PLURAL[types], ns, name)
+        token, exp = self.vault.xet.write_token(
+            self.principal, ref, rev, create_pr=self.flag("create_pr")
+        )
+        send_token(self, token, exp, cas_url(self, repository))
+
+
+class CasHandler(HfHandler):
+    """A CAS route: the bearer is a Xet token for the repository in the path, with ``scope``."""
+
+    scope: ClassVar[Scope] = "read"
+    actions: ClassVar[dict[str, Any]] = {}  # the Xet token decides (see _authenticate)
+    grant: XetGrant
+
+    async def _authenticate(self) -> None:
+        header = self.request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        source = self.request.remote_ip or ""
+        self.vault.auth_throttle.check(source)
+        if scheme.lower() != "bearer" or not value.strip():
+            raise AuthenticationError("A Xet token is required (Authorization: Bearer).")
+        try:
+            grant = self.vault.xet_tokens.verify(value.strip(), self.scope)
+        except AuthenticationError as exc:
+            self.vault.auth_throttle.failed(source, exc.message)
+            raise
+        if grant.repository != self.path_args[0]:
+            raise PermissionDeniedError("This Xet token is for another repository.")
+        self.grant = grant
+
+
+class _BodyLimit(CasHandler):
+    """A CAS upload: the body is collected up to ``max_bytes`` (a declared or actual larger
+    body is refused with 413 before it is buffered)."""
+
+    max_bytes: ClassVar[int] = 0
+
+    async def prepare_request(self) -> None:
+        declared = self.request.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise PayloadTooLargeError(
+                f"The body is larger than {self.max_bytes} bytes.", limit=self.max_bytes
+            )
+        self.request.connection.set_max_body_size(self.max_bytes + 1)  # type: ignore[union-attr]
+        self.upload = bytearray()
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._finished:
+            return
+        self.upload += chunk
+        if len(self.upload) > self.max_bytes:  # chunked, or a lying length
+            self.upload = bytearray()
+            exc = PayloadTooLargeError(f"The body is larger than {self.max_bytes} bytes.")
+            self.send_error(413, exc_info=(type(exc), exc, None))
+
+
+class XorbHandler(_BodyLimit):
+    """``POST {cas}/v1/xorbs/default/{hash}``: a serialized xorb, verified before it is stored."""
+
+    scope = "write"
+    max_bytes = MAX_SERIALIZED_XORB_BYTES
+
+    @vault_auth
+    async def post(self, repository: str, xorb_hash: str) -> None:
+        inserted = await asyncio.to_thread(
+            self.vault.xet.put_xorb, self.grant, xorb_hash, memoryview(self.upload)
+        )
+        self.write_json({"was_inserted": inserted})
+
+
+class ShardV1Handler(_BodyLimit):
+    """``POST {cas}/v1/shards``: ``{"result": 0|1}``, or a 4xx naming what is wrong."""
+
+    scope = "write"
+    max_bytes = MAX_SHARD_BYTES
+
+    @vault_auth
+    async def post(self, repository: str) -> None:
+        outcome = await self.vault.xet.put_shard(self.grant, memoryview(self.upload))
+        self.write_json({"result": 1 if outcome.new_files else 0})
+
+
+class ShardV2Handler(_BodyLimit):
+    """``POST {cas}/v2/shards``: NDJSON progress, then ``result`` or a terminal ``error``
+    event (hf_xet shows its message)."""
+
+    scope = "write"
+    max_bytes = MAX_SHARD_BYTES
+
+    @vault_auth
+    async def post(self, repository: str) -> None:
+        self.set_header("Content-Type", "application/x-ndjson")
+
+        def event(stage: str, done: int, total: int) -> None:
+            if stage == "validating":
+                self._event({"type": "validating", "verified": done, "total": total})
+            else:
+                self._event({"type": "committing", "stage": "syncing" if done else "uploading"})
+
+        try:
+            outcome = await self.vault.xet.put_shard(self.grant, memoryview(self.upload), event)
+        except Exception as exc:  # headers are sent: the error is the stream's last event
+            if not isinstance(exc, VaultError) or isinstance(exc, StorageError):
+                log.exception("Shard upload failed")
+            self._event({"type": "error", "message": public_message(exc), "retryable": False})
+        else:
+            self._event({"type": "result", "result": 1 if outcome.new_files else 0})
+        self.finish()
+
+    def _event(self, payload: dict[str, Any]) -> None:
+        self.write(json.dumps(payload) + "\n")
+        self.flush()
+
+
+class DedupHandler(CasHandler):
+    """``GET {cas}/v1/chunks/default/{hash}``: 404 (no dedup), or a dedup shard."""
+
+    @vault_auth
+    def get(self, repository: str, chunk_hash: str) -> None:
+        shard = self.vault.xet.dedup_query(self.grant, chunk_hash)
+        if shard is None:
+            raise NotFoundError("No stored chunk to deduplicate against.")
+        self.set_header("Content-Type", "application/octet-stream")
+        self.finish(shard)
+
+
+class XorbGrantHandler(CasHandler):
+    """``POST {cas}/v1/xorb-grants/...`` (new in hf_xet 1.8): 404 makes the client upload the
+    xorb through the xorb route."""
+
+    scope = "write"
+
+    @vault_auth
+    def post(self, repository: str, *args: str) -> None:
+        raise NotFoundError("Upload grants are not offered: upload the xorb itself.")
+
+
+@web.stream_request_body
+class TelemetryHandler(web.RequestHandler):
+    """``POST /v1/telemetry`` at the host root (hf_xet's upload/download summary): accepted and
+    dropped, so the client does not log failures. Never reads a credential."""
+
+    def data_received(self, chunk: bytes) -> None:
+        pass
+
+    def post(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.finish("{}")
+
+    def check_xsrf_cookie(self) -> None:
+        pass
+
+
+def routes(hf: str, repo_api: str, seg: str) -> list[tuple[str, type[web.RequestHandler]]]:
+    """The write routes, given the route table's Hub prefix, repo API prefix and segment."""
+    cas = f"{hf}/cas"
+    return [
+        (rf"{repo_api}/xet-write-token/{seg}", WriteTokenHandler),
+        (rf"{cas}/v1/xorbs/{XET_PREFIX}/{XET_HASH}", XorbHandler),
+        (rf"{cas}/v1/xorb-grants/(.*)", XorbGrantHandler),
+        (rf"{cas}/v1/shards", ShardV1Handler),
+        (rf"{cas}/v2/shards", ShardV2Handler),
+        (rf"{cas}/v1/chunks/{XET_PREFIX}/{XET_HASH}", DedupHandler),
+    ]
