@@ -132,8 +132,9 @@ class VaultSettings(LoggingConfigurable):
 
     xet_token_ttl_seconds = Int(
         600,
-        help="""Lifetime of Xet CAS access tokens. Clients refresh them before they expire; a
-        short lifetime makes a revoked Hub token stop working at the next refresh.""",
+        help="""Lifetime of the Xet CAS tokens handed to hf_xet (xet-write-token,
+        xet-read-token). Short, so that revoking a Hub token takes effect at the client's next
+        refresh.""",
     ).tag(config=True)
 
     xet_fetch_url_seconds = Int(
@@ -158,8 +159,8 @@ class VaultSettings(LoggingConfigurable):
     regular_upload_max_bytes = Int(
         10 * MiB,
         help="""Files up to this size are uploaded inline in the commit ('regular' preupload
-        mode), which works with a stock huggingface_hub even when hf_xet is installed. Larger
-        files use Git LFS, which needs HF_HUB_DISABLE_XET=1 on the client.""",
+        mode). Larger files go through Xet (hf_xet, the default) or Git LFS (with
+        HF_HUB_DISABLE_XET=1).""",
     ).tag(config=True)
 
     lfs_multipart_threshold_bytes = Int(

@@ -86,7 +86,7 @@ class VaultOptions:
     blob_redirect_seconds: int = 0
     """Lifetime of presigned URLs downloads are redirected to; 0: serve every download."""
     xet_token_ttl_seconds: int = 600
-    """Lifetime of Xet CAS tokens (clients refresh them; short so revocation bites soon)."""
+    """Lifetime of Xet CAS tokens (a revoked Hub token stops at the client's next refresh)."""
     xet_fetch_url_seconds: int = 300
     """Lifetime of signed xorb fetch URLs (an expired one makes the client re-query)."""
     metrics_enabled: bool = True
@@ -173,7 +173,19 @@ class Vault:
             max_object_bytes=self.options.lfs_max_object_bytes,
             clock=clock,
         )
+        # Xet storage (core/xet/): the token service both CAS sides use, and the write side.
         self.xet_tokens = xet_tokens_for(meta, self.options.xet_token_ttl_seconds, clock)
+        self.xet = XetCas(
+            meta,
+            self.content,
+            self.hub,
+            self.gate,
+            self.holdings,
+            self.audit,
+            self.xet_tokens,
+            clock,
+        )
+        # The read side: read tokens, reconstructions, signed fetch URLs (core/xet/read.py).
         self.xet_reads = XetReads(
             meta,
             self.hub,
@@ -185,17 +197,6 @@ class Vault:
                 clock,
             ),
             self.content.blobs,
-        )
-        # Xet storage (core/xet/): the token service both CAS sides use, and the write side.
-        self.xet = XetCas(
-            meta,
-            self.content,
-            self.hub,
-            self.gate,
-            self.holdings,
-            self.audit,
-            self.xet_tokens,
-            clock,
         )
         packages = packages or SqlPackageStore(":memory:")
         self.pypi = PypiService(

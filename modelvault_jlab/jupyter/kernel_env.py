@@ -2,8 +2,9 @@
 
 Before any user code runs, a kernel finds ``HF_ENDPOINT``/``HF_TOKEN`` pointing at the vault (the
 token is a read token minted for that kernel, never the operator's), ``PIP_INDEX_URL``/
-``UV_INDEX_URL`` when a default PyPI repository is configured, ``HF_HUB_DISABLE_XET=1`` and timeouts
-long enough for a cold, scanned fetch. The token's description records the kernel id and the
+``UV_INDEX_URL`` when a default PyPI repository is configured, and timeouts long enough for a
+cold, scanned fetch. Xet stays on: the vault runs a Xet CAS (``core/xet``), so the stock client
+uploads and downloads large files through it. The token's description records the kernel id and the
 notebook (or console) path, so every download it makes is an audit event that names them.
 
 How it is hooked: :func:`install` wraps ``start_kernel`` and ``shutdown_kernel`` of the server's
@@ -58,7 +59,6 @@ def vault_env(base_url: str, token: str, options: KernelEnvOptions) -> dict[str,
     env: dict[str, str] = {
         "MODELVAULT_URL": base_url,
         "MODELVAULT_TOKEN": token,
-        "HF_HUB_DISABLE_XET": "1",
     }
     if options.hf_repository:
         env["HF_ENDPOINT"] = f"{base_url}modelvault/hf/{options.hf_repository}"

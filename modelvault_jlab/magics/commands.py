@@ -120,7 +120,6 @@ def cmd_setup(args: argparse.Namespace) -> Result:
         "MODELVAULT_TOKEN": args.token,
         "HF_ENDPOINT": f"{url}modelvault/hf/{args.repo}",
         "HF_TOKEN": args.token,
-        "HF_HUB_DISABLE_XET": "1",
         "HF_HUB_DOWNLOAD_TIMEOUT": "120",
         "HF_HUB_ETAG_TIMEOUT": "60",
         "PIP_DEFAULT_TIMEOUT": "120",

@@ -42,6 +42,9 @@ SAMPLES: list[tuple[str, str]] = [
     ("POST", "modelvault/hf/models/cas/v1/shards"),
     ("POST", "modelvault/hf/models/cas/v2/shards"),
     ("GET", f"modelvault/hf/models/cas/v1/chunks/default-merkledb/{OID}"),
+    # Xet read side (web/xet/read.py)
+    ("GET", f"modelvault/hf/models/cas/v2/reconstructions/{OID}"),
+    ("GET", f"modelvault/hf/models/cas/v1/reconstructions/{OID}"),
     ("POST", "modelvault/hf/models/org/name.git/info/lfs/objects/batch"),
     ("POST", "modelvault/hf/models/org/name.git/info/lfs/objects/verify"),
     ("PUT", f"modelvault/hf/models/lfs-objects/{OID}/10"),
@@ -99,10 +102,15 @@ PUBLIC = [
 ]
 
 
+SIGNED = [  # the URL is the credential (hf_xet sends fetch URLs no Authorization): 403 unsigned
+    ("GET", f"modelvault/hf/models/cas/fetch/{OID}"),
+]
+
+
 def test_samples_cover_every_route() -> None:
     for pattern, handler in ROUTES:
         rx = re.compile(pattern + "/?$")
-        assert any(rx.match(path) for _, path in SAMPLES + PUBLIC), (
+        assert any(rx.match(path) for _, path in SAMPLES + PUBLIC + SIGNED), (
             f"no auth sample for {handler.__name__}"
         )
 
@@ -128,6 +136,16 @@ def test_route_requires_a_valid_token(
         assert r.status_code in (401, 403), r.text
         return
     assert r.status_code == 401, (method, path, r.status_code, r.text)
+
+
+@pytest.mark.parametrize(("method", "path"), SIGNED)
+@pytest.mark.parametrize("query", ["", "?r=0-9&e=99999999999&s=forged"])
+def test_signed_urls_refuse_a_missing_or_forged_signature(
+    standalone_server: RunningServer, method: str, path: str, query: str
+) -> None:
+    headers = standalone_server.headers()  # even an admin token does not stand in for one
+    r = httpx.request(method, standalone_server.url + path + query, headers=headers)
+    assert r.status_code == 403, r.text
 
 
 @pytest.mark.parametrize(("method", "path"), PUBLIC)

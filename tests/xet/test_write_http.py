@@ -143,8 +143,11 @@ def test_stock_hf_xet_upload_file_and_folder(
         api.upload_folder(folder_path={str(folder)!r}, path_in_repo="folder",
                           repo_id="xet/model")
         info = api.get_paths_info("xet/model", ["weights.bin", "folder/part.bin"])
+        import hashlib
+        got = hf_hub_download("xet/model", "folder/part.bin")
         emit({{"files": sorted(api.list_repo_files("xet/model")),
-              "lfs": {{p.path: p.lfs.sha256 for p in info}}}})
+              "lfs": {{p.path: p.lfs.sha256 for p in info}},
+              "downloaded": hashlib.sha256(open(got, "rb").read()).hexdigest()}})
         """,
         endpoint=server.hf_endpoint(),
         token=server.admin_token,
@@ -163,6 +166,14 @@ def test_stock_hf_xet_upload_file_and_folder(
         assert b"".join(iter_file(meta, blobs, record.terms)) == content
         scan = meta.get_scan(Sha256(sha))
         assert scan is not None  # scanned before its first byte can be served
+    # the bytes come back through the existing read paths: hf_xet above, the resolve bridge here
+    assert out["downloaded"] == hashlib.sha256(part).hexdigest()
+    r = httpx.get(
+        f"{server.hf_endpoint()}/xet/model/resolve/main/weights.bin",
+        headers={**server.headers(), "Range": "bytes=5000000-5999999"},
+        follow_redirects=True,
+    )
+    assert r.status_code == 206 and r.content == data[5_000_000:6_000_000]
     # the second file reused the first one's xorb for their common 6 MiB
     big = meta.xet_file_for_sha256(Sha256(hashlib.sha256(data).hexdigest()))
     small = meta.xet_file_for_sha256(Sha256(hashlib.sha256(part).hexdigest()))
@@ -197,8 +208,15 @@ def test_cas_tokens_are_checked(server: RunningServer) -> None:
     # read scope and expiry, with tokens minted by the vault's own key
     key = _token_key(server)
     read, _ = XetTokens(key).issue("models", "model", "xet/bad", "main", "read")
-    r = httpx.post(_cas(server) + path, content=data, headers={"Authorization": f"Bearer {read}"})
+    reader = {"Authorization": f"Bearer {read}"}
+    r = httpx.post(_cas(server) + path, content=data, headers=reader)
     assert r.status_code == 403
+    for version in ("v1", "v2"):  # refused before any event is streamed
+        r = httpx.post(f"{_cas(server)}/{version}/shards", content=b"x" * 100, headers=reader)
+        assert r.status_code == 403, r.text
+    # a read token may ask dedup questions (hf_xet asks with whichever token it holds)
+    r = httpx.get(f"{_cas(server)}/v1/chunks/default/{'2' * 64}", headers=reader)
+    assert r.status_code == 404
     past = XetTokens(key, 60, clock=lambda: time.time() - 3600)
     old, _ = past.issue("models", "model", "xet/bad", "main", "write")
     r = httpx.post(_cas(server) + path, content=data, headers={"Authorization": f"Bearer {old}"})
@@ -405,3 +423,59 @@ def test_commit_trust(server: RunningServer, meta: SqlMetadataStore) -> None:
         headers=server.headers(),
     )
     assert listed.status_code == 200 and listed.json()[0]["lfs"]["oid"] == sha
+
+
+def test_upload_under_jupyter(jupyter_server: RunningServer, tmp_path: Path) -> None:
+    """The CAS also lives under the extension's Hub prefix (base_url /jp/)."""
+    data = os.urandom(11 * MiB)
+    (tmp_path / "w.bin").write_bytes(data)
+    out = run_client(
+        f"""
+        import hashlib
+        api.create_repo("xet/jupyter-upload", exist_ok=True)
+        api.upload_file(path_or_fileobj={str(tmp_path / "w.bin")!r}, path_in_repo="w.bin",
+                        repo_id="xet/jupyter-upload")
+        got = hf_hub_download("xet/jupyter-upload", "w.bin")
+        emit(hashlib.sha256(open(got, "rb").read()).hexdigest())
+        """,
+        endpoint=jupyter_server.hf_endpoint(),
+        token=jupyter_server.admin_token,
+        hf_home=tmp_path / "hf-home",
+    )
+    sha = hashlib.sha256(data).hexdigest()
+    assert out == sha
+    store = SqlMetadataStore(jupyter_server.data_dir / "metadata.sqlite3")
+    try:
+        assert store.xet_file_for_sha256(Sha256(sha)) is not None  # it went through Xet
+    finally:
+        store.close()
+
+
+def test_uploads_in_flight_share_a_memory_allowance(
+    server: RunningServer, meta: SqlMetadataStore
+) -> None:
+    """Bodies waiting to arrive reserve their declared size; past 1 GiB in flight a new upload
+    is told to retry (429), and what a dropped connection reserved is given back."""
+    auth = _write_token(server, "models", "xet/bad")
+    data, h, _ = _xorb(random.Random(6), 2)
+    url = urlsplit(f"{_cas(server)}/v1/xorbs/default/{hash_to_string(h)}")
+    head = [f"POST {url.path} HTTP/1.1", f"Host: {url.netloc}", f"Content-Length: {63 * MiB}"]
+    head += [f"{k}: {v}" for k, v in auth.items()]
+    request = ("\r\n".join(head) + "\r\n\r\n").encode()
+    waiting = []
+    try:
+        for _ in range(16):  # 16 x 63 MiB reserved, bodies never sent
+            sock = socket.create_connection((url.hostname, url.port), timeout=30)
+            sock.sendall(request)
+            waiting.append(sock)
+        time.sleep(0.5)
+        status = _declared_only(url.geturl(), auth, 63 * MiB)
+        assert status == 429
+    finally:
+        for sock in waiting:
+            sock.close()
+    deadline = time.monotonic() + 10
+    while (r := _post_xorb(server, auth, data, h)).status_code == 429:
+        assert time.monotonic() < deadline, "reservations of closed connections were kept"
+        time.sleep(0.2)
+    assert r.status_code == 200, r.text

@@ -21,6 +21,7 @@ from modelvault_jlab.core.xet.xorb import (
     SCHEME_LZ4,
     SCHEME_NONE,
     XorbFormatError,
+    _lz4_frame_bound,
     build_xorb,
     decode_chunk,
     iter_chunks,
@@ -176,6 +177,35 @@ def test_invalid_lz4_frames() -> None:
     ]
     for payload, match in cases:
         _bad(_header(len(payload), SCHEME_LZ4, 1000) + payload, bytes(32), match)
+
+
+@pytest.mark.parametrize("store_size", [False, True])
+@pytest.mark.parametrize("block_size", [lz4.frame.BLOCKSIZE_MAX64KB, lz4.frame.BLOCKSIZE_MAX4MB])
+@pytest.mark.parametrize("checksums", [False, True])
+def test_lz4_frames_of_any_encoder_settings(
+    store_size: bool, block_size: int, checksums: bool
+) -> None:
+    # Frames the fast path can bound and frames it leaves to the capped decoder both verify.
+    raw = (b"lorem ipsum " * 12_000)[:MAX_CHUNK_BYTES]
+    frame = lz4.frame.compress(
+        raw,
+        store_size=store_size,
+        block_size=block_size,
+        content_checksum=checksums,
+        block_checksum=checksums,
+    )
+    chunk = _header(len(frame), SCHEME_LZ4, len(raw)) + frame
+    # (LZ4 shrinks a 4 MB block size to fit the input, so only the size field forces the slow path)
+    assert (_lz4_frame_bound(memoryview(frame)) is not None) == (not store_size)
+    assert decode_chunk(chunk) == raw
+    expected = merkle_root([(chunk_hash(raw), len(raw))])
+    assert verify_xorb(
+        chunk + chunk, merkle_root([(chunk_hash(raw), len(raw))] * 2)
+    ).raw_len == 2 * len(raw)
+    assert verify_xorb(chunk, expected).chunks[0].raw_len == len(raw)
+    for declared in (len(raw) - 1, 10):
+        with pytest.raises(XorbFormatError, match="more than"):
+            decode_chunk(_header(len(frame), SCHEME_LZ4, declared) + frame)
 
 
 def test_trailing_garbage_and_bad_footers() -> None:

@@ -54,8 +54,10 @@ MAX_SHARD_BYTES = 64 * 1024 * 1024
 MAX_SHARD_FILES = 100_000
 MAX_SHARD_TERMS = 1_000_000
 MAX_SHARD_CHUNKS = 1 << 22
-"""Chunks all the terms of one shard may cover together (≈ 256 GiB at 64 KiB a chunk): bounds
-the rows read and hashed to verify it."""
+"""Chunk rows one shard check may read plus chunks its terms may cover (≈ 256 GiB of files at
+64 KiB a chunk): bounds the database reads, hashing and reassembly one request causes."""
+MAX_SHARD_XORBS = 100_000
+"""Distinct xorbs one shard may name (≈ 6 TiB of them)."""
 _CACHED_XORBS = 64
 """Xorbs whose chunk lists a shard check keeps (terms of one file often share a xorb)."""
 
@@ -133,8 +135,10 @@ class XetCas:
         known = self._meta.get_xorb(name)
         if known is not None and self._content.known(known.blob_sha256) is not None:
             blob = BlobInfo(known.blob_sha256, known.serialized_len)
-        else:
-            blob = self._content.put_bytes(bytes(body))
+        else:  # written from the request's buffer, without another copy of up to 64 MiB
+            with self._content.writer() as writer:
+                writer.write(body)
+                blob = self._content.finish(writer)
         record = XorbRecord(
             name, blob.sha256, verified.serialized_len, verified.raw_len, len(verified.chunks)
         )
@@ -274,11 +278,7 @@ class _ShardCheck:
                     f"{at}: chunk range [{t.start}, {t.end}) is outside xorb {name} "
                     f"({xorb.n_chunks} chunks)."
                 )
-            self._budget -= t.end - t.start
-            if self._budget < 0:
-                raise InvalidInputError(
-                    f"The shard's terms cover more than {MAX_SHARD_CHUNKS} chunks: split it."
-                )
+            self._spend(t.end - t.start)
             chunks = self._all_chunks(name)[t.start : t.end]
             size = sum(c.raw_len for c in chunks)
             if size != t.unpacked:
@@ -303,6 +303,8 @@ class _ShardCheck:
     def _xorb(self, name: str, where: str) -> XorbRecord:
         if name in self._xorbs:
             return self._xorbs[name]
+        if len(self._xorbs) >= MAX_SHARD_XORBS:
+            raise InvalidInputError(f"The shard names more than {MAX_SHARD_XORBS} xorbs: split it.")
         xorb = self._meta.get_xorb(name)
         if xorb is None or not self._meta.xorb_uploaded_to(name, self._repository):
             raise InvalidInputError(
@@ -311,10 +313,20 @@ class _ShardCheck:
         self._xorbs[name] = xorb
         return xorb
 
+    def _spend(self, chunks: int) -> None:
+        """Count chunk rows read or hashed: a shard whose checks would exceed the budget (say,
+        a million one-chunk terms over xorbs that evict each other) is refused, not served."""
+        self._budget -= chunks
+        if self._budget < 0:
+            raise InvalidInputError(
+                f"Checking this shard needs more than {MAX_SHARD_CHUNKS} chunks: split it."
+            )
+
     def _all_chunks(self, name: str) -> list[XorbChunkRecord]:
         if name in self._chunks:
             self._chunks.move_to_end(name)
             return self._chunks[name]
+        self._spend(self._xorbs[name].n_chunks)  # _xorb(name) was checked first
         chunks = self._meta.xorb_chunks(name)
         self._chunks[name] = chunks
         if len(self._chunks) > _CACHED_XORBS:

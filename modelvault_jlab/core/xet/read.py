@@ -99,10 +99,6 @@ class XetReads:
         )
         return ReadToken(token, exp, resolved.commit.sha)
 
-    def grant(self, token: str) -> XetGrant:
-        """Raises AuthenticationError (401): a forged, malformed or expired token."""
-        return self._tokens.verify(token, "read")
-
     async def admit_file(self, grant: XetGrant, file_hash: str) -> AdmittedFile:
         """The Xet file, if it is a file of the grant's commit and the judge admits it.
 

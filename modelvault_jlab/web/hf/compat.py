@@ -1,5 +1,6 @@
 """Endpoints huggingface_hub calls that ModelVault answers without a domain behind them:
-YAML validation, agent harnesses, Xet tokens (refused: files go through LFS), discussions.
+YAML validation, agent harnesses, malformed Xet token routes (the real ones: ``web/xet``),
+discussions.
 """
 
 from __future__ import annotations
@@ -50,8 +51,7 @@ class XetTokenHandler(HfHandler):
     @vault_auth
     def get(self, repository: str, *args: str) -> None:
         raise NotFoundError(
-            "ModelVault serves files over plain HTTP and Git LFS, not Xet: "
-            "set HF_HUB_DISABLE_XET=1 to upload large files."
+            "Unknown Xet token route: use xet-read-token/{revision} or xet-write-token/{revision}."
         )
 
 

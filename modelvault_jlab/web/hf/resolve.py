@@ -6,8 +6,8 @@ from urllib.parse import quote
 
 from ...protocols import hf as wire
 from ..base import vault_auth
-from ..xet.read import xet_headers
 from .base import HfHandler, header_text
+from .xet_links import xet_headers
 
 
 # ------------------------------------------------------------------------------------------------

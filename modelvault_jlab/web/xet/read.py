@@ -9,32 +9,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
+from typing import Any, ClassVar
 
 from ...core.xet.read import XorbSlice
 from ...core.xet.reconstruction import Version
-from ...errors import PermissionDeniedError, RangeNotSatisfiableError
+from ...errors import RangeNotSatisfiableError
 from ..base import parse_range, vault_auth
 from ..hf.base import HfHandler, plural_type
-
-HEADER_CAS_URL = "X-Xet-Cas-Url"
-HEADER_ACCESS_TOKEN = "X-Xet-Access-Token"  # noqa: S105 - a header name
-HEADER_TOKEN_EXPIRATION = "X-Xet-Token-Expiration"  # noqa: S105 - a header name
-HEADER_XET_HASH = "X-Xet-Hash"
-
-
-def cas_url(handler: HfHandler, repository: str) -> str:
-    """The CAS base URL of a repository key, absolute (as LFS upload URLs are built)."""
-    return f"{handler.endpoint(repository)}/cas"
-
-
-def xet_headers(
-    handler: HfHandler, repository: str, repo_type: str, repo_id: str, commit: str, xet_hash: str
-) -> None:
-    """What makes huggingface_hub download a file through Xet (resolve HEAD/GET, brief §1.3):
-    the file hash and the read-token route, at the commit served."""
-    route = f"{handler.endpoint(repository)}/api/{repo_type}s/{repo_id}/xet-read-token/{commit}"
-    handler.set_header(HEADER_XET_HASH, xet_hash)
-    handler.add_header("Link", f'<{route}>; rel="xet-auth"')
+from .cas import CasHandler, cas_url, send_token
 
 
 class ReadTokenHandler(HfHandler):
@@ -45,27 +27,16 @@ class ReadTokenHandler(HfHandler):
     async def get(self, repository: str, types: str, ns: str, name: str, rev: str) -> None:
         ref = self.hub_ref(repository, plural_type(types), ns, name)
         token = await self.vault.xet_reads.read_token(self.principal, ref, rev)
-        cas = cas_url(self, repository)
-        self.set_header(HEADER_CAS_URL, cas)
-        self.set_header(HEADER_ACCESS_TOKEN, token.token)
-        self.set_header(HEADER_TOKEN_EXPIRATION, str(token.exp))
-        self.set_header("Cache-Control", "no-store")
-        self.write_json({"accessToken": token.token, "exp": token.exp, "casUrl": cas})
+        send_token(self, token.token, token.exp, cas_url(self, repository))
 
 
-class CasHandler(HfHandler):
-    """A CAS route: its credential is a Xet token or a signed URL, never a vault token."""
+class SignedUrlHandler(HfHandler):
+    """A route whose URL is its credential (hf_xet sends fetch URLs no Authorization)."""
 
-    actions = {}
+    actions: ClassVar[dict[str, Any]] = {}
 
     def _presented_credential(self) -> str | None:
-        return None  # the Bearer value is a Xet token: not for the vault's own authentication
-
-    def xet_token(self) -> str:
-        scheme, _, value = self.request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise PermissionDeniedError("A Xet access token is required (Authorization: Bearer).")
-        return value.strip()
+        return None
 
 
 class ReconstructionHandler(CasHandler):
@@ -74,10 +45,7 @@ class ReconstructionHandler(CasHandler):
     @vault_auth
     async def get(self, repository: str, version: str, file_hash: str) -> None:
         reads = self.vault.xet_reads
-        grant = reads.grant(self.xet_token())
-        if grant.repository != repository:
-            raise PermissionDeniedError("This Xet token was issued for another repository.")
-        admitted = await reads.admit_file(grant, file_hash)
+        admitted = await reads.admit_file(self.grant, file_hash)  # token checked in prepare
         record = admitted.record
         start, end = 0, record.size
         header = self.request.headers.get("Range")
@@ -97,7 +65,7 @@ class ReconstructionHandler(CasHandler):
         self.write_json(body)
 
 
-class FetchHandler(CasHandler):
+class FetchHandler(SignedUrlHandler):
     """``GET {cas}/fetch/{xorb}?r=&e=&s=``: the signed byte ranges of a stored xorb; 206 of
     exactly the asked range(s), each inside a signed one, else 403 (the client re-queries)."""
 

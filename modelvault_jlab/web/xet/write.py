@@ -10,39 +10,24 @@ from typing import Any, ClassVar
 from tornado import web
 
 from ...core.xet.cas import MAX_SHARD_BYTES
-from ...core.xet.tokens import Scope, XetGrant
 from ...core.xet.xorb import MAX_SERIALIZED_XORB_BYTES
 from ...errors import (
-    AuthenticationError,
     NotFoundError,
     PayloadTooLargeError,
-    PermissionDeniedError,
     StorageError,
+    TooManyRequestsError,
     VaultError,
 )
 from ...protocols import hf as wire
 from ..base import vault_auth
 from ..errors import public_message
 from ..hf.base import HfHandler
+from .cas import CasHandler, cas_url, send_token
 
 log = logging.getLogger(__name__)
 
 XET_PREFIX = r"(?:default|default-merkledb)"
 XET_HASH = r"([0-9a-f]{64})"
-
-
-def cas_url(handler: HfHandler, repository: str) -> str:
-    """Where hf_xet finds the CAS of a repository: absolute, under its Hub endpoint."""
-    return f"{handler.endpoint(repository)}/cas"
-
-
-def send_token(handler: HfHandler, token: str, exp: int, url: str) -> None:
-    """A token answer in both forms clients read: the JSON body (hf_xet) and the headers
-    (huggingface_hub's first ``xet-read-token`` call)."""
-    handler.set_header("X-Xet-Cas-Url", url)
-    handler.set_header("X-Xet-Access-Token", token)
-    handler.set_header("X-Xet-Token-Expiration", str(exp))
-    handler.write_json({"accessToken": token, "exp": exp, "casUrl": url})
 
 
 class WriteTokenHandler(HfHandler):
@@ -59,35 +44,19 @@ class WriteTokenHandler(HfHandler):
         send_token(self, token, exp, cas_url(self, repository))
 
 
-class CasHandler(HfHandler):
-    """A CAS route: the bearer is a Xet token for the repository in the path, with ``scope``."""
-
-    scope: ClassVar[Scope] = "read"
-    actions: ClassVar[dict[str, Any]] = {}  # the Xet token decides (see _authenticate)
-    grant: XetGrant
-
-    async def _authenticate(self) -> None:
-        header = self.request.headers.get("Authorization", "")
-        scheme, _, value = header.partition(" ")
-        source = self.request.remote_ip or ""
-        self.vault.auth_throttle.check(source)
-        if scheme.lower() != "bearer" or not value.strip():
-            raise AuthenticationError("A Xet token is required (Authorization: Bearer).")
-        try:
-            grant = self.vault.xet_tokens.verify(value.strip(), self.scope)
-        except AuthenticationError as exc:
-            self.vault.auth_throttle.failed(source, exc.message)
-            raise
-        if grant.repository != self.path_args[0]:
-            raise PermissionDeniedError("This Xet token is for another repository.")
-        self.grant = grant
+MAX_BUFFERED_BYTES = 1024 * 1024 * 1024
+"""Upload bodies (xorbs, shards) this process holds in memory at once, all requests together;
+past it a request is told to retry (429, which hf_xet retries with backoff)."""
 
 
 class _BodyLimit(CasHandler):
     """A CAS upload: the body is collected up to ``max_bytes`` (a declared or actual larger
-    body is refused with 413 before it is buffered)."""
+    body is refused with 413 before it is buffered), within the process's shared allowance."""
 
     max_bytes: ClassVar[int] = 0
+    buffered: ClassVar[int] = 0
+    """Bytes reserved by the uploads in flight in this process (one event loop: no lock)."""
+    _reserved = 0
 
     async def prepare_request(self) -> None:
         declared = self.request.headers.get("Content-Length", "")
@@ -95,7 +64,26 @@ class _BodyLimit(CasHandler):
             raise PayloadTooLargeError(
                 f"The body is larger than {self.max_bytes} bytes.", limit=self.max_bytes
             )
+        need = int(declared) if declared.isdigit() else self.max_bytes
+        if _BodyLimit.buffered + need > MAX_BUFFERED_BYTES:
+            raise TooManyRequestsError(
+                "Too many uploads in flight on this server; retry shortly.", retry_after=2
+            )
+        _BodyLimit.buffered += need
+        self._reserved = need
         self.request.connection.set_max_body_size(self.max_bytes + 1)  # type: ignore[union-attr]
+        self.upload = bytearray()
+
+    def on_finish(self) -> None:
+        self._release()
+
+    def on_connection_close(self) -> None:
+        self._release()
+        super().on_connection_close()
+
+    def _release(self) -> None:
+        _BodyLimit.buffered -= self._reserved
+        self._reserved = 0
         self.upload = bytearray()
 
     def data_received(self, chunk: bytes) -> None:
