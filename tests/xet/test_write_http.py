@@ -142,18 +142,22 @@ def test_stock_hf_xet_upload_file_and_folder(
                         path_in_repo="weights.bin", repo_id="xet/model")
         api.upload_folder(folder_path={str(folder)!r}, path_in_repo="folder",
                           repo_id="xet/model")
+        pr = api.upload_file(path_or_fileobj={str(tmp_path / "weights.bin")!r},
+                             path_in_repo="copy.bin", repo_id="xet/model", create_pr=True)
         info = api.get_paths_info("xet/model", ["weights.bin", "folder/part.bin"])
         import hashlib
         got = hf_hub_download("xet/model", "folder/part.bin")
         emit({{"files": sorted(api.list_repo_files("xet/model")),
               "lfs": {{p.path: p.lfs.sha256 for p in info}},
-              "downloaded": hashlib.sha256(open(got, "rb").read()).hexdigest()}})
+              "downloaded": hashlib.sha256(open(got, "rb").read()).hexdigest(),
+              "pr": sorted(api.list_repo_files("xet/model", revision=pr.pr_revision))}})
         """,
         endpoint=server.hf_endpoint(),
         token=server.admin_token,
         hf_home=tmp_path / "hf-home",
     )
     assert out["files"] == ["folder/notes.txt", "folder/part.bin", "weights.bin"]
+    assert "copy.bin" in out["pr"]  # create_pr: the write token asked with ?create_pr=1
     blobs = FsBlobStore(server.data_dir / "blobs")
     for path, content in (("weights.bin", data), ("folder/part.bin", part)):
         sha = hashlib.sha256(content).hexdigest()

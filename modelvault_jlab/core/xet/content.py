@@ -30,10 +30,13 @@ class XetBlobStore(BlobStore):
         self.reads_wait_on_network = inner.reads_wait_on_network
 
     def virtual(self, sha256: Sha256) -> XetFileRecord | None:
-        """The Xet file whose content is ``sha256``, unless the real store holds the bytes."""
-        if self.inner.exists(sha256):
+        """The Xet file whose content is ``sha256``, unless the real store holds the bytes.
+        The registry (one indexed query) is asked first: most blobs are not Xet files, and on
+        an object store ``exists`` is a network round trip."""
+        record = self._xet.xet_file_for_sha256(sha256)
+        if record is None or self.inner.exists(sha256):
             return None
-        return self._xet.xet_file_for_sha256(sha256)
+        return record
 
     # -- reading --
     def exists(self, sha256: Sha256) -> bool:
@@ -75,7 +78,7 @@ class XetBlobStore(BlobStore):
             yield bytes(buffer)
 
     def presigned_url(self, sha256: Sha256, expires_seconds: int) -> str | None:
-        if not self.inner.exists(sha256):
+        if self.virtual(sha256) is not None:
             return None  # a Xet file: no object to presign, it is served reconstructed
         return self.inner.presigned_url(sha256, expires_seconds)
 

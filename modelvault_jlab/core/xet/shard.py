@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from blake3 import blake3
 
 from .hashing import hash_to_string, sha256_from_hash_layout, sha256_to_hash_layout
@@ -216,27 +217,47 @@ def _parse_xorbs(reader: _Reader) -> tuple[ShardXorbEntry, ...]:
         if xorb_hash in seen:
             raise ShardFormatError(f"{name} listed twice")
         seen.add(xorb_hash)
-        chunks = []
-        raw_pos = 0
-        for index in range(n):
-            where = _HEADER.size + reader.pos
-            chunk_hash, byte_start, raw_len, chunk_flags, unused = reader.entry("chunk entry")
-            if byte_start != raw_pos:
-                raise ShardFormatError(
-                    f"{name} chunk {index}: byte_start {byte_start}, expected {raw_pos}"
-                )
-            if not 0 < raw_len <= MAX_CHUNK_BYTES:
-                raise ShardFormatError(f"{name} chunk {index}: raw length {raw_len}")
-            if chunk_flags & ~CHUNK_FLAG_GLOBAL_DEDUP:
-                raise ShardFormatError(f"{name} chunk {index}: flags {chunk_flags:#x}")
-            _zero(unused, "chunk reserved field", where)
-            chunks.append((chunk_hash, byte_start, raw_len))
-            raw_pos += raw_len
+        chunks = _chunk_entries(reader, name, n)
+        raw_pos = sum(raw_len for _, _, raw_len in chunks)
         if raw_pos > MAX_XORB_BYTES:
             raise ShardFormatError(f"{name}: {raw_pos} bytes, over {MAX_XORB_BYTES}")
         if in_cas != raw_pos:
             raise ShardFormatError(f"{name}: num_bytes_in_cas {in_cas}, chunks sum to {raw_pos}")
         xorbs.append(ShardXorbEntry(xorb_hash, tuple(chunks), in_cas))
+
+
+def _chunk_entries(reader: _Reader, name: str, n: int) -> tuple[tuple[bytes, int, int], ...]:
+    """The ``n`` chunk entries at the cursor: checked all at once with numpy (about 1 us per
+    entry otherwise); an invalid block is walked entry by entry for the precise error."""
+    block = bytes(reader.data[reader.pos : reader.pos + ENTRY_BYTES * n])
+    words = np.frombuffer(block, dtype="<u4").reshape(n, ENTRY_BYTES // 4)
+    starts, lens, flags, unused = (words[:, i].astype(np.int64) for i in range(8, 12))
+    valid = (
+        np.array_equal(starts[1:], np.cumsum(lens)[:-1])
+        and starts[0] == 0
+        and bool(np.all((lens > 0) & (lens <= MAX_CHUNK_BYTES)))
+        and not np.any(flags & ~CHUNK_FLAG_GLOBAL_DEDUP)
+        and not np.any(unused)
+    )
+    if valid:
+        reader.pos += ENTRY_BYTES * n
+        hashes = [block[i : i + 32] for i in range(0, ENTRY_BYTES * n, ENTRY_BYTES)]
+        return tuple(zip(hashes, starts.tolist(), lens.tolist(), strict=True))
+    raw_pos = 0
+    for index in range(n):
+        where = _HEADER.size + reader.pos
+        _hash, byte_start, raw_len, chunk_flags, reserved = reader.entry("chunk entry")
+        if byte_start != raw_pos:
+            raise ShardFormatError(
+                f"{name} chunk {index}: byte_start {byte_start}, expected {raw_pos}"
+            )
+        if not 0 < raw_len <= MAX_CHUNK_BYTES:
+            raise ShardFormatError(f"{name} chunk {index}: raw length {raw_len}")
+        if chunk_flags & ~CHUNK_FLAG_GLOBAL_DEDUP:
+            raise ShardFormatError(f"{name} chunk {index}: flags {chunk_flags:#x}")
+        _zero(reserved, "chunk reserved field", where)
+        raw_pos += raw_len
+    raise AssertionError("the vectorised check and the walk disagree")  # pragma: no cover
 
 
 def _file_entries(file: ShardFile) -> list[bytes]:
