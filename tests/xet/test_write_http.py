@@ -483,3 +483,35 @@ def test_uploads_in_flight_share_a_memory_allowance(
         assert time.monotonic() < deadline, "reservations of closed connections were kept"
         time.sleep(0.2)
     assert r.status_code == 200, r.text
+
+
+def test_a_malicious_upload_is_judged_before_any_byte(
+    server: RunningServer, meta: SqlMetadataStore
+) -> None:
+    """The shard's file is scanned before it is registered: committed, it is blocked at once."""
+    evil = b"cos\nsystem\n(S'echo pwned'\ntR."  # a pickle calling os.system
+    auth = _write_token(server, "models", "xet/bad")
+    data, h = build_xorb([evil])
+    assert _post_xorb(server, auth, data, h).status_code == 200
+    f, _ = _file([(h, [evil], 0, 1)])
+    r = httpx.post(f"{_cas(server)}/v1/shards", content=build_upload_shard([f], []), headers=auth)
+    assert r.status_code == 200, r.text
+    sha = hashlib.sha256(evil).hexdigest()
+    scan = meta.get_scan(Sha256(sha))
+    assert scan is not None and scan.verdict == "malicious"
+    lines = [
+        {"key": "header", "value": {"summary": "evil"}},
+        {
+            "key": "lfsFile",
+            "value": {"path": "evil.pkl", "algo": "sha256", "oid": sha, "size": len(evil)},
+        },
+    ]
+    r = httpx.post(
+        f"{server.hf_endpoint()}/api/models/xet/bad/commit/main",
+        content="\n".join(json.dumps(line) for line in lines),
+        headers={**server.headers(), "Content-Type": "application/x-ndjson"},
+    )
+    assert r.status_code == 200, r.text
+    r = httpx.get(f"{server.hf_endpoint()}/xet/bad/resolve/main/evil.pkl", headers=server.headers())
+    assert r.status_code == 403 and r.headers["X-Error-Code"] == "GatedRepo"
+    assert evil not in r.content

@@ -268,12 +268,12 @@ class HubWriter:
         sha = validate_sha256(op.sha256)
         info = self._content.known(sha)
         xet = None
-        if info is None and op.git_oid is None:  # no bytes of its own: maybe a Xet-stored file
-            info = xet = self._xet_file(who, sha, repository)
+        if info is None and op.git_oid is None:  # Xet-stored, under a store that cannot read it
+            info = xet = self._xet_blob(sha)
         # An inline file's bytes came with the commit; an LFS one is named by its sha256 only,
         # which grants nothing: the committer must be able to read a repository holding it
         # (answered exactly like a blob that is not stored, so nothing leaks).
-        if info is not None and op.git_oid is None and not self._holdings.reusable(who, sha):
+        if info is not None and op.git_oid is None and not self._reusable(who, sha, repository):
             info = None
         if info is None:
             raise InvalidInputError(
@@ -291,16 +291,16 @@ class HubWriter:
         assert oid is not None
         return FileChange("put", path, FileEntry(path, sha, info.size, oid, lfs))
 
-    def _xet_file(self, who: Principal, sha: Sha256, repository: str) -> BlobInfo | None:
-        """A Xet-stored file (its sha256 proven from its bytes when its shard was accepted) may
-        be committed into ``repository`` when it was uploaded there under a write token, or
-        when the committer can read a repository holding it (the LFS rule)."""
+    def _xet_blob(self, sha: Sha256) -> BlobInfo | None:
+        """A Xet-stored file of this content (no blob of its own), if any."""
         record = self._meta.xet_file_for_sha256(sha)
-        if record is None:
-            return None
-        if self._meta.xet_file_uploaded_to(sha, repository) or self._holdings.reusable(who, sha):
-            return BlobInfo(sha, record.size)
-        return None
+        return None if record is None else BlobInfo(sha, record.size)
+
+    def _reusable(self, who: Principal, sha: Sha256, repository: str) -> bool:
+        """Whether ``who`` may name ``sha`` in a commit to ``repository``: read on a repository
+        holding it (the LFS rule), or a Xet file of that content was uploaded into
+        ``repository`` (its sha256 proven from its bytes when its shard was accepted)."""
+        return self._holdings.reusable(who, sha) or self._meta.xet_file_uploaded_to(sha, repository)
 
     def _open_pr(self, repo: HubRepoRecord, head: CommitSha) -> int:
         number = self._meta.next_pr_number(repo.id)
