@@ -24,6 +24,31 @@ def emit(value):
 """
 
 
+def client_env(
+    *, endpoint: str, token: str | None, hf_home: Path, extra_env: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a client interpreter: this one's without any HF_ variable, plus what
+    a user would set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE_"))}
+    env.update(
+        HF_ENDPOINT=endpoint,
+        HF_HOME=str(hf_home),
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+        DISABLE_SAFETENSORS_CONVERSION="1",
+        TRANSFORMERS_VERBOSITY="error",
+    )
+    if token is not None:
+        env["HF_TOKEN"] = token
+    env.update(extra_env or {})
+    return env
+
+
+def client_script(code: str) -> str:
+    """``code`` after the prelude (``api``, ``emit`` and the huggingface_hub imports)."""
+    return PRELUDE + textwrap.dedent(code)
+
+
 def run_client(
     code: str,
     *,
@@ -37,21 +62,13 @@ def run_client(
 
     Raises AssertionError with the client's stderr when the script fails.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE_"))}
-    env.update(
-        HF_ENDPOINT=endpoint,
-        HF_HOME=str(hf_home),
-        HF_HUB_DISABLE_TELEMETRY="1",
-        HF_HUB_DISABLE_PROGRESS_BARS="1",
-        DISABLE_SAFETENSORS_CONVERSION="1",
-        TRANSFORMERS_VERBOSITY="error",
-    )
-    if token is not None:
-        env["HF_TOKEN"] = token
-    env.update(extra_env or {})
-    script = PRELUDE + textwrap.dedent(code)
+    env = client_env(endpoint=endpoint, token=token, hf_home=hf_home, extra_env=extra_env)
     proc = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-c", client_script(code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     results = [
         json.loads(line[len("__RESULT__") :])

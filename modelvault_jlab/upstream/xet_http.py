@@ -1,0 +1,245 @@
+"""Download a file from an upstream Xet server (huggingface.co or another ModelVault) through its
+reconstruction, with parallel ranged xorb fetches, every chunk decompressed and hashed.
+
+The upstream's resolve HEAD says the file is Xet-stored (``X-Xet-Hash``) and where to get a read
+token (``Link: <…>; rel="xet-auth"``). The token route answers ``{accessToken, exp, casUrl}``;
+``{casUrl}/v2/reconstructions/{file hash}`` lists the file's terms (chunk ranges of xorbs) and,
+per xorb, fetch URLs with the serialized byte ranges that hold them. The ranges are fetched in
+pieces of at most :data:`PIECE_BYTES`, :data:`PARALLEL` at a time (bounded memory whatever the
+file size), the chunks are decoded in file order and their hashes collected: the file hash is the
+merkle root over those (hash, size) pairs, so at the end one comparison with ``X-Xet-Hash``
+proves every chunk; a mismatch fails the transfer like a wrong sha256 does (the caller discards
+what it wrote). The caller still checks the sha256 of the stream against the upstream's oid.
+
+Every number read from the upstream's JSON is checked before it drives a request or a loop:
+ranges must be ordered, inside the file size and inside the xorb limits; the term count is
+bounded by the file size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import struct
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+
+from ..core.xet.hashing import chunk_hash, file_hash, hash_to_string, string_to_hash
+from ..core.xet.xorb import (
+    CHUNK_HEADER_BYTES,
+    MAX_COMPRESSED_CHUNK_BYTES,
+    MAX_SERIALIZED_XORB_BYTES,
+    XorbFormatError,
+    decode_chunk,
+)
+
+PIECE_BYTES = 8 * 1024 * 1024
+PARALLEL = 4
+MAX_PLAN_BYTES = 64 * 1024 * 1024
+_U24 = struct.Struct("<I")
+
+
+class XetFetchError(Exception):
+    """The upstream's Xet answers are unusable (malformed, refused, or the bytes do not verify)."""
+
+
+@dataclass(frozen=True)
+class XetPointer:
+    """What the upstream's resolve HEAD says about a Xet-stored file."""
+
+    file_hash: str
+    size: int
+    token_url: str
+
+    @classmethod
+    def from_head(cls, response: httpx.Response) -> XetPointer | None:
+        """The pointer in a resolve HEAD answer; None when the file is not served by Xet."""
+        raw_hash = response.headers.get("X-Xet-Hash", "")
+        auth = response.links.get("xet-auth", {}).get("url") or response.headers.get(
+            "X-Xet-Refresh-Route"
+        )
+        size = response.headers.get("X-Linked-Size") or response.headers.get("Content-Length")
+        if not raw_hash or not auth or not size or not size.isdigit():
+            return None
+        try:
+            string_to_hash(raw_hash)
+        except ValueError:
+            return None
+        return cls(raw_hash, int(size), urljoin(str(response.url), auth))
+
+
+@dataclass(frozen=True)
+class _Term:
+    """Chunks ``[skip, skip + count)`` of the serialized bytes ``[start, end]`` at ``url``."""
+
+    url: str
+    start: int
+    end: int
+    skip: int
+    count: int
+    unpacked: int
+
+
+def _int(value: Any, what: str, low: int = 0, high: int = 1 << 62) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise XetFetchError(f"reconstruction: bad {what}: {value!r}")
+    return value
+
+
+def plan_terms(plan: Any, size: int) -> list[_Term]:
+    """The terms of a v2 reconstruction of a whole file of ``size`` bytes, each with the fetch
+    range that holds it. Anything out of shape or out of bounds raises XetFetchError."""
+    if not isinstance(plan, dict) or not isinstance(plan.get("terms"), list):
+        raise XetFetchError("reconstruction: no terms")
+    if _int(plan.get("offset_into_first_range", 0), "offset") != 0:
+        raise XetFetchError("reconstruction of a whole file starts inside a chunk")
+    xorbs = plan.get("xorbs")
+    if not isinstance(xorbs, dict):
+        raise XetFetchError("reconstruction: no xorbs")
+    # every term holds at least one byte: more terms than bytes is a lie
+    if len(plan["terms"]) > max(size, 1):
+        raise XetFetchError("reconstruction: more terms than bytes")
+    out: list[_Term] = []
+    total = 0
+    for term in plan["terms"]:
+        if not isinstance(term, dict) or not isinstance(term.get("range"), dict):
+            raise XetFetchError("reconstruction: malformed term")
+        xorb = term.get("hash")
+        start = _int(term["range"].get("start"), "chunk start")
+        end = _int(term["range"].get("end"), "chunk end", start + 1)
+        unpacked = _int(term.get("unpacked_length"), "unpacked length", 1, size)
+        fetches = xorbs.get(xorb) if isinstance(xorb, str) else None
+        if not isinstance(fetches, list):
+            raise XetFetchError(f"reconstruction: no fetch info for xorb {xorb!r}")
+        out.append(_covering(fetches, start, end, unpacked))
+        total += unpacked
+    if total != size:
+        raise XetFetchError(f"reconstruction: terms hold {total} bytes, the file has {size}")
+    return out
+
+
+def _covering(fetches: list[Any], start: int, end: int, unpacked: int) -> _Term:
+    for fetch in fetches:
+        if not isinstance(fetch, dict) or not isinstance(fetch.get("url"), str):
+            continue
+        for r in fetch.get("ranges") or ():
+            if not isinstance(r, dict):
+                continue
+            chunks, span = r.get("chunks"), r.get("bytes")
+            if not isinstance(chunks, dict) or not isinstance(span, dict):
+                continue
+            c0 = _int(chunks.get("start"), "fetch chunk start")
+            c1 = _int(chunks.get("end"), "fetch chunk end", c0 + 1)
+            if c0 <= start and end <= c1:
+                b0 = _int(span.get("start"), "fetch byte start", 0, MAX_SERIALIZED_XORB_BYTES)
+                b1 = _int(span.get("end"), "fetch byte end", b0, MAX_SERIALIZED_XORB_BYTES)
+                return _Term(fetch["url"], b0, b1, start - c0, end - start, unpacked)
+    raise XetFetchError(f"reconstruction: no fetch range covers chunks [{start}, {end})")
+
+
+class XetDownloader:
+    """Downloads Xet-stored files of one upstream; ``hub_headers`` carry its Hub token."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, hub_headers: Mapping[str, str], timeout: float
+    ) -> None:
+        self._client = client
+        self._hub_headers = dict(hub_headers)
+        self._timeout = timeout
+
+    async def _get(self, url: str, headers: Mapping[str, str], what: str) -> httpx.Response:
+        try:
+            response = await self._client.get(url, headers=headers, timeout=self._timeout)
+        except httpx.HTTPError as exc:
+            raise XetFetchError(f"{what}: {type(exc).__name__}") from None
+        if response.status_code not in (200, 206):
+            raise XetFetchError(f"{what}: HTTP {response.status_code}")
+        return response
+
+    async def plan(self, pointer: XetPointer) -> list[_Term]:
+        """The file's terms and where to fetch them (read token, then the v2 reconstruction)."""
+        token = (await self._get(pointer.token_url, self._hub_headers, "Xet read token")).json()
+        if not isinstance(token, dict):
+            raise XetFetchError("Xet read token: not a JSON object")
+        access, cas = token.get("accessToken"), token.get("casUrl")
+        if not isinstance(access, str) or not isinstance(cas, str):
+            raise XetFetchError("Xet read token: no accessToken/casUrl")
+        url = f"{cas.rstrip('/')}/v2/reconstructions/{pointer.file_hash}"
+        response = await self._get(url, {"Authorization": f"Bearer {access}"}, "reconstruction")
+        if len(response.content) > MAX_PLAN_BYTES:
+            raise XetFetchError("reconstruction: answer too large")
+        return plan_terms(response.json(), pointer.size)
+
+    async def _piece(self, url: str, start: int, end: int) -> bytes:
+        response = await self._get(url, {"Range": f"bytes={start}-{end}"}, "xorb fetch")
+        if len(response.content) != end - start + 1:
+            raise XetFetchError(
+                f"xorb fetch: {len(response.content)} bytes for a {end - start + 1}-byte range"
+            )
+        return response.content
+
+    async def stream(self, pointer: XetPointer, terms: list[_Term]) -> AsyncIterator[bytes]:
+        """The file's bytes in order; raises XetFetchError if anything does not verify."""
+        pieces = iter(
+            (i, start, min(start + PIECE_BYTES - 1, t.end))
+            for i, t in enumerate(terms)
+            for start in range(t.start, t.end + 1, PIECE_BYTES)
+        )
+        window: collections.deque[tuple[int, int, int, asyncio.Task[bytes]]] = collections.deque()
+
+        def refill() -> None:  # at most PARALLEL pieces in flight or waiting: bounded memory
+            while len(window) < PARALLEL and (piece := next(pieces, None)) is not None:
+                i, start, end = piece
+                task = asyncio.ensure_future(self._piece(terms[i].url, start, end))
+                window.append((i, start, end, task))
+
+        hashes: list[tuple[bytes, int]] = []
+        buffer = bytearray()
+        index = produced = 0  # chunk index within the current fetch range; bytes of the term
+        try:
+            refill()
+            while window:
+                i, start, end, task = window.popleft()
+                refill()
+                term = terms[i]
+                if start == term.start:
+                    buffer.clear()
+                    index = produced = 0
+                buffer += await task
+                for data in _complete_chunks(buffer):
+                    if term.skip <= index < term.skip + term.count:
+                        raw = decode_chunk(data)
+                        hashes.append((chunk_hash(raw), len(raw)))
+                        produced += len(raw)
+                        yield raw
+                    index += 1
+                if end == term.end and (buffer or produced != term.unpacked):
+                    raise XetFetchError("xorb fetch: the range does not hold the term's chunks")
+        except XorbFormatError as exc:
+            raise XetFetchError(f"xorb fetch: {exc}") from None
+        finally:
+            for *_, task in window:
+                task.cancel()
+        if hash_to_string(file_hash(hashes)) != pointer.file_hash:
+            raise XetFetchError("the chunks do not hash to the file's Xet hash")
+
+
+def _complete_chunks(buffer: bytearray) -> list[bytes]:
+    """Remove the whole serialized chunks at the front of ``buffer`` and return them."""
+    out: list[bytes] = []
+    pos = 0
+    while len(buffer) - pos >= CHUNK_HEADER_BYTES:
+        comp_len = _U24.unpack(bytes(buffer[pos + 1 : pos + 4]) + b"\0")[0]
+        if comp_len > MAX_COMPRESSED_CHUNK_BYTES:
+            raise XetFetchError(f"xorb fetch: chunk of {comp_len} compressed bytes")
+        end = pos + CHUNK_HEADER_BYTES + comp_len
+        if end > len(buffer):
+            break
+        out.append(bytes(buffer[pos:end]))
+        pos = end
+    del buffer[:pos]
+    return out
