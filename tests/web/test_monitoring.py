@@ -188,6 +188,9 @@ def test_jupyter_extension_serves_metrics_and_health(jupyter_server: RunningServ
         "pypi_file",
         "pypi_upload",
         "bundles",
+        "xet_cas",
+        "xet_reconstruction",
+        "xet_fetch",
     }
     assert httpx.get(s.url + "modelvault/metrics").status_code in (401, 403)
     assert httpx.get(s.url + "modelvault/health/ready").status_code == 200
