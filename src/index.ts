@@ -25,6 +25,7 @@ import { dashboardPlugin } from './pages/dashboard/plugin';
 import { SHOW_ACTIVITY, statusPlugin } from './pages/status/plugin';
 import { modelPagePlugin } from './pages/model/plugin';
 import { notebookInsertPlugin } from './notebook/plugin';
+import { adminPlugin } from './pages/admin/plugin';
 import { CommandIDs, IModelVault, ModelVault } from './tokens';
 import { version } from './version';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
@@ -151,7 +152,8 @@ export default [
   dashboardPlugin,
   statusPlugin,
   modelPagePlugin,
-  notebookInsertPlugin
+  notebookInsertPlugin,
+  adminPlugin
 ];
 
 /**
