@@ -117,7 +117,7 @@ export function TokensAdmin(props: IAdminViewProps): JSX.Element {
                 <td>{formatTime(t.created_at)}</td>
                 <td>{formatTime(t.expires_at) || trans.__('never')}</td>
                 <td data-state={state}>{state}</td>
-                <td>
+                <td className="jp-ModelVault-AdminActions">
                   {state !== 'revoked' && (
                     <button
                       type="button"
