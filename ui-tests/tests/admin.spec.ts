@@ -44,6 +44,12 @@ test.beforeAll(async () => {
   }
 });
 
+// Later specs draw every repository (sidebar, dashboard): leave none behind.
+test.afterAll(async () => {
+  await api('delete', `repositories/${VIRTUAL}`);
+  await api('delete', `repositories/${REMOTE}`);
+});
+
 async function openAdmin(page: IJupyterLabPageFixture, tab: string) {
   await page.setViewportSize({ width: 1300, height: 900 });
   await page.page.goto('lab', { waitUntil: 'domcontentloaded' });
