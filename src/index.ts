@@ -24,6 +24,8 @@ import { VaultModel } from './models/VaultModel';
 import { dashboardPlugin } from './pages/dashboard/plugin';
 import { SHOW_ACTIVITY, statusPlugin } from './pages/status/plugin';
 import { modelPagePlugin } from './pages/model/plugin';
+import { notebookInsertPlugin } from './notebook/plugin';
+import { adminPlugin } from './pages/admin/plugin';
 import { CommandIDs, IModelVault, ModelVault } from './tokens';
 import { version } from './version';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
@@ -145,7 +147,14 @@ const plugin: JupyterFrontEndPlugin<IModelVault> = {
   }
 };
 
-export default [plugin, dashboardPlugin, statusPlugin, modelPagePlugin];
+export default [
+  plugin,
+  dashboardPlugin,
+  statusPlugin,
+  modelPagePlugin,
+  notebookInsertPlugin,
+  adminPlugin
+];
 
 /**
  * Module internals.

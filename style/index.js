@@ -1,3 +1,4 @@
 import './base.css';
 import './pages.css';
 import './model-page.css';
+import './admin.css';

@@ -19,11 +19,10 @@ from typing import Any
 
 from ..storage.blobs import BlobStore
 from ..storage.meta import MetadataStore
-from ..storage.records import AuditQuery, HubRepoRecord, RepositoryRecord
+from ..storage.records import AuditQuery, RepositoryRecord
 from ..storage.sql.stats import SqlStatsStore
 from .activity import Activity
-from .governance.policy.licenses import license_of_card, unreadable
-from .hub.cards import MAX_CARD_BYTES, parse_card
+from .hub.main_card import MainCards
 from .hub.mirror import HubMirror
 from .identity import Principal
 from .repositories import RepositoryService
@@ -39,8 +38,6 @@ DAY = 86400.0
 
 DOWNLOAD_ACTIONS = ("hub.file.download", "pypi.file.download")
 UNSCANNED = "not-scanned"
-NO_LICENCE = "none"
-UNREADABLE_LICENCE = "unreadable"
 
 
 @dataclass
@@ -120,6 +117,7 @@ class VaultDashboard:
         self._mirror = mirror
         self._activity = activity
         self._clock = clock
+        self._cards = MainCards(meta, blobs, mirror)
 
     async def summary(self, who: Principal, days: int = 30) -> Dashboard:
         """The dashboard as ``who`` may see it, over the last ``days`` days (clamped to
@@ -170,38 +168,11 @@ class VaultDashboard:
                 continue
             hub_repos = self._meta.list_hub_repos(record.key, None, None, budget + 1)
             for hub_repo in hub_repos[:budget]:
-                repos[record.key].licences[await self._licence(record, hub_repo)] += 1
+                repos[record.key].licences[(await self._cards.read(record, hub_repo)).label] += 1
             if len(hub_repos) > budget:
                 return True
             budget -= len(hub_repos)
         return False
-
-    async def _licence(self, record: RepositoryRecord, hub_repo: HubRepoRecord) -> str:
-        """The licence key(s) of the repo's card on ``main`` when the vault holds it."""
-        if record.kind == "hf-remote":
-            remote = self._meta.get_remote_ref(hub_repo.id, "main")
-            commit = remote[0] if remote else None
-        else:
-            ref = self._meta.get_ref(hub_repo.id, "branch", "main")
-            commit = ref.commit if ref else None
-        entry = None if commit is None else self._meta.get_file(hub_repo.id, commit, "README.md")
-        if entry is None:
-            return NO_LICENCE
-        if entry.size > MAX_CARD_BYTES:
-            return UNREADABLE_LICENCE
-        sha = entry.sha256 if record.kind == "hf-local" else self._mirror.cached_blob(entry)
-        if sha is None:
-            return NO_LICENCE if record.kind == "hf-local" else "not-cached"
-        card = await asyncio.to_thread(self._read_card, sha)
-        info = unreadable(card.error) if card.error else license_of_card(card.data)
-        if info.error is not None:
-            return UNREADABLE_LICENCE
-        return " OR ".join(info.licences()) or NO_LICENCE
-
-    def _read_card(self, sha: Any) -> Any:
-        with self._blobs.open_reader(sha) as f:
-            text = f.read(MAX_CARD_BYTES + 1)
-        return parse_card(text.decode("utf-8", "replace"))
 
     # -- blocks and waivers --
     def _timeline(

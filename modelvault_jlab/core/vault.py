@@ -45,6 +45,7 @@ from .holdings import BlobHoldings
 from .hub.download import HubDownloads
 from .hub.judge import Judge
 from .hub.lfs import LfsService
+from .hub.main_card import MainCards
 from .hub.mirror import HubMirror, validate_hf_config
 from .hub.ports import HubUpstream, HubUpstreams
 from .hub.read import HubService
@@ -53,6 +54,7 @@ from .identity import AccessPolicy, IdentityService, Principal
 from .leases import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, Lease, Leases
 from .metrics import VaultMetrics
 from .permissions import PermissionService
+from .policy_preview import PolicyPreviewer
 from .pypi import PypiOptions, PypiService
 from .pypi.ports import PypiUpstream
 from .replica_follow import ReplicaFollower, TransferBoard
@@ -251,6 +253,9 @@ class Vault:
             self._own_stores.append(permission_store)
         self.dashboard = VaultDashboard(
             meta, stats_store, blobs, self.repositories, self.mirror, self.activity, clock
+        )
+        self.policy_preview = PolicyPreviewer(
+            meta, self.gate, MainCards(meta, blobs, self.mirror), self.mirror
         )
         if self.options.metrics_enabled:
             self._observe()

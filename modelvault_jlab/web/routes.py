@@ -84,6 +84,7 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"modelvault/api/tokens/([0-9a-f]{1,32})", tokens.TokenHandler),
     (r"modelvault/api/audit", audit.AuditHandler),
     (r"modelvault/api/policies", governance.PoliciesHandler),
+    (r"modelvault/api/policies/preview", governance.PolicyPreviewHandler),
     (r"modelvault/api/waivers", governance.WaiversHandler),
     (r"modelvault/api/waivers/(\d{1,12})", governance.WaiverHandler),
     (r"modelvault/api/scans/([0-9a-f]{64})", governance.ScanHandler),

@@ -275,6 +275,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/policies/preview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * What a global policy list would block, without saving it (admin).
+     * @description A dry run of `PUT policies`: the proposed list is validated as `PUT` would, then every Hub repo the vault holds is judged at `main` under the current and the proposed policies (licence of the card the vault holds, custom code, the stored scan verdict of each held file; repository overrides and active waivers applied). Items say what would be newly blocked, stay blocked or be unblocked. Nothing is saved, scanned or fetched. Bounded: 500 Hub repos, 20000 files and 500 items (`truncated`).
+     */
+    post: operations['previewPolicies'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/waivers': {
     parameters: {
       query?: never;
@@ -1014,6 +1034,35 @@ export interface components {
     };
     PolicyList: {
       policies: components['schemas']['Policy'][];
+    };
+    PolicyPreviewItem: {
+      /** @enum {string} */
+      change: 'newly-blocked' | 'still-blocked' | 'unblocked';
+      repository: string;
+      repo_type: components['schemas']['RepoType'];
+      repo_id: string;
+      commit: string;
+      /** @description The file; `null` for a repo-level decision (licence, custom code). */
+      path: string | null;
+      /** @description The blocking policy (the current one for `unblocked`). */
+      policy: string;
+      reason: string;
+    };
+    PolicyPreview: {
+      policies: components['schemas']['Policy'][];
+      /** @description Default policies the proposed list switches off. */
+      disabled: string[];
+      counts: {
+        'newly-blocked': number;
+        'still-blocked': number;
+        unblocked: number;
+      };
+      items: components['schemas']['PolicyPreviewItem'][];
+      checked: {
+        repos: number;
+        files: number;
+      };
+      truncated: boolean;
     };
     Waiver: {
       id: number;
@@ -1999,6 +2048,33 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['PolicyList'];
+        };
+      };
+      400: components['responses']['InvalidInput'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+    };
+  };
+  previewPolicies: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PolicyList'];
+      };
+    };
+    responses: {
+      /** @description The preview. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PolicyPreview'];
         };
       };
       400: components['responses']['InvalidInput'];

@@ -1,5 +1,9 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
-import { copyIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
+import {
+  addBelowIcon,
+  copyIcon,
+  ToolbarButtonComponent
+} from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { formatTime, snippetsFor } from '../snippets';
@@ -25,6 +29,14 @@ export interface ISetMeUpViewProps {
   ) => void;
   onForgetToken: () => void;
   onCopy: (text: string, what: string) => void;
+  /**
+   * Insert a snippet into the active notebook.
+   */
+  onInsert: (code: string) => void;
+  /**
+   * Whether a notebook is open to insert into.
+   */
+  canInsert: boolean;
   trans: TranslationBundle;
 }
 
@@ -162,6 +174,20 @@ export function SetMeUpView(props: ISetMeUpViewProps): JSX.Element {
               icon={copyIcon}
               tooltip={trans.__('Copy the %1 snippet', snippet.tool)}
               onClick={() => props.onCopy(snippet.code, snippet.tool)}
+            />
+            <ToolbarButtonComponent
+              className="jp-ModelVault-Snippet-insert"
+              icon={addBelowIcon}
+              enabled={props.canInsert}
+              tooltip={
+                props.canInsert
+                  ? trans.__(
+                      'Insert the %1 snippet into the active notebook',
+                      snippet.tool
+                    )
+                  : trans.__('Open a notebook to insert the snippet into it')
+              }
+              onClick={() => props.onInsert(snippet.code)}
             />
           </figcaption>
           <pre>

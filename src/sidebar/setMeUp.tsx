@@ -7,6 +7,7 @@ import * as React from 'react';
 
 import { executeAction } from '../actions/commands';
 import { SetMeUpView } from '../components/SetMeUpView';
+import { INSERT_SNIPPET } from '../notebook/insert';
 import { CommandIDs } from '../tokens';
 import { createSection, ISectionOptions } from './section';
 
@@ -19,30 +20,44 @@ export function createSetMeUpSection(
   const { commands, model, trans } = options;
   const { repositories, setMeUp } = model;
   const body = ReactWidget.create(
-    <UseSignal signal={repositories.changed}>
+    <UseSignal signal={commands.commandChanged}>
       {() => (
-        <UseSignal signal={setMeUp.changed}>
+        <UseSignal signal={repositories.changed}>
           {() => (
-            <SetMeUpView
-              repositories={repositories.items}
-              selected={setMeUp.repository}
-              onSelect={key => (setMeUp.repository = key)}
-              token={setMeUp.token}
-              isMinting={setMeUp.isMinting}
-              isAdmin={model.isAdmin}
-              onMint={(scope, expiresInSeconds, repository) =>
-                void executeAction(commands, CommandIDs.mintToken, {
-                  scope,
-                  expiresInSeconds,
-                  repository
-                })
-              }
-              onForgetToken={() => setMeUp.clearToken()}
-              onCopy={(text, what) =>
-                void executeAction(commands, CommandIDs.copy, { text, what })
-              }
-              trans={trans}
-            />
+            <UseSignal signal={setMeUp.changed}>
+              {() => (
+                <SetMeUpView
+                  repositories={repositories.items}
+                  selected={setMeUp.repository}
+                  onSelect={key => (setMeUp.repository = key)}
+                  token={setMeUp.token}
+                  isMinting={setMeUp.isMinting}
+                  isAdmin={model.isAdmin}
+                  onMint={(scope, expiresInSeconds, repository) =>
+                    void executeAction(commands, CommandIDs.mintToken, {
+                      scope,
+                      expiresInSeconds,
+                      repository
+                    })
+                  }
+                  onForgetToken={() => setMeUp.clearToken()}
+                  onCopy={(text, what) =>
+                    void executeAction(commands, CommandIDs.copy, {
+                      text,
+                      what
+                    })
+                  }
+                  onInsert={code =>
+                    void executeAction(commands, INSERT_SNIPPET, { code })
+                  }
+                  canInsert={
+                    commands.hasCommand(INSERT_SNIPPET) &&
+                    commands.isEnabled(INSERT_SNIPPET, { code: '' })
+                  }
+                  trans={trans}
+                />
+              )}
+            </UseSignal>
           )}
         </UseSignal>
       )}

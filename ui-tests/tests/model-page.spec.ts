@@ -73,13 +73,15 @@ async function openPage(
   if (!(await page.evaluate(() => typeof window.jupyterapp === 'object'))) {
     await gotoLab(page);
   }
+  // The command answers the page widget, which is not serialisable: answer nothing.
   await page.evaluate(
-    ([command, repoId, repository]) =>
-      window.jupyterapp.commands.execute(command, {
+    async ([command, repoId, repository]) => {
+      await window.jupyterapp.commands.execute(command, {
         repository,
         repoType: 'model',
         repoId
-      }),
+      });
+    },
     [OPEN, repoId, PAGE_REPOSITORY]
   );
   const body = page.locator('.jp-ModelVault-ModelPage').filter({

@@ -243,6 +243,22 @@ class Gate:
         return parse_policies(self._meta.get_setting("policies"))
 
     def set_global_policies(self, who: Principal, raw: object) -> list[Policy]:
+        policies, disabled = self.check_global_policies(who, raw)
+        self._meta.set_setting("policies", json.dumps([p.to_dict() for p in policies]))
+        self._bump()
+        self._audit.record(who, "policy.update", names=[p.name for p in policies])
+        if disabled:
+            self._audit.record(who, "policy.disable", names=disabled)
+        return policies
+
+    def check_global_policies(self, who: Principal, raw: object) -> tuple[list[Policy], list[str]]:
+        """A proposed global policy list, validated as :meth:`set_global_policies` would store
+        it (and the names of the defaults it switches off); nothing is saved.
+
+        Raises:
+            InvalidInputError: what is wrong with the list.
+            PermissionDeniedError: ``who`` is not an admin.
+        """
         self._access.require(who, "admin", None)
         if not isinstance(raw, list):
             raise InvalidInputError("Expected a list of policies.")
@@ -258,12 +274,7 @@ class Gate:
                     f"Repository '{record.key}' overrides policies in a way these would make "
                     f"invalid: {exc}"
                 ) from None
-        self._meta.set_setting("policies", json.dumps([p.to_dict() for p in policies]))
-        self._bump()
-        self._audit.record(who, "policy.update", names=[p.name for p in policies])
-        if disabled:
-            self._audit.record(who, "policy.disable", names=disabled)
-        return policies
+        return policies, disabled
 
     def switched_off_defaults(self) -> list[Policy]:
         """Default policies an admin switched off: absent from the stored global list."""
@@ -283,14 +294,14 @@ class Gate:
         what = f"{subject.repo_type} {subject.repo_id}"
         violations = license_violations(policies, licence, what)
         violations += code_violations(policies, [p for p in paths if p.endswith(".py")], what)
-        return self._waive(subject, None, violations)
+        return self.waive(subject, None, violations)
 
     def file_decision(self, subject: Subject, entry: FileEntry, scan: ScanRecord) -> Decision:
         findings = scan.report.get("findings") or []
         violations = scan_violations(
             self.policies_for(subject.source), scan.verdict, findings, entry.path
         )
-        return self._waive(subject, scan.sha256, violations)
+        return self.waive(subject, scan.sha256, violations)
 
     def package_decision(
         self,
@@ -318,9 +329,10 @@ class Gate:
                 if not str(f.get("rule", "")).startswith("python-")
             ]
             violations += scan_violations(policies, verdict_of(findings), findings, filename)
-        return self._waive(subject, sha256, violations)
+        return self.waive(subject, sha256, violations)
 
-    def _waive(self, subject: Subject, sha256: str | None, violations: list[Violation]) -> Decision:
+    def waive(self, subject: Subject, sha256: str | None, violations: list[Violation]) -> Decision:
+        """The decision ``violations`` make once the active waivers are applied."""
         if not violations:
             return Decision()
         active = self._meta.list_waivers(False, self._clock())

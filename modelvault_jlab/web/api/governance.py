@@ -56,6 +56,18 @@ class PoliciesHandler(ApiHandler):
         self.write_json({"policies": [policy_json(p) for p in policies]})
 
 
+class PolicyPreviewHandler(ApiHandler):
+    """A dry run of ``PUT policies``: what the proposed list would block among the files the
+    vault holds, and what it would stop blocking. Nothing is saved."""
+
+    @vault_auth
+    async def post(self) -> None:
+        body = self.json_body()
+        raw = body.get("policies") if isinstance(body, dict) else body
+        preview = await self.vault.policy_preview.preview(self.principal, raw)
+        self.write_json(preview.to_json())
+
+
 def policy_json(p: Policy) -> dict[str, Any]:
     return {**p.to_dict(), "summary": p.summary()}
 

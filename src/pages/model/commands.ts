@@ -1,3 +1,5 @@
+import { INSERT_SNIPPET } from '../../notebook/insert';
+
 /**
  * Commands of the model page.
  */
@@ -9,5 +11,5 @@ export namespace ModelPageCommandIDs {
   /**
    * Insert code (arg `code`) as a cell below the active cell of the active notebook.
    */
-  export const insertSnippet = 'modelvault:insert-snippet';
+  export const insertSnippet = INSERT_SNIPPET;
 }

@@ -1,5 +1,4 @@
 import {
-  ILabShell,
   ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
@@ -15,6 +14,7 @@ import {
 } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import type { CommandRegistry } from '@lumino/commands';
 
 import { VaultClient } from '../../api/client';
 import { snippetsFor } from '../../snippets';
@@ -23,7 +23,6 @@ import { ModelPageCommandIDs } from './commands';
 import { ModelPage } from './ModelPage';
 import { IModelPageArgs, ModelPageModel } from './ModelPageModel';
 import { IModelPageActions } from './ModelPageView';
-import { ActiveNotebook } from './notebook';
 import { downloadSnippet } from './shaping';
 
 /**
@@ -43,14 +42,13 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
     'ModelVault model page: card, revisions, files, policy and lineage of a repo in the main area.',
   autoStart: true,
   requires: [IModelVault, IRenderMimeRegistry],
-  optional: [ICommandPalette, ILayoutRestorer, ILabShell, ITranslator],
+  optional: [ICommandPalette, ILayoutRestorer, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     vault: IModelVault,
     rendermime: IRenderMimeRegistry,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
-    labShell: ILabShell | null,
     translator: ITranslator | null
   ) => {
     const trans = (translator ?? nullTranslator).load('modelvault_jlab');
@@ -60,20 +58,15 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
     const tracker = new WidgetTracker<ModelPage>({
       namespace: 'modelvault-model-page'
     });
-    const notebook = new ActiveNotebook(app, labShell);
 
     const repositoryOf = (key: string) =>
       vault.repositories.items.find(r => r.key === key) ?? null;
 
-    const insert = async (code: string) => {
-      try {
-        await notebook.insertBelow(code);
-      } catch (error) {
-        Notification.error(
-          trans.__('Could not insert the snippet: %1', (error as Error).message)
-        );
-      }
-    };
+    const insert = (code: string) =>
+      void app.commands.execute(ModelPageCommandIDs.insertSnippet, { code });
+    const canInsert = () =>
+      app.commands.hasCommand(ModelPageCommandIDs.insertSnippet) &&
+      app.commands.isEnabled(ModelPageCommandIDs.insertSnippet, { code: '' });
 
     const actionsFor = (model: ModelPageModel): IModelPageActions => ({
       copy: text => {
@@ -82,8 +75,8 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
           autoClose: 2000
         });
       },
-      insert: code => void insert(code),
-      canInsert: () => notebook.available,
+      insert,
+      canInsert,
       waive: async (row, policy) => {
         const answer = await InputDialog.getText({
           title: trans.__('Waive "%1" for %2', policy, row.file.path),
@@ -157,7 +150,15 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
         actions: actionsFor(model),
         trans
       });
-      notebook.changed.connect(() => page.content.update(), page);
+      const follow = (
+        _: unknown,
+        change: CommandRegistry.ICommandChangedArgs
+      ) => {
+        if (change.id === ModelPageCommandIDs.insertSnippet) {
+          page.content.update();
+        }
+      };
+      app.commands.commandChanged.connect(follow, page);
       void tracker.add(page);
       app.shell.add(page, 'main');
       app.shell.activateById(page.id);
@@ -226,19 +227,6 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
         }
         return open({ repository, repoId, repoType });
       }
-    });
-
-    app.commands.addCommand(ModelPageCommandIDs.insertSnippet, {
-      label: trans.__('Insert Code Into the Active Notebook'),
-      describedBy: {
-        args: {
-          type: 'object',
-          properties: { code: { type: 'string' } },
-          required: ['code']
-        }
-      },
-      isEnabled: () => notebook.available,
-      execute: args => insert(String(args.code ?? ''))
     });
 
     palette?.addItem({
