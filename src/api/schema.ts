@@ -793,7 +793,7 @@ export interface components {
       description?: string;
       /** @default false */
       public: boolean;
-      /** @description Kind-specific settings. hf-remote: `upstream`, `upstream_token`, `revision_ttl_seconds`, `timeout_seconds`, `offline`; hf-virtual and pypi-virtual: `members` (ordered keys); pypi-remote: see the README. */
+      /** @description Kind-specific settings. hf-remote: `upstream`, `upstream_token`, `revision_ttl_seconds`, `timeout_seconds`, `offline`; hf-virtual and pypi-virtual: `members` (ordered keys); pypi-remote: see the README. Both remote kinds: `proxy` (http://[user:password@]host:port, stored as `proxy`, `proxy_username`, `proxy_password`; the password reads back as `***`) and `cache_quota_bytes` (least-recently-used eviction; a file that cannot fit is a 507). */
       config?: Record<string, unknown>;
     };
     RepositoryUpdate: {
