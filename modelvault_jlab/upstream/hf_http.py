@@ -117,12 +117,16 @@ class HfUpstream(HubUpstream):
                 params=params,
                 headers=self._headers(),
                 timeout=self._timeout,
-                extensions={PROXY_EXTENSION: self._proxy} if self._proxy else None,
+                extensions=self._proxy_extension(),
             )
         except httpx.HTTPError as exc:
             raise self._failure(exc, during) from None
         self._raise_for(response.status_code, response.headers, during)
         return response
+
+    def _proxy_extension(self) -> dict[str, Any] | None:
+        """The request extension that routes through this remote's own proxy, if it has one."""
+        return {PROXY_EXTENSION: self._proxy} if self._proxy else None
 
     def _repo_api(self, repo_type: str, repo_id: str) -> str:
         return f"{self.endpoint}/api/{repo_type}s/{repo_id}"
@@ -206,7 +210,11 @@ class HfUpstream(HubUpstream):
         (parallel ranged fetches, every chunk hashed); None: stream it over plain HTTP."""
         try:
             head = await self._client.head(
-                url, headers=self._headers(), timeout=self._timeout, follow_redirects=False
+                url,
+                headers=self._headers(),
+                timeout=self._timeout,
+                follow_redirects=False,
+                extensions=self._proxy_extension(),
             )
         except httpx.HTTPError as exc:
             raise self._failure(exc, during) from None
@@ -214,7 +222,9 @@ class HfUpstream(HubUpstream):
         pointer = XetPointer.from_head(head)
         if pointer is None:
             return None
-        downloader = XetDownloader(self._client, self._headers(), self._timeout)
+        downloader = XetDownloader(
+            self._client, self._headers(), self._timeout, self._proxy_extension()
+        )
         try:
             terms = await downloader.plan(pointer)
         except XetFetchError:

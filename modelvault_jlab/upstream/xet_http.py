@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import struct
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from ..core.xet.xorb import (
 PIECE_BYTES = 8 * 1024 * 1024
 PARALLEL = 4
 MAX_PLAN_BYTES = 64 * 1024 * 1024
+MAX_TOKEN_BYTES = 64 * 1024
 _U24 = struct.Struct("<I")
 
 
@@ -69,7 +71,14 @@ class XetPointer:
             string_to_hash(raw_hash)
         except ValueError:
             return None
-        return cls(raw_hash, int(size), urljoin(str(response.url), auth))
+        token_url = httpx.URL(urljoin(str(response.url), auth))
+        if (token_url.scheme, token_url.host, token_url.port) != (
+            response.url.scheme,
+            response.url.host,
+            response.url.port,
+        ):
+            return None  # the remote's Hub token goes to its own upstream only, never elsewhere
+        return cls(raw_hash, int(size), str(token_url))
 
 
 @dataclass(frozen=True)
@@ -145,42 +154,67 @@ class XetDownloader:
     """Downloads Xet-stored files of one upstream; ``hub_headers`` carry its Hub token."""
 
     def __init__(
-        self, client: httpx.AsyncClient, hub_headers: Mapping[str, str], timeout: float
+        self,
+        client: httpx.AsyncClient,
+        hub_headers: Mapping[str, str],
+        timeout: float,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         self._client = client
         self._hub_headers = dict(hub_headers)
         self._timeout = timeout
+        self._extensions = extensions  # the remote's own proxy, as for its other requests
 
-    async def _get(self, url: str, headers: Mapping[str, str], what: str) -> httpx.Response:
+    async def _get(self, url: str, headers: Mapping[str, str], what: str, limit: int) -> bytes:
+        """The body of a 200/206 answer, refused as soon as it passes ``limit`` bytes (an
+        upstream's answer is never read whole before its size is known to be sane)."""
         try:
-            response = await self._client.get(url, headers=headers, timeout=self._timeout)
+            async with self._client.stream(
+                "GET",
+                url,
+                headers={**headers, "Accept-Encoding": "identity"},
+                timeout=self._timeout,
+                extensions=self._extensions,
+            ) as response:
+                if response.status_code not in (200, 206):
+                    raise XetFetchError(f"{what}: HTTP {response.status_code}")
+                body = bytearray()
+                async for piece in response.aiter_raw():
+                    body += piece
+                    if len(body) > limit:
+                        raise XetFetchError(f"{what}: answer larger than {limit} bytes")
+                return bytes(body)
         except httpx.HTTPError as exc:
             raise XetFetchError(f"{what}: {type(exc).__name__}") from None
-        if response.status_code not in (200, 206):
-            raise XetFetchError(f"{what}: HTTP {response.status_code}")
-        return response
+
+    def _get_json(self, body: bytes, what: str) -> Any:
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise XetFetchError(f"{what}: not JSON") from None
 
     async def plan(self, pointer: XetPointer) -> list[_Term]:
         """The file's terms and where to fetch them (read token, then the v2 reconstruction)."""
-        token = (await self._get(pointer.token_url, self._hub_headers, "Xet read token")).json()
+        what = "Xet read token"
+        token = self._get_json(
+            await self._get(pointer.token_url, self._hub_headers, what, MAX_TOKEN_BYTES), what
+        )
         if not isinstance(token, dict):
             raise XetFetchError("Xet read token: not a JSON object")
         access, cas = token.get("accessToken"), token.get("casUrl")
         if not isinstance(access, str) or not isinstance(cas, str):
             raise XetFetchError("Xet read token: no accessToken/casUrl")
         url = f"{cas.rstrip('/')}/v2/reconstructions/{pointer.file_hash}"
-        response = await self._get(url, {"Authorization": f"Bearer {access}"}, "reconstruction")
-        if len(response.content) > MAX_PLAN_BYTES:
-            raise XetFetchError("reconstruction: answer too large")
-        return plan_terms(response.json(), pointer.size)
+        what = "reconstruction"
+        body = await self._get(url, {"Authorization": f"Bearer {access}"}, what, MAX_PLAN_BYTES)
+        return plan_terms(self._get_json(body, what), pointer.size)
 
     async def _piece(self, url: str, start: int, end: int) -> bytes:
-        response = await self._get(url, {"Range": f"bytes={start}-{end}"}, "xorb fetch")
-        if len(response.content) != end - start + 1:
-            raise XetFetchError(
-                f"xorb fetch: {len(response.content)} bytes for a {end - start + 1}-byte range"
-            )
-        return response.content
+        size = end - start + 1
+        body = await self._get(url, {"Range": f"bytes={start}-{end}"}, "xorb fetch", size)
+        if len(body) != size:
+            raise XetFetchError(f"xorb fetch: {len(body)} bytes for a {size}-byte range")
+        return body
 
     async def stream(self, pointer: XetPointer, terms: list[_Term]) -> AsyncIterator[bytes]:
         """The file's bytes in order; raises XetFetchError if anything does not verify."""
