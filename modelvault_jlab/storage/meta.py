@@ -342,6 +342,11 @@ class XetStore(ABC):
         """A stored xorb uploaded into one of ``repositories`` holding this chunk: (xorb hash,
         chunk index); ``None`` when there is none (or no repository is given)."""
 
+    @abstractmethod
+    def sibling_xorbs(self, xorb_hash: str, repository: str, limit: int) -> list[str]:
+        """The xorbs, other than ``xorb_hash``, of the Xet files registered in ``repository``
+        that use ``xorb_hash``, uploaded into that repository: at most ``limit``, in file order."""
+
 
 class MetadataStore(
     SettingsStore,

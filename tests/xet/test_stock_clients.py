@@ -322,6 +322,29 @@ def test_reupload_of_a_changed_file_sends_only_changed_chunks(
     assert hashlib.sha256(r.content).digest() == hashlib.sha256(data).digest()
 
 
+def test_fresh_client_reupload_of_a_multi_xorb_file_sends_only_changed_chunks(
+    vault: RunningServer, tmp_path: Path
+) -> None:
+    """A CI job pushing a fine-tune has no local chunk cache: it learns what the server holds
+    only from the global-dedup answers to its few queries (a file's first chunk, ~1 in 1,024
+    others). The answer to the first chunk must cover the whole previous version, not only the
+    64 MiB xorb holding that chunk, or the rest of the file is sent and stored again."""
+    repo = "xet/dedup-fresh"
+    src = tmp_path / "model.bin"
+    data = bytearray(_random(src, 70 * MiB))  # two xorbs
+    _create_repo(vault, repo)
+    _client(vault, UPLOAD_ONE, tmp_path / "home-1", REPO_ID=repo, SRC=str(src), DEST="model.bin")
+    changed = 1 * MiB
+    data[3 * MiB : 3 * MiB + changed] = os.urandom(changed)  # in the first xorb
+    src.write_bytes(data)
+    sent0, stored0 = request_bytes(vault.url, vault.admin_token), blob_bytes(vault.data_dir)
+    _client(vault, UPLOAD_ONE, tmp_path / "home-2", REPO_ID=repo, SRC=str(src), DEST="model.bin")
+    sent = request_bytes(vault.url, vault.admin_token) - sent0
+    stored = blob_bytes(vault.data_dir) - stored0
+    assert changed <= sent <= changed + 512 * 1024, sent
+    assert stored <= changed + 512 * 1024, stored
+
+
 @pytest.mark.slow
 def test_kill_client_after_upload_before_commit_leaves_nothing(tmp_path: Path) -> None:
     with running(start_standalone(tmp_path / "vault")) as server:

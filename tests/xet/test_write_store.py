@@ -130,3 +130,30 @@ def test_xorb_upload_race_across_replicas(database_url: str, meta: SqlMetadataSt
     finally:
         for r in replicas:
             r.close()
+
+
+def test_sibling_xorbs_cover_the_files_using_a_xorb_within_one_repository(
+    meta: SqlMetadataStore,
+) -> None:
+    xorbs = [_xorb(n) for n in range(1, 6)]
+    for record, chunks in xorbs:
+        meta.put_xorb(record, chunks, "models")
+    meta.put_xorb(xorbs[4][0], xorbs[4][1], "other")
+    x = [record.xorb_hash for record, _ in xorbs]
+
+    def file(n: int, used: list[int], repository: str) -> None:
+        terms = tuple(XetTermRecord(x[i], 0, 3, 300) for i in used)
+        meta.put_xet_file(
+            XetFileRecord(_h(100 + n), Sha256(f"{n:064x}"), 300 * len(used), terms), repository
+        )
+
+    file(1, [0, 1, 2], "models")  # a model in three xorbs
+    file(2, [3, 0], "models")  # another file sharing the first xorb
+    file(3, [4, 0], "other")  # another repository's file: never listed for "models"
+    assert meta.sibling_xorbs(x[0], "models", 10) == [x[3], x[1], x[2]]  # earliest use first
+    assert meta.sibling_xorbs(x[0], "models", 2) == [x[3], x[1]]  # bounded
+    assert meta.sibling_xorbs(x[2], "models", 10) == [x[0], x[1]]
+    assert meta.sibling_xorbs(x[4], "models", 10) == []
+    # only xorbs uploaded into the repository asked for
+    assert meta.sibling_xorbs(x[4], "other", 10) == []
+    assert meta.sibling_xorbs(x[0], "other", 10) == [x[4]]

@@ -60,6 +60,9 @@ MAX_SHARD_XORBS = 100_000
 """Distinct xorbs one shard may name (≈ 6 TiB of them)."""
 _CACHED_XORBS = 64
 """Xorbs whose chunk lists a shard check keeps (terms of one file often share a xorb)."""
+MAX_DEDUP_XORBS = 64
+"""Xorbs one dedup answer lists (up to ~4 GiB of content, a shard of about 3 MiB): bounded work
+per query whatever the repository holds."""
 
 ShardProgress = Callable[[str, int, int], None]
 """``(stage, done, total)``: ``validating`` per file checked, then ``committing``."""
@@ -216,19 +219,32 @@ class XetCas:
 
     # -- dedup --
     def dedup_query(self, grant: XetGrant, chunk_hash: str) -> bytes | None:
-        """The dedup shard for a chunk stored in the token's repository, or None (404)."""
+        """The dedup shard for a chunk stored in the token's repository, or None (404).
+
+        hf_xet asks only for a file's first chunk and about one chunk in 1,024, and learns only
+        the chunks of the xorbs the answer lists. So the answer lists, besides the xorb holding
+        the chunk, the other xorbs of the files that use it (as the Hub answers with the whole
+        shard that registered the chunk): one hit on a new version's first chunk then covers the
+        whole previous version, not one 64 MiB xorb of it."""
         key = _hash(chunk_hash, "chunk")
         found = self._meta.dedup_chunk(hash_to_string(key), [grant.repository])
         if found is None:
             return None
         xorb_hash, _ = found
-        chunks = self._meta.xorb_chunks(xorb_hash)
+        xorbs = [
+            xorb_hash,
+            *self._meta.sibling_xorbs(xorb_hash, grant.repository, MAX_DEDUP_XORBS - 1),
+        ]
         return build_dedup_shard(
             [
                 (
-                    string_to_hash(xorb_hash),
-                    [(string_to_hash(c.chunk_hash), c.raw_len) for c in chunks],
+                    string_to_hash(name),
+                    [
+                        (string_to_hash(c.chunk_hash), c.raw_len)
+                        for c in self._meta.xorb_chunks(name)
+                    ],
                 )
+                for name in xorbs
             ],
             secrets.token_bytes(32),
             int(self._clock()) + self._dedup_key_seconds,

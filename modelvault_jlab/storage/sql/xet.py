@@ -106,6 +106,18 @@ class SqlXetStore(SqlDatabase, XetStore):
         )
         return None if row is None else (str(row["xorb_hash"]), int(row["idx"]))
 
+    def sibling_xorbs(self, xorb_hash: str, repository: str, limit: int) -> list[str]:
+        rows = self._query(
+            "SELECT t2.xorb_hash AS xorb_hash FROM xet_file_terms t1 "
+            "JOIN xet_file_repositories f ON f.file_hash = t1.file_hash AND f.repository = ? "
+            "JOIN xet_file_terms t2 ON t2.file_hash = t1.file_hash "
+            "JOIN xet_xorb_repositories r ON r.xorb_hash = t2.xorb_hash AND r.repository = ? "
+            "WHERE t1.xorb_hash = ? AND t2.xorb_hash <> ? "
+            "GROUP BY t2.xorb_hash ORDER BY MIN(t2.idx), t2.xorb_hash LIMIT ?",
+            (repository, repository, xorb_hash, xorb_hash, limit),
+        )
+        return [str(r["xorb_hash"]) for r in rows]
+
     # -- files --
     def put_xet_file(self, record: XetFileRecord, repository: str) -> None:
         now = time.time()
