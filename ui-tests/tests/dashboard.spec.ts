@@ -149,8 +149,11 @@ test.describe('ModelVault dashboard', () => {
     });
     await page.screenshot({ path: '../docs/images/dashboard-light.png' });
     await setTheme(page, true);
+    // A theme change redraws the charts: for a moment the old and the new canvas are both there.
     await expect(
-      dashboard.locator('figure[data-chart="timeline"] .vega-embed .marks')
+      dashboard
+        .locator('figure[data-chart="timeline"] .vega-embed .marks')
+        .last()
     ).toBeVisible({ timeout: 20000 });
     await page.screenshot({ path: '../docs/images/dashboard-dark.png' });
     await setTheme(page, false);
