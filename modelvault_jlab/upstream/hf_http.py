@@ -218,7 +218,8 @@ class HfUpstream(HubUpstream):
             )
         except httpx.HTTPError as exc:
             raise self._failure(exc, during) from None
-        self._raise_for(head.status_code, head.headers, during)
+        if head.status_code not in (200, 301, 302, 303, 307, 308):
+            return None  # an upstream without HEAD (405) or any refusal: the GET decides
         pointer = XetPointer.from_head(head)
         if pointer is None:
             return None

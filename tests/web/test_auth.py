@@ -67,6 +67,7 @@ SAMPLES: list[tuple[str, str]] = [
     ("PUT", "modelvault/api/permissions/groups/team-a"),
     ("GET", "modelvault/api/audit"),
     ("PUT", "modelvault/api/policies"),
+    ("POST", "modelvault/api/policies/preview"),
     ("POST", "modelvault/api/waivers"),
     ("DELETE", "modelvault/api/waivers/1"),
     ("GET", f"modelvault/api/scans/{OID}"),
