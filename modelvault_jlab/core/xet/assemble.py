@@ -47,6 +47,19 @@ def term_offsets(terms: Sequence[XetTermRecord]) -> list[int]:
     return out
 
 
+def check_term_chunks(term: XetTermRecord, chunks: Sequence[XorbChunkRecord]) -> None:
+    """Raise XetContentError unless ``chunks`` are exactly the term's chunk rows (corrupt or
+    missing metadata otherwise)."""
+    if (
+        len(chunks) != term.end - term.start
+        or any(c.index != term.start + i for i, c in enumerate(chunks))
+        or sum(c.raw_len for c in chunks) != term.unpacked
+    ):
+        raise XetContentError(
+            f"Chunks [{term.start}, {term.end}) of xorb {term.xorb_hash} do not match a term."
+        )
+
+
 class _Terms:
     """Looks up a term's xorb blob and chunk records (the metadata side of both readers)."""
 
@@ -66,10 +79,7 @@ class _Terms:
             self._chunks.move_to_end(index)
             return self._chunks[index]
         chunks = self._meta.xorb_chunks(term.xorb_hash, term.start, term.end)
-        if len(chunks) != term.end - term.start or sum(c.raw_len for c in chunks) != term.unpacked:
-            raise XetContentError(
-                f"Chunks [{term.start}, {term.end}) of xorb {term.xorb_hash} do not match a term."
-            )
+        check_term_chunks(term, chunks)
         if index is not None:
             self._chunks[index] = chunks
             if len(self._chunks) > _CACHED_TERMS:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from ...errors import InvalidInputError, RangeNotSatisfiableError, StorageError
 from ...storage.records import XetFileRecord, XetTermRecord, XorbChunkRecord
+from .assemble import check_term_chunks, term_offsets
 from .fetch import MAX_RANGES
 
 ChunkLookup = Callable[[str, int, int], Sequence[XorbChunkRecord]]
@@ -58,20 +59,18 @@ class Plan:
 
 
 class FileLayout:
-    """Where each term of a file starts in the file: offset -> term in O(log n)."""
+    """Where each term of a file starts in the file (:func:`.assemble.term_offsets`, checked
+    against the record): offset -> term in O(log n)."""
 
     def __init__(self, record: XetFileRecord) -> None:
         self.record = record
-        self.offsets: list[int] = []
-        total = 0
-        for term in record.terms:
-            if term.unpacked <= 0 or term.end <= term.start:
-                raise StorageError(f"Xet file {record.file_hash} has an empty term.")
-            self.offsets.append(total)
-            total += term.unpacked
-        if total != record.size:
+        if any(t.unpacked <= 0 or t.end <= t.start for t in record.terms):
+            raise StorageError(f"Xet file {record.file_hash} has an empty term.")
+        self.offsets = term_offsets(record.terms)
+        if self.offsets[-1] != record.size:
             raise StorageError(
-                f"Xet file {record.file_hash}: its terms hold {total} bytes, not {record.size}."
+                f"Xet file {record.file_hash}: its terms hold {self.offsets[-1]} bytes, "
+                f"not {record.size}."
             )
 
     def term_at(self, offset: int) -> int:
@@ -82,12 +81,7 @@ class FileLayout:
 def term_chunks(chunks: ChunkLookup, term: XetTermRecord) -> Sequence[XorbChunkRecord]:
     """The chunk rows of a term, checked against it (a mismatch is corrupt metadata)."""
     rows = chunks(term.xorb_hash, term.start, term.end)
-    if (
-        len(rows) != term.end - term.start
-        or any(row.index != term.start + i for i, row in enumerate(rows))
-        or sum(row.raw_len for row in rows) != term.unpacked
-    ):
-        raise StorageError(f"Xorb {term.xorb_hash} lacks the chunks its terms name.")
+    check_term_chunks(term, rows)
     return rows
 
 
