@@ -89,6 +89,9 @@ class XetReads:
         """
         resolved = await self._hub.resolve(who, ref, revision)
         await self._judge.admit_repo(who, ref.repository, resolved)
+        # A virtual repository resolved in one of its members, chosen under ``who``'s access:
+        # the token names that member, so a reconstruction never asks another one.
+        member = resolved.source.key if resolved.source.key != ref.repository else ""
         token, exp = self._tokens.issue(
             ref.repository,
             ref.repo_type,
@@ -96,6 +99,7 @@ class XetReads:
             resolved.commit.sha,
             "read",
             who=who.name,
+            member=member,
         )
         return ReadToken(token, exp, resolved.commit.sha)
 
@@ -123,8 +127,10 @@ class XetReads:
         record = self._meta.xet_file(file_hash)
         if record is None:
             return None
-        ref = HubRef.parse(grant.repository, grant.repo_type, grant.repo_id)
-        # Access was checked when the token was issued; the commit is pinned in it.
+        # Access was checked when the token was issued; the commit is pinned in it, and for a
+        # virtual repository the member it resolved in (as SYSTEM, the virtual repository would
+        # ask every member in turn, including ones the requester may not read).
+        ref = HubRef.parse(grant.member or grant.repository, grant.repo_type, grant.repo_id)
         resolved = await self._hub.resolve(SYSTEM, ref, grant.revision)
         entry = self._meta.file_with_sha256(resolved.repo.id, resolved.commit.sha, record.sha256)
         if entry is None or entry.size != record.size:
@@ -182,9 +188,12 @@ class XetReads:
     async def xet_hashes(
         self, requested: str, resolved: Resolved, entries: Sequence[FileEntry]
     ) -> dict[str, str]:
-        """Path -> Xet file hash of the listed files that are Xet files the judge would not
-        block by what it knows now (tree, paths-info: with ``xetHash`` a client skips the
-        resolve HEAD and goes straight to the reconstruction, which judges again)."""
+        """Path -> Xet file hash of the listed Xet files the judge already admits on a stored
+        verdict (tree, paths-info). With ``xetHash`` ``snapshot_download`` skips the resolve
+        HEAD and goes straight to the reconstruction, where a refusal aborts the whole snapshot
+        with a bare 403; so a file never scanned gets no ``xetHash`` and the client takes the
+        resolve HEAD, which scans it and either offers Xet or answers the policy error with its
+        reason. Listing never scans (it would make a tree of large files slow)."""
         found = {}
         for entry in entries:
             if entry.lfs:
@@ -200,7 +209,7 @@ class XetReads:
         out = {}
         for path, (entry, xet_hash) in found.items():
             judged = await self._judge.file_content(subject, entry, entry.sha256, scan=False)
-            if repo.merge(judged.decision).blocking is None:
+            if judged.scan is not None and repo.merge(judged.decision).blocking is None:
                 out[path] = xet_hash
         return out
 

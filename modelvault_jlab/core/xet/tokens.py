@@ -41,6 +41,9 @@ class XetGrant:
     exp: int
     who: str = ""
     """The principal the token was issued to (for the audit log)."""
+    member: str = ""
+    """For a virtual ``repository``: the member repository the revision resolved in when the
+    token was issued (under the requester's access); reads resolve there and nowhere else."""
 
 
 def _b64(data: bytes) -> str:
@@ -76,6 +79,7 @@ class XetTokens:
         scope: Scope,
         *,
         who: str = "",
+        member: str = "",
     ) -> tuple[str, int]:
         """A token for ``scope`` on the repo, and its expiry (Unix seconds)."""
         exp = int(self._clock()) + self._ttl
@@ -89,6 +93,7 @@ class XetTokens:
                     "scope": scope,
                     "exp": exp,
                     "who": who,
+                    **({"member": member} if member else {}),
                 },
                 separators=(",", ":"),
             ).encode()
@@ -134,6 +139,7 @@ def _grant(claims: str) -> XetGrant:
     exp = raw.get("exp")
     if (
         not all(isinstance(raw.get(k), str) for k in strings)
+        or not isinstance(raw.get("member", ""), str)
         or not isinstance(exp, int)
         or isinstance(exp, bool)
         or raw["scope"] not in ("read", "write")
@@ -148,6 +154,7 @@ def _grant(claims: str) -> XetGrant:
         raw["scope"],
         exp,
         raw["who"],
+        raw.get("member", ""),
     )
 
 
