@@ -207,6 +207,7 @@ class Vault:
                 clock,
             ),
             self.content.blobs,
+            self.content.download_url,
         )
         packages = packages or SqlPackageStore(":memory:")
         self.pypi = PypiService(

@@ -72,8 +72,10 @@ class XetReads:
         tokens: XetTokens,
         signer: FetchSigner,
         blobs: BlobStore,
+        download_url: Callable[[Sha256], str | None] = lambda _: None,
     ) -> None:
         self._blobs = blobs
+        self._download_url = download_url
         self._meta = meta
         self._hub = hub
         self._judge = judge
@@ -146,7 +148,8 @@ class XetReads:
         url_for: FetchUrlMaker,
     ) -> dict[str, Any]:
         """The reconstruction JSON of an admitted file's bytes ``[start, end)``, with fetch URLs
-        signed for exactly the ranges it needs. A plan from byte 0 is audited as a download
+        signed for exactly the ranges it needs (a presigned object-store URL when redirects
+        are on and the file needs the whole xorb). A plan from byte 0 is audited as a download
         (hf_xet asks for whole files from 0; range reads go through the resolve bridge).
 
         Raises:
@@ -160,7 +163,16 @@ class XetReads:
             cache = "hit" if resolved.source.kind == "hf-remote" else "local"  # held here
             self._hub.record_download(admitted.who, resolved, admitted.entry, record.sha256, cache)
 
+        stored = {xorb: self._meta.get_xorb(xorb) for xorb in p.fetches}
+
         def sign(xorb: str, ranges: Sequence[tuple[int, int]]) -> str:
+            record = stored[xorb]
+            # The whole xorb is this admitted file's: an object-store URL of its blob reveals
+            # nothing else (brief §4: a xorb shared by dedup must not be presigned whole).
+            if record is not None and list(ranges) == [(0, record.serialized_len - 1)]:
+                direct = self._download_url(record.blob_sha256)
+                if direct is not None:
+                    return direct
             return url_for(xorb, self._signer.sign(xorb, ranges).query())
 
         return to_json(p, version, sign)
