@@ -59,7 +59,7 @@ emit({"seconds": time.perf_counter() - t0, "client_cpu": cpu() - c0, "path": pat
 """
 
 _FETCH = re.compile(r"GET /\S*/cas/fetch/\S*[?&]r=([0-9,-]+)")
-_RECON = re.compile(r"GET /\S*/cas/v[12]/reconstructions/")
+_RECON = re.compile(r"GET /\S*/cas/v[12]/reconstructions/\S* \(\S+\) ([0-9.]+)ms")
 
 
 def request_counts(log_text: str) -> dict[str, int]:
@@ -71,8 +71,10 @@ def request_counts(log_text: str) -> dict[str, int]:
         for part in spec.split(","):
             a, _, b = part.partition("-")
             signed += int(b) - int(a) + 1
+    recon_ms = [float(ms) for ms in _RECON.findall(log_text)]
     return {
-        "reconstructions": len(_RECON.findall(log_text)),
+        "reconstructions": len(recon_ms),
+        "reconstruction_ms": sum(recon_ms),
         "fetches": len(fetches),
         "fetch_signed_bytes": signed,
     }
@@ -207,7 +209,8 @@ def report(r: dict[str, Any]) -> str:
         "s/GiB (inside the client, around hf_hub_download alone)",
         f"hf_xet requests per download: {x[0]['reconstructions']} reconstruction(s), "
         f"{x[0]['fetches']} fetch(es), {x[0]['fetch_signed_bytes'] / MiB:.1f} MiB signed "
-        f"({x[0]['fetch_signed_bytes'] / max(x[0]['fetches'], 1) / MiB:.1f} MiB per fetch URL)",
+        f"({x[0]['fetch_signed_bytes'] / max(x[0]['fetches'], 1) / MiB:.1f} MiB per fetch URL); "
+        f"reconstruction answered in {med([v['reconstruction_ms'] for v in x]):.0f} ms (median)",
     ]
     if "profile" in r:
         lines += ["", "py-spy, server during one hf_xet download (own samples):", *r["profile"]]

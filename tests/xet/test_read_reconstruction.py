@@ -155,3 +155,23 @@ def test_metadata_that_disagrees_with_the_terms_is_an_error() -> None:
     missing = XetFileRecord("f", Sha256("0" * 64), 6, (XetTermRecord("x", 0, 2, 6),))
     with pytest.raises(StorageError):
         plan(missing, lambda x, s, e: rows[s : e - 1], 0, 6)
+
+
+def test_a_whole_file_plan_reads_two_rows_per_term() -> None:
+    """A whole-file reconstruction (what hf_xet asks for) reads each term's end rows only, not
+    one row per chunk (a 2 GiB file has ~32k chunks)."""
+    _, rows = _serialize([bytes([i]) * 10 for i in range(50)])
+    terms = (XetTermRecord("x", 0, 20, 200), XetTermRecord("x", 20, 50, 300))
+    record = XetFileRecord("f", Sha256("0" * 64), 500, terms)
+    read: list[int] = []
+
+    def lookup(xorb: str, s: int, e: int) -> list[XorbChunkRecord]:
+        read.append(e - s)
+        return rows[s:e]
+
+    p = plan(record, lookup, 0, 500)
+    assert sum(read) == 4 and [(t.start, t.end) for t in p.terms] == [(0, 20), (20, 50)]
+    assert [(f.byte_start, f.byte_last) for f in p.fetches["x"]] == [(0, rows[-1].ser_end - 1)]
+    lying = XetFileRecord("f", Sha256("0" * 64), 501, (terms[0], XetTermRecord("x", 20, 50, 301)))
+    with pytest.raises(StorageError):
+        plan(lying, lookup, 0, 501)

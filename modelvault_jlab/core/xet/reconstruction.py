@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from ...errors import InvalidInputError, RangeNotSatisfiableError, StorageError
 from ...storage.records import XetFileRecord, XetTermRecord, XorbChunkRecord
-from .assemble import check_term_chunks, term_offsets
+from .assemble import XetContentError, check_term_chunks, term_offsets
 from .fetch import MAX_RANGES
 
 ChunkLookup = Callable[[str, int, int], Sequence[XorbChunkRecord]]
@@ -109,9 +109,20 @@ def plan(record: XetFileRecord, chunks: ChunkLookup, start: int, end: int) -> Pl
     offset_into_first = 0
     for i in range(first, last + 1):
         term = record.terms[i]
+        term_offset = layout.offsets[i]
+        if not (
+            (i == first and start > term_offset)
+            or (i == last and end < term_offset + term.unpacked)
+        ):
+            # A whole term (every term of a whole-file plan): its two end rows say all the
+            # plan needs, so a plan costs two indexed lookups per term, not one row per chunk.
+            head, tail = _end_rows(chunks, term)
+            terms.append(PlanTerm(term.xorb_hash, term.start, term.end, term.unpacked))
+            bounds[term.xorb_hash, head.index] = head
+            bounds[term.xorb_hash, tail.index] = tail
+            continue
         rows = term_chunks(chunks, term)
         lo, hi = 0, len(rows)
-        term_offset = layout.offsets[i]
         if i == first:  # drop whole chunks before ``start``
             lo = _chunk_at(rows, start - term_offset)
             offset_into_first = start - term_offset - (rows[lo].raw_start - rows[0].raw_start)
@@ -124,6 +135,24 @@ def plan(record: XetFileRecord, chunks: ChunkLookup, start: int, end: int) -> Pl
         for row in (kept[0], kept[-1]):  # every merged range starts and ends at one of these
             bounds[term.xorb_hash, row.index] = row
     return Plan(start, end, offset_into_first, tuple(terms), _fetches(terms, bounds))
+
+
+def _end_rows(chunks: ChunkLookup, term: XetTermRecord) -> tuple[XorbChunkRecord, XorbChunkRecord]:
+    """The first and last chunk rows of a term, checked against it: chunks of a xorb are
+    contiguous (``raw_start`` is the cumulative offset), so the ends give the term's length."""
+    head = chunks(term.xorb_hash, term.start, term.start + 1)
+    tail = chunks(term.xorb_hash, term.end - 1, term.end)
+    if (
+        len(head) != 1
+        or len(tail) != 1
+        or head[0].index != term.start
+        or tail[0].index != term.end - 1
+        or tail[0].raw_start + tail[0].raw_len - head[0].raw_start != term.unpacked
+    ):
+        raise XetContentError(
+            f"Chunks [{term.start}, {term.end}) of xorb {term.xorb_hash} do not match a term."
+        )
+    return head[0], tail[0]
 
 
 def _chunk_at(rows: Sequence[XorbChunkRecord], offset_in_term: int) -> int:
