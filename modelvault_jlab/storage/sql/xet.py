@@ -59,7 +59,9 @@ class SqlXetStore(SqlDatabase, XetStore):
                 )
             c.execute(
                 "INSERT INTO xet_xorb_repositories(xorb_hash, repository, created_at) "
-                "VALUES (?, ?, ?) ON CONFLICT(xorb_hash, repository) DO NOTHING",
+                # refreshed by every upload: garbage collection keeps a xorb uploaded lately
+                "VALUES (?, ?, ?) ON CONFLICT(xorb_hash, repository) "
+                "DO UPDATE SET created_at = excluded.created_at",
                 (xorb.xorb_hash, repository, now),
             )
         return inserted
