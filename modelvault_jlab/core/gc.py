@@ -129,7 +129,9 @@ class BlobCollector:
                 else:
                     report.kept_in_use += 1
         forget_blobs = functools.partial(self._forget, cutoff=report.cutoff, stamp=stamp)
-        report.xet = self._xet.collect(report.cutoff, dry_run=dry_run, forget_blobs=forget_blobs)
+        report.xet = self._xet.collect(
+            report.cutoff, dry_run=dry_run, forget_blobs=forget_blobs, between=between
+        )
         if not dry_run:
             self._audit.record(who, "gc.run", **report.to_json())
         log.info(

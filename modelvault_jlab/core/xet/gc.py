@@ -55,9 +55,17 @@ class XetCollector:
         self._store = store
         self._remover = remover
 
-    def collect(self, cutoff: float, *, dry_run: bool, forget_blobs: ForgetBlobs) -> XetGcReport:
+    def collect(
+        self,
+        cutoff: float,
+        *,
+        dry_run: bool,
+        forget_blobs: ForgetBlobs,
+        between: Callable[[str], None] = lambda sha: None,
+    ) -> XetGcReport:
         """Run steps 2 and 3 (see the module) for what was registered before ``cutoff``; a dry
-        run counts what a real run would drop, deleting nothing."""
+        run counts what a real run would drop, deleting nothing. ``between``: as the blob
+        collector's, for the xorbs' blobs."""
         report = XetGcReport()
         after = ""
         while files := self._store.dead_files(cutoff, after, _BATCH, dry_run=dry_run):
@@ -72,10 +80,15 @@ class XetCollector:
                 continue
             gone = self._store.forget_xorbs(xorbs, cutoff)
             report.xorbs += len(gone)
-            report.xorb_bytes += self._remove_blobs(gone, forget_blobs)
+            report.xorb_bytes += self._remove_blobs(gone, forget_blobs, between)
         return report
 
-    def _remove_blobs(self, xorbs: Sequence[DeadXorb], forget_blobs: ForgetBlobs) -> int:
+    def _remove_blobs(
+        self,
+        xorbs: Sequence[DeadXorb],
+        forget_blobs: ForgetBlobs,
+        between: Callable[[str], None],
+    ) -> int:
         """Delete the blobs of dropped xorbs (unless something else needs one); their bytes."""
         sizes = {x.blob_sha256: x.serialized_len for x in xorbs}
         if not sizes:
@@ -84,7 +97,7 @@ class XetCollector:
         def forget(shas: Sequence[str]) -> list[str]:
             return forget_blobs(sizes, shas)
 
-        removed = self._remover.remove(list(sizes), forget)
+        removed = self._remover.remove(list(sizes), forget, between)
         return sum(sizes[sha] for sha in removed)
 
 
