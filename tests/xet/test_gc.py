@@ -24,9 +24,24 @@ import httpx
 import pytest
 from huggingface_hub import HfApi, hf_hub_download
 
-from modelvault_jlab.core.xet.hashing import hash_to_string
+from modelvault_jlab.bootstrap import open_vault
+from modelvault_jlab.config import VaultSettings
+from modelvault_jlab.core.identity import SYSTEM
+from modelvault_jlab.core.vault import Vault
+from modelvault_jlab.core.xet.assemble import iter_file
+from modelvault_jlab.core.xet.hashing import file_hash, hash_to_string
 from modelvault_jlab.core.xet.shard import build_upload_shard
-from modelvault_jlab.core.xet.xorb import build_xorb
+from modelvault_jlab.core.xet.xorb import build_xorb, verify_xorb
+from modelvault_jlab.errors import StorageError
+from modelvault_jlab.ids import Sha256
+from modelvault_jlab.storage.records import (
+    BlobInfo,
+    XetFileRecord,
+    XetTermRecord,
+    XorbChunkRecord,
+    XorbRecord,
+)
+from modelvault_jlab.storage.sql.xet_gc import SqlXetGcStore
 from tests.s3_service import S3_ENV, S3Service, start_standalone_on_s3
 from tests.servers import RunningServer, cli, running, start_standalone
 from tests.xet.test_write_http import _entry, _file
@@ -335,3 +350,67 @@ def _s3_keys(s3: S3Service, bucket: str) -> set[str]:
 
 def _s3_key(sha: str) -> str:
     return f"vault/sha256/{sha[:2]}/{sha[2:4]}/{sha}"
+
+
+# -- races, in process (the moments that matter are reached through the collector's own store) --
+@pytest.fixture
+def vault(tmp_path: Path) -> Iterator[Vault]:
+    v = open_vault(VaultSettings(data_dir=str(tmp_path / "vault")))
+    yield v
+    v.close()
+
+
+def _stored_file(vault: Vault) -> tuple[XetFileRecord, bytes]:
+    """A Xet file over its own xorb, registered as an upload is, named by no commit."""
+    chunks = [os.urandom(10_000) for _ in range(3)]
+    data, h = build_xorb(chunks)
+    verified = verify_xorb(data, h)
+    blob = vault.content.put_bytes(data)
+    xorb = hash_to_string(h)
+    rows = [
+        XorbChunkRecord(i, hash_to_string(c.hash), c.raw_start, c.raw_len, c.ser_start, c.ser_end)
+        for i, c in enumerate(verified.chunks)
+    ]
+    meta: Any = vault.meta
+    meta.put_xorb(XorbRecord(xorb, blob.sha256, len(data), verified.raw_len, 3), rows, "models")
+    content = b"".join(chunks)
+    fh = hash_to_string(file_hash([(c.hash, c.raw_len) for c in verified.chunks]))
+    sha = Sha256(hashlib.sha256(content).hexdigest())
+    record = XetFileRecord(fh, sha, len(content), (XetTermRecord(xorb, 0, 3, len(content)),))
+    meta.put_xet_file(record, "models")
+    meta.register_blob(BlobInfo(sha, len(content)))
+    return record, content
+
+
+def test_a_file_registered_again_while_it_is_collected_stays_whole(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record, content = _stored_file(vault)
+    meta: Any = vault.meta
+    forget_files = SqlXetGcStore.forget_files
+
+    def writer_interleaves(self: SqlXetGcStore, hashes: Any, cutoff: float) -> list[str]:
+        # the blob pass unregistered the file's sha256; its uploader sends the same shard now:
+        # the file row is written before the collector's delete, the blob registered after it
+        meta.put_xet_file(record, "models")
+        gone = forget_files(self, hashes, cutoff)
+        meta.register_blob(BlobInfo(record.sha256, record.size))
+        return gone
+
+    monkeypatch.setattr(SqlXetGcStore, "forget_files", writer_interleaves)
+    report = vault.gc.collect(SYSTEM, grace_seconds=0)
+    assert report.xet.files == 0 and report.xet.xorbs == 0
+    assert meta.xet_file_for_sha256(record.sha256) == record
+    assert b"".join(iter_file(meta, vault.blobs, record.terms)) == content
+
+
+def test_a_shard_naming_a_collected_xorb_fails_cleanly(vault: Vault) -> None:
+    record, _ = _stored_file(vault)
+    meta: Any = vault.meta
+    report = vault.gc.collect(SYSTEM, grace_seconds=0)
+    assert report.xet.files == 1 and report.xet.xorbs == 1
+    assert meta.get_xorb(record.terms[0].xorb_hash) is None
+    # a client that was told (by a dedup answer) the xorb is there sends its shard now
+    with pytest.raises(StorageError, match="garbage-collected"):
+        meta.put_xet_file(record, "models")
+    assert meta.xet_file_for_sha256(record.sha256) is None
