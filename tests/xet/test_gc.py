@@ -353,9 +353,10 @@ def _s3_key(sha: str) -> str:
 
 
 # -- races, in process (the moments that matter are reached through the collector's own store) --
-@pytest.fixture
-def vault(tmp_path: Path) -> Iterator[Vault]:
-    v = open_vault(VaultSettings(data_dir=str(tmp_path / "vault")))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def vault(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Vault]:
+    url = str(request.getfixturevalue("postgres_url")) if request.param == "postgresql" else ""
+    v = open_vault(VaultSettings(data_dir=str(tmp_path / "vault"), database_url=url))
     yield v
     v.close()
 
