@@ -78,6 +78,7 @@ class DeadXorb:
 class SqlXetGcStore(SqlDatabase):
     def dead_files(self, cutoff: float, after: str, limit: int, *, dry_run: bool) -> list[str]:
         """Xet files (by file hash, after ``after``: paging) no kept registration reaches."""
+        params: tuple[object, ...]
         if dry_run:
             sql, params = _DEAD_FILES.format(kept=_FILE_KEPT_DRY), (after, cutoff, cutoff, limit)
         else:
