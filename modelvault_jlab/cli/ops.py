@@ -86,4 +86,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
                 print(f"evicted {e.evicted} file(s), {_human(e.bytes)}, from {e.repository}")
         verb = "would delete" if report.dry_run else "deleted"
         print(f"{verb} {report.collected} blob(s), {_human(report.bytes)}")
+        xet = report.xet
+        if xet.files or xet.xorbs:
+            print(f"Xet: {verb} {xet.files} file(s), {xet.xorbs} xorb(s), {_human(xet.xorb_bytes)}")
     return 0

@@ -17,9 +17,11 @@ upload cleanly (the client retries and stores the bytes again). No interleaving 
 registered blob without its file. A collector killed between (1) and (3) leaves the file in
 ``gc-trash/``: the next run puts back what is registered and deletes the rest.
 
-Every collected blob is audited (``blob.collected``) and each run once (``gc.run``). Only the
-folder blob store is supported (an S3 bucket: use a lifecycle rule on unreferenced keys — not yet
-offered).
+**Xet storage** is collected after the blobs (:mod:`.xet.gc`): Xet files whose sha256 the
+blob pass unregistered, then the xorbs no remaining file names, with their blobs.
+
+Every collected blob is audited (``blob.collected``) and each run once (``gc.run``). The folder
+and S3 blob stores are supported (``storage/trash_of.py``).
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ from ..errors import InvalidInputError
 from ..storage.blobs import BlobStore
 from ..storage.sql.audit import AuditStamp
 from ..storage.sql.gc import SqlGcStore
+from ..storage.sql.xet_gc import SqlXetGcStore
 from .audit import AuditLog
 from .blob_removal import BlobRemover
 from .identity import Principal
+from .xet.gc import XetCollector, XetGcReport
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,7 @@ class GcReport:
     kept_in_use: int = 0
     """Candidates a writer registered again while the collector looked at them."""
     restored_from_trash: int = 0
+    xet: XetGcReport = field(default_factory=XetGcReport)
     sample: list[str] = field(default_factory=list)
     """The first collected (or, dry run, collectable) sha256s."""
 
@@ -65,6 +70,7 @@ class GcReport:
             "bytes": self.bytes,
             "kept_in_use": self.kept_in_use,
             "restored_from_trash": self.restored_from_trash,
+            **self.xet.to_json(),
             "sample": self.sample,
         }
 
@@ -73,12 +79,14 @@ class BlobCollector:
     def __init__(
         self,
         store: SqlGcStore,
+        xet_store: SqlXetGcStore,
         blobs: BlobStore,
         audit: AuditLog,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._remover = BlobRemover(blobs)
+        self._xet = XetCollector(xet_store, self._remover)
         self._audit = audit
         self._clock = clock
 
@@ -113,25 +121,32 @@ class BlobCollector:
                 for sha, size in batch:
                     self._count(report, sha, size)
                 continue
-            forget = functools.partial(self._forget, dict(batch), report.cutoff, stamp)
+            forget = functools.partial(self._forget, dict(batch), cutoff=report.cutoff, stamp=stamp)
             removed = self._remover.remove([sha for sha, _ in batch], forget, between)
             for sha, size in batch:
                 if sha in removed:
                     self._count(report, sha, size)
                 else:
                     report.kept_in_use += 1
+        forget_blobs = functools.partial(self._forget, cutoff=report.cutoff, stamp=stamp)
+        report.xet = self._xet.collect(
+            report.cutoff, dry_run=dry_run, forget_blobs=forget_blobs, between=between
+        )
         if not dry_run:
             self._audit.record(who, "gc.run", **report.to_json())
         log.info(
-            "GC%s: %d blob(s), %d bytes",
+            "GC%s: %d blob(s), %d bytes; Xet: %d file(s), %d xorb(s), %d bytes",
             " (dry run)" if dry_run else "",
             report.collected,
             report.bytes,
+            report.xet.files,
+            report.xet.xorbs,
+            report.xet.xorb_bytes,
         )
         return report
 
     def _forget(
-        self, sizes: dict[str, int], cutoff: float, stamp: AuditStamp, shas: Sequence[str]
+        self, sizes: dict[str, int], shas: Sequence[str], *, cutoff: float, stamp: AuditStamp
     ) -> list[str]:
         return self._store.forget([(sha, sizes[sha]) for sha in shas], cutoff, stamp)
 

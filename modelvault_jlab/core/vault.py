@@ -29,6 +29,7 @@ from ..storage.sql.permissions import SqlPermissionStore
 from ..storage.sql.stats import SqlStatsStore
 from ..storage.sql.store import SqlDatabase
 from ..storage.sql.usage import SqlUsageStore
+from ..storage.sql.xet_gc import SqlXetGcStore
 from .activity import Activity
 from .audit import AuditLog
 from .blob_removal import BlobRemover
@@ -261,7 +262,9 @@ class Vault:
         if self.options.metrics_enabled:
             self._observe()
         self.usage = UsageService(usage_store, meta, self.access)
-        self.gc = BlobCollector(gc_store, blobs, self.audit, clock)
+        xet_gc_store = SqlXetGcStore(database)  # Xet storage is collected with the blobs
+        self._own_stores.append(xet_gc_store)
+        self.gc = BlobCollector(gc_store, xet_gc_store, blobs, self.audit, clock)
 
     def _observe(self) -> None:
         """Services report their events to this vault's metrics (``core/metrics.py``)."""

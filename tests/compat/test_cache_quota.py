@@ -22,7 +22,8 @@ import pytest
 from huggingface_hub import CommitOperationAdd, HfApi
 
 from tests.faulty_upstream import FaultyProxy
-from tests.servers import RunningServer, cli, mint_token, running, start_standalone
+from tests.remotes import create_hf_remote
+from tests.servers import RunningServer, cli, running, start_standalone
 
 SIZE = 40_000
 
@@ -47,22 +48,9 @@ def model(upstream: RunningServer) -> tuple[str, dict[str, bytes]]:
 
 
 def _remote(vault: RunningServer, upstream: RunningServer, proxy: FaultyProxy, quota: int) -> str:
-    key = f"quota-{uuid.uuid4().hex[:6]}"
-    r = httpx.post(
-        vault.api("repositories"),
-        json={
-            "key": key,
-            "kind": "hf-remote",
-            "config": {
-                "upstream": f"{proxy.root}/modelvault/hf/models",
-                "upstream_token": mint_token(upstream.data_dir, "read", "mirror"),
-                "cache_quota_bytes": quota,
-            },
-        },
-        headers=vault.headers(),
+    return create_hf_remote(
+        vault, upstream, via=proxy.root, prefix="quota", cache_quota_bytes=quota
     )
-    assert r.status_code == 201, r.text
-    return key
 
 
 def _get(vault: RunningServer, key: str, repo_id: str, path: str) -> httpx.Response:

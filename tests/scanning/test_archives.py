@@ -40,13 +40,17 @@ def test_zip_of_pickles_by_content_not_name(scan):
 @pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
 def test_zip_compression_methods(scan, method):
     assert scan.bytes(p.zip_bytes({"a.pkl": EVIL}, method)).verdict is Verdict.MALICIOUS
-    assert scan.bytes(p.zip_bytes({"a.pkl": p.proto(2) + p.NONE + p.STOP}, method)).verdict is \
-        Verdict.CLEAN
+    assert (
+        scan.bytes(p.zip_bytes({"a.pkl": p.proto(2) + p.NONE + p.STOP}, method)).verdict
+        is Verdict.CLEAN
+    )
 
 
 def test_zip_crc_mismatch_is_still_scanned(scan):
     # CVE-2025-10156 (JFrog): zipfile raises on bad CRC, torch.load does not check it
-    data = _patch_all(p.zip_bytes({"archive/data.pkl": EVIL}), b"PK\x01\x02", 16, b"\x00\x00\x00\x00")
+    data = _patch_all(
+        p.zip_bytes({"archive/data.pkl": EVIL}), b"PK\x01\x02", 16, b"\x00\x00\x00\x00"
+    )
     data = _patch_all(data, b"PK\x03\x04", 14, b"\x00\x00\x00\x00")
     with pytest.raises(zipfile.BadZipFile):
         zipfile.ZipFile(io.BytesIO(data)).read("archive/data.pkl")
@@ -105,8 +109,11 @@ def test_zip_entry_hidden_from_central_directory(scan):
     eocd = data.rfind(b"PK\x05\x06")
     rec = data[second:eocd]
     _n, cd_size, cd_off = struct.unpack("<HII", data[eocd + 10 : eocd + 20])
-    new_eocd = (data[eocd : eocd + 8] + struct.pack("<HHII", 1, 1, cd_size - len(rec), cd_off)
-                + data[eocd + 20 :])
+    new_eocd = (
+        data[eocd : eocd + 8]
+        + struct.pack("<HHII", 1, 1, cd_size - len(rec), cd_off)
+        + data[eocd + 20 :]
+    )
     hidden = data[:second] + new_eocd
     assert zipfile.ZipFile(io.BytesIO(hidden)).namelist() == ["ok.txt"]
     report = scan.bytes(hidden)
@@ -125,9 +132,13 @@ def test_zip_garbage_is_error(scan):
 
 @pytest.mark.parametrize("fmt", ["gzip", "bz2", "xz", "lzma", "zlib"])
 def test_compressed_wrappers(scan, fmt):
-    comp = {"gzip": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress,
-            "lzma": lambda d: lzma.compress(d, format=lzma.FORMAT_ALONE),
-            "zlib": zlib.compress}[fmt]
+    comp = {
+        "gzip": gzip.compress,
+        "bz2": bz2.compress,
+        "xz": lzma.compress,
+        "lzma": lambda d: lzma.compress(d, format=lzma.FORMAT_ALONE),
+        "zlib": zlib.compress,
+    }[fmt]
     assert scan.bytes(comp(EVIL)).verdict is Verdict.MALICIOUS
     assert scan.bytes(comp(p.proto(2) + p.NONE + p.STOP)).verdict is Verdict.CLEAN
 

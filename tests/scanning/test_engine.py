@@ -18,8 +18,13 @@ from .payloads import rules
 
 
 def test_public_api_surface():
-    assert set(scanning.__all__) >= {"ScanEngine", "ScanReport", "Finding", "Verdict",
-                                     "SCANNER_VERSION"}
+    assert set(scanning.__all__) >= {
+        "ScanEngine",
+        "ScanReport",
+        "Finding",
+        "Verdict",
+        "SCANNER_VERSION",
+    }
     assert {v.value for v in Verdict} == {"clean", "suspicious", "malicious", "error"}
     assert SCANNER_VERSION
 
@@ -44,8 +49,18 @@ def test_internal_scanner_bug_fails_closed(scan, monkeypatch):
 @pytest.mark.parametrize("seed", range(20))
 def test_random_garbage_never_raises(scan, seed):
     rng = random.Random(seed)
-    prefixes = [b"", b"\x80\x04", b"PK\x03\x04", b"\x93NUMPY\x01\x00", b"GGUF\x03\x00\x00\x00",
-                b"\x1f\x8b", b"7z\xbc\xaf\x27\x1c", b"\x89HDF\r\n\x1a\n", b"(", b"\x08\x07\x12"]
+    prefixes = [
+        b"",
+        b"\x80\x04",
+        b"PK\x03\x04",
+        b"\x93NUMPY\x01\x00",
+        b"GGUF\x03\x00\x00\x00",
+        b"\x1f\x8b",
+        b"7z\xbc\xaf\x27\x1c",
+        b"\x89HDF\r\n\x1a\n",
+        b"(",
+        b"\x08\x07\x12",
+    ]
     data = rng.choice(prefixes) + rng.randbytes(rng.randint(0, 3000))
     report = scan.bytes(data, name_hint=rng.choice([None, "x.onnx", "x.bin", "x.py"]))
     assert report.verdict in set(Verdict)

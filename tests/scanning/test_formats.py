@@ -20,8 +20,12 @@ from .payloads import globals_of, rules
 @pytest.fixture(scope="module")
 def state_dict() -> dict[str, torch.Tensor]:
     torch.manual_seed(0)
-    return {"w": torch.randn(8, 8), "b": torch.zeros(8, dtype=torch.bfloat16),
-            "i": torch.arange(4), "h": torch.ones(2, dtype=torch.float16)}
+    return {
+        "w": torch.randn(8, 8),
+        "b": torch.zeros(8, dtype=torch.bfloat16),
+        "i": torch.arange(4),
+        "h": torch.ones(2, dtype=torch.float16),
+    }
 
 
 # -- torch ---------------------------------------------------------------------------------------
@@ -40,9 +44,18 @@ def test_torch_full_training_checkpoint_is_clean(scan, tmp_path):
     model(torch.randn(3, 4)).sum().backward()
     opt.step()
     path = tmp_path / "ckpt.pt"
-    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3,
-                "param": torch.nn.Parameter(torch.ones(2)), "size": torch.Size([2, 3]),
-                "device": torch.device("cpu"), "dtype": torch.float16}, path)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "epoch": 3,
+            "param": torch.nn.Parameter(torch.ones(2)),
+            "size": torch.Size([2, 3]),
+            "device": torch.device("cpu"),
+            "dtype": torch.float16,
+        },
+        path,
+    )
     report = scan.file(path)
     assert report.verdict is Verdict.CLEAN, report.findings
 
@@ -62,8 +75,14 @@ def test_trainer_rng_state_is_clean(scan, tmp_path):
     import random
 
     path = tmp_path / "rng_state.pth"
-    torch.save({"python": random.getstate(), "numpy": np.random.get_state(),
-                "cpu": torch.random.get_rng_state()}, path)
+    torch.save(
+        {
+            "python": random.getstate(),
+            "numpy": np.random.get_state(),
+            "cpu": torch.random.get_rng_state(),
+        },
+        path,
+    )
     assert scan.file(path).verdict is Verdict.CLEAN
 
 
@@ -95,8 +114,9 @@ def test_torch_zip_with_malicious_data_pkl(scan, tmp_path, state_dict):
 
 
 def test_torch_zip_any_prefix(scan, tmp_path, state_dict):
-    path = _torch_zip_with_pickle(tmp_path, state_dict, p.os_system(protocol=2),
-                                  inner="weird name/data.pkl")
+    path = _torch_zip_with_pickle(
+        tmp_path, state_dict, p.os_system(protocol=2), inner="weird name/data.pkl"
+    )
     assert scan.file(path).verdict is Verdict.MALICIOUS
 
 
@@ -113,12 +133,17 @@ def test_torch_legacy_tar_format(scan):
     # torch < 0.4 tar layout, assembled by hand (modern torch cannot write it)
     import tarfile
 
-    storages = (b"\x80\x02K\x01." + b"\x80\x02(X\x01\x00\x00\x000X\x03\x00\x00\x00cpuctorch\n"
-                b"FloatStorage\nq\x00tq\x01." + struct.pack("<q", 2) + b"\x00" * 8
-                + b"\x80\x02]q\x00.")
+    storages = (
+        b"\x80\x02K\x01." + b"\x80\x02(X\x01\x00\x00\x000X\x03\x00\x00\x00cpuctorch\n"
+        b"FloatStorage\nq\x00tq\x01." + struct.pack("<q", 2) + b"\x00" * 8 + b"\x80\x02]q\x00."
+    )
     tensors = b"\x80\x02K\x00."
-    members = {"sys_info": b"\x80\x02}q\x00.", "pickle": p.os_system(protocol=2),
-               "storages": storages, "tensors": tensors}
+    members = {
+        "sys_info": b"\x80\x02}q\x00.",
+        "pickle": p.os_system(protocol=2),
+        "storages": storages,
+        "tensors": tensors,
+    }
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:
         for name, data in members.items():
@@ -160,8 +185,13 @@ def _st(header: dict, data: bytes) -> bytes:
         ({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\x00" * 4),  # short
         ({"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, b"\x00" * 8),  # shape
         ({"a": {"dtype": "X9", "shape": [2], "data_offsets": [0, 8]}}, b"\x00" * 8),  # dtype
-        ({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
-          "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}, b"\x00" * 12),  # overlap
+        (
+            {
+                "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]},
+            },
+            b"\x00" * 12,
+        ),  # overlap
         ({"a": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}, b"\x00" * 12),  # gap
         ({"__metadata__": {"k": 1}}, b""),
     ],
@@ -173,8 +203,10 @@ def test_safetensors_invalid(scan, header, data):
 
 
 def test_safetensors_duplicate_keys_and_huge_header(scan):
-    raw = (b'{"a": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}, '
-           b'"a": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}}')
+    raw = (
+        b'{"a": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}, '
+        b'"a": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}}'
+    )
     assert "safetensors-invalid" in rules(scan.bytes(struct.pack("<Q", len(raw)) + raw + b"\x00"))
 
 
@@ -184,8 +216,12 @@ def test_npy_and_npz(scan, tmp_path):
     np.save(tmp_path / "o.npy", np.array([1, "a", None, {"k": 1}], dtype=object))
     np.savez(tmp_path / "z.npz", a=np.zeros(3), b=np.ones(2))
     np.savez_compressed(tmp_path / "zc.npz", a=np.zeros(300), o=np.array([[1]], dtype=object))
-    for name, fmt in (("a.npy", "npy"), ("o.npy", "npy-object"), ("z.npz", "npz"),
-                      ("zc.npz", "npz")):
+    for name, fmt in (
+        ("a.npy", "npy"),
+        ("o.npy", "npy-object"),
+        ("z.npz", "npz"),
+        ("zc.npz", "npz"),
+    ):
         report = scan.file(tmp_path / name)
         assert report.format == fmt, name
         assert report.verdict is Verdict.CLEAN, (name, report.findings)
@@ -213,14 +249,20 @@ def test_npy_malformed_header_is_error(scan):
 
 
 # -- joblib --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("compress", [0, ("zlib", 3), ("gzip", 3), ("bz2", 3), ("lzma", 3),
-                                      ("xz", 3), ("lz4", 3)])
+@pytest.mark.parametrize(
+    "compress", [0, ("zlib", 3), ("gzip", 3), ("bz2", 3), ("lzma", 3), ("xz", 3), ("lz4", 3)]
+)
 def test_joblib_variants_clean(scan, tmp_path, compress):
     joblib = pytest.importorskip("joblib")
     if compress and compress[0] == "lz4":
         pytest.importorskip("lz4")
-    obj = {"a": np.arange(1000.0), "b": np.ones((3, 4), dtype=np.int8), "o": np.array([1, "x"],
-           dtype=object), "s": "text", "f": np.array([1.5], dtype=">f4")}
+    obj = {
+        "a": np.arange(1000.0),
+        "b": np.ones((3, 4), dtype=np.int8),
+        "o": np.array([1, "x"], dtype=object),
+        "s": "text",
+        "f": np.array([1.5], dtype=">f4"),
+    }
     path = tmp_path / "model.joblib"
     joblib.dump(obj, path, compress=compress)
     report = scan.file(path)
@@ -240,8 +282,7 @@ def test_joblib_with_malicious_object_after_array(scan, tmp_path):
 @pytest.mark.parametrize("safe", [True, False])
 def test_transformers_save_pretrained(scan, tmp_path, safe):
     transformers = pytest.importorskip("transformers")
-    config = transformers.GPT2Config(n_layer=1, n_head=2, n_embd=8, vocab_size=64,
-                                     n_positions=16)
+    config = transformers.GPT2Config(n_layer=1, n_head=2, n_embd=8, vocab_size=64, n_positions=16)
     model = transformers.GPT2LMHeadModel(config)
     model.save_pretrained(tmp_path, safe_serialization=safe)
     files = [f for f in tmp_path.iterdir() if f.is_file()]
@@ -278,17 +319,21 @@ def _gguf(kv: dict[str, str], tensors: int = 1, dims: int = 1, ttype: int = 0) -
 
 
 def test_gguf_clean_template(scan):
-    tpl = ("{% set ns = namespace(x=1) %}{% for m in messages %}<|{{ m['role'] }}|>"
-           "{{ m['content'] }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    tpl = (
+        "{% set ns = namespace(x=1) %}{% for m in messages %}<|{{ m['role'] }}|>"
+        "{{ m['content'] }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
+    )
     report = scan.bytes(_gguf({"tokenizer.chat_template": tpl}))
     assert report.format == "gguf" and report.verdict is Verdict.CLEAN, report.findings
 
 
 def test_gguf_ssti_template(scan):
     # CVE-2024-34359 (llama-cpp-python), GHSA-56xg-wfcc-g829
-    tpl = ("{% for x in ().__class__.__base__.__subclasses__() %}{% if 'warning' in x.__name__ %}"
-           "{{ x()._module.__builtins__['__import__']('os').popen('id').read() }}{% endif %}"
-           "{% endfor %}")
+    tpl = (
+        "{% for x in ().__class__.__base__.__subclasses__() %}{% if 'warning' in x.__name__ %}"
+        "{{ x()._module.__builtins__['__import__']('os').popen('id').read() }}{% endif %}"
+        "{% endfor %}"
+    )
     report = scan.bytes(_gguf({"tokenizer.chat_template": tpl}))
     assert report.verdict is Verdict.MALICIOUS and "chat-template-ssti" in rules(report)
 
@@ -323,16 +368,28 @@ def _onnx_model(location: str | None) -> bytes:
             e = init.external_data.add()
             e.key, e.value = k, v
     node = helper.make_node("Add", ["X", "W"], ["Y"])
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("X", 1, [2])],
-                              [helper.make_tensor_value_info("Y", 1, [2])], [init])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("X", 1, [2])],
+        [helper.make_tensor_value_info("Y", 1, [2])],
+        [init],
+    )
     return onnx.helper.make_model(graph).SerializeToString()
 
 
-@pytest.mark.parametrize("location,expected", [
-    (None, Verdict.CLEAN), ("weights.bin", Verdict.CLEAN), ("sub/w.bin", Verdict.CLEAN),
-    ("../../etc/passwd", Verdict.MALICIOUS), ("/etc/passwd", Verdict.MALICIOUS),
-    ("C:\\Windows\\win.ini", Verdict.MALICIOUS), ("a/../../b", Verdict.MALICIOUS),
-])
+@pytest.mark.parametrize(
+    "location,expected",
+    [
+        (None, Verdict.CLEAN),
+        ("weights.bin", Verdict.CLEAN),
+        ("sub/w.bin", Verdict.CLEAN),
+        ("../../etc/passwd", Verdict.MALICIOUS),
+        ("/etc/passwd", Verdict.MALICIOUS),
+        ("C:\\Windows\\win.ini", Verdict.MALICIOUS),
+        ("a/../../b", Verdict.MALICIOUS),
+    ],
+)
 def test_onnx_external_data(scan, location, expected):
     report = scan.bytes(_onnx_model(location), name_hint="model.onnx")
     assert report.format == "onnx"
@@ -354,13 +411,16 @@ def _keras_zip(config: dict) -> bytes:
 
 
 def _layer(class_name: str, module: str = "keras.layers", **config) -> dict:
-    return {"module": module, "class_name": class_name, "config": config,
-            "registered_name": None}
+    return {"module": module, "class_name": class_name, "config": config, "registered_name": None}
 
 
 def _seq(*layers: dict) -> dict:
-    return {"module": "keras", "class_name": "Sequential", "config": {"layers": list(layers)},
-            "registered_name": None}
+    return {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {"layers": list(layers)},
+        "registered_name": None,
+    }
 
 
 def test_keras_clean(scan):
@@ -369,24 +429,33 @@ def test_keras_clean(scan):
 
 
 def test_keras_lambda_in_nested_model(scan):
-    lam = _layer("Lambda", function={"class_name": "__lambda__",
-                                     "config": {"code": "4wEAAAAAAAAA"}})
+    lam = _layer(
+        "Lambda", function={"class_name": "__lambda__", "config": {"code": "4wEAAAAAAAAA"}}
+    )
     report = scan.bytes(_keras_zip(_seq(_layer("Dense"), _seq(lam))), "model.keras")
     assert report.verdict is Verdict.MALICIOUS and "keras-lambda" in rules(report)
 
 
 def test_keras_function_object_outside_keras(scan):
     # CVE-2025-1550: module/class_name pairs import arbitrary callables
-    fn = {"module": "os", "class_name": "function", "config": "system",
-          "registered_name": "function"}
+    fn = {
+        "module": "os",
+        "class_name": "function",
+        "config": "system",
+        "registered_name": "function",
+    }
     report = scan.bytes(_keras_zip(_seq(_layer("Dense", activation=fn))), "model.keras")
     assert report.verdict is Verdict.MALICIOUS
 
 
 def test_keras_get_file_gadget(scan):
     # CVE-2025-8747: keras.utils.get_file reachable in safe mode
-    fn = {"module": "keras.utils", "class_name": "function", "config": "get_file",
-          "registered_name": "function"}
+    fn = {
+        "module": "keras.utils",
+        "class_name": "function",
+        "config": "get_file",
+        "registered_name": "function",
+    }
     report = scan.bytes(_keras_zip(_seq(_layer("Dense", activation=fn))), "model.keras")
     assert report.verdict is Verdict.MALICIOUS
 
@@ -401,8 +470,9 @@ def test_keras_h5(scan, tmp_path):
     clean, evil = tmp_path / "clean.h5", tmp_path / "evil.h5"
     for path, layer in ((clean, _layer("Dense")), (evil, _layer("Lambda", function="x"))):
         with h5py.File(path, "w") as f:
-            f.attrs["model_config"] = json.dumps({"class_name": "Functional", "config": {
-                "layers": [layer]}})
+            f.attrs["model_config"] = json.dumps(
+                {"class_name": "Functional", "config": {"layers": [layer]}}
+            )
             f.create_dataset("model_weights/dense/kernel", data=np.ones((2, 2)))
     assert scan.file(clean).format == "hdf5"
     assert scan.file(clean).verdict is Verdict.CLEAN
@@ -426,13 +496,16 @@ def test_python_shebang_without_hint(scan):
     assert scan.bytes(b"#!/usr/bin/env python3\nprint(1)\n").format == "python"
 
 
-@pytest.mark.parametrize("data,hint", [
-    (b'{"architectures": ["GPT2"], "n_layer": 1}', "config.json"),
-    (b"# Model card\n\nSome text.\n", "README.md"),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "image.png"),
-    (bytes(range(256)) * 4, "blob.bin"),
-    (b"", "empty"),
-])
+@pytest.mark.parametrize(
+    "data,hint",
+    [
+        (b'{"architectures": ["GPT2"], "n_layer": 1}', "config.json"),
+        (b"# Model card\n\nSome text.\n", "README.md"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "image.png"),
+        (bytes(range(256)) * 4, "blob.bin"),
+        (b"", "empty"),
+    ],
+)
 def test_benign_data_is_clean(scan, data, hint):
     assert scan.bytes(data, hint).verdict is Verdict.CLEAN
 

@@ -19,8 +19,16 @@ from .payloads import globals_of, rules
 
 @pytest.mark.parametrize("protocol", [0, 1, 2, 3, 4, 5])
 def test_benign_builtin_structures_every_protocol(scan, protocol):
-    obj = {"a": [1, 2.5, "x", None, True], "b": b"\x00\x01", "c": (1, 2), "d": {3, 4},
-           "e": frozenset({5}), "f": OrderedDict(z=1), "g": 10**30, "h": complex(1, 2)}
+    obj = {
+        "a": [1, 2.5, "x", None, True],
+        "b": b"\x00\x01",
+        "c": (1, 2),
+        "d": {3, 4},
+        "e": frozenset({5}),
+        "f": OrderedDict(z=1),
+        "g": 10**30,
+        "h": complex(1, 2),
+    }
     report = scan.bytes(pickle.dumps(obj, protocol=protocol))
     assert report.format == "pickle"
     assert report.verdict is Verdict.CLEAN, report.findings
@@ -66,8 +74,22 @@ def test_global_offset_points_at_opcode(scan):
 
 def test_stack_global_from_memo(scan):
     # module and name strings are memoised first, then fetched back for STACK_GLOBAL
-    data = (p.proto(4) + p.su("os") + p.MEMOIZE + p.su("system") + p.MEMOIZE + p.POP + p.POP
-            + b"h\x00" + b"h\x01" + p.STACK_GLOBAL + p.su("id") + p.TUPLE1 + p.REDUCE + p.STOP)
+    data = (
+        p.proto(4)
+        + p.su("os")
+        + p.MEMOIZE
+        + p.su("system")
+        + p.MEMOIZE
+        + p.POP
+        + p.POP
+        + b"h\x00"
+        + b"h\x01"
+        + p.STACK_GLOBAL
+        + p.su("id")
+        + p.TUPLE1
+        + p.REDUCE
+        + p.STOP
+    )
     assert "os.system" in globals_of(scan.bytes(data))
 
 
@@ -102,13 +124,32 @@ def test_persistent_id_outside_torch_is_suspicious(scan):
 
 def test_build_abuse(scan):
     # BUILD on an imported class sets attributes on it (monkeypatching)
-    data = (p.proto(2) + p.global_("collections", "OrderedDict") + p.EMPTY_DICT + p.su("x")
-            + p.su("y") + p.SETITEM + p.BUILD + p.STOP)
+    data = (
+        p.proto(2)
+        + p.global_("collections", "OrderedDict")
+        + p.EMPTY_DICT
+        + p.su("x")
+        + p.su("y")
+        + p.SETITEM
+        + p.BUILD
+        + p.STOP
+    )
     assert "pickle-build-on-global" in rules(scan.bytes(data))
     # BUILD with a slot state installing __setstate__
-    data = (p.proto(2) + p.global_("collections", "OrderedDict") + p.EMPTY_TUPLE + p.REDUCE
-            + p.NONE + p.EMPTY_DICT + p.su("__setstate__") + p.NONE + p.SETITEM + p.TUPLE2
-            + p.BUILD + p.STOP)
+    data = (
+        p.proto(2)
+        + p.global_("collections", "OrderedDict")
+        + p.EMPTY_TUPLE
+        + p.REDUCE
+        + p.NONE
+        + p.EMPTY_DICT
+        + p.su("__setstate__")
+        + p.NONE
+        + p.SETITEM
+        + p.TUPLE2
+        + p.BUILD
+        + p.STOP
+    )
     report = scan.bytes(data)
     assert "pickle-build-dunder-state" in rules(report)
     assert report.verdict is Verdict.MALICIOUS
@@ -168,8 +209,12 @@ def test_big_bytes_payload_is_skipped_not_loaded(scan, tmp_path):
 
 
 def test_protocol0_text_like_files_are_not_pickles(scan):
-    for text in (b"Notes about the model\n", b"I like models\n", b"(see below)\n",
-                 b"class Foo:\n    pass\n"):
+    for text in (
+        b"Notes about the model\n",
+        b"I like models\n",
+        b"(see below)\n",
+        b"class Foo:\n    pass\n",
+    ):
         report = scan.bytes(text, name_hint="README.md")
         assert report.verdict is Verdict.CLEAN, (text, report.findings)
 

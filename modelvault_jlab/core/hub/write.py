@@ -323,20 +323,33 @@ class HubWriter:
     def create_branch(
         self, who: Principal, ref: HubRef, branch: str, starting_point: str | None = None
     ) -> RefRecord:
+        return self._create_ref(who, ref, "branch", branch, starting_point or DEFAULT_BRANCH)
+
+    def _create_ref(
+        self,
+        who: Principal,
+        ref: HubRef,
+        kind: RefKind,
+        raw_name: str,
+        revision: str,
+        **detail: str,
+    ) -> RefRecord:
+        """A new branch or tag ``raw_name`` at ``revision``, audited as ``hub.<kind>.create``."""
         repo = self._hub.repo_for(who, ref, "write")
-        name = validate_ref_name(branch, "branch")
+        name = validate_ref_name(raw_name, kind)
         refuse_bundle_ref(name)
-        self._refuse_other_kind(repo, "branch", name)
-        start = self._hub.commit_for(repo, validate_revision(starting_point or DEFAULT_BRANCH))
-        self._meta.set_ref(repo.id, "branch", name, start.sha, None)
+        self._refuse_other_kind(repo, kind, name)
+        target = self._hub.commit_for(repo, validate_revision(revision))
+        self._meta.set_ref(repo.id, kind, name, target.sha, None)
         self._audit.record(
             who,
-            "hub.branch.create",
+            f"hub.{kind}.create",
             repository=ref.repository,
             subject=f"{subject_of_ref(ref)}@{name}",
-            commit=start.sha,
+            commit=target.sha,
+            **detail,
         )
-        return RefRecord("branch", name, start.sha)
+        return RefRecord(kind, name, target.sha)
 
     def _refuse_other_kind(self, repo: HubRepoRecord, kind: RefKind, name: str) -> None:
         """A name is a branch or a tag, never both, so what a bare name resolves to cannot be
@@ -363,21 +376,7 @@ class HubWriter:
     def create_tag(
         self, who: Principal, ref: HubRef, revision: str, tag: str, message: str = ""
     ) -> RefRecord:
-        repo = self._hub.repo_for(who, ref, "write")
-        name = validate_ref_name(tag, "tag")
-        refuse_bundle_ref(name)
-        self._refuse_other_kind(repo, "tag", name)
-        target = self._hub.commit_for(repo, validate_revision(revision or DEFAULT_BRANCH))
-        self._meta.set_ref(repo.id, "tag", name, target.sha, None)
-        self._audit.record(
-            who,
-            "hub.tag.create",
-            repository=ref.repository,
-            subject=f"{subject_of_ref(ref)}@{name}",
-            commit=target.sha,
-            message=message,
-        )
-        return RefRecord("tag", name, target.sha)
+        return self._create_ref(who, ref, "tag", tag, revision or DEFAULT_BRANCH, message=message)
 
     def delete_tag(self, who: Principal, ref: HubRef, tag: str) -> None:
         repo = self._hub.repo_for(who, ref, "write")

@@ -2,7 +2,8 @@
 migration 9), how recently it was read, and which of its blobs eviction may remove.
 
 A cached blob is *pinned* (never evicted) while something other than a remote's cache needs it:
-a bundle pin, a generic bundle file, a waiver, a file of a commit of a repository that is not an
+a bundle pin, a generic bundle file, a waiver, a Xet xorb (the dedup index may answer it: it goes
+only with its row, through ``modelvault gc``), a file of a commit of a repository that is not an
 hf-remote (an uploaded file), a package file (or its metadata) of a repository that is not a
 pypi-remote. It is *shared* while another remote's cache also holds it: evicting it from this
 remote only drops this remote's entry (the bytes stay for the other one). Otherwise evicting
@@ -22,6 +23,7 @@ _PINNED = """(
 EXISTS (SELECT 1 FROM bundle_pins bp WHERE bp.sha256 = {b})
 OR EXISTS (SELECT 1 FROM bundle_files bf WHERE bf.sha256 = {b})
 OR EXISTS (SELECT 1 FROM waivers w WHERE w.sha256 = {b})
+OR EXISTS (SELECT 1 FROM xet_xorbs x WHERE x.blob_sha256 = {b})
 OR EXISTS (SELECT 1 FROM files f JOIN commits c ON c.pk = f.commit_pk
            JOIN hub_repos h ON h.id = c.hub_repo JOIN repositories r ON r.key = h.repository
            WHERE f.sha256 = {b} AND r.kind <> 'hf-remote')

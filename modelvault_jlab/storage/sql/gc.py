@@ -3,9 +3,10 @@
 A blob is *needed* while any of these names its sha256: a file of any commit (history included),
 a git object of a mirrored repository (the cache of hf-remote files), a package file or its core
 metadata (uploaded, or cached from a pypi-remote upstream), a bundle pin, a generic file of a
-bundle, a waiver, a Xet xorb (its bytes) or a Xet file (a registered blob with no bytes of
-its own; collecting Xet storage is not implemented yet). Holdings (``repository_blobs``) and scan
-results are not needs. ``blobs.created_at`` is refreshed at every registration (a writer that
+bundle, a waiver, or a Xet xorb (its bytes). A Xet file's sha256 is a registered blob with no
+bytes of its own, collected like any other; the Xet collection (``xet_gc.py``) then drops the
+files whose registration is gone and the xorbs no file names any more. Holdings
+(``repository_blobs``) and scan results are not needs. ``blobs.created_at`` is refreshed at every registration (a writer that
 found the blob already stored registers it again), so a blob being re-used is never older than
 the grace period.
 """
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from .audit import AUDIT_INSERT, AuditStamp
 from .store import SqlDatabase
 
-_UNNEEDED = """
+UNNEEDED = """
 NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = b.sha256)
 AND NOT EXISTS (SELECT 1 FROM git_objects g WHERE g.sha256 = b.sha256)
 AND NOT EXISTS (SELECT 1 FROM pypi_files p WHERE p.sha256 = b.sha256)
@@ -26,13 +27,12 @@ AND NOT EXISTS (SELECT 1 FROM bundle_pins bp WHERE bp.sha256 = b.sha256)
 AND NOT EXISTS (SELECT 1 FROM bundle_files bf WHERE bf.sha256 = b.sha256)
 AND NOT EXISTS (SELECT 1 FROM waivers w WHERE w.sha256 = b.sha256)
 AND NOT EXISTS (SELECT 1 FROM xet_xorbs x WHERE x.blob_sha256 = b.sha256)
-AND NOT EXISTS (SELECT 1 FROM xet_files xf WHERE xf.sha256 = b.sha256)
 """
 # Built from the constant fragments above only (no value is ever formatted into SQL).
 _SELECT = "SELECT b.sha256 AS sha256, b.size AS size FROM blobs b WHERE b.created_at < ? AND "
-_CANDIDATES = _SELECT + "b.sha256 > ? AND" + _UNNEEDED + "ORDER BY b.sha256 LIMIT ?"
+_CANDIDATES = _SELECT + "b.sha256 > ? AND" + UNNEEDED + "ORDER BY b.sha256 LIMIT ?"
 _DELETE = "DELETE FROM blobs WHERE sha256 = ? AND created_at < ? AND sha256 IN "
-_FORGET = _DELETE + "(SELECT b.sha256 FROM blobs b WHERE b.sha256 = ? AND" + _UNNEEDED + ")"  # noqa: S608
+_FORGET = _DELETE + "(SELECT b.sha256 FROM blobs b WHERE b.sha256 = ? AND" + UNNEEDED + ")"  # noqa: S608
 
 
 class SqlGcStore(SqlDatabase):
@@ -66,4 +66,4 @@ class SqlGcStore(SqlDatabase):
         return self._one("SELECT 1 AS one FROM blobs WHERE sha256 = ?", (sha256,)) is not None
 
 
-__all__ = ["SqlGcStore"]
+__all__ = ["UNNEEDED", "SqlGcStore"]

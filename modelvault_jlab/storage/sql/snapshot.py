@@ -43,8 +43,17 @@ class SnapshotBlobs:
         self._gc = SqlGcStore(self._db)
 
     def registered(self) -> list[tuple[str, int]]:
-        """Every registered blob as (sha256, size), by sha256."""
-        rows = self._db.query("SELECT sha256, size FROM blobs ORDER BY sha256")
+        """Every registered blob with bytes of its own as (sha256, size), by sha256: a Xet
+        file's sha256 is registered too, but its bytes are its xorbs' (registered blobs, with
+        the Xet tables in the snapshot), so it has nothing to copy."""
+        xet = self._db.query(  # a backup taken before Xet (schema 8) has no such table
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'xet_files'"
+        )
+        virtual = "NOT EXISTS (SELECT 1 FROM xet_files xf WHERE xf.sha256 = b.sha256)"
+        rows = self._db.query(
+            f"SELECT sha256, size FROM blobs b WHERE {virtual if xet else '1 = 1'} "  # noqa: S608
+            "ORDER BY sha256"
+        )
         return [(str(r["sha256"]), int(r["size"])) for r in rows]
 
     def forget_unneeded(self, sha256: str) -> bool:

@@ -1,8 +1,10 @@
-"""Bytes stored per repository, from the tables that say what each repository uses.
+"""Bytes stored per repository, from the tables that say what each repository holds.
 
-A repository *uses* a stored blob when a file of any commit of one of its Hub repos, or a
-package file (uploaded or cached from its upstream) or that file's core metadata, has its
-sha256. A blob used by two repositories counts in both (each would need it alone); the store's
+A repository *holds* a stored blob when a file of any commit of one of its Hub repos names it (a
+mirrored regular file by its git oid, as the mirror finds it), when it was uploaded into it
+(``repository_blobs``) or when it is a package file stored in it (:data:`HELD_BLOBS`, also what
+the dashboard counts by verdict, ``stats.py``). Its storage use adds its packages' core metadata
+files. A blob used by two repositories counts in both (each would need it alone); the store's
 own total counts it once.
 """
 
@@ -12,18 +14,30 @@ from dataclasses import dataclass
 
 from .store import SqlDatabase
 
-_BY_REPOSITORY = """
-SELECT u.repository AS repository, COUNT(*) AS blobs, COALESCE(SUM(b.size), 0) AS bytes
-FROM (
-    SELECT DISTINCT h.repository AS repository, f.sha256 AS sha256
-      FROM files f JOIN commits c ON c.pk = f.commit_pk JOIN hub_repos h ON h.id = c.hub_repo
-    UNION
-    SELECT repository, sha256 FROM pypi_files
-    UNION
-    SELECT repository, metadata_sha256 FROM pypi_files WHERE metadata_sha256 IS NOT NULL
-) u JOIN blobs b ON b.sha256 = u.sha256
-GROUP BY u.repository ORDER BY u.repository
+HELD_BLOBS = """
+SELECT h.repository AS repository, b.sha256 AS sha256, b.size AS size
+  FROM files f JOIN commits c ON c.pk = f.commit_pk JOIN hub_repos h ON h.id = c.hub_repo
+  JOIN blobs b ON b.sha256 = f.sha256
+UNION
+SELECT h.repository, b.sha256, b.size
+  FROM files f JOIN commits c ON c.pk = f.commit_pk JOIN hub_repos h ON h.id = c.hub_repo
+  JOIN git_objects g ON g.git_oid = f.git_oid JOIN blobs b ON b.sha256 = g.sha256
+  WHERE f.lfs = 0
+UNION
+SELECT rb.repository, b.sha256, b.size
+  FROM repository_blobs rb JOIN blobs b ON b.sha256 = rb.sha256
+UNION
+SELECT p.repository, b.sha256, b.size
+  FROM pypi_files p JOIN blobs b ON b.sha256 = p.sha256
 """
+"""(repository, sha256, size) once per blob a repository holds (constant SQL)."""
+
+_BY_REPOSITORY = (
+    "SELECT u.repository AS repository, COUNT(*) AS blobs, COALESCE(SUM(u.size), 0) AS bytes "  # noqa: S608
+    "FROM (" + HELD_BLOBS + "UNION SELECT p.repository, b.sha256, b.size FROM pypi_files p "
+    "JOIN blobs b ON b.sha256 = p.metadata_sha256"
+    ") u GROUP BY u.repository ORDER BY u.repository"
+)
 
 
 @dataclass(frozen=True)
@@ -51,4 +65,4 @@ class SqlUsageStore(SqlDatabase):
         return StoreTotals(int(row["blobs"]), int(row["bytes"])) if row else StoreTotals(0, 0)
 
 
-__all__ = ["RepositoryUsage", "SqlUsageStore", "StoreTotals"]
+__all__ = ["HELD_BLOBS", "RepositoryUsage", "SqlUsageStore", "StoreTotals"]

@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from ...errors import StorageError
 from ...ids import Sha256
 from ..meta import XetStore
 from ..records import XetFileRecord, XetTermRecord, XorbChunkRecord, XorbRecord
-from .database import Row
+from .database import Row, Tx
 from .store import SqlDatabase
 
 
@@ -59,7 +60,9 @@ class SqlXetStore(SqlDatabase, XetStore):
                 )
             c.execute(
                 "INSERT INTO xet_xorb_repositories(xorb_hash, repository, created_at) "
-                "VALUES (?, ?, ?) ON CONFLICT(xorb_hash, repository) DO NOTHING",
+                # refreshed by every upload: garbage collection keeps a xorb uploaded lately
+                "VALUES (?, ?, ?) ON CONFLICT(xorb_hash, repository) "
+                "DO UPDATE SET created_at = excluded.created_at",
                 (xorb.xorb_hash, repository, now),
             )
         return inserted
@@ -127,6 +130,12 @@ class SqlXetStore(SqlDatabase, XetStore):
                 "ON CONFLICT(file_hash) DO NOTHING RETURNING file_hash",
                 (record.file_hash, record.sha256, record.size, now),
             ).fetchall()
+            if not inserted:  # registered again: fresh for garbage collection (``xet_gc.py``)
+                c.execute(
+                    "UPDATE xet_files SET created_at = ? WHERE file_hash = ?",
+                    (now, record.file_hash),
+                )
+            _keep_xorbs(c, {t.xorb_hash for t in record.terms}, repository, now)
             if inserted:
                 c.executemany(
                     "INSERT INTO xet_file_terms(file_hash, idx, xorb_hash, chunk_start, "
@@ -180,6 +189,35 @@ class SqlXetStore(SqlDatabase, XetStore):
             (sha256, repository),
         )
         return row is not None
+
+
+def _keep_xorbs(c: Tx, xorbs: set[str], repository: str, now: float) -> None:
+    """In a file's registering transaction: its xorbs are all still stored, and their uploader
+    rows are refreshed, so garbage collection, which re-checks both in the statement that deletes
+    a xorb, cannot take one a file has just come to name (a dedup answer may name a xorb no file
+    used any more: its client uploaded no copy).
+
+    Raises:
+        StorageError: a xorb was collected since the shard was checked (the upload fails
+            cleanly; its client uploads again).
+    """
+    names = sorted(xorbs)
+    for start in range(0, len(names), 500):
+        page = names[start : start + 500]
+        marks = ",".join("?" * len(page))
+        found = c.execute(
+            f"SELECT COUNT(*) AS n FROM xet_xorbs WHERE xorb_hash IN ({marks})",  # noqa: S608
+            page,
+        ).fetchall()
+        if int(found[0]["n"]) != len(page):
+            raise StorageError(
+                "A xorb this shard names was garbage-collected meanwhile: upload the file again."
+            )
+        c.execute(
+            f"UPDATE xet_xorb_repositories SET created_at = ? "  # noqa: S608
+            f"WHERE repository = ? AND xorb_hash IN ({marks})",
+            (now, repository, *page),
+        )
 
 
 def _chunk(row: Row) -> XorbChunkRecord:
