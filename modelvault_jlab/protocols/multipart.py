@@ -57,7 +57,7 @@ class MultipartParser:
     def complete(self) -> bool:
         return self._state == "done"
 
-    def feed(self, data: bytes) -> list[Event]:
+    def feed(self, data: bytes | memoryview) -> list[Event]:
         """Consume ``data``; raises InvalidInputError on malformed input."""
         self._buffer += data
         events: list[Event] = []
