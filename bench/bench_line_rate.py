@@ -398,6 +398,7 @@ class Bench:
                             f"http://{HOST}:{self.vault.port}/modelvault/pypi/pypi-curl/"],
                            check=True)  # fmt: skip
             curl_wall, curl_cpu = time.perf_counter() - t0, cpu_seconds(self.vault.pid) - cpu0
+        make_wheel(wheel, self.size)  # new bytes: the curl upload stored the first ones
         env = {**os.environ, "TWINE_USERNAME": "__token__", "TWINE_PASSWORD": self.token}
         twine = str(Path(sys.executable).parent / "twine")
         argv = [twine, "upload", "--non-interactive", "--disable-progress-bar", "--repository-url",
