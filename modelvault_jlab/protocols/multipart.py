@@ -24,7 +24,8 @@ class PartStart:
 
 @dataclass(frozen=True)
 class PartData:
-    data: bytes
+    data: bytes | memoryview
+    """A view of the received bytes (no copy; they are immutable)."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class MultipartParser:
     def complete(self) -> bool:
         return self._state == "done"
 
-    def feed(self, data: bytes) -> list[Event]:
+    def feed(self, data: bytes | memoryview) -> list[Event]:
         """Consume ``data``; raises InvalidInputError on malformed input."""
         self._buffer += data
         events: list[Event] = []
@@ -101,11 +102,11 @@ class MultipartParser:
                     # Keep a tail that might be the start of the delimiter.
                     keep = len(self._delimiter) - 1
                     if len(self._buffer) > keep:
-                        events.append(PartData(self._buffer[:-keep]))
+                        events.append(PartData(memoryview(self._buffer)[:-keep]))
                         self._buffer = self._buffer[-keep:]
                     return events
                 if i:
-                    events.append(PartData(self._buffer[:i]))
+                    events.append(PartData(memoryview(self._buffer)[:i]))
                 events.append(PartEnd())
                 self._buffer = self._buffer[i + len(self._delimiter) :]
                 self._state = "after-delimiter"

@@ -24,6 +24,7 @@ from ..ids import Sha256, is_sha256
 from .blobs import BlobStore, BlobWriter
 from .records import BlobInfo
 from .tempfiles import create_locked, remove_orphans
+from .write_behind import WriteBehind
 
 
 def _fsync_dir(path: Path) -> None:
@@ -42,6 +43,7 @@ class FsBlobWriter(BlobWriter):
         # The descriptor holds the temp file's lock: it stays open until the rename (or unlink).
         self._file: BinaryIO | None = os.fdopen(fd, "wb", buffering=0)
         self._done = False
+        self._write_behind = WriteBehind(fd)  # the disk write overlaps the transfer
 
     def _write(self, data: bytes | memoryview) -> None:
         if self._file is None:
@@ -50,6 +52,7 @@ class FsBlobWriter(BlobWriter):
         while view:
             n = self._file.write(view)
             view = view[n or 0 :]
+        self._write_behind.written(self.bytes_written)
 
     @property
     def partial_path(self) -> Path:

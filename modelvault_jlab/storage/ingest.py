@@ -108,9 +108,25 @@ class IngestPipeline:
 
     def try_acquire(self) -> memoryview | None:
         """A free buffer if one is at hand, else None (never blocks: for an event loop)."""
-        if self._allocated < self._max_buffers or not self._free.empty():
+        if self.has_free():
             return self.acquire()
         return None
+
+    def has_free(self) -> bool:
+        """Whether :meth:`acquire` would return at once (an event loop asks before it calls)."""
+        return self._allocated < self._max_buffers or not self._free.empty()
+
+    def write(self, data: bytes | memoryview) -> None:
+        """Producer side, for bytes that are already in memory (e.g. parsed out of a multipart
+        body): copied into ring buffers (one ``memcpy``) and handed on. Blocks while every
+        buffer is in flight."""
+        view = memoryview(data)
+        while view:
+            buffer = self.acquire()
+            n = min(len(buffer), len(view))
+            buffer[:n] = view[:n]
+            self.commit(n)
+            view = view[n:]
 
     def commit(self, length: int) -> None:
         """Hand on the first ``length`` bytes of the buffer :meth:`acquire` returned."""

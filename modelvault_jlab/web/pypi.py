@@ -8,6 +8,7 @@ message in the HTTP reason phrase, which pip, uv and twine print verbatim, plus 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -20,11 +21,13 @@ from ..core.identity import Action
 from ..core.pypi.local import UploadSession
 from ..core.pypi.models import FileSource
 from ..core.pypi.names import validate_project_name
-from ..errors import InvalidInputError, VaultError
+from ..errors import InvalidInputError, PayloadTooLargeError, VaultError
 from ..ids import validate_sha256
 from ..protocols import pypi as wire
 from ..protocols.multipart import MultipartParser, PartData, PartEnd, PartStart, boundary_of
+from ..storage.ingest import DEFAULT_BUFFER_BYTES
 from .base import VaultHandler, vault_auth
+from .body_ingest import RawBody, body_length, claim_body
 
 log = logging.getLogger("modelvault.pypi")
 
@@ -229,6 +232,41 @@ class UploadHandler(PypiHandler):
         self._parser = MultipartParser(boundary_of(self.request.headers.get("Content-Type", "")))
         limit = self.vault.pypi.options.upload_max_bytes + MAX_FIELDS_BYTES
         self.request.connection.set_max_body_size(limit)  # type: ignore[union-attr]
+        length = body_length(self.request)
+        if length is not None and length > limit:
+            raise PayloadTooLargeError(f"The upload is larger than the limit of {limit} bytes.")
+        body = claim_body(self.request, length) if length is not None else None
+        if body is not None:
+            await self._read_body(body)
+
+    async def _read_body(self, body: RawBody) -> None:
+        """The body read by hand in 1 MiB pieces (see web/body_ingest.py), parsed, and the file
+        part handed to the session's ingest pipeline (sha256 and write in its threads)."""
+        assert self.session is not None
+        # At most one pipeline buffer per parsed piece (a piece is never longer than a read).
+        buffer = memoryview(bytearray(DEFAULT_BUFFER_BYTES))
+        try:
+            while body.remaining and self._error is None:
+                n = await body.read_into(buffer)
+                try:
+                    for event in self._parser.feed(buffer[:n]):
+                        if isinstance(event, PartData) and self._field is None:
+                            if self.session.writer is None:
+                                continue
+                            if self.session.has_room():
+                                self.session.write(event.data)
+                            else:  # every buffer in flight: wait off the loop
+                                await asyncio.to_thread(self.session.write, event.data)
+                        else:
+                            self._on_event(event)
+                except VaultError as exc:
+                    self._error = exc
+                    self.session.abort()
+        except BaseException:
+            self.session.abort()
+            raise
+        finally:
+            body.release()  # whatever is left unread is discarded by Tornado
 
     def data_received(self, chunk: bytes) -> None:
         if self.session is None or self._error is not None:
@@ -281,7 +319,8 @@ class UploadHandler(PypiHandler):
             raise self._error
         if not self._parser.complete:
             raise InvalidInputError("The multipart body ended early.")
-        filename, created = self.vault.pypi.finish_upload(self.session)
+        # Waits for the pipeline, verifies and fsyncs a file of up to GBs: off the event loop.
+        filename, created = await asyncio.to_thread(self.vault.pypi.finish_upload, self.session)
         self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.finish(f"{'Stored' if created else 'Already stored (identical)'}: {filename}\n")
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 from packaging.version import InvalidVersion, Version
 
-from ...errors import ConflictError, InvalidInputError, VaultError
+from ...errors import ConflictError, InvalidInputError, StorageError, VaultError
 from ...ids import Sha256, is_sha256
 from ...storage.blobs import BlobWriter
+from ...storage.ingest import IngestPipeline, PipelineAbortedError
 from ...storage.packages import PackageFileRecord, PackageStore
 from ...storage.records import RepositoryRecord
 from ..audit import AuditLog
@@ -52,6 +53,9 @@ class UploadSession:
     error: VaultError | None = None
     fields: dict[str, list[str]] = field(default_factory=dict)
 
+    pipeline: IngestPipeline | None = None
+    received: int = 0
+
     def start_file(self, filename: str) -> None:
         """Raises InvalidInputError for a second file or an unsafe/unknown filename."""
         if self.writer is not None:
@@ -59,14 +63,36 @@ class UploadSession:
         parse_filename(filename)
         self.filename = filename
         self.writer = self.content.writer()
+        # Hashed and written in the pipeline's threads while the body is still being parsed.
+        self.pipeline = IngestPipeline(self.writer)
 
-    def write(self, chunk: bytes) -> None:
-        assert self.writer is not None
-        if self.writer.bytes_written + len(chunk) > self.max_bytes:
+    def write(self, chunk: bytes | memoryview) -> None:
+        """Blocks while the pipeline's buffers are all in flight (see :meth:`has_room`)."""
+        assert self.pipeline is not None
+        if self.received + len(chunk) > self.max_bytes:
             raise InvalidInputError(f"The file is larger than the limit of {self.max_bytes} bytes.")
-        self.writer.write(chunk)
+        self.received += len(chunk)
+        try:
+            self.pipeline.write(chunk)
+        except PipelineAbortedError as exc:
+            error = self.pipeline.error
+            raise error if isinstance(error, VaultError) else StorageError(str(exc)) from exc
+
+    def has_room(self) -> bool:
+        """Whether :meth:`write` of one buffer's worth would not block."""
+        return self.pipeline is None or self.pipeline.has_free()
+
+    def drain(self) -> None:
+        """Wait until the file's bytes are hashed and stored (blocks). Raises what a stage
+        raised (StorageError)."""
+        if self.pipeline is not None:
+            self.pipeline.finish()
+            self.pipeline = None
 
     def abort(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.abort(wait=10.0)  # its threads are done with the writer after this
+            self.pipeline = None
         if self.writer is not None:
             self.writer.abort()
 
@@ -137,6 +163,7 @@ class LocalIndex:
         if session.writer is None or session.filename is None:
             raise InvalidInputError("The upload has no 'content' file part.")
         writer, filename = session.writer, session.filename
+        session.drain()
         dist = parse_filename(filename)
         self._check_form(fields, dist)
         sha = writer.sha256
