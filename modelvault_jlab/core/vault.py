@@ -68,6 +68,7 @@ from .xet.cas import XetCas
 from .xet.content import XetBlobStore
 from .xet.fetch import FetchSigner
 from .xet.read import XetReads
+from .xet.remote import RemoteXetCache
 from .xet.tokens import xet_tokens_for
 
 log = logging.getLogger(__name__)
@@ -292,7 +293,9 @@ class Vault:
         token = self.secrets.reveal(str(record.config.get("upstream_token") or ""))
         timeout = record.config.get("timeout_seconds", self.options.upstream_timeout_seconds)
         proxy = remote_proxy(record.config, self.secrets.reveal)  # its own proxy setting
-        upstream = self._hub_upstreams(endpoint, token or None, float(timeout), proxy)
+        # Chunks from a Xet upstream are cached by hash for this repository (core/xet/remote.py).
+        xet_cache = RemoteXetCache(self.meta, self.content, record.key)
+        upstream = self._hub_upstreams(endpoint, token or None, float(timeout), proxy, xet_cache)
         return self.metrics.hub_upstream(upstream) if self.options.metrics_enabled else upstream
 
     def _timed_pypi(self, upstream: PypiUpstream | None) -> PypiUpstream | None:

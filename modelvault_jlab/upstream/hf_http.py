@@ -18,6 +18,7 @@ import httpx
 
 from ..core.hub.ports import HubUpstream, UpstreamBody
 from ..core.upstream_proxy import ProxyAddress
+from ..core.xet.remote import RemoteXetCache
 from ..errors import (
     EntryNotFoundError,
     PermissionDeniedError,
@@ -56,8 +57,10 @@ class HfUpstream(HubUpstream):
         token: str | None,
         timeout: float,
         proxy: ProxyRoute | None = None,
+        xet_cache: RemoteXetCache | None = None,
     ) -> None:
         self._client = client
+        self._xet_cache = xet_cache
         self._proxy = proxy
         """The repository's own proxy: every request below goes through it."""
         self._streamer = streamer
@@ -234,7 +237,7 @@ class HfUpstream(HubUpstream):
 
         async def chunks() -> AsyncIterator[bytes]:
             try:
-                async for chunk in downloader.stream(pointer, terms):
+                async for chunk in downloader.stream(pointer, terms, self._xet_cache):
                     yield chunk
             except XetFetchError as exc:
                 raise UpstreamUnavailableError(
@@ -265,7 +268,12 @@ class HfUpstreams:
         self._streamer = HttpStreamer(trust=self._trust, guard=self._guard)
 
     def __call__(
-        self, endpoint: str, token: str | None, timeout: float, proxy: ProxyAddress | None = None
+        self,
+        endpoint: str,
+        token: str | None,
+        timeout: float,
+        proxy: ProxyAddress | None = None,
+        xet_cache: RemoteXetCache | None = None,
     ) -> HfUpstream:
         if self._client is None:
             # trust_env=False: the server account's proxies and .netrc never reach an upstream.
@@ -279,7 +287,7 @@ class HfUpstreams:
                 ),
             )
         route = ProxyRoute.of(proxy) if proxy is not None else None
-        return HfUpstream(self._client, self._streamer, endpoint, token, timeout, route)
+        return HfUpstream(self._client, self._streamer, endpoint, token, timeout, route, xet_cache)
 
     async def aclose(self) -> None:
         self._streamer.close()

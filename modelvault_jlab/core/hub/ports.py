@@ -13,10 +13,13 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ...storage.ingest import ReadInto
 from ..upstream_proxy import ProxyAddress
+
+if TYPE_CHECKING:
+    from ..xet.remote import RemoteXetCache
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,15 @@ class HubUpstreams(Protocol):
     """Makes the :class:`HubUpstream` of each hf-remote repository."""
 
     def __call__(
-        self, endpoint: str, token: str | None, timeout: float, proxy: ProxyAddress | None = None
+        self,
+        endpoint: str,
+        token: str | None,
+        timeout: float,
+        proxy: ProxyAddress | None = None,
+        xet_cache: RemoteXetCache | None = None,
     ) -> HubUpstream:
-        """``proxy``: the repository's own forward proxy (``core/upstream_proxy.py``)."""
+        """``proxy``: the repository's own forward proxy (``core/upstream_proxy.py``);
+        ``xet_cache``: where chunks fetched from a Xet upstream are kept (``core/xet/remote.py``)."""
         ...
 
     async def aclose(self) -> None: ...
