@@ -137,13 +137,15 @@ def plan_terms(plan: Any, size: int) -> list[_Term]:
         if not isinstance(term, dict) or not isinstance(term.get("range"), dict):
             raise XetFetchError("reconstruction: malformed term")
         xorb = term.get("hash")
+        if not isinstance(xorb, str):
+            raise XetFetchError("reconstruction: a term without a xorb hash")
         start = _int(term["range"].get("start"), "chunk start")
         end = _int(term["range"].get("end"), "chunk end", start + 1)
         unpacked = _int(term.get("unpacked_length"), "unpacked length", 1, size)
         try:
-            string_to_hash(xorb if isinstance(xorb, str) else "")
+            string_to_hash(xorb)
         except ValueError:
-            raise XetFetchError(f"reconstruction: bad xorb hash {str(xorb)[:80]!r}") from None
+            raise XetFetchError(f"reconstruction: bad xorb hash {xorb[:80]!r}") from None
         fetches = xorbs.get(xorb)
         if not isinstance(fetches, list):
             raise XetFetchError(f"reconstruction: no fetch info for xorb {xorb!r}")

@@ -22,6 +22,7 @@ from modelvault_jlab.core.vault import Vault
 from modelvault_jlab.core.xet.assemble import iter_file
 from modelvault_jlab.core.xet.remote import RemoteXetCache
 from modelvault_jlab.errors import UpstreamUnavailableError
+from modelvault_jlab.storage.sql.store import SqlDatabase
 from modelvault_jlab.upstream.hf_http import HfUpstreams
 from tests.xet.xet_upstream_stub import StubFile, XetUpstreamStub, serving
 
@@ -58,6 +59,7 @@ class World:
     def counts(self) -> tuple[int, ...]:
         """Rows of the Xet cache and files in the blob store (temp files included)."""
         db = self.vault.meta
+        assert isinstance(db, SqlDatabase)
         tables = ("xet_upstream_segments", "xet_xorbs", "xet_xorb_chunks", "xet_files", "blobs")
         rows = tuple(int(db._query(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"]) for t in tables)
         files = sum(

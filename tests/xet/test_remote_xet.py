@@ -146,7 +146,9 @@ def test_a_fine_tune_fetches_only_its_changed_chunks(setup: Setup) -> None:
     changed = CHANGED[1] - CHANGED[0]
     fetched = _fetched(up) - sent
     # the changed region, plus the chunks it shares with its neighbours (content-defined cuts)
-    print(f"fine-tune: fetched {fetched:.0f} bytes for {changed} changed ({fetched / changed:.3f}x)")
+    print(
+        f"fine-tune: fetched {fetched:.0f} bytes for {changed} changed ({fetched / changed:.3f}x)"
+    )
     assert changed <= fetched <= 1.2 * changed, (fetched, changed)
 
 
