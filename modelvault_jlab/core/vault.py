@@ -285,6 +285,11 @@ class Vault:
             self.auth_throttle.failed(source, exc.message)
             raise
 
+    def xet_cache(self, repository: str) -> RemoteXetCache:
+        """Where chunks fetched from a Xet upstream are kept for an hf-remote (given to the
+        upstream factory by the composition root)."""
+        return RemoteXetCache(self.meta, self.content, repository)
+
     def _hub_upstream(self, record: RepositoryRecord) -> HubUpstream:
         """The upstream of an hf-remote repository, as its config says."""
         if self._hub_upstreams is None:
@@ -293,9 +298,7 @@ class Vault:
         token = self.secrets.reveal(str(record.config.get("upstream_token") or ""))
         timeout = record.config.get("timeout_seconds", self.options.upstream_timeout_seconds)
         proxy = remote_proxy(record.config, self.secrets.reveal)  # its own proxy setting
-        # Chunks from a Xet upstream are cached by hash for this repository (core/xet/remote.py).
-        xet_cache = RemoteXetCache(self.meta, self.content, record.key)
-        upstream = self._hub_upstreams(endpoint, token or None, float(timeout), proxy, xet_cache)
+        upstream = self._hub_upstreams(endpoint, token or None, float(timeout), proxy, record.key)
         return self.metrics.hub_upstream(upstream) if self.options.metrics_enabled else upstream
 
     def _timed_pypi(self, upstream: PypiUpstream | None) -> PypiUpstream | None:

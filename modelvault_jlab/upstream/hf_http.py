@@ -9,7 +9,7 @@ credentials).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -266,6 +266,8 @@ class HfUpstreams:
         mask_client_logs()
         self._guard = guard or EgressGuard()
         self._streamer = HttpStreamer(trust=self._trust, guard=self._guard)
+        self.xet_caches: Callable[[str], RemoteXetCache] | None = None
+        """Where an hf-remote keeps chunks from a Xet upstream (set by the composition root)."""
 
     def __call__(
         self,
@@ -273,7 +275,7 @@ class HfUpstreams:
         token: str | None,
         timeout: float,
         proxy: ProxyAddress | None = None,
-        xet_cache: RemoteXetCache | None = None,
+        repository: str | None = None,
     ) -> HfUpstream:
         if self._client is None:
             # trust_env=False: the server account's proxies and .netrc never reach an upstream.
@@ -287,6 +289,8 @@ class HfUpstreams:
                 ),
             )
         route = ProxyRoute.of(proxy) if proxy is not None else None
+        caches = self.xet_caches
+        xet_cache = caches(repository) if caches is not None and repository is not None else None
         return HfUpstream(self._client, self._streamer, endpoint, token, timeout, route, xet_cache)
 
     async def aclose(self) -> None:

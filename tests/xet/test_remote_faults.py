@@ -20,7 +20,6 @@ from modelvault_jlab.bootstrap import open_vault
 from modelvault_jlab.config import VaultSettings
 from modelvault_jlab.core.vault import Vault
 from modelvault_jlab.core.xet.assemble import iter_file
-from modelvault_jlab.core.xet.remote import RemoteXetCache
 from modelvault_jlab.errors import UpstreamUnavailableError
 from modelvault_jlab.storage.sql.store import SqlDatabase
 from modelvault_jlab.upstream.hf_http import HfUpstreams
@@ -43,8 +42,8 @@ class World:
 
         async def run() -> bytes:
             upstreams = HfUpstreams()
-            cache = RemoteXetCache(self.vault.meta, self.vault.content, KEY)
-            upstream = upstreams(self.stub.url, "hub-token", 10.0, None, cache)
+            upstreams.xet_caches = self.vault.xet_cache
+            upstream = upstreams(self.stub.url, "hub-token", 10.0, None, KEY)
             try:
                 out = bytearray()
                 async with upstream.open_file("model", "org/m", "c0", path) as body:

@@ -13,13 +13,10 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from ...storage.ingest import ReadInto
 from ..upstream_proxy import ProxyAddress
-
-if TYPE_CHECKING:
-    from ..xet.remote import RemoteXetCache
 
 
 @dataclass(frozen=True)
@@ -67,10 +64,10 @@ class HubUpstreams(Protocol):
         token: str | None,
         timeout: float,
         proxy: ProxyAddress | None = None,
-        xet_cache: RemoteXetCache | None = None,
+        repository: str | None = None,
     ) -> HubUpstream:
         """``proxy``: the repository's own forward proxy (``core/upstream_proxy.py``);
-        ``xet_cache``: where chunks fetched from a Xet upstream are kept (``core/xet/remote.py``)."""
+        ``repository``: the hf-remote's key (chunks from a Xet upstream are cached for it)."""
         ...
 
     async def aclose(self) -> None: ...
