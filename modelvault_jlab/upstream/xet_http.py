@@ -31,6 +31,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from ..core.xet.assemble import XetContentError
 from ..core.xet.hashing import chunk_hash, file_hash, hash_to_string, string_to_hash
 from ..core.xet.remote import RemoteXetCache
 from ..core.xet.xorb import (
@@ -313,6 +314,8 @@ class XetDownloader:
                 committed = True
         except XorbFormatError as exc:
             raise XetFetchError(f"xorb fetch: {exc}") from None
+        except XetContentError as exc:  # a cached xorb lost or damaged: the file fails cleanly
+            raise XetFetchError(f"cached chunks: {exc}") from None
         finally:
             fetch.cancel()
             if staging is not None and not committed:
