@@ -206,12 +206,15 @@ class XetDownloader:
                     raise _RefusedError(f"{what}: HTTP 403")
                 if response.status_code not in (200, 206):
                     raise XetFetchError(f"{what}: HTTP {response.status_code}")
-                body = bytearray()
+                # pieces joined once at the end: a growing bytearray re-copies itself ~8 times
+                pieces: list[bytes] = []
+                received = 0
                 async for piece in response.aiter_raw():
-                    body += piece
-                    if len(body) > limit:
+                    pieces.append(piece)
+                    received += len(piece)
+                    if received > limit:
                         raise XetFetchError(f"{what}: answer larger than {limit} bytes")
-                return bytes(body)
+                return b"".join(pieces)
         except httpx.HTTPError as exc:
             raise XetFetchError(f"{what}: {type(exc).__name__}") from None
 
