@@ -215,4 +215,3 @@ class UpstreamSegmentRecord:
     end: int
     xorb_hash: str
     local_start: int
-

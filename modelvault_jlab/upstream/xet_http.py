@@ -41,6 +41,7 @@ from ..core.xet.xorb import (
     XorbFormatError,
     decode_chunk,
 )
+from ..errors import BlobNotFoundError
 from ..ids import Sha256
 
 PIECE_BYTES = 8 * 1024 * 1024
@@ -317,7 +318,7 @@ class XetDownloader:
                 committed = True
         except XorbFormatError as exc:
             raise XetFetchError(f"xorb fetch: {exc}") from None
-        except XetContentError as exc:  # a cached xorb lost or damaged: the file fails cleanly
+        except (XetContentError, BlobNotFoundError) as exc:  # a cached xorb lost or damaged
             raise XetFetchError(f"cached chunks: {exc}") from None
         finally:
             fetch.cancel()

@@ -152,3 +152,15 @@ def test_a_fine_tune_fetches_only_its_new_xorb_and_is_cached(world: World) -> No
     world.stub.fetched = 0
     assert world.get("tuned.bin") == world.tuned.data  # every term from the cache now
     assert world.stub.fetched == 0
+
+
+def test_a_lost_cached_xorb_fails_a_later_fetch_cleanly(world: World) -> None:
+    # (last: it damages the cache) the blob of the base's local xorb is gone, its rows are not
+    record = world.vault.meta.xet_file(world.base.file_hash)
+    assert record is not None
+    xorb = world.vault.meta.get_xorb(record.terms[0].xorb_hash)
+    assert xorb is not None
+    world.vault.blobs.delete(xorb.blob_sha256)
+    with pytest.raises(UpstreamUnavailableError, match="Xet transfer failed") as err:
+        world.get("tuned.bin")  # every term of it is cached, in that xorb
+    assert "cached chunks" in str(err.value)
