@@ -39,6 +39,7 @@ def open_vault(settings: VaultSettings) -> Vault:
     if proxies is not None:
         log.info("Upstream requests go through proxies %s", proxies.describe())
     guard = EgressGuard(settings.egress_policy(), proxies=proxies)
+    hub_upstreams = HfUpstreams(guard)
     vault = Vault(
         meta=SqlMetadataStore(db),
         blobs=open_blob_store(settings, root),
@@ -50,10 +51,11 @@ def open_vault(settings: VaultSettings) -> Vault:
         permission_store=SqlPermissionStore(db),
         bundle_keys=KeyRing(settings.bundle_key_dir or root / "bundle-keys"),
         bundle_environments=tuple(settings.bundle_environments),
-        hub_upstreams=HfUpstreams(guard),
+        hub_upstreams=hub_upstreams,
         egress=guard.policy,
         secrets=SecretBox.from_key_file(Path(settings.secrets_key_file or root / "secrets.key")),
     )
+    hub_upstreams.xet_caches = vault.xet_cache  # hf-remotes cache Xet upstream chunks
     vault.metrics.allow_scrape_token(settings.metrics_token)
     if settings.default_hf_repository:
         vault.repositories.ensure(

@@ -69,6 +69,7 @@ from .xet.cas import XetCas
 from .xet.content import XetBlobStore
 from .xet.fetch import FetchSigner
 from .xet.read import XetReads
+from .xet.remote import RemoteXetCache
 from .xet.tokens import xet_tokens_for
 
 log = logging.getLogger(__name__)
@@ -288,6 +289,11 @@ class Vault:
             self.auth_throttle.failed(source, exc.message)
             raise
 
+    def xet_cache(self, repository: str) -> RemoteXetCache:
+        """Where chunks fetched from a Xet upstream are kept for an hf-remote (given to the
+        upstream factory by the composition root)."""
+        return RemoteXetCache(self.meta, self.content, repository)
+
     def _hub_upstream(self, record: RepositoryRecord) -> HubUpstream:
         """The upstream of an hf-remote repository, as its config says."""
         if self._hub_upstreams is None:
@@ -296,7 +302,7 @@ class Vault:
         token = self.secrets.reveal(str(record.config.get("upstream_token") or ""))
         timeout = record.config.get("timeout_seconds", self.options.upstream_timeout_seconds)
         proxy = remote_proxy(record.config, self.secrets.reveal)  # its own proxy setting
-        upstream = self._hub_upstreams(endpoint, token or None, float(timeout), proxy)
+        upstream = self._hub_upstreams(endpoint, token or None, float(timeout), proxy, record.key)
         return self.metrics.hub_upstream(upstream) if self.options.metrics_enabled else upstream
 
     def _timed_pypi(self, upstream: PypiUpstream | None) -> PypiUpstream | None:

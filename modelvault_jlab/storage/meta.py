@@ -24,6 +24,7 @@ from .records import (
     RepositoryRecord,
     ScanRecord,
     TokenRecord,
+    UpstreamSegmentRecord,
     WaiverRecord,
     XetFileRecord,
     XorbChunkRecord,
@@ -348,6 +349,24 @@ class XetStore(ABC):
         that use ``xorb_hash``, uploaded into that repository: at most ``limit``, in file order."""
 
 
+class XetUpstreamStore(ABC):
+    """The Xet remote cache (``core/xet/remote.py``): chunk ranges of an upstream's xorbs that an
+    hf-remote repository holds as chunks of local, verified xorbs."""
+
+    @abstractmethod
+    def put_upstream_segments(
+        self, repository: str, segments: Sequence[UpstreamSegmentRecord]
+    ) -> None:
+        """Record segments (idempotent); their local xorbs are recorded already."""
+
+    @abstractmethod
+    def upstream_segments(
+        self, repository: str, upstream_xorb: str, start: int, end: int, limit: int
+    ) -> list[UpstreamSegmentRecord]:
+        """Segments of ``upstream_xorb`` that overlap chunks ``[start, end)``, by start: at
+        most ``limit``."""
+
+
 class MetadataStore(
     SettingsStore,
     RepositoryStore,
@@ -357,6 +376,7 @@ class MetadataStore(
     AuditStore,
     LeaseStore,
     XetStore,
+    XetUpstreamStore,
 ):
     """Every role, implemented by one backend over one database."""
 

@@ -203,3 +203,15 @@ class XetFileRecord:
     sha256: Sha256
     size: int
     terms: tuple[XetTermRecord, ...]
+
+
+@dataclass(frozen=True)
+class UpstreamSegmentRecord:
+    """Chunks ``[start, end)`` of an upstream's xorb, held locally as chunks
+    ``[local_start, local_start + end - start)`` of the verified local xorb ``xorb_hash``."""
+
+    upstream_xorb: str
+    start: int
+    end: int
+    xorb_hash: str
+    local_start: int

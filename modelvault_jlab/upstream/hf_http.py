@@ -9,7 +9,7 @@ credentials).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -18,6 +18,7 @@ import httpx
 
 from ..core.hub.ports import HubUpstream, UpstreamBody
 from ..core.upstream_proxy import ProxyAddress
+from ..core.xet.remote import RemoteXetCache
 from ..errors import (
     EntryNotFoundError,
     PermissionDeniedError,
@@ -56,8 +57,10 @@ class HfUpstream(HubUpstream):
         token: str | None,
         timeout: float,
         proxy: ProxyRoute | None = None,
+        xet_cache: RemoteXetCache | None = None,
     ) -> None:
         self._client = client
+        self._xet_cache = xet_cache
         self._proxy = proxy
         """The repository's own proxy: every request below goes through it."""
         self._streamer = streamer
@@ -234,7 +237,7 @@ class HfUpstream(HubUpstream):
 
         async def chunks() -> AsyncIterator[bytes]:
             try:
-                async for chunk in downloader.stream(pointer, terms):
+                async for chunk in downloader.stream(pointer, terms, self._xet_cache):
                     yield chunk
             except XetFetchError as exc:
                 raise UpstreamUnavailableError(
@@ -263,9 +266,16 @@ class HfUpstreams:
         mask_client_logs()
         self._guard = guard or EgressGuard()
         self._streamer = HttpStreamer(trust=self._trust, guard=self._guard)
+        self.xet_caches: Callable[[str], RemoteXetCache] | None = None
+        """Where an hf-remote keeps chunks from a Xet upstream (set by the composition root)."""
 
     def __call__(
-        self, endpoint: str, token: str | None, timeout: float, proxy: ProxyAddress | None = None
+        self,
+        endpoint: str,
+        token: str | None,
+        timeout: float,
+        proxy: ProxyAddress | None = None,
+        repository: str | None = None,
     ) -> HfUpstream:
         if self._client is None:
             # trust_env=False: the server account's proxies and .netrc never reach an upstream.
@@ -279,7 +289,9 @@ class HfUpstreams:
                 ),
             )
         route = ProxyRoute.of(proxy) if proxy is not None else None
-        return HfUpstream(self._client, self._streamer, endpoint, token, timeout, route)
+        caches = self.xet_caches
+        xet_cache = caches(repository) if caches is not None and repository is not None else None
+        return HfUpstream(self._client, self._streamer, endpoint, token, timeout, route, xet_cache)
 
     async def aclose(self) -> None:
         self._streamer.close()

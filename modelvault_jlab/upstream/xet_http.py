@@ -20,16 +20,20 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import hashlib
+import itertools
 import json
 import struct
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urljoin
 
 import httpx
 
+from ..core.xet.assemble import XetContentError
 from ..core.xet.hashing import chunk_hash, file_hash, hash_to_string, string_to_hash
+from ..core.xet.remote import RemoteXetCache
 from ..core.xet.xorb import (
     CHUNK_HEADER_BYTES,
     MAX_COMPRESSED_CHUNK_BYTES,
@@ -37,6 +41,8 @@ from ..core.xet.xorb import (
     XorbFormatError,
     decode_chunk,
 )
+from ..errors import BlobNotFoundError
+from ..ids import Sha256
 
 PIECE_BYTES = 8 * 1024 * 1024
 PARALLEL = 4
@@ -47,6 +53,10 @@ _U24 = struct.Struct("<I")
 
 class XetFetchError(Exception):
     """The upstream's Xet answers are unusable (malformed, refused, or the bytes do not verify)."""
+
+
+class _RefusedError(XetFetchError):
+    """HTTP 403: for a fetch URL, expired (re-query the reconstruction once)."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,8 @@ class XetPointer:
 
 @dataclass(frozen=True)
 class _Term:
-    """Chunks ``[skip, skip + count)`` of the serialized bytes ``[start, end]`` at ``url``."""
+    """Chunks ``[skip, skip + count)`` of the serialized bytes ``[start, end]`` at ``url``: chunks
+    ``[first, first + count)`` of the upstream's xorb ``xorb``."""
 
     url: str
     start: int
@@ -91,6 +102,16 @@ class _Term:
     skip: int
     count: int
     unpacked: int
+    xorb: str = ""
+    first: int = 0
+
+    def same_chunks(self, other: _Term) -> bool:
+        return (self.xorb, self.first, self.count, self.unpacked) == (
+            other.xorb,
+            other.first,
+            other.count,
+            other.unpacked,
+        )
 
 
 def _int(value: Any, what: str, low: int = 0, high: int = 1 << 62) -> int:
@@ -118,13 +139,19 @@ def plan_terms(plan: Any, size: int) -> list[_Term]:
         if not isinstance(term, dict) or not isinstance(term.get("range"), dict):
             raise XetFetchError("reconstruction: malformed term")
         xorb = term.get("hash")
+        if not isinstance(xorb, str):
+            raise XetFetchError("reconstruction: a term without a xorb hash")
         start = _int(term["range"].get("start"), "chunk start")
         end = _int(term["range"].get("end"), "chunk end", start + 1)
         unpacked = _int(term.get("unpacked_length"), "unpacked length", 1, size)
-        fetches = xorbs.get(xorb) if isinstance(xorb, str) else None
+        try:
+            string_to_hash(xorb)
+        except ValueError:
+            raise XetFetchError(f"reconstruction: bad xorb hash {xorb[:80]!r}") from None
+        fetches = xorbs.get(xorb)
         if not isinstance(fetches, list):
             raise XetFetchError(f"reconstruction: no fetch info for xorb {xorb!r}")
-        out.append(_covering(fetches, start, end, unpacked))
+        out.append(replace(_covering(fetches, start, end, unpacked), xorb=xorb, first=start))
         total += unpacked
     if total != size:
         raise XetFetchError(f"reconstruction: terms hold {total} bytes, the file has {size}")
@@ -176,14 +203,19 @@ class XetDownloader:
                 timeout=self._timeout,
                 extensions=self._extensions,
             ) as response:
+                if response.status_code == 403:
+                    raise _RefusedError(f"{what}: HTTP 403")
                 if response.status_code not in (200, 206):
                     raise XetFetchError(f"{what}: HTTP {response.status_code}")
-                body = bytearray()
+                # pieces joined once at the end: a growing bytearray re-copies itself ~8 times
+                pieces: list[bytes] = []
+                received = 0
                 async for piece in response.aiter_raw():
-                    body += piece
-                    if len(body) > limit:
+                    pieces.append(piece)
+                    received += len(piece)
+                    if received > limit:
                         raise XetFetchError(f"{what}: answer larger than {limit} bytes")
-                return bytes(body)
+                return b"".join(pieces)
         except httpx.HTTPError as exc:
             raise XetFetchError(f"{what}: {type(exc).__name__}") from None
 
@@ -216,50 +248,158 @@ class XetDownloader:
             raise XetFetchError(f"xorb fetch: {len(body)} bytes for a {size}-byte range")
         return body
 
-    async def stream(self, pointer: XetPointer, terms: list[_Term]) -> AsyncIterator[bytes]:
-        """The file's bytes in order; raises XetFetchError if anything does not verify."""
-        pieces = iter(
-            (i, start, min(start + PIECE_BYTES - 1, t.end))
-            for i, t in enumerate(terms)
-            for start in range(t.start, t.end + 1, PIECE_BYTES)
-        )
-        window: collections.deque[tuple[int, int, int, asyncio.Task[bytes]]] = collections.deque()
+    async def stream(
+        self, pointer: XetPointer, terms: list[_Term], cache: RemoteXetCache | None = None
+    ) -> AsyncIterator[bytes]:
+        """The file's bytes in order; raises XetFetchError if anything does not verify.
 
-        def refill() -> None:  # at most PARALLEL pieces in flight or waiting: bounded memory
-            while len(window) < PARALLEL and (piece := next(pieces, None)) is not None:
-                i, start, end = piece
-                task = asyncio.ensure_future(self._piece(terms[i].url, start, end))
-                window.append((i, start, end, task))
-
+        With a ``cache``, terms whose chunks it holds are read locally, the others fetched and
+        staged; the staged chunks are registered only once the whole file verified."""
+        terms = list(terms)
+        local = [
+            None if cache is None else cache.cached(t.xorb, t.first, t.first + t.count, t.unpacked)
+            for t in terms
+        ]
+        staging = cache.staging() if cache is not None else None
+        fetch = _Fetches(self, terms, local, budget=FETCH_FACTOR * pointer.size + FETCH_SLACK)
         hashes: list[tuple[bytes, int]] = []
-        buffer = bytearray()
-        index = produced = 0  # chunk index within the current fetch range; bytes of the term
+        sha256 = hashlib.sha256()
+        committed = False
         try:
-            refill()
-            while window:
-                i, start, end, task = window.popleft()
-                refill()
-                term = terms[i]
-                if start == term.start:
-                    buffer.clear()
-                    index = produced = 0
-                buffer += await task
-                for data in _complete_chunks(buffer):
-                    if term.skip <= index < term.skip + term.count:
+            i = done = 0  # term; chunks of it already produced (kept across a URL refresh)
+            refreshed = False
+            while i < len(terms):
+                term, held = terms[i], local[i]
+                if held is not None:  # served from the cache, every chunk hashed again
+                    chunks = cache.read(held) if cache is not None else iter(())
+                    while batch := await asyncio.to_thread(_take, chunks, _READ_BATCH):
+                        for raw in batch:
+                            hashes.append((chunk_hash(raw), len(raw)))
+                            sha256.update(raw)
+                            yield raw
+                    if staging is not None:
+                        staging.use(held)
+                    i += 1
+                    continue
+                try:
+                    async for n, data in fetch.term_chunks(i):
+                        if n < done:
+                            continue
                         raw = decode_chunk(data)
-                        hashes.append((chunk_hash(raw), len(raw)))
-                        produced += len(raw)
+                        digest = chunk_hash(raw)
+                        hashes.append((digest, len(raw)))
+                        sha256.update(raw)
+                        if staging is not None:
+                            staging.add(term.xorb, term.first + n, data, digest, len(raw))
+                        done += 1
                         yield raw
-                    index += 1
-                if end == term.end and (buffer or produced != term.unpacked):
-                    raise XetFetchError("xorb fetch: the range does not hold the term's chunks")
+                except _RefusedError:
+                    if refreshed:
+                        raise XetFetchError(
+                            "xorb fetch: HTTP 403 again after a fresh reconstruction"
+                        ) from None
+                    refreshed = True  # the URLs expired: ask once for new ones (below)
+                else:
+                    i, done = i + 1, 0
+                    continue
+                fresh = await self.plan(pointer)
+                if len(fresh) != len(terms) or not all(
+                    a.same_chunks(b) for a, b in zip(fresh, terms, strict=True)
+                ):
+                    raise XetFetchError("reconstruction changed while the file was fetched")
+                terms[:] = fresh
+                fetch.restart(i)
+            if hash_to_string(file_hash(hashes)) != pointer.file_hash:
+                raise XetFetchError("the chunks do not hash to the file's Xet hash")
+            if staging is not None:
+                await asyncio.to_thread(
+                    staging.commit, pointer.file_hash, Sha256(sha256.hexdigest()), pointer.size
+                )
+                committed = True
         except XorbFormatError as exc:
             raise XetFetchError(f"xorb fetch: {exc}") from None
+        except (XetContentError, BlobNotFoundError) as exc:  # a cached xorb lost or damaged
+            raise XetFetchError(f"cached chunks: {exc}") from None
         finally:
-            for *_, task in window:
-                task.cancel()
-        if hash_to_string(file_hash(hashes)) != pointer.file_hash:
-            raise XetFetchError("the chunks do not hash to the file's Xet hash")
+            fetch.cancel()
+            if staging is not None and not committed:
+                staging.abort()
+
+
+FETCH_FACTOR = 4
+FETCH_SLACK = 256 * 1024 * 1024
+"""Bytes one file may fetch: ``FETCH_FACTOR * size + FETCH_SLACK``. A term fetches the whole
+range that covers it, so a plan whose terms all point into one big range could otherwise make a
+small file fetch without end."""
+_READ_BATCH = 64
+"""Cached chunks read per worker-thread hop (about 4 MiB)."""
+
+
+def _take(chunks: Iterator[bytes], n: int) -> list[bytes]:
+    return list(itertools.islice(chunks, n))
+
+
+class _Fetches:
+    """The ranged fetches of the terms not held locally, in file order, :data:`PARALLEL` pieces
+    in flight (bounded memory whatever the file size)."""
+
+    def __init__(
+        self, downloader: XetDownloader, terms: list[_Term], local: list[Any], budget: int
+    ) -> None:
+        self._downloader = downloader
+        self._terms = terms
+        self._local = local
+        self._budget = budget
+        self._window: collections.deque[tuple[int, int, int, asyncio.Task[bytes]]] = (
+            collections.deque()
+        )
+        self._pieces: Iterator[tuple[int, int, int]] = iter(())
+        self.restart(0)
+
+    def restart(self, first: int) -> None:
+        """Forget the pieces in flight and fetch again from term ``first`` (new URLs)."""
+        self.cancel()
+        self._pieces = (
+            (i, start, min(start + PIECE_BYTES - 1, t.end))
+            for i, t in enumerate(self._terms)
+            if i >= first and self._local[i] is None
+            for start in range(t.start, t.end + 1, PIECE_BYTES)
+        )
+
+    def _refill(self) -> None:
+        while len(self._window) < PARALLEL and (piece := next(self._pieces, None)) is not None:
+            i, start, end = piece
+            self._budget -= end - start + 1
+            if self._budget < 0:
+                raise XetFetchError("reconstruction: its ranges add up to far more than the file")
+            task = asyncio.ensure_future(self._downloader._piece(self._terms[i].url, start, end))
+            self._window.append((i, start, end, task))
+
+    async def term_chunks(self, i: int) -> AsyncIterator[tuple[int, bytes]]:
+        """``(n, serialized chunk)`` for the term's chunks ``n = 0 … count-1``, in order."""
+        term = self._terms[i]
+        buffer = bytearray()
+        index = produced = 0
+        self._refill()
+        while self._window and self._window[0][0] == i:
+            _, _, end, task = self._window.popleft()
+            self._refill()
+            buffer += await task
+            for data in _complete_chunks(buffer):
+                if term.skip <= index < term.skip + term.count:
+                    produced += 1
+                    yield index - term.skip, data
+                index += 1
+            if end == term.end:
+                if buffer or produced != term.count:
+                    raise XetFetchError("xorb fetch: the range does not hold the term's chunks")
+                return
+        raise XetFetchError("xorb fetch: the range does not hold the term's chunks")
+
+    def cancel(self) -> None:
+        for *_, task in self._window:
+            task.cancel()
+        self._window.clear()
 
 
 def _complete_chunks(buffer: bytearray) -> list[bytes]:

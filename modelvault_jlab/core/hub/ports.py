@@ -59,9 +59,15 @@ class HubUpstreams(Protocol):
     """Makes the :class:`HubUpstream` of each hf-remote repository."""
 
     def __call__(
-        self, endpoint: str, token: str | None, timeout: float, proxy: ProxyAddress | None = None
+        self,
+        endpoint: str,
+        token: str | None,
+        timeout: float,
+        proxy: ProxyAddress | None = None,
+        repository: str | None = None,
     ) -> HubUpstream:
-        """``proxy``: the repository's own forward proxy (``core/upstream_proxy.py``)."""
+        """``proxy``: the repository's own forward proxy (``core/upstream_proxy.py``);
+        ``repository``: the hf-remote's key (chunks from a Xet upstream are cached for it)."""
         ...
 
     async def aclose(self) -> None: ...

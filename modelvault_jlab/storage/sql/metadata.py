@@ -28,6 +28,7 @@ from .repositories import SqlRepositoryStore
 from .settings import SqlSettingsStore
 from .tokens import SqlTokenStore
 from .xet import SqlXetStore
+from .xet_upstream import SqlXetUpstreamStore
 
 
 class SqlMetadataStore(
@@ -39,6 +40,7 @@ class SqlMetadataStore(
     SqlAuditStore,
     SqlLeaseStore,
     SqlXetStore,
+    SqlXetUpstreamStore,
     MetadataStore,
 ):
     """All the roles on one shared :class:`~.database.Database` (one connection pool)."""

@@ -393,6 +393,24 @@ SELECT DISTINCT p.repository, b.sha256, b.size, b.created_at
 ON CONFLICT DO NOTHING;
 """,
     ),
+    Migration(
+        12,
+        "Xet remote cache: which chunk ranges of an upstream's xorbs each hf-remote repository "
+        "holds, as chunks of a local (verified) xorb",
+        """
+CREATE TABLE IF NOT EXISTS xet_upstream_segments (
+    repository TEXT NOT NULL REFERENCES repositories(key) ON DELETE CASCADE,
+    upstream_xorb TEXT NOT NULL,
+    chunk_start INTEGER NOT NULL,
+    chunk_end INTEGER NOT NULL,
+    xorb_hash TEXT NOT NULL REFERENCES xet_xorbs(xorb_hash) ON DELETE CASCADE,
+    local_start INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (repository, upstream_xorb, chunk_start, chunk_end)
+);
+CREATE INDEX IF NOT EXISTS xet_upstream_segments_by_xorb ON xet_upstream_segments (xorb_hash);
+""",
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
