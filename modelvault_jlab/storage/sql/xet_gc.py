@@ -120,7 +120,7 @@ class SqlXetGcStore(SqlDatabase):
                 params = (x.xorb_hash, x.xorb_hash, cutoff, cutoff, cutoff)
                 if c.execute(_FORGET_XORB, params).rowcount == 1:
                     gone.append(x)
-            for table in ("xet_xorb_chunks", "xet_xorb_repositories"):  # FK cascade or not
+            for table in ("xet_xorb_chunks", "xet_xorb_repositories", "xet_upstream_segments"):
                 c.executemany(
                     f"DELETE FROM {table} WHERE xorb_hash = ?",  # noqa: S608
                     [(x.xorb_hash,) for x in gone],
