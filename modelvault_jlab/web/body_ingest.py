@@ -16,19 +16,34 @@ content-encoded, not HTTP/1) return False and take Tornado's path.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from tornado.http1connection import HTTP1Connection
 from tornado.httputil import HTTPServerRequest
 from tornado.iostream import IOStream
 
 from ..storage.blobs import BlobWriter
-from ..storage.ingest import IngestPipeline
+from ..storage.ingest import (
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_BUFFERS,
+    Digest,
+    IngestPipeline,
+)
 
 
-async def read_body_into(request: HTTPServerRequest, writer: BlobWriter, length: int) -> bool:
+async def read_body_into(
+    request: HTTPServerRequest,
+    writer: BlobWriter,
+    length: int,
+    *,
+    digests: Sequence[Digest] = (),
+    buffers: int = DEFAULT_BUFFERS,
+    buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+) -> bool:
     """Read the body (exactly ``length`` bytes, as its Content-Length says) into ``writer``,
     hashed and stored by the time this returns; False (nothing read) when the request does not
-    qualify.
+    qualify. ``digests`` also see every piece (a failing one stops the read); ``buffers`` and
+    ``buffer_bytes`` size the ring (the memory one request holds).
 
     Raises:
         StreamClosedError: the client went away; StorageError: writing failed. The writer then
@@ -48,7 +63,7 @@ async def read_body_into(request: HTTPServerRequest, writer: BlobWriter, length:
     if headers.get("Expect", "").lower() == "100-continue":
         stream.write(b"HTTP/1.1 100 (Continue)\r\n\r\n")  # as Tornado would, before the body
         del headers["Expect"]
-    pipeline = IngestPipeline(writer)
+    pipeline = IngestPipeline(writer, digests=digests, buffers=buffers, buffer_bytes=buffer_bytes)
     remaining = length
     try:
         while remaining > 0:

@@ -47,7 +47,7 @@ from .assemble import iter_file, open_terms
 from .hashing import file_hash, hash_to_string, string_to_hash, verification_hash
 from .shard import ShardFile, UploadShard, build_dedup_shard, parse_upload_shard
 from .tokens import XetGrant, XetTokens
-from .xorb import MAX_SERIALIZED_XORB_BYTES, verify_xorb
+from .xorb import MAX_SERIALIZED_XORB_BYTES, XorbVerifier
 
 MAX_SHARD_BYTES = 64 * 1024 * 1024
 """Largest shard body (hf_xet cuts shards at 64 MiB)."""
@@ -117,41 +117,32 @@ class XetCas:
         )
 
     # -- xorbs --
+    def xorb_upload(self, grant: XetGrant, xorb_hash: str) -> XorbUpload:
+        """A xorb about to arrive in pieces (see :class:`XorbUpload`).
+
+        Raises:
+            InvalidInputError: a malformed hash.
+        """
+        return XorbUpload(self._meta, self._content, grant.repository, xorb_hash)
+
     def put_xorb(self, grant: XetGrant, xorb_hash: str, body: bytes | memoryview) -> bool:
-        """Verify and store a xorb; True if it was new. Blocking (hashes every chunk): call it
-        from a worker thread.
+        """Verify and store a whole xorb; True if it was new. Blocking (hashes every chunk):
+        call it from a worker thread.
 
         Raises:
             InvalidInputError: a malformed hash, or bytes that are not a xorb of that hash.
             PayloadTooLargeError: over the xorb size limit.
         """
-        expected = _hash(xorb_hash, "xorb")
         if len(body) > MAX_SERIALIZED_XORB_BYTES:
             raise PayloadTooLargeError(
                 f"Xorb of {len(body)} bytes is over the limit of {MAX_SERIALIZED_XORB_BYTES}."
             )
+        upload = self.xorb_upload(grant, xorb_hash)
         try:
-            verified = verify_xorb(body, expected)
-        except ValueError as exc:
-            raise InvalidInputError(f"Invalid xorb {xorb_hash}: {exc}") from None
-        name = hash_to_string(verified.hash)
-        known = self._meta.get_xorb(name)
-        if known is not None and self._content.known(known.blob_sha256) is not None:
-            blob = BlobInfo(known.blob_sha256, known.serialized_len)
-        else:  # written from the request's buffer, without another copy of up to 64 MiB
-            with self._content.writer() as writer:
-                writer.write(body)
-                blob = self._content.finish(writer)
-        record = XorbRecord(
-            name, blob.sha256, verified.serialized_len, verified.raw_len, len(verified.chunks)
-        )
-        chunks = [
-            XorbChunkRecord(
-                i, hash_to_string(c.hash), c.raw_start, c.raw_len, c.ser_start, c.ser_end
-            )
-            for i, c in enumerate(verified.chunks)
-        ]
-        return self._meta.put_xorb(record, chunks, grant.repository)
+            upload.write(body)
+            return upload.finish()
+        finally:
+            upload.abort()  # no-op once finished
 
     # -- shards --
     async def put_shard(
@@ -249,6 +240,78 @@ class XetCas:
             secrets.token_bytes(32),
             int(self._clock()) + self._dedup_key_seconds,
         )
+
+
+class XorbUpload:
+    """One xorb arriving in pieces: its bytes go to a blob writer's temp file and through an
+    incremental verifier (chunk headers, bounded decoding, chunk hashes) as they come, so memory
+    is a partial chunk whatever the xorb's size. Nothing is visible until :meth:`finish` checked
+    the merkle root: then the blob is published (unless the xorb is stored already) and the
+    xorb's chunks recorded for the repository. :meth:`abort` leaves nothing behind.
+
+    A producer either calls :meth:`write` per piece, or feeds :attr:`writer` through an ingest
+    pipeline with this object among its digests (:meth:`update` only verifies). One feeder.
+    """
+
+    def __init__(
+        self, meta: MetadataStore, content: ContentStore, repository: str, xorb_hash: str
+    ) -> None:
+        self._verifier = XorbVerifier(_hash(xorb_hash, "xorb"))
+        self._meta = meta
+        self._content = content
+        self._repository = repository
+        self.name = xorb_hash
+        self.writer = content.writer()
+        self.error: InvalidInputError | None = None
+        """Why the bytes were refused (kept: a pipeline stopped by it reports only that it
+        stopped)."""
+
+    def update(self, data: bytes | memoryview) -> None:
+        """Verify the next piece (the writer is fed separately)."""
+        if self.error is not None:
+            raise self.error
+        try:
+            self._verifier.update(data)
+        except ValueError as exc:
+            self.error = InvalidInputError(f"Invalid xorb {self.name}: {exc}")
+            raise self.error from None
+
+    def write(self, data: bytes | memoryview) -> None:
+        """Verify and store the next piece. Blocking."""
+        self.update(data)
+        self.writer.write(data)
+
+    def finish(self) -> bool:
+        """Check the whole xorb and publish it; True if it was new. Blocking.
+
+        Raises:
+            InvalidInputError: the bytes are not a xorb of that hash (nothing is published).
+        """
+        try:
+            verified = self._verifier.finish()
+        except ValueError as exc:
+            raise InvalidInputError(f"Invalid xorb {self.name}: {exc}") from None
+        name = hash_to_string(verified.hash)
+        known = self._meta.get_xorb(name)
+        if known is not None and self._content.known(known.blob_sha256) is not None:
+            self.writer.abort()
+            blob = BlobInfo(known.blob_sha256, known.serialized_len)
+        else:
+            blob = self._content.finish(self.writer)
+        record = XorbRecord(
+            name, blob.sha256, verified.serialized_len, verified.raw_len, len(verified.chunks)
+        )
+        chunks = [
+            XorbChunkRecord(
+                i, hash_to_string(c.hash), c.raw_start, c.raw_len, c.ser_start, c.ser_end
+            )
+            for i, c in enumerate(verified.chunks)
+        ]
+        return self._meta.put_xorb(record, chunks, self._repository)
+
+    def abort(self) -> None:
+        """Discard the bytes received (idempotent; a no-op after :meth:`finish`)."""
+        self.writer.abort()
 
 
 class _ShardCheck:
