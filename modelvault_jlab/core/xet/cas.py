@@ -18,7 +18,6 @@ Trust, in the order a client meets it:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 import time
 from collections import OrderedDict
@@ -43,8 +42,9 @@ from ..holdings import BlobHoldings
 from ..hub.read import HubService
 from ..hub.refs import HubRef
 from ..identity import Principal
-from .assemble import iter_file, open_terms
+from .assemble import open_terms
 from .hashing import file_hash, hash_to_string, string_to_hash, verification_hash
+from .prove import file_sha256
 from .shard import ShardFile, UploadShard, build_dedup_shard, parse_upload_shard
 from .tokens import XetGrant, XetTokens
 from .xorb import MAX_SERIALIZED_XORB_BYTES, XorbVerifier
@@ -60,6 +60,9 @@ MAX_SHARD_XORBS = 100_000
 """Distinct xorbs one shard may name (≈ 6 TiB of them)."""
 _CACHED_XORBS = 64
 """Xorbs whose chunk lists a shard check keeps (terms of one file often share a xorb)."""
+PROVE_PARALLEL = 2
+"""Files of one shard read back, hashed and scanned at once (sha256 and reads release the GIL:
+two keep both cores busy on a shard of many files; one big file is one sequential pass)."""
 MAX_DEDUP_XORBS = 64
 """Xorbs one dedup answer lists (up to ~4 GiB of content, a shard of about 3 MiB): bounded work
 per query whatever the repository holds."""
@@ -162,19 +165,33 @@ class XetCas:
                 f"Shard of {len(body)} bytes is over the limit of {MAX_SHARD_BYTES}."
             )
         files = await asyncio.to_thread(self._checked_files, grant, body)
-        total = len(files)
-        for n, record in enumerate(files, 1):
-            real = await asyncio.to_thread(self._sha256_of, record)
-            if real != record.sha256:
-                raise InvalidInputError(
-                    f"Shard file {record.file_hash} claims sha256 {record.sha256}, but its "
-                    f"content has sha256 {real}: nothing was registered."
-                )
-            report("validating", n, total)
+        total, proved = len(files), 0
+        pending = iter(files)
+
+        async def prove() -> None:
+            # Each file: its real sha256 first, then the scan (a verdict is stored under that
+            # sha256, so it must be the content's, never a claim).
+            nonlocal proved
+            for record in pending:
+                real = await asyncio.to_thread(self._sha256_of, record)
+                if real != record.sha256:
+                    raise InvalidInputError(
+                        f"Shard file {record.file_hash} claims sha256 {record.sha256}, but its "
+                        f"content has sha256 {real}: nothing was registered."
+                    )
+                proved += 1
+                report("validating", proved, total)
+                if self._gate is not None:  # a verdict before any byte is served, as for LFS
+                    await self._gate.scan_async(record.sha256, source=self._opener(record))
+
+        workers = [asyncio.ensure_future(prove()) for _ in range(min(PROVE_PARALLEL, total))]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException:
+            for worker in workers:
+                worker.cancel()
+            raise
         report("committing", 0, total)
-        for record in files:
-            if self._gate is not None:  # a verdict before any byte is served, as for LFS
-                await self._gate.scan_async(record.sha256, source=self._opener(record))
         new = 0
         for record in files:
             new += self._meta.xet_file(record.file_hash) is None
@@ -196,10 +213,7 @@ class XetCas:
         return lambda: open_terms(self._meta, self._content.blobs, record.terms)
 
     def _sha256_of(self, record: XetFileRecord) -> Sha256:
-        digest = hashlib.sha256()
-        for piece in iter_file(self._meta, self._content.blobs, record.terms):
-            digest.update(piece)
-        return Sha256(digest.hexdigest())
+        return file_sha256(self._meta, self._content.blobs, record.terms)
 
     def _checked_files(self, grant: XetGrant, body: bytes | memoryview) -> list[XetFileRecord]:
         try:

@@ -237,11 +237,17 @@ def iter_chunks(data: bytes | memoryview) -> Iterator[tuple[int, int, int, memor
 
 def decode_chunk(serialized: bytes | memoryview) -> bytes:
     """One serialized chunk (header + payload, nothing more) -> its uncompressed bytes."""
+    return bytes(decode_chunk_view(serialized))
+
+
+def decode_chunk_view(serialized: bytes | memoryview) -> bytes | memoryview:
+    """:func:`decode_chunk` without a copy of an uncompressed chunk: a view of its payload in
+    ``serialized`` (valid while that buffer is)."""
     view = memoryview(serialized).cast("B")
     comp_len, scheme, raw_len = _header_at(view, 0, 0)
     if len(view) != CHUNK_HEADER_BYTES + comp_len:
         raise XorbFormatError(f"chunk: {len(view) - CHUNK_HEADER_BYTES - comp_len} trailing bytes")
-    return bytes(_decode_payload(view[CHUNK_HEADER_BYTES:], scheme, raw_len, 0, 0))
+    return _decode_payload(view[CHUNK_HEADER_BYTES:], scheme, raw_len, 0, 0)
 
 
 def verify_xorb(data: bytes | memoryview, expected_hash: bytes) -> VerifiedXorb:
