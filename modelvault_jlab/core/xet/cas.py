@@ -3,8 +3,9 @@
 Trust, in the order a client meets it:
 
 - A **write token** is granted to whoever may write the Hub repo (the LFS and commit rule).
-- A **xorb** is verified whole (chunk hashes, merkle root = its name) before it is stored as an
-  ordinary blob; its chunks become rows, and the repository it was uploaded into is recorded.
+- A **xorb** is verified as it streams in (chunk hashes, then merkle root = its name) and is
+  published as an ordinary blob only once it verified; its chunks become rows, and the
+  repository it was uploaded into is recorded.
 - A **shard** is a list of claims. Every term must name a xorb uploaded into the token's
   repository (so a file can only be assembled from bytes someone with write access there sent),
   its chunk range, length and verification hash must match the stored chunks, and the file hash

@@ -47,7 +47,7 @@ class WriteTokenHandler(HfHandler):
 
 
 MAX_BUFFERED_BYTES = 1024 * 1024 * 1024
-"""Upload bodies (xorbs, shards) this process holds in memory at once, all requests together;
+"""Shard bodies this process holds in memory at once, all requests together (xorbs stream);
 past it a request is told to retry (429, which hf_xet retries with backoff)."""
 
 
