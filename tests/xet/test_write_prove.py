@@ -60,3 +60,14 @@ def test_damaged_or_short_xorbs_are_errors(store: Store, tmp_path: Path) -> None
     path.write_bytes(bytes(data[:-10]))
     with pytest.raises(XetContentError):
         file_sha256(meta, blobs, [term])
+
+
+def test_strings_to_hashes_is_string_to_hash_of_each() -> None:
+    from modelvault_jlab.core.xet.hashing import hash_to_string, strings_to_hashes
+
+    hashes = [random.Random(i).randbytes(32) for i in range(50)]
+    assert strings_to_hashes([hash_to_string(h) for h in hashes]) == hashes
+    assert strings_to_hashes([]) == []
+    for bad in (["A" * 64], ["a" * 63], ["a" * 63, "a" * 65], ["g" * 64], [" " + "a" * 63]):
+        with pytest.raises(ValueError):
+            strings_to_hashes(bad)

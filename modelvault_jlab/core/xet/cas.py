@@ -44,7 +44,13 @@ from ..hub.read import HubService
 from ..hub.refs import HubRef
 from ..identity import Principal
 from .assemble import open_terms
-from .hashing import file_hash, hash_to_string, string_to_hash, verification_hash
+from .hashing import (
+    file_hash,
+    hash_to_string,
+    string_to_hash,
+    strings_to_hashes,
+    verification_hash,
+)
 from .prove import file_sha256
 from .shard import ShardFile, UploadShard, build_dedup_shard, parse_upload_shard
 from .tokens import XetGrant, XetTokens
@@ -336,7 +342,7 @@ class _ShardCheck:
         self._meta = meta
         self._repository = repository
         self._xorbs: dict[str, XorbRecord] = {}
-        self._chunks: OrderedDict[str, list[XorbChunkRecord]] = OrderedDict()
+        self._chunks: OrderedDict[str, tuple[list[XorbChunkRecord], list[bytes]]] = OrderedDict()
         self._budget = MAX_SHARD_CHUNKS
 
     def files(self, shard: UploadShard) -> list[XetFileRecord]:
@@ -380,7 +386,7 @@ class _ShardCheck:
                     f"{at}: states {t.unpacked} bytes, chunks [{t.start}, {t.end}) of xorb {name} "
                     f"hold {size}."
                 )
-            hashes = [string_to_hash(c.chunk_hash) for c in chunks]
+            hashes = self._hashes(name)[t.start : t.end]
             if verification_hash(hashes) != t.range_hash:
                 raise InvalidInputError(f"{at}: the verification hash does not match the chunks.")
             nodes.extend(zip(hashes, (c.raw_len for c in chunks), strict=True))
@@ -417,15 +423,23 @@ class _ShardCheck:
             )
 
     def _all_chunks(self, name: str) -> list[XorbChunkRecord]:
+        return self._cached(name)[0]
+
+    def _hashes(self, name: str) -> list[bytes]:
+        """The chunk hashes of a xorb as bytes (converted once per xorb, not per term)."""
+        return self._cached(name)[1]
+
+    def _cached(self, name: str) -> tuple[list[XorbChunkRecord], list[bytes]]:
         if name in self._chunks:
             self._chunks.move_to_end(name)
             return self._chunks[name]
         self._spend(self._xorbs[name].n_chunks)  # _xorb(name) was checked first
         chunks = self._meta.xorb_chunks(name)
-        self._chunks[name] = chunks
+        entry = chunks, strings_to_hashes([c.chunk_hash for c in chunks])
+        self._chunks[name] = entry
         if len(self._chunks) > _CACHED_XORBS:
             self._chunks.popitem(last=False)
-        return chunks
+        return entry
 
 
 def _hash(text: str, what: str) -> bytes:
