@@ -123,7 +123,7 @@ class XorbHandler(CasHandler):
 
     async def prepare_request(self) -> None:
         declared = self.request.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > MAX_SERIALIZED_XORB_BYTES:
+        if declared.isdigit() and (len(declared) > 18 or int(declared) > MAX_SERIALIZED_XORB_BYTES):
             raise PayloadTooLargeError(
                 f"The body is larger than {MAX_SERIALIZED_XORB_BYTES} bytes.",
                 limit=MAX_SERIALIZED_XORB_BYTES,
