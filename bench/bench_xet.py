@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Xet storage: uploads, downloads, dedup and server memory with the stock Xet client.
 
-    python bench/bench_xet.py [--size-mib 256] [--reps 2] [--keep]
+    python bench/bench_xet.py [--size-mib 256] [--reps 2] [--keep] [--quick] [--upload-only]
+        [--profile-dir DIR]
     MV_BENCH_XET_MIB=2048 python bench/bench_xet.py      # the issue's 2 GiB figures
 
 Starts its own ModelVault server and nginx on 127.0.0.1 (temp dir under /var/tmp, same filesystem
@@ -34,7 +35,9 @@ import json
 import os
 import platform
 import shutil
+import signal
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -177,13 +180,40 @@ class Clients:
             timeout=3600,
         )
 
-    def measured(self, code: str, xet: bool, **env: str) -> dict[str, Any]:
-        """``code`` run while the server's RSS and CPU are sampled (server freshly restarted)."""
+    def measured(
+        self, code: str, xet: bool, profile: Path | None = None, **env: str
+    ) -> dict[str, Any]:
+        """``code`` run while the server's RSS and CPU are sampled (server freshly restarted);
+        ``profile``: also record the server with py-spy into that file (speedscope JSON)."""
         self.server.restart(self.token)
         base = self.server.settle_rss()
         cpu0 = cpu_seconds(self.server.pid)
+        spy = None
+        if profile is not None:
+            spy = subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "--pid",
+                    str(self.server.pid),
+                    "--threads",
+                    "--nonblocking",
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "200",
+                    "--output",
+                    str(profile),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(1.0)
         with RssSampler(self.server.pid, 0.05) as sampler:
             out: dict[str, Any] = self.run(code, xet, **env)
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
         out["server_cpu"] = cpu_seconds(self.server.pid) - cpu0
         out["growth"] = sampler.peak - base
         out["hwm_growth"] = self.server.hwm() - base
@@ -223,7 +253,12 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 dest = f"{kind}-{rep}.bin"
                 src = src_dir / dest
                 write_random(src, size)
-                got = clients.measured(UPLOAD, kind == "xet", SRC=str(src), DEST=dest)
+                profile = (
+                    Path(args.profile_dir) / f"upload-{kind}-{rep}.txt"
+                    if args.profile_dir
+                    else None
+                )
+                got = clients.measured(UPLOAD, kind == "xet", profile, SRC=str(src), DEST=dest)
                 got["MBps"] = mbps(size, got["seconds"])
                 ups[kind].append(got)
                 log(
@@ -243,6 +278,12 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         result["upload"]["ratio_time_xet_lfs"] = med([u["seconds"] for u in ups["xet"]]) / med(
             [u["seconds"] for u in ups["lfs"]]
         )
+        result["upload"]["ratio_cpu_xet_lfs"] = med([u["server_cpu"] for u in ups["xet"]]) / med(
+            [u["server_cpu"] for u in ups["lfs"]]
+        )
+        result["load_average"] = os.getloadavg()
+        if args.upload_only:
+            return result
 
         # -- b. download: hf_xet vs curl from nginx ------------------------------------------
         log("phase b: hf_hub_download (Xet, fresh HF_HOME) vs curl from nginx")
@@ -345,7 +386,32 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------
 # Report
 # ----------------------------------------------------------------------------------------------
+def report_upload(r: dict[str, Any]) -> str:
+    u = r["upload"]
+    up_growth = max(max(v["growth"], v["hwm_growth"]) for v in u["runs"]["xet"])
+    cpu = {k: med([v["server_cpu"] for v in u["runs"][k]]) for k in ("xet", "lfs")}
+    ok = lambda b: "MET" if b else "NOT MET"  # noqa: E731
+    load = ", ".join(f"{x:.1f}" for x in r.get("load_average", ()))
+    return "\n".join(
+        [
+            f"Xet upload benchmark — file {r['size_bytes'] / MiB:.0f} MiB, {r['reps']} reps "
+            f"(medians), {r['cpus']} CPUs, {r['started']}, load average at the end {load}",
+            "",
+            "| figure | Xet | reference | ratio | target |",
+            "| --- | --- | --- | --- | --- |",
+            f"| a. upload_file, time | {u['xet_MBps']:.0f} MB/s | LFS {u['lfs_MBps']:.0f} MB/s | "
+            f"{u['ratio_time_xet_lfs']:.2f} | <= 1.0: {ok(u['ratio_time_xet_lfs'] <= 1.0)} |",
+            f"| a'. server CPU for the upload | {cpu['xet']:.2f} s | LFS {cpu['lfs']:.2f} s | "
+            f"{u['ratio_cpu_xet_lfs']:.2f} | (info) |",
+            f"| d. server RSS growth, Xet upload (max of reps) | {up_growth / MiB:.1f} MiB | | | "
+            f"< 64 MiB: {ok(up_growth < RSS_LIMIT)} |",
+        ]
+    )
+
+
 def report(r: dict[str, Any]) -> str:
+    if "download" not in r:
+        return report_upload(r)
     u, d, x = r["upload"], r["download"], r["dedup"]
     dm = d["median_MBps"]
     ok = lambda b: "MET" if b else "NOT MET"  # noqa: E731
@@ -381,7 +447,7 @@ def report(r: dict[str, Any]) -> str:
         f"| d. server RSS growth, Xet download (max of reps) | {down_growth / MiB:.1f} MiB | | | "
         f"< 64 MiB: {ok(down_growth < RSS_LIMIT)} |",
     ]
-    return "\n".join(lines)
+    return "\n".join([*lines, *report_upload(r).splitlines()[5:6]])
 
 
 def main() -> int:
@@ -390,7 +456,12 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=2, help="repetitions per side")
     parser.add_argument("--tmp-parent", default="/var/tmp")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    parser.add_argument("--quick", action="store_true", help="64 MiB, 1 rep, upload phase only")
+    parser.add_argument("--upload-only", action="store_true", help="phase a (and d) only")
+    parser.add_argument("--profile-dir", help="record the server of each upload with py-spy")
     args = parser.parse_args()
+    if args.quick:
+        args.size_mib, args.reps, args.upload_only = 64, 1, True
     for tool in ("curl", "nginx"):
         if not shutil.which(tool):
             sys.exit(f"{tool} not found (nginx: apt-get install -y nginx)")

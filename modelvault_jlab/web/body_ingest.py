@@ -23,13 +23,19 @@ take Tornado's ``data_received`` path.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from tornado.http1connection import HTTP1Connection
 from tornado.httputil import HTTPServerRequest
 from tornado.iostream import IOStream
 
 from ..storage.blobs import BlobWriter
-from ..storage.ingest import IngestPipeline
+from ..storage.ingest import (
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_BUFFERS,
+    Digest,
+    IngestPipeline,
+)
 
 
 class RawBody:
@@ -89,10 +95,19 @@ def body_length(request: HTTPServerRequest) -> int | None:
     return int(value) if value.isdigit() and len(value) < 20 else None
 
 
-async def read_body_into(request: HTTPServerRequest, writer: BlobWriter, length: int) -> bool:
+async def read_body_into(
+    request: HTTPServerRequest,
+    writer: BlobWriter,
+    length: int,
+    *,
+    digests: Sequence[Digest] = (),
+    buffers: int = DEFAULT_BUFFERS,
+    buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+) -> bool:
     """Read the body (exactly ``length`` bytes, as its Content-Length says) into ``writer``,
     hashed and stored by the time this returns; False (nothing read) when the request does not
-    qualify.
+    qualify. ``digests`` also see every piece (a failing one stops the read); ``buffers`` and
+    ``buffer_bytes`` size the ring (the memory one request holds).
 
     Raises:
         StreamClosedError: the client went away; StorageError: writing failed. The writer then
@@ -101,7 +116,7 @@ async def read_body_into(request: HTTPServerRequest, writer: BlobWriter, length:
     body = claim_body(request, length)
     if body is None:
         return False
-    pipeline = IngestPipeline(writer)
+    pipeline = IngestPipeline(writer, digests=digests, buffers=buffers, buffer_bytes=buffer_bytes)
     try:
         while body.remaining > 0:
             buffer = pipeline.try_acquire()

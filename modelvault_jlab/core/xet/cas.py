@@ -3,8 +3,9 @@
 Trust, in the order a client meets it:
 
 - A **write token** is granted to whoever may write the Hub repo (the LFS and commit rule).
-- A **xorb** is verified whole (chunk hashes, merkle root = its name) before it is stored as an
-  ordinary blob; its chunks become rows, and the repository it was uploaded into is recorded.
+- A **xorb** is verified as it streams in (chunk hashes, then merkle root = its name) and is
+  published as an ordinary blob only once it verified; its chunks become rows, and the
+  repository it was uploaded into is recorded.
 - A **shard** is a list of claims. Every term must name a xorb uploaded into the token's
   repository (so a file can only be assembled from bytes someone with write access there sent),
   its chunk range, length and verification hash must match the stored chunks, and the file hash
@@ -18,7 +19,6 @@ Trust, in the order a client meets it:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 import time
 from collections import OrderedDict
@@ -43,11 +43,18 @@ from ..holdings import BlobHoldings
 from ..hub.read import HubService
 from ..hub.refs import HubRef
 from ..identity import Principal
-from .assemble import iter_file, open_terms
-from .hashing import file_hash, hash_to_string, string_to_hash, verification_hash
+from .assemble import open_terms
+from .hashing import (
+    file_hash,
+    hash_to_string,
+    string_to_hash,
+    strings_to_hashes,
+    verification_hash,
+)
+from .prove import file_sha256
 from .shard import ShardFile, UploadShard, build_dedup_shard, parse_upload_shard
 from .tokens import XetGrant, XetTokens
-from .xorb import MAX_SERIALIZED_XORB_BYTES, verify_xorb
+from .xorb import MAX_SERIALIZED_XORB_BYTES, XorbVerifier
 
 MAX_SHARD_BYTES = 64 * 1024 * 1024
 """Largest shard body (hf_xet cuts shards at 64 MiB)."""
@@ -60,6 +67,9 @@ MAX_SHARD_XORBS = 100_000
 """Distinct xorbs one shard may name (≈ 6 TiB of them)."""
 _CACHED_XORBS = 64
 """Xorbs whose chunk lists a shard check keeps (terms of one file often share a xorb)."""
+PROVE_PARALLEL = 2
+"""Files of one shard read back, hashed and scanned at once (sha256 and reads release the GIL:
+two keep both cores busy on a shard of many files; one big file is one sequential pass)."""
 MAX_DEDUP_XORBS = 64
 """Xorbs one dedup answer lists (up to ~4 GiB of content, a shard of about 3 MiB): bounded work
 per query whatever the repository holds."""
@@ -117,41 +127,32 @@ class XetCas:
         )
 
     # -- xorbs --
+    def xorb_upload(self, grant: XetGrant, xorb_hash: str) -> XorbUpload:
+        """A xorb about to arrive in pieces (see :class:`XorbUpload`).
+
+        Raises:
+            InvalidInputError: a malformed hash.
+        """
+        return XorbUpload(self._meta, self._content, grant.repository, xorb_hash)
+
     def put_xorb(self, grant: XetGrant, xorb_hash: str, body: bytes | memoryview) -> bool:
-        """Verify and store a xorb; True if it was new. Blocking (hashes every chunk): call it
-        from a worker thread.
+        """Verify and store a whole xorb; True if it was new. Blocking (hashes every chunk):
+        call it from a worker thread.
 
         Raises:
             InvalidInputError: a malformed hash, or bytes that are not a xorb of that hash.
             PayloadTooLargeError: over the xorb size limit.
         """
-        expected = _hash(xorb_hash, "xorb")
         if len(body) > MAX_SERIALIZED_XORB_BYTES:
             raise PayloadTooLargeError(
                 f"Xorb of {len(body)} bytes is over the limit of {MAX_SERIALIZED_XORB_BYTES}."
             )
+        upload = self.xorb_upload(grant, xorb_hash)
         try:
-            verified = verify_xorb(body, expected)
-        except ValueError as exc:
-            raise InvalidInputError(f"Invalid xorb {xorb_hash}: {exc}") from None
-        name = hash_to_string(verified.hash)
-        known = self._meta.get_xorb(name)
-        if known is not None and self._content.known(known.blob_sha256) is not None:
-            blob = BlobInfo(known.blob_sha256, known.serialized_len)
-        else:  # written from the request's buffer, without another copy of up to 64 MiB
-            with self._content.writer() as writer:
-                writer.write(body)
-                blob = self._content.finish(writer)
-        record = XorbRecord(
-            name, blob.sha256, verified.serialized_len, verified.raw_len, len(verified.chunks)
-        )
-        chunks = [
-            XorbChunkRecord(
-                i, hash_to_string(c.hash), c.raw_start, c.raw_len, c.ser_start, c.ser_end
-            )
-            for i, c in enumerate(verified.chunks)
-        ]
-        return self._meta.put_xorb(record, chunks, grant.repository)
+            upload.write(body)
+            return upload.finish()
+        finally:
+            upload.abort()  # no-op once finished
 
     # -- shards --
     async def put_shard(
@@ -171,19 +172,33 @@ class XetCas:
                 f"Shard of {len(body)} bytes is over the limit of {MAX_SHARD_BYTES}."
             )
         files = await asyncio.to_thread(self._checked_files, grant, body)
-        total = len(files)
-        for n, record in enumerate(files, 1):
-            real = await asyncio.to_thread(self._sha256_of, record)
-            if real != record.sha256:
-                raise InvalidInputError(
-                    f"Shard file {record.file_hash} claims sha256 {record.sha256}, but its "
-                    f"content has sha256 {real}: nothing was registered."
-                )
-            report("validating", n, total)
+        total, proved = len(files), 0
+        pending = iter(files)
+
+        async def prove() -> None:
+            # Each file: its real sha256 first, then the scan (a verdict is stored under that
+            # sha256, so it must be the content's, never a claim).
+            nonlocal proved
+            for record in pending:
+                real = await asyncio.to_thread(self._sha256_of, record)
+                if real != record.sha256:
+                    raise InvalidInputError(
+                        f"Shard file {record.file_hash} claims sha256 {record.sha256}, but its "
+                        f"content has sha256 {real}: nothing was registered."
+                    )
+                proved += 1
+                report("validating", proved, total)
+                if self._gate is not None:  # a verdict before any byte is served, as for LFS
+                    await self._gate.scan_async(record.sha256, source=self._opener(record))
+
+        workers = [asyncio.ensure_future(prove()) for _ in range(min(PROVE_PARALLEL, total))]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException:
+            for worker in workers:
+                worker.cancel()
+            raise
         report("committing", 0, total)
-        for record in files:
-            if self._gate is not None:  # a verdict before any byte is served, as for LFS
-                await self._gate.scan_async(record.sha256, source=self._opener(record))
         new = 0
         for record in files:
             new += self._meta.xet_file(record.file_hash) is None
@@ -205,10 +220,7 @@ class XetCas:
         return lambda: open_terms(self._meta, self._content.blobs, record.terms)
 
     def _sha256_of(self, record: XetFileRecord) -> Sha256:
-        digest = hashlib.sha256()
-        for piece in iter_file(self._meta, self._content.blobs, record.terms):
-            digest.update(piece)
-        return Sha256(digest.hexdigest())
+        return file_sha256(self._meta, self._content.blobs, record.terms)
 
     def _checked_files(self, grant: XetGrant, body: bytes | memoryview) -> list[XetFileRecord]:
         try:
@@ -251,6 +263,78 @@ class XetCas:
         )
 
 
+class XorbUpload:
+    """One xorb arriving in pieces: its bytes go to a blob writer's temp file and through an
+    incremental verifier (chunk headers, bounded decoding, chunk hashes) as they come, so memory
+    is a partial chunk whatever the xorb's size. Nothing is visible until :meth:`finish` checked
+    the merkle root: then the blob is published (unless the xorb is stored already) and the
+    xorb's chunks recorded for the repository. :meth:`abort` leaves nothing behind.
+
+    A producer either calls :meth:`write` per piece, or feeds :attr:`writer` through an ingest
+    pipeline with this object among its digests (:meth:`update` only verifies). One feeder.
+    """
+
+    def __init__(
+        self, meta: MetadataStore, content: ContentStore, repository: str, xorb_hash: str
+    ) -> None:
+        self._verifier = XorbVerifier(_hash(xorb_hash, "xorb"))
+        self._meta = meta
+        self._content = content
+        self._repository = repository
+        self.name = xorb_hash
+        self.writer = content.writer()
+        self.error: InvalidInputError | None = None
+        """Why the bytes were refused (kept: a pipeline stopped by it reports only that it
+        stopped)."""
+
+    def update(self, data: bytes | memoryview) -> None:
+        """Verify the next piece (the writer is fed separately)."""
+        if self.error is not None:
+            raise self.error
+        try:
+            self._verifier.update(data)
+        except ValueError as exc:
+            self.error = InvalidInputError(f"Invalid xorb {self.name}: {exc}")
+            raise self.error from None
+
+    def write(self, data: bytes | memoryview) -> None:
+        """Verify and store the next piece. Blocking."""
+        self.update(data)
+        self.writer.write(data)
+
+    def finish(self) -> bool:
+        """Check the whole xorb and publish it; True if it was new. Blocking.
+
+        Raises:
+            InvalidInputError: the bytes are not a xorb of that hash (nothing is published).
+        """
+        try:
+            verified = self._verifier.finish()
+        except ValueError as exc:
+            raise InvalidInputError(f"Invalid xorb {self.name}: {exc}") from None
+        name = hash_to_string(verified.hash)
+        known = self._meta.get_xorb(name)
+        if known is not None and self._content.known(known.blob_sha256) is not None:
+            self.writer.abort()
+            blob = BlobInfo(known.blob_sha256, known.serialized_len)
+        else:
+            blob = self._content.finish(self.writer)
+        record = XorbRecord(
+            name, blob.sha256, verified.serialized_len, verified.raw_len, len(verified.chunks)
+        )
+        chunks = [
+            XorbChunkRecord(
+                i, hash_to_string(c.hash), c.raw_start, c.raw_len, c.ser_start, c.ser_end
+            )
+            for i, c in enumerate(verified.chunks)
+        ]
+        return self._meta.put_xorb(record, chunks, self._repository)
+
+    def abort(self) -> None:
+        """Discard the bytes received (idempotent; a no-op after :meth:`finish`)."""
+        self.writer.abort()
+
+
 class _ShardCheck:
     """Checks one shard's claims against the stored xorbs of one repository."""
 
@@ -258,7 +342,7 @@ class _ShardCheck:
         self._meta = meta
         self._repository = repository
         self._xorbs: dict[str, XorbRecord] = {}
-        self._chunks: OrderedDict[str, list[XorbChunkRecord]] = OrderedDict()
+        self._chunks: OrderedDict[str, tuple[list[XorbChunkRecord], list[bytes]]] = OrderedDict()
         self._budget = MAX_SHARD_CHUNKS
 
     def files(self, shard: UploadShard) -> list[XetFileRecord]:
@@ -302,7 +386,7 @@ class _ShardCheck:
                     f"{at}: states {t.unpacked} bytes, chunks [{t.start}, {t.end}) of xorb {name} "
                     f"hold {size}."
                 )
-            hashes = [string_to_hash(c.chunk_hash) for c in chunks]
+            hashes = self._hashes(name)[t.start : t.end]
             if verification_hash(hashes) != t.range_hash:
                 raise InvalidInputError(f"{at}: the verification hash does not match the chunks.")
             nodes.extend(zip(hashes, (c.raw_len for c in chunks), strict=True))
@@ -339,15 +423,23 @@ class _ShardCheck:
             )
 
     def _all_chunks(self, name: str) -> list[XorbChunkRecord]:
+        return self._cached(name)[0]
+
+    def _hashes(self, name: str) -> list[bytes]:
+        """The chunk hashes of a xorb as bytes (converted once per xorb, not per term)."""
+        return self._cached(name)[1]
+
+    def _cached(self, name: str) -> tuple[list[XorbChunkRecord], list[bytes]]:
         if name in self._chunks:
             self._chunks.move_to_end(name)
             return self._chunks[name]
         self._spend(self._xorbs[name].n_chunks)  # _xorb(name) was checked first
         chunks = self._meta.xorb_chunks(name)
-        self._chunks[name] = chunks
+        entry = chunks, strings_to_hashes([c.chunk_hash for c in chunks])
+        self._chunks[name] = entry
         if len(self._chunks) > _CACHED_XORBS:
             self._chunks.popitem(last=False)
-        return chunks
+        return entry
 
 
 def _hash(text: str, what: str) -> bytes:

@@ -75,10 +75,22 @@ class VerifiedXorb:
 
 
 def _header_at(data: memoryview, pos: int, index: int) -> tuple[int, int, int]:
-    """(compressed_len, scheme, raw_len) of the chunk header at ``pos``, validated."""
+    """(compressed_len, scheme, raw_len) of the chunk header at ``pos``, validated, its payload
+    present in ``data``."""
     if len(data) - pos < CHUNK_HEADER_BYTES:
         raise XorbFormatError(f"chunk {index} at byte {pos}: truncated header")
-    word0, word1 = _HEADER.unpack_from(data, pos)
+    comp_len, scheme, raw_len = _header_fields(data, pos, index, pos)
+    if len(data) - pos - CHUNK_HEADER_BYTES < comp_len:
+        raise XorbFormatError(f"chunk {index} at byte {pos}: truncated payload")
+    return comp_len, scheme, raw_len
+
+
+def _header_fields(
+    data: memoryview | bytearray, at: int, index: int, pos: int
+) -> tuple[int, int, int]:
+    """(compressed_len, scheme, raw_len) of the 8 header bytes at ``data[at:]``, validated (not
+    whether the payload follows); ``pos`` is its offset in the xorb, for the message."""
+    word0, word1 = _HEADER.unpack_from(data, at)
     version, comp_len = word0 & 0xFF, word0 >> 8
     scheme, raw_len = word1 & 0xFF, word1 >> 8
     if version != 0:
@@ -101,8 +113,6 @@ def _header_at(data: memoryview, pos: int, index: int) -> tuple[int, int, int]:
             f"chunk {index} at byte {pos}: uncompressed chunk of {comp_len} bytes declares "
             f"raw length {raw_len}"
         )
-    if len(data) - pos - CHUNK_HEADER_BYTES < comp_len:
-        raise XorbFormatError(f"chunk {index} at byte {pos}: truncated payload")
     return comp_len, scheme, raw_len
 
 
@@ -227,61 +237,170 @@ def iter_chunks(data: bytes | memoryview) -> Iterator[tuple[int, int, int, memor
 
 def decode_chunk(serialized: bytes | memoryview) -> bytes:
     """One serialized chunk (header + payload, nothing more) -> its uncompressed bytes."""
+    return bytes(decode_chunk_view(serialized))
+
+
+def decode_chunk_view(serialized: bytes | memoryview) -> bytes | memoryview:
+    """:func:`decode_chunk` without a copy of an uncompressed chunk: a view of its payload in
+    ``serialized`` (valid while that buffer is)."""
     view = memoryview(serialized).cast("B")
     comp_len, scheme, raw_len = _header_at(view, 0, 0)
     if len(view) != CHUNK_HEADER_BYTES + comp_len:
         raise XorbFormatError(f"chunk: {len(view) - CHUNK_HEADER_BYTES - comp_len} trailing bytes")
-    return bytes(_decode_payload(view[CHUNK_HEADER_BYTES:], scheme, raw_len, 0, 0))
+    return _decode_payload(view[CHUNK_HEADER_BYTES:], scheme, raw_len, 0, 0)
 
 
 def verify_xorb(data: bytes | memoryview, expected_hash: bytes) -> VerifiedXorb:
     """Parse a whole xorb, decompress and hash every chunk, and check the merkle root."""
-    view = memoryview(data).cast("B")
-    total = len(view)
-    if total == 0:
-        raise XorbFormatError("empty xorb")
-    if total > MAX_SERIALIZED_XORB_BYTES:
-        raise XorbFormatError(f"xorb of {total} bytes over {MAX_SERIALIZED_XORB_BYTES}")
-    # The loop runs once per ~64 KiB chunk next to a ~27 us hash: it keeps to plain tuples
-    # and builds the result objects only for a xorb that verified.
-    nodes: list[tuple[bytes, int]] = []
-    ranges: list[tuple[int, int]] = []
-    raw_total = 0
-    pos = index = 0
-    while pos < total:
-        if view[pos] != 0 and view[pos : pos + 7] == _FOOTER_IDENT:
-            break
-        if index >= MAX_XORB_CHUNKS:
+    verifier = XorbVerifier(expected_hash)
+    verifier.update(data)
+    return verifier.finish()
+
+
+class XorbVerifier:
+    """Verifies a xorb from its bytes as they arrive, in pieces of any size: each chunk is
+    parsed, decoded (bounded) and hashed as soon as its last byte is in; :meth:`finish` checks
+    the merkle root. Memory: at most one partial chunk (≤ 8 B + 256 KiB) or the footer is kept
+    across pieces, plus one small tuple per chunk. Not thread-safe: one feeder.
+
+    Raises :class:`XorbFormatError` (from :meth:`update` as early as the bytes show it, else from
+    :meth:`finish`) with the same messages whatever the piece boundaries.
+    """
+
+    def __init__(self, expected_hash: bytes) -> None:
+        self._expected = expected_hash
+        self._nodes: list[tuple[bytes, int]] = []
+        self._ranges: list[tuple[int, int]] = []
+        self._raw_total = 0
+        self._received = 0
+        self._pos = 0  # xorb offset of the next chunk (or of the footer)
+        self._pending = bytearray()  # the start of a chunk whose end has not arrived yet
+        self._footer: bytearray | None = None
+
+    @property
+    def received(self) -> int:
+        return self._received
+
+    def update(self, data: bytes | memoryview) -> None:
+        view = memoryview(data).cast("B")
+        self._received += len(view)
+        if self._received > MAX_SERIALIZED_XORB_BYTES:
+            raise XorbFormatError(f"xorb over {MAX_SERIALIZED_XORB_BYTES} bytes")
+        while len(view):
+            if self._footer is not None:
+                self._add_footer(view)
+                return
+            if self._pending:
+                view = self._fill_pending(view)
+                continue
+            view = view[self._chunks_in(view) :]
+            if not len(view) or self._footer_starts(view):
+                return
+            view = self._fill_pending(view)  # a chunk that continues in the next piece
+
+    def finish(self) -> VerifiedXorb:
+        """The verified xorb, once every byte was given to :meth:`update`."""
+        if self._pending:
+            index, pos = len(self._nodes), self._pos
+            if len(self._pending) < CHUNK_HEADER_BYTES:
+                if self._pending[0] == 0 or not _FOOTER_IDENT.startswith(self._pending):
+                    raise XorbFormatError(f"chunk {index} at byte {pos}: truncated header")
+                self._footer, self._pending = self._pending, bytearray()
+            else:
+                raise XorbFormatError(f"chunk {index} at byte {pos}: truncated payload")
+        if self._received == 0:
+            raise XorbFormatError("empty xorb")
+        if not self._nodes:
+            raise XorbFormatError("xorb has no chunks")
+        root = merkle_root(self._nodes)
+        if root != self._expected:
+            raise XorbFormatError(
+                f"xorb hash is {hash_to_string(root)}, not {_describe(self._expected)}"
+            )
+        chunks = []
+        raw_start = 0
+        for (h, raw_len), (ser_start, ser_end) in zip(self._nodes, self._ranges, strict=True):
+            chunks.append(XorbChunkInfo(h, raw_start, raw_len, ser_start, ser_end))
+            raw_start += raw_len
+        if self._footer is not None:
+            _check_footer(memoryview(self._footer), root, chunks)
+        return VerifiedXorb(root, tuple(chunks), self._received, self._raw_total)
+
+    def _footer_starts(self, view: memoryview) -> bool:
+        """At a chunk boundary: does the footer start here (then all the rest is footer)?"""
+        if len(view) < len(_FOOTER_IDENT) or bytes(view[: len(_FOOTER_IDENT)]) != _FOOTER_IDENT:
+            return False  # (a prefix of the ident is kept pending: the next bytes decide)
+        self._footer = bytearray()
+        self._add_footer(view)
+        return True
+
+    def _add_footer(self, view: memoryview) -> None:
+        assert self._footer is not None
+        limit = _footer_len(len(self._nodes))
+        if len(self._footer) + len(view) > limit:
+            raise XorbFormatError(
+                f"footer longer than the {limit} bytes expected for {len(self._nodes)} chunks "
+                "(or trailing bytes)"
+            )
+        self._footer += view
+
+    def _fill_pending(self, view: memoryview) -> memoryview:
+        """Move bytes of ``view`` into the pending chunk; verify it once whole. The rest."""
+        pending = self._pending
+        if len(pending) < CHUNK_HEADER_BYTES:
+            take = min(CHUNK_HEADER_BYTES - len(pending), len(view))
+            pending += view[:take]
+            view = view[take:]
+            if len(pending) < CHUNK_HEADER_BYTES:
+                return view
+            if pending[0] != 0 and pending[: len(_FOOTER_IDENT)] == _FOOTER_IDENT:
+                self._pending = bytearray()
+                self._footer = bytearray()
+                self._add_footer(memoryview(pending))
+                return view
+        self._check_index()
+        comp_len, _, _ = _header_fields(pending, 0, len(self._nodes), self._pos)
+        take = min(CHUNK_HEADER_BYTES + comp_len - len(pending), len(view))
+        pending += view[:take]
+        if len(pending) == CHUNK_HEADER_BYTES + comp_len:
+            self._chunks_in(memoryview(pending))
+            self._pending = bytearray()
+        return view[take:]
+
+    def _check_index(self) -> None:
+        if len(self._nodes) >= MAX_XORB_CHUNKS:
             raise XorbFormatError(f"more than {MAX_XORB_CHUNKS} chunks")
-        comp_len, scheme, raw_len = _header_at(view, pos, index)
-        raw_total += raw_len
-        if raw_total > MAX_XORB_BYTES:
-            raise XorbFormatError(f"more than {MAX_XORB_BYTES} uncompressed bytes")
-        ser_end = pos + CHUNK_HEADER_BYTES + comp_len
-        payload = view[pos + CHUNK_HEADER_BYTES : ser_end]
-        raw = (
-            payload
-            if scheme == SCHEME_NONE
-            else _decode_payload(payload, scheme, raw_len, index, pos)
-        )
-        nodes.append((chunk_hash(raw), raw_len))
-        ranges.append((pos, ser_end))
-        pos, index = ser_end, index + 1
-    if not nodes:
-        raise XorbFormatError("xorb has no chunks")
-    root = merkle_root(nodes)
-    if root != expected_hash:
-        raise XorbFormatError(
-            f"xorb hash is {hash_to_string(root)}, not {_describe(expected_hash)}"
-        )
-    chunks = []
-    raw_start = 0
-    for (h, raw_len), (ser_start, ser_end) in zip(nodes, ranges, strict=True):
-        chunks.append(XorbChunkInfo(h, raw_start, raw_len, ser_start, ser_end))
-        raw_start += raw_len
-    if pos < total:
-        _check_footer(view[pos:], root, chunks)
-    return VerifiedXorb(root, tuple(chunks), total, raw_total)
+
+    def _chunks_in(self, view: memoryview) -> int:
+        """Verify the whole chunks at the start of ``view`` (which starts at a chunk); the bytes
+        they took. Stops before a partial chunk or a footer."""
+        # The loop runs once per ~64 KiB chunk next to a ~27 us hash: it keeps to plain tuples
+        # and builds the result objects only for a xorb that verified.
+        nodes, ranges = self._nodes, self._ranges
+        total, pos, base = len(view), 0, self._pos
+        while total - pos >= CHUNK_HEADER_BYTES:
+            if view[pos] != 0 and view[pos : pos + 7] == _FOOTER_IDENT:
+                break
+            self._check_index()
+            index = len(nodes)
+            comp_len, scheme, raw_len = _header_fields(view, pos, index, base + pos)
+            ser_end = pos + CHUNK_HEADER_BYTES + comp_len
+            if ser_end > total:
+                break
+            self._raw_total += raw_len
+            if self._raw_total > MAX_XORB_BYTES:
+                raise XorbFormatError(f"more than {MAX_XORB_BYTES} uncompressed bytes")
+            payload = view[pos + CHUNK_HEADER_BYTES : ser_end]
+            raw = (
+                payload
+                if scheme == SCHEME_NONE
+                else _decode_payload(payload, scheme, raw_len, index, base + pos)
+            )
+            nodes.append((chunk_hash(raw), raw_len))
+            ranges.append((base + pos, base + ser_end))
+            pos = ser_end
+        self._pos = base + pos
+        return pos
 
 
 def _describe(h: bytes) -> str:
