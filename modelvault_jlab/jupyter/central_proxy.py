@@ -30,6 +30,7 @@ from jupyter_server.utils import ensure_async
 from tornado import iostream, web
 
 from ..config import VaultSettings
+from ..protocols.content_length import declared_length
 from .kernel_env import KernelToken
 
 log = logging.getLogger("modelvault")
@@ -309,7 +310,10 @@ class SidebarProxyHandler(APIHandler):
         self.request.connection.set_max_body_size(MAX_BODY_BYTES)  # type: ignore[union-attr]
         headers = self.request.headers
         content: AsyncIterator[bytes] | None = None
-        if "Transfer-Encoding" in headers or int(headers.get("Content-Length") or 0) > 0:
+        if (
+            "Transfer-Encoding" in headers
+            or (declared_length(headers.get("Content-Length")) or 0) > 0
+        ):
             self._body = asyncio.Queue(maxsize=BODY_QUEUE_CHUNKS)
             content = _drain(self._body)
         forwarded = end_to_end(headers.get_all(), headers.get("Connection"), REQUEST_DROP)

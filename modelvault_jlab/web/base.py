@@ -40,6 +40,7 @@ from ..errors import (
     TooManyRequestsError,
     VaultError,
 )
+from ..protocols.content_length import declared_length
 from ..strict_json import parse_json
 from .errors import public_message, status_for
 
@@ -140,8 +141,8 @@ class VaultHandler(web.RequestHandler):
             await self._authenticate()
             if self.buffers_body:
                 limit = self.context.request_body_max_bytes
-                declared = self.request.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > limit:
+                declared = declared_length(self.request.headers.get("Content-Length"))
+                if declared is not None and declared > limit:
                     raise self._too_large()
                 # tornado's own cap only backs ours up (data_received answers 413 first)
                 self.request.connection.set_max_body_size(2 * limit)  # type: ignore[union-attr]
@@ -190,17 +191,17 @@ class VaultHandler(web.RequestHandler):
         reset, which can destroy the answer before the client reads it. A body of a few KiB (an
         API call) is read first; a large one is not (that is the point of refusing early).
         """
-        declared = self.request.headers.get("Content-Length", "")
+        declared = declared_length(self.request.headers.get("Content-Length"))
         stream = getattr(self.request.connection, "stream", None)
         if (
-            not declared.isdigit()
-            or not 0 < int(declared) <= DISCARD_MAX_BYTES
+            declared is None
+            or not 0 < declared <= DISCARD_MAX_BYTES
             or "Expect" in self.request.headers  # the client waits for "100 Continue"
             or not isinstance(stream, iostream.IOStream)
         ):
             return
         with contextlib.suppress(iostream.StreamClosedError, TimeoutError):
-            await asyncio.wait_for(stream.read_bytes(int(declared)), DISCARD_TIMEOUT_SECONDS)
+            await asyncio.wait_for(stream.read_bytes(declared), DISCARD_TIMEOUT_SECONDS)
 
     # -- the request body --
     @property

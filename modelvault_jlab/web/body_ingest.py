@@ -29,6 +29,7 @@ from tornado.http1connection import HTTP1Connection
 from tornado.httputil import HTTPServerRequest
 from tornado.iostream import IOStream
 
+from ..protocols.content_length import declared_length
 from ..storage.blobs import BlobWriter
 from ..storage.ingest import (
     DEFAULT_BUFFER_BYTES,
@@ -91,8 +92,7 @@ def claim_body(request: HTTPServerRequest, length: int) -> RawBody | None:
 
 def body_length(request: HTTPServerRequest) -> int | None:
     """The declared Content-Length if it is a plain non-negative number, else None."""
-    value = request.headers.get("Content-Length", "")
-    return int(value) if value.isdigit() and len(value) < 20 else None
+    return declared_length(request.headers.get("Content-Length"))
 
 
 async def read_body_into(

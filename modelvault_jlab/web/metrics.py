@@ -22,6 +22,7 @@ from tornado import web
 
 from ..core.identity import ANONYMOUS
 from ..core.metrics import VaultMetrics
+from ..protocols.content_length import declared_length
 from .access_log import LogFunction
 from .base import VaultHandler, vault_auth
 
@@ -81,7 +82,7 @@ def family_of(handler: web.RequestHandler) -> str | None:
 
 
 def _length(value: str | None) -> int:
-    return int(value) if value is not None and value.isdigit() else 0
+    return declared_length(value) or 0
 
 
 def counting(metrics: VaultMetrics, inner: LogFunction) -> LogFunction:

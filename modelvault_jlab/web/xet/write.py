@@ -19,6 +19,7 @@ from ...errors import (
     VaultError,
 )
 from ...protocols import hf as wire
+from ...protocols.content_length import declared_length
 from ...storage.ingest import PipelineAbortedError
 from ..base import vault_auth
 from ..body_ingest import read_body_into
@@ -61,12 +62,12 @@ class _BodyLimit(CasHandler):
     _reserved = 0
 
     async def prepare_request(self) -> None:
-        declared = self.request.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        declared = declared_length(self.request.headers.get("Content-Length"))
+        if declared is not None and declared > self.max_bytes:
             raise PayloadTooLargeError(
                 f"The body is larger than {self.max_bytes} bytes.", limit=self.max_bytes
             )
-        need = int(declared) if declared.isdigit() else self.max_bytes
+        need = self.max_bytes if declared is None else declared
         if _BodyLimit.buffered + need > MAX_BUFFERED_BYTES:
             raise TooManyRequestsError(
                 "Too many uploads in flight on this server; retry shortly.", retry_after=2
@@ -125,8 +126,8 @@ class XorbHandler(CasHandler):
     _failed: BaseException | None = None
 
     async def prepare_request(self) -> None:
-        declared = self.request.headers.get("Content-Length", "")
-        if declared.isdigit() and (len(declared) > 18 or int(declared) > MAX_SERIALIZED_XORB_BYTES):
+        declared = declared_length(self.request.headers.get("Content-Length"))
+        if declared is not None and declared > MAX_SERIALIZED_XORB_BYTES:
             raise PayloadTooLargeError(
                 f"The body is larger than {MAX_SERIALIZED_XORB_BYTES} bytes.",
                 limit=MAX_SERIALIZED_XORB_BYTES,
@@ -139,14 +140,14 @@ class XorbHandler(CasHandler):
         self.xorb = self.vault.xet.xorb_upload(self.grant, self.path_args[1])
         XorbHandler.streams += 1
         self._counted = True
-        if not declared.isdigit():
+        if declared is None:
             return  # chunked: through data_received
         self.receiving = True
         try:
             await read_body_into(
                 self.request,
                 self.xorb.writer,
-                int(declared),
+                declared,
                 digests=(self.xorb,),
                 buffers=XORB_RING_BUFFERS,
                 buffer_bytes=XORB_RING_BUFFER_BYTES,
