@@ -19,6 +19,7 @@ import type { CommandRegistry } from '@lumino/commands';
 import { VaultClient } from '../../api/client';
 import { snippetsFor } from '../../snippets';
 import { IModelVault } from '../../tokens';
+import { showMainAreaPage } from '../mainArea';
 import { ModelPageCommandIDs } from './commands';
 import { ModelPage } from './ModelPage';
 import { IModelPageArgs, ModelPageModel } from './ModelPageModel';
@@ -136,35 +137,27 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    const open = async (args: IModelPageArgs): Promise<ModelPage> => {
-      const id = ModelPage.idOf(args);
-      const existing = tracker.find(w => w.id === id);
-      if (existing) {
-        app.shell.activateById(id);
-        return existing;
-      }
-      const model = new ModelPageModel({ args, client });
-      const page = new ModelPage({
-        model,
-        rendermime,
-        actions: actionsFor(model),
-        trans
+    const open = (args: IModelPageArgs): Promise<ModelPage> =>
+      showMainAreaPage(app, tracker, ModelPage.idOf(args), () => {
+        const model = new ModelPageModel({ args, client });
+        const page = new ModelPage({
+          model,
+          rendermime,
+          actions: actionsFor(model),
+          trans
+        });
+        const follow = (
+          _: unknown,
+          change: CommandRegistry.ICommandChangedArgs
+        ) => {
+          if (change.id === ModelPageCommandIDs.insertSnippet) {
+            page.content.update();
+          }
+        };
+        app.commands.commandChanged.connect(follow, page);
+        void model.load();
+        return page;
       });
-      const follow = (
-        _: unknown,
-        change: CommandRegistry.ICommandChangedArgs
-      ) => {
-        if (change.id === ModelPageCommandIDs.insertSnippet) {
-          page.content.update();
-        }
-      };
-      app.commands.commandChanged.connect(follow, page);
-      void tracker.add(page);
-      app.shell.add(page, 'main');
-      app.shell.activateById(page.id);
-      void model.load();
-      return page;
-    };
 
     app.commands.addCommand(ModelPageCommandIDs.open, {
       label: args =>
