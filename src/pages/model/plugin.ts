@@ -5,11 +5,9 @@ import {
 } from '@jupyterlab/application';
 import {
   Clipboard,
-  Dialog,
   ICommandPalette,
   InputDialog,
   Notification,
-  showDialog,
   WidgetTracker
 } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -17,6 +15,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 
 import { VaultClient } from '../../api/client';
+import { Confirm } from '../../dialogs/confirm';
 import { snippetsFor } from '../../snippets';
 import { IModelVault } from '../../tokens';
 import { showMainAreaPage } from '../mainArea';
@@ -94,18 +93,9 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
         }
       },
       revoke: async waiver => {
-        const result = await showDialog({
-          title: trans.__('Revoke waiver %1?', waiver.id),
-          body: trans.__(
-            'Policy "%1" will block this content again for everyone.',
-            waiver.policy
-          ),
-          buttons: [
-            Dialog.cancelButton(),
-            Dialog.warnButton({ label: trans.__('Revoke') })
-          ]
-        });
-        if (!result.button.accept) {
+        if (
+          !(await Confirm.waiverRevocation(trans, waiver.id, waiver.policy))
+        ) {
           return;
         }
         try {
