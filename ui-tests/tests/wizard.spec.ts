@@ -1,12 +1,21 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
 
+import { openLab } from './lab';
 import { CLEAN_REPO, EVIL_REPO, seedVault } from './seed';
 
 const SIDEBAR_ID = 'modelvault-sidebar';
 
 test.beforeAll(async () => {
   await seedVault();
+});
+
+// Galata's own start-up wait is too short here: see openLab.
+test.use({ autoGoto: false });
+// Start-up alone can take half a minute on the loaded shared machine.
+test.setTimeout(180_000);
+test.beforeEach(async ({ page }) => {
+  await openLab(page);
 });
 
 /**
@@ -130,7 +139,10 @@ test.describe('Release bundles', () => {
     await expect(dialog).toHaveCount(0);
     await expect(detail).toContainText('Not promoted yet.');
     await detail.getByRole('button', { name: 'Promote to DEV' }).click();
-    await dialog.getByRole('button', { name: 'Promote to DEV' }).click();
+    // Only the warn button promotes.
+    await dialog
+      .locator('.jp-Dialog-button.jp-mod-warn', { hasText: 'Promote to DEV' })
+      .click();
     await expect(detail.locator('.jp-ModelVault-BundleEnvironment')).toHaveText(
       'DEV'
     );
