@@ -1,7 +1,7 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
 
-import { openLab } from './lab';
+import { openLab, setTheme } from './lab';
 import { CLEAN_REPO, EVIL_REPO, seedVault } from './seed';
 
 const SIDEBAR_ID = 'modelvault-sidebar';
@@ -162,6 +162,9 @@ test.describe('Release bundles', () => {
   });
 
   test('bundle detail in light and dark themes', async ({ page }) => {
+    // Tall enough for the whole detail, pipeline included: an element
+    // screenshot of a partly scrolled-out detail shows what lies below it.
+    await page.setViewportSize({ width: 1280, height: 1100 });
     const section = await openBundles(page);
     // Only Bundles open: the section gets the sidebar's height.
     const repositories = page
@@ -186,15 +189,11 @@ test.describe('Release bundles', () => {
     await page.screenshot({
       path: test.info().outputPath('bundle-detail-lab-light.png')
     });
-    await page.theme.setDarkTheme();
-    await expect(page.locator('body')).toHaveAttribute(
-      'data-jp-theme-light',
-      'false'
-    );
+    await setTheme(page, true);
     await expect(detail).toHaveScreenshot('bundle-detail-dark.png', { mask });
     await page.screenshot({
       path: test.info().outputPath('bundle-detail-lab-dark.png')
     });
-    await page.theme.setLightTheme();
+    await setTheme(page, false);
   });
 });
