@@ -3,6 +3,7 @@ import * as React from 'react';
 
 import { formatSize } from '../snippets';
 import type { ModelVault } from '../tokens';
+import { SelectField, TextField } from './Field';
 
 type IBundleSource = ModelVault.IBundleSource;
 
@@ -238,16 +239,14 @@ export function HubRepoPicker(
       error={error}
       trans={trans}
     >
-      <label className="jp-ModelVault-Field">
-        {trans.__('Filter loaded Hub repos')}
-        <input
-          className="jp-mod-styled"
-          type="search"
-          name="bundle-hub-filter"
-          value={filter}
-          onChange={e => setFilter(e.currentTarget.value)}
-        />
-      </label>
+      <TextField
+        fieldClass="jp-ModelVault-Field"
+        label={trans.__('Filter loaded Hub repos')}
+        type="search"
+        name="bundle-hub-filter"
+        value={filter}
+        onChange={setFilter}
+      />
       <label className="jp-ModelVault-Field">
         {trans.__('Hub repo')}
         <select
@@ -284,15 +283,13 @@ export function HubRepoPicker(
           </button>
         )}
       </div>
-      <label className="jp-ModelVault-Field">
-        {trans.__('Revision')}
-        <input
-          className="jp-mod-styled"
-          name="bundle-revision"
-          value={revision}
-          onChange={e => setRevision(e.currentTarget.value)}
-        />
-      </label>
+      <TextField
+        fieldClass="jp-ModelVault-Field"
+        label={trans.__('Revision')}
+        name="bundle-revision"
+        value={revision}
+        onChange={setRevision}
+      />
       <AddButton
         disabled={!selected}
         onClick={() =>
@@ -367,60 +364,45 @@ export function PackagePicker(
         </p>
       ) : (
         <>
-          <label className="jp-ModelVault-Field">
-            {trans.__('Project')}
-            <select
-              className="jp-mod-styled"
-              name="bundle-project"
-              value={currentProject}
-              disabled={!projects.value}
-              onChange={e => setProject(e.currentTarget.value)}
-            >
-              {(projects.value ?? []).map(p => (
-                <option key={p} value={p}>
-                  {p}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="jp-ModelVault-Field">
-            {trans.__('Version')}
-            <select
-              className="jp-mod-styled"
-              name="bundle-package-version"
-              value={currentVersion}
-              disabled={versions.length === 0}
-              onChange={e => setVersion(e.currentTarget.value)}
-            >
-              {versions.map(v => (
-                <option key={v} value={v}>
-                  {v}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="jp-ModelVault-Field">
-            {trans.__('Files')}
-            <select
-              className="jp-mod-styled"
-              name="bundle-package-file"
-              value={currentFile}
-              disabled={versionFiles.length === 0}
-              onChange={e => setFilename(e.currentTarget.value)}
-            >
-              <option value="">
-                {trans.__(
+          <SelectField
+            fieldClass="jp-ModelVault-Field"
+            label={trans.__('Project')}
+            name="bundle-project"
+            value={currentProject}
+            disabled={!projects.value}
+            options={(projects.value ?? []).map(p => ({ value: p, text: p }))}
+            onChange={setProject}
+          />
+          <SelectField
+            fieldClass="jp-ModelVault-Field"
+            label={trans.__('Version')}
+            name="bundle-package-version"
+            value={currentVersion}
+            disabled={versions.length === 0}
+            options={versions.map(v => ({ value: v, text: v }))}
+            onChange={setVersion}
+          />
+          <SelectField
+            fieldClass="jp-ModelVault-Field"
+            label={trans.__('Files')}
+            name="bundle-package-file"
+            value={currentFile}
+            disabled={versionFiles.length === 0}
+            options={[
+              {
+                value: '',
+                text: trans.__(
                   'All %1 file(s) of this version',
                   versionFiles.length
-                )}
-              </option>
-              {versionFiles.map(f => (
-                <option key={f.filename} value={f.filename}>
-                  {f.filename} ({formatSize(f.size)})
-                </option>
-              ))}
-            </select>
-          </label>
+                )
+              },
+              ...versionFiles.map(f => ({
+                value: f.filename,
+                text: `${f.filename} (${formatSize(f.size)})`
+              }))
+            ]}
+            onChange={setFilename}
+          />
         </>
       )}
       <AddButton

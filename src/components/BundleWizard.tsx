@@ -10,6 +10,7 @@ import {
   PackagePicker,
   PickedComponent
 } from './BundlePickers';
+import { TextField } from './Field';
 
 /**
  * Properties of the `BundleWizard` component.
@@ -135,35 +136,29 @@ export function BundleWizard(props: IBundleWizardProps): JSX.Element {
       </h3>
       {step === 'details' && (
         <>
-          <label className="jp-ModelVault-Field">
-            {trans.__('Name')}
-            <input
-              className="jp-mod-styled"
-              name="bundle-name"
-              required
-              value={name}
-              onChange={e => setName(e.currentTarget.value)}
-            />
-          </label>
-          <label className="jp-ModelVault-Field">
-            {trans.__('Version')}
-            <input
-              className="jp-mod-styled"
-              name="bundle-version"
-              required
-              value={version}
-              onChange={e => setVersion(e.currentTarget.value)}
-            />
-          </label>
-          <label className="jp-ModelVault-Field">
-            {trans.__('Description (optional)')}
-            <input
-              className="jp-mod-styled"
-              name="bundle-description"
-              value={description}
-              onChange={e => setDescription(e.currentTarget.value)}
-            />
-          </label>
+          <TextField
+            fieldClass="jp-ModelVault-Field"
+            label={trans.__('Name')}
+            name="bundle-name"
+            required
+            value={name}
+            onChange={setName}
+          />
+          <TextField
+            fieldClass="jp-ModelVault-Field"
+            label={trans.__('Version')}
+            name="bundle-version"
+            required
+            value={version}
+            onChange={setVersion}
+          />
+          <TextField
+            fieldClass="jp-ModelVault-Field"
+            label={trans.__('Description (optional)')}
+            name="bundle-description"
+            value={description}
+            onChange={setDescription}
+          />
         </>
       )}
       {step === 'components' && (

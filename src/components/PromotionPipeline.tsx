@@ -54,14 +54,18 @@ export function pipelineStages(
   }));
 }
 
-const BOX_W = 128;
-const BOX_H = 64;
-const GAP = 36;
+// Stages stack top to bottom: the bundle detail lives in a sidebar about
+// 250 px wide, where three boxes side by side (458 px) overflowed. The box
+// width fits that sidebar at full size; narrower, the picture scales down.
+const BOX_W = 216;
+const BOX_H = 60;
+const GAP = 22;
 
 /**
  * The promotion pipeline of a bundle as a picture: one box per environment
- * (DEV → QA → PROD), filled where the bundle was promoted, with who signed
- * the record and when, and the short hash chaining it to the previous record.
+ * (DEV, then QA, then PROD, top to bottom), filled where the bundle was
+ * promoted, with who signed the record and when, and the short hash chaining
+ * it to the previous record.
  */
 export function PromotionPipeline(props: {
   environments: ReadonlyArray<string>;
@@ -73,7 +77,8 @@ export function PromotionPipeline(props: {
   if (stages.length === 0) {
     return null;
   }
-  const width = stages.length * BOX_W + (stages.length - 1) * GAP + 2;
+  const width = BOX_W + 2;
+  const height = stages.length * BOX_H + (stages.length - 1) * GAP + 2;
   const summary = stages
     .map(s =>
       s.record
@@ -88,9 +93,9 @@ export function PromotionPipeline(props: {
       className="jp-ModelVault-Pipeline"
       role="img"
       aria-label={trans.__('Promotion pipeline. %1', summary)}
-      viewBox={`0 0 ${width} ${BOX_H + 2}`}
+      viewBox={`0 0 ${width} ${height}`}
       width={width}
-      height={BOX_H + 2}
+      height={height}
     >
       <title>{trans.__('Promotion pipeline')}</title>
       <defs>
@@ -110,7 +115,7 @@ export function PromotionPipeline(props: {
         </marker>
       </defs>
       {stages.map((stage, i) => {
-        const x = 1 + i * (BOX_W + GAP);
+        const y = 1 + i * (BOX_H + GAP);
         const at = stage.record
           ? new Date(stage.record.at * 1000).toISOString().slice(0, 10)
           : '';
@@ -124,35 +129,35 @@ export function PromotionPipeline(props: {
             {i > 0 && (
               <line
                 className="jp-ModelVault-PipelineEdge"
-                x1={x - GAP + 2}
-                y1={1 + BOX_H / 2}
-                x2={x - 3}
-                y2={1 + BOX_H / 2}
+                x1={1 + BOX_W / 2}
+                y1={y - GAP + 2}
+                x2={1 + BOX_W / 2}
+                y2={y - 3}
                 markerEnd="url(#jp-ModelVault-PipelineArrow)"
               />
             )}
-            <rect x={x} y={1} width={BOX_W} height={BOX_H} rx={6} />
+            <rect x={1} y={y} width={BOX_W} height={BOX_H} rx={6} />
             <text
-              x={x + BOX_W / 2}
-              y={20}
+              x={1 + BOX_W / 2}
+              y={y + 19}
               className="jp-ModelVault-PipelineName"
             >
               {stage.name}
             </text>
             <text
-              x={x + BOX_W / 2}
-              y={37}
+              x={1 + BOX_W / 2}
+              y={y + 36}
               className="jp-ModelVault-PipelineMeta"
             >
               {stage.record
-                ? `✔ ${stage.record.by}`.slice(0, 20)
+                ? `✔ ${stage.record.by}`.slice(0, 28)
                 : stage.state === 'next'
                   ? trans.__('next')
                   : trans.__('not yet')}
             </text>
             <text
-              x={x + BOX_W / 2}
-              y={53}
+              x={1 + BOX_W / 2}
+              y={y + 52}
               className="jp-ModelVault-PipelineMeta"
             >
               {stage.record

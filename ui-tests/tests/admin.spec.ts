@@ -1,6 +1,7 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { request as playwrightRequest } from '@playwright/test';
 
+import { openLab, setTheme } from './lab';
 import { BASE_URL, CLEAN_REPO, seedVault } from './seed';
 
 /**
@@ -11,6 +12,8 @@ const VIRTUAL = 'admin-all';
 const TOKEN = 'ui-admin-revoke-me';
 
 test.use({ autoGoto: false });
+// Start-up alone can take half a minute on the loaded shared machine.
+test.setTimeout(180_000);
 
 async function api<T>(
   method: 'get' | 'post' | 'delete',
@@ -52,19 +55,7 @@ test.afterAll(async () => {
 
 async function openAdmin(page: IJupyterLabPageFixture, tab: string) {
   await page.setViewportSize({ width: 1300, height: 900 });
-  await page.page.goto('lab', { waitUntil: 'domcontentloaded' });
-  await page.waitForFunction(
-    () => typeof (window as any).jupyterapp?.commands === 'object',
-    undefined,
-    { timeout: 120000 }
-  );
-  await page.evaluate(async () => {
-    await (window as any).jupyterapp.started;
-    await (window as any).jupyterapp.restored;
-  });
-  await expect(page.locator('#jupyterlab-splash')).toHaveCount(0, {
-    timeout: 60000
-  });
+  await openLab(page);
   // Offered once the handshake says the Jupyter user administers the vault.
   await page.waitForFunction(
     () =>
@@ -90,24 +81,6 @@ async function closeToasts(page: IJupyterLabPageFixture) {
   }
   // One arriving later (the handshake's) must not cover a screenshot either.
   await page.addStyleTag({ content: '.Toastify { display: none; }' });
-}
-
-async function setTheme(page: IJupyterLabPageFixture, dark: boolean) {
-  await page.evaluate(
-    async theme => {
-      await (window as any).jupyterapp.commands.execute(
-        'apputils:change-theme',
-        {
-          theme
-        }
-      );
-    },
-    dark ? 'JupyterLab Dark' : 'JupyterLab Light'
-  );
-  await expect(page.locator('body')).toHaveAttribute(
-    'data-jp-theme-light',
-    dark ? 'false' : 'true'
-  );
 }
 
 test.describe('ModelVault admin page', () => {

@@ -1,6 +1,7 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { request as playwrightRequest } from '@playwright/test';
 
+import { openLab, setTheme } from './lab';
 import { BASE_URL, CLEAN_REPO, seedVault } from './seed';
 
 const MIRROR = 'hub-mirror';
@@ -68,43 +69,10 @@ test.beforeAll(async () => {
   await seedDashboard();
 });
 
-// Galata's own start-up wait is a fixed 15 s, which a loaded CI machine can
-// exceed: these tests open JupyterLab themselves and wait longer.
+// Galata's own start-up wait is too short here: see openLab.
 test.use({ autoGoto: false });
-
-async function openLab(page: IJupyterLabPageFixture): Promise<void> {
-  await page.page.goto('lab', { waitUntil: 'domcontentloaded' });
-  await page.waitForFunction(
-    () => typeof (window as any).jupyterapp?.commands === 'object',
-    undefined,
-    { timeout: 120000 }
-  );
-  await page.evaluate(async () => {
-    await (window as any).jupyterapp.started;
-    await (window as any).jupyterapp.restored;
-  });
-  await expect(page.locator('#jupyterlab-splash')).toHaveCount(0, {
-    timeout: 60000
-  });
-}
-
-async function setTheme(page: IJupyterLabPageFixture, dark: boolean) {
-  await page.evaluate(
-    async theme => {
-      await (window as any).jupyterapp.commands.execute(
-        'apputils:change-theme',
-        {
-          theme
-        }
-      );
-    },
-    dark ? 'JupyterLab Dark' : 'JupyterLab Light'
-  );
-  await expect(page.locator('body')).toHaveAttribute(
-    'data-jp-theme-light',
-    dark ? 'false' : 'true'
-  );
-}
+// Start-up alone can take half a minute on the loaded shared machine.
+test.setTimeout(180_000);
 
 async function openDashboard(page: IJupyterLabPageFixture) {
   await openLab(page);

@@ -1,12 +1,21 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
 
+import { openLab, setTheme } from './lab';
 import { CLEAN_REPO, EVIL_REPO, seedVault } from './seed';
 
 const SIDEBAR_ID = 'modelvault-sidebar';
 
 test.beforeAll(async () => {
   await seedVault();
+});
+
+// Galata's own start-up wait is too short here: see openLab.
+test.use({ autoGoto: false });
+// Start-up alone can take half a minute on the loaded shared machine.
+test.setTimeout(180_000);
+test.beforeEach(async ({ page }) => {
+  await openLab(page);
 });
 
 /**
@@ -130,7 +139,10 @@ test.describe('Release bundles', () => {
     await expect(dialog).toHaveCount(0);
     await expect(detail).toContainText('Not promoted yet.');
     await detail.getByRole('button', { name: 'Promote to DEV' }).click();
-    await dialog.getByRole('button', { name: 'Promote to DEV' }).click();
+    // Only the warn button promotes.
+    await dialog
+      .locator('.jp-Dialog-button.jp-mod-warn', { hasText: 'Promote to DEV' })
+      .click();
     await expect(detail.locator('.jp-ModelVault-BundleEnvironment')).toHaveText(
       'DEV'
     );
@@ -150,6 +162,9 @@ test.describe('Release bundles', () => {
   });
 
   test('bundle detail in light and dark themes', async ({ page }) => {
+    // Tall enough for the whole detail, pipeline included: an element
+    // screenshot of a partly scrolled-out detail shows what lies below it.
+    await page.setViewportSize({ width: 1280, height: 1100 });
     const section = await openBundles(page);
     // Only Bundles open: the section gets the sidebar's height.
     const repositories = page
@@ -174,15 +189,11 @@ test.describe('Release bundles', () => {
     await page.screenshot({
       path: test.info().outputPath('bundle-detail-lab-light.png')
     });
-    await page.theme.setDarkTheme();
-    await expect(page.locator('body')).toHaveAttribute(
-      'data-jp-theme-light',
-      'false'
-    );
+    await setTheme(page, true);
     await expect(detail).toHaveScreenshot('bundle-detail-dark.png', { mask });
     await page.screenshot({
       path: test.info().outputPath('bundle-detail-lab-dark.png')
     });
-    await page.theme.setLightTheme();
+    await setTheme(page, false);
   });
 });

@@ -4,6 +4,7 @@ import type { Admin } from '../../api/admin';
 import { describeError } from '../../api/request';
 import { confirmAction } from '../../dialogs/confirm';
 import { parsePolicyList } from './forms';
+import { AdminMessages, AdminTable } from './AdminTable';
 import { IAdminViewProps, useLoaded } from './shared';
 
 /**
@@ -142,14 +143,7 @@ export function PoliciesAdmin(props: IAdminViewProps): JSX.Element {
               {trans.__('Discard changes')}
             </button>
           </div>
-          {(error ?? stored.error) && (
-            <p role="alert" className="jp-ModelVault-AdminError">
-              {error ?? stored.error}
-            </p>
-          )}
-          <p role="status" className="jp-ModelVault-AdminStatus">
-            {status ?? ''}
-          </p>
+          <AdminMessages error={error ?? stored.error} status={status} />
         </div>
         <div className="jp-ModelVault-AdminColumn">
           <h2>{trans.__('In force now')}</h2>
@@ -219,33 +213,28 @@ function PreviewView(props: {
           {trans.__('These policies block nothing the vault holds.')}
         </p>
       ) : (
-        <table
-          className="jp-ModelVault-DashboardTable"
-          aria-label={trans.__('What the change would block')}
+        <AdminTable
+          label={trans.__('What the change would block')}
+          columns={[
+            trans.__('Change'),
+            trans.__('Repository'),
+            trans.__('Repo'),
+            trans.__('File'),
+            trans.__('Policy'),
+            trans.__('Reason')
+          ]}
         >
-          <thead>
-            <tr>
-              <th scope="col">{trans.__('Change')}</th>
-              <th scope="col">{trans.__('Repository')}</th>
-              <th scope="col">{trans.__('Repo')}</th>
-              <th scope="col">{trans.__('File')}</th>
-              <th scope="col">{trans.__('Policy')}</th>
-              <th scope="col">{trans.__('Reason')}</th>
+          {result.items.map((item, i) => (
+            <tr key={i} data-change={item.change}>
+              <td>{label[item.change]}</td>
+              <td>{item.repository}</td>
+              <td>{item.repo_id}</td>
+              <td>{item.path ?? trans.__('(whole repo)')}</td>
+              <td>{item.policy}</td>
+              <td>{item.reason}</td>
             </tr>
-          </thead>
-          <tbody>
-            {result.items.map((item, i) => (
-              <tr key={i} data-change={item.change}>
-                <td>{label[item.change]}</td>
-                <td>{item.repository}</td>
-                <td>{item.repo_id}</td>
-                <td>{item.path ?? trans.__('(whole repo)')}</td>
-                <td>{item.policy}</td>
-                <td>{item.reason}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </AdminTable>
       )}
     </section>
   );

@@ -2,6 +2,7 @@ import * as React from 'react';
 
 import type { Admin } from '../../api/admin';
 import { describeError } from '../../api/request';
+import { SelectField, TextField } from '../../components/Field';
 import { Confirm } from '../../dialogs/confirm';
 import {
   configOf,
@@ -13,6 +14,7 @@ import {
   moveMember,
   REPOSITORY_KINDS
 } from './forms';
+import { AdminMessages, AdminTable } from './AdminTable';
 import { IAdminViewProps, useLoaded } from './shared';
 
 /**
@@ -116,71 +118,58 @@ export function RepositoriesAdmin(props: IAdminViewProps): JSX.Element {
             {trans.__('New repository')}
           </button>
         </div>
-        <table
-          className="jp-ModelVault-DashboardTable jp-ModelVault-AdminTable"
-          aria-label={trans.__('Repositories')}
+        <AdminTable
+          label={trans.__('Repositories')}
+          columns={[
+            trans.__('Key'),
+            trans.__('Kind'),
+            trans.__('Upstream or members'),
+            trans.__('Overrides')
+          ]}
+          actions={trans.__('Actions')}
         >
-          <thead>
-            <tr>
-              <th scope="col">{trans.__('Key')}</th>
-              <th scope="col">{trans.__('Kind')}</th>
-              <th scope="col">{trans.__('Upstream or members')}</th>
-              <th scope="col">{trans.__('Overrides')}</th>
-              <th scope="col">
-                <span className="jp-ModelVault-VisuallyHidden">
-                  {trans.__('Actions')}
-                </span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {repos.value.map(r => {
-              const config = r.config as Record<string, unknown>;
-              const overrides = Array.isArray(config.policies)
-                ? config.policies.length
-                : 0;
-              return (
-                <tr
-                  key={r.key}
-                  data-repository={r.key}
-                  aria-current={r.key === editing ? 'true' : undefined}
-                >
-                  <th scope="row">{r.key}</th>
-                  <td>{r.kind}</td>
-                  <td>
-                    {isVirtual(r.kind) && Array.isArray(config.members)
-                      ? config.members.join(' → ')
-                      : String(config.upstream ?? '')}
-                  </td>
-                  <td>{overrides || ''}</td>
-                  <td className="jp-ModelVault-AdminActions">
-                    <button
-                      type="button"
-                      className="jp-mod-styled"
-                      aria-label={trans.__('Configure %1', r.key)}
-                      onClick={() => edit(r)}
-                    >
-                      {trans.__('Configure')}
-                    </button>
-                    <button
-                      type="button"
-                      className="jp-mod-styled jp-mod-warn"
-                      aria-label={trans.__('Delete %1', r.key)}
-                      onClick={() => void remove(r)}
-                    >
-                      {trans.__('Delete')}
-                    </button>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-        {repos.error && (
-          <p role="alert" className="jp-ModelVault-AdminError">
-            {repos.error}
-          </p>
-        )}
+          {repos.value.map(r => {
+            const config = r.config as Record<string, unknown>;
+            const overrides = Array.isArray(config.policies)
+              ? config.policies.length
+              : 0;
+            return (
+              <tr
+                key={r.key}
+                data-repository={r.key}
+                aria-current={r.key === editing ? 'true' : undefined}
+              >
+                <th scope="row">{r.key}</th>
+                <td>{r.kind}</td>
+                <td>
+                  {isVirtual(r.kind) && Array.isArray(config.members)
+                    ? config.members.join(' → ')
+                    : String(config.upstream ?? '')}
+                </td>
+                <td>{overrides || ''}</td>
+                <td className="jp-ModelVault-AdminActions">
+                  <button
+                    type="button"
+                    className="jp-mod-styled"
+                    aria-label={trans.__('Configure %1', r.key)}
+                    onClick={() => edit(r)}
+                  >
+                    {trans.__('Configure')}
+                  </button>
+                  <button
+                    type="button"
+                    className="jp-mod-styled jp-mod-warn"
+                    aria-label={trans.__('Delete %1', r.key)}
+                    onClick={() => void remove(r)}
+                  >
+                    {trans.__('Delete')}
+                  </button>
+                </td>
+              </tr>
+            );
+          })}
+        </AdminTable>
+        <AdminMessages error={repos.error} />
       </div>
       <form
         className="jp-ModelVault-AdminColumn jp-ModelVault-AdminForm"
@@ -196,48 +185,31 @@ export function RepositoriesAdmin(props: IAdminViewProps): JSX.Element {
             ? trans.__('Configure %1', existing.key)
             : trans.__('New repository')}
         </h2>
-        <label>
-          {trans.__('Key')}
-          <input
-            className="jp-mod-styled"
-            name="key"
-            required
-            pattern="[a-z0-9][a-z0-9._\-]{0,62}"
-            value={draft.key}
-            readOnly={!!existing}
-            onChange={e => set({ key: e.target.value })}
-          />
-        </label>
-        <label>
-          {trans.__('Kind')}
-          <select
-            className="jp-mod-styled"
-            name="kind"
-            value={draft.kind}
-            disabled={!!existing}
-            onChange={e =>
-              set({
-                kind: e.target.value as Admin.RepositoryKind,
-                members: []
-              })
-            }
-          >
-            {REPOSITORY_KINDS.map(k => (
-              <option key={k} value={k}>
-                {k}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {trans.__('Description')}
-          <input
-            className="jp-mod-styled"
-            name="description"
-            value={draft.description}
-            onChange={e => set({ description: e.target.value })}
-          />
-        </label>
+        <TextField
+          label={trans.__('Key')}
+          name="key"
+          required
+          pattern="[a-z0-9][a-z0-9._\-]{0,62}"
+          value={draft.key}
+          readOnly={!!existing}
+          onChange={key => set({ key })}
+        />
+        <SelectField
+          label={trans.__('Kind')}
+          name="kind"
+          value={draft.kind}
+          disabled={!!existing}
+          options={REPOSITORY_KINDS.map(k => ({ value: k, text: k }))}
+          onChange={kind =>
+            set({ kind: kind as Admin.RepositoryKind, members: [] })
+          }
+        />
+        <TextField
+          label={trans.__('Description')}
+          name="description"
+          value={draft.description}
+          onChange={description => set({ description })}
+        />
         <label className="jp-ModelVault-AdminCheck">
           <input
             type="checkbox"
@@ -250,30 +222,26 @@ export function RepositoriesAdmin(props: IAdminViewProps): JSX.Element {
         {isRemote(draft.kind) && (
           <fieldset>
             <legend>{trans.__('Remote upstream')}</legend>
-            <label>
-              {trans.__('Upstream URL')}
-              <input
-                className="jp-mod-styled"
-                name="upstream"
-                type="url"
-                placeholder="https://huggingface.co"
-                value={draft.upstream}
-                onChange={e => set({ upstream: e.target.value })}
-              />
-            </label>
-            <label>
-              {existing
-                ? trans.__('New upstream token (empty: keep the stored one)')
-                : trans.__('Upstream token (optional)')}
-              <input
-                className="jp-mod-styled"
-                name="upstream_token"
-                type="password"
-                autoComplete="off"
-                value={draft.upstreamToken}
-                onChange={e => set({ upstreamToken: e.target.value })}
-              />
-            </label>
+            <TextField
+              label={trans.__('Upstream URL')}
+              name="upstream"
+              type="url"
+              placeholder="https://huggingface.co"
+              value={draft.upstream}
+              onChange={upstream => set({ upstream })}
+            />
+            <TextField
+              label={
+                existing
+                  ? trans.__('New upstream token (empty: keep the stored one)')
+                  : trans.__('Upstream token (optional)')
+              }
+              name="upstream_token"
+              type="password"
+              autoComplete="off"
+              value={draft.upstreamToken}
+              onChange={upstreamToken => set({ upstreamToken })}
+            />
           </fieldset>
         )}
         {isVirtual(draft.kind) && (
@@ -361,14 +329,7 @@ export function RepositoriesAdmin(props: IAdminViewProps): JSX.Element {
             {existing ? trans.__('Save') : trans.__('Create')}
           </button>
         </div>
-        {error && (
-          <p role="alert" className="jp-ModelVault-AdminError">
-            {error}
-          </p>
-        )}
-        <p role="status" className="jp-ModelVault-AdminStatus">
-          {status ?? ''}
-        </p>
+        <AdminMessages error={error} status={status} />
       </form>
     </section>
   );

@@ -4,6 +4,7 @@ import type { Admin } from '../../api/admin';
 import { describeError } from '../../api/request';
 import { Confirm } from '../../dialogs/confirm';
 import { formatTime } from '../../snippets';
+import { AdminMessages, AdminTable } from './AdminTable';
 import { IAdminViewProps, useLoaded } from './shared';
 
 /**
@@ -69,71 +70,55 @@ export function TokensAdmin(props: IAdminViewProps): JSX.Element {
           {trans.__('Refresh')}
         </button>
       </div>
-      {(error ?? tokens.error) && (
-        <p role="alert" className="jp-ModelVault-AdminError">
-          {error ?? tokens.error}
-        </p>
-      )}
-      <p role="status" className="jp-ModelVault-AdminStatus">
-        {status ?? ''}
-      </p>
-      <table
-        className="jp-ModelVault-DashboardTable jp-ModelVault-AdminTable"
-        aria-label={trans.__('Tokens')}
+      <AdminMessages error={error ?? tokens.error} status={status} />
+      <AdminTable
+        label={trans.__('Tokens')}
+        columns={[
+          trans.__('Name'),
+          trans.__('User'),
+          trans.__('Scope'),
+          trans.__('Repositories'),
+          trans.__('Created'),
+          trans.__('Expires'),
+          trans.__('State')
+        ]}
+        actions={trans.__('Actions')}
       >
-        <thead>
-          <tr>
-            <th scope="col">{trans.__('Name')}</th>
-            <th scope="col">{trans.__('User')}</th>
-            <th scope="col">{trans.__('Scope')}</th>
-            <th scope="col">{trans.__('Repositories')}</th>
-            <th scope="col">{trans.__('Created')}</th>
-            <th scope="col">{trans.__('Expires')}</th>
-            <th scope="col">{trans.__('State')}</th>
-            <th scope="col">
-              <span className="jp-ModelVault-VisuallyHidden">
-                {trans.__('Actions')}
-              </span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {shown.map(t => {
-            const state = tokenState(t);
-            return (
-              <tr key={t.id} data-token={t.id}>
-                <td>
-                  {t.name || t.id}
-                  {t.parent && (
-                    <span className="jp-ModelVault-AdminNote">
-                      {' '}
-                      {trans.__('(minted by %1)', t.parent)}
-                    </span>
-                  )}
-                </td>
-                <td>{t.user}</td>
-                <td>{t.scope}</td>
-                <td>{t.repositories.join(', ') || trans.__('all')}</td>
-                <td>{formatTime(t.created_at)}</td>
-                <td>{formatTime(t.expires_at) || trans.__('never')}</td>
-                <td data-state={state}>{state}</td>
-                <td className="jp-ModelVault-AdminActions">
-                  {state !== 'revoked' && (
-                    <button
-                      type="button"
-                      className="jp-mod-styled jp-mod-warn"
-                      aria-label={trans.__('Revoke token %1', t.name || t.id)}
-                      onClick={() => void revoke(t)}
-                    >
-                      {trans.__('Revoke')}
-                    </button>
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+        {shown.map(t => {
+          const state = tokenState(t);
+          return (
+            <tr key={t.id} data-token={t.id}>
+              <td>
+                {t.name || t.id}
+                {t.parent && (
+                  <span className="jp-ModelVault-AdminNote">
+                    {' '}
+                    {trans.__('(minted by %1)', t.parent)}
+                  </span>
+                )}
+              </td>
+              <td>{t.user}</td>
+              <td>{t.scope}</td>
+              <td>{t.repositories.join(', ') || trans.__('all')}</td>
+              <td>{formatTime(t.created_at)}</td>
+              <td>{formatTime(t.expires_at) || trans.__('never')}</td>
+              <td data-state={state}>{state}</td>
+              <td className="jp-ModelVault-AdminActions">
+                {state !== 'revoked' && (
+                  <button
+                    type="button"
+                    className="jp-mod-styled jp-mod-warn"
+                    aria-label={trans.__('Revoke token %1', t.name || t.id)}
+                    onClick={() => void revoke(t)}
+                  >
+                    {trans.__('Revoke')}
+                  </button>
+                )}
+              </td>
+            </tr>
+          );
+        })}
+      </AdminTable>
       {!tokens.loading && shown.length === 0 && (
         <p className="jp-ModelVault-Placeholder">{trans.__('No tokens.')}</p>
       )}

@@ -12,6 +12,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { vaultIcon } from '../../icons';
 import { IModelVault, ModelVault } from '../../tokens';
+import { mainAreaPage, showMainAreaPage } from '../mainArea';
 import type { AdminPanel, AdminTab } from './AdminPanel';
 
 /**
@@ -74,32 +75,32 @@ export const adminPlugin: JupyterFrontEndPlugin<void> = {
       isVisible: allowed,
       execute: async args => {
         const tab = (args['tab'] as AdminTab | undefined) ?? undefined;
-        const open = tracker.currentWidget;
-        if (open && !open.isDisposed) {
-          if (tab) {
-            open.content.tab = tab;
+        return showMainAreaPage(
+          app,
+          tracker,
+          'modelvault-admin',
+          async () => {
+            const [{ AdminPanel }, { AdminClient }] = await Promise.all([
+              import('./AdminPanel'),
+              import('../../api/admin')
+            ]);
+            const content = new AdminPanel({
+              client: new AdminClient(app.serviceManager.serverSettings),
+              trans,
+              tab
+            });
+            return mainAreaPage(
+              content,
+              trans.__('ModelVault Admin'),
+              vaultIcon
+            );
+          },
+          open => {
+            if (tab) {
+              open.content.tab = tab;
+            }
           }
-          app.shell.activateById(open.id);
-          return open;
-        }
-        const [{ AdminPanel }, { AdminClient }] = await Promise.all([
-          import('./AdminPanel'),
-          import('../../api/admin')
-        ]);
-        const content = new AdminPanel({
-          client: new AdminClient(app.serviceManager.serverSettings),
-          trans,
-          tab
-        });
-        const widget = new MainAreaWidget({ content });
-        widget.id = 'modelvault-admin';
-        widget.title.label = trans.__('ModelVault Admin');
-        widget.title.icon = vaultIcon;
-        widget.title.closable = true;
-        void tracker.add(widget);
-        app.shell.add(widget, 'main');
-        app.shell.activateById(widget.id);
-        return widget;
+        );
       }
     });
     vault.serverStatusChanged.connect(() =>

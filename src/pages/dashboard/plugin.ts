@@ -13,6 +13,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { vaultIcon } from '../../icons';
+import { mainAreaPage, showMainAreaPage } from '../mainArea';
 import type { DashboardPanel } from './DashboardPanel';
 
 /**
@@ -52,28 +53,20 @@ export const dashboardPlugin: JupyterFrontEndPlugin<void> = {
       ),
       icon: args => (args['isPalette'] ? undefined : vaultIcon),
       describedBy: { args: { type: 'object', properties: {} } },
-      execute: async () => {
-        const open = tracker.currentWidget;
-        if (open && !open.isDisposed) {
-          app.shell.activateById(open.id);
-          return open;
-        }
-        const { DashboardPanel } = await import('./DashboardPanel');
-        const content = new DashboardPanel({
-          serverSettings: app.serviceManager.serverSettings,
-          rendermime,
-          trans
-        });
-        const widget = new MainAreaWidget({ content });
-        widget.id = 'modelvault-dashboard';
-        widget.title.label = trans.__('ModelVault Dashboard');
-        widget.title.icon = vaultIcon;
-        widget.title.closable = true;
-        void tracker.add(widget);
-        app.shell.add(widget, 'main');
-        app.shell.activateById(widget.id);
-        return widget;
-      }
+      execute: () =>
+        showMainAreaPage(app, tracker, 'modelvault-dashboard', async () => {
+          const { DashboardPanel } = await import('./DashboardPanel');
+          const content = new DashboardPanel({
+            serverSettings: app.serviceManager.serverSettings,
+            rendermime,
+            trans
+          });
+          return mainAreaPage(
+            content,
+            trans.__('ModelVault Dashboard'),
+            vaultIcon
+          );
+        })
     });
     palette?.addItem({
       command: OPEN_DASHBOARD,

@@ -4,6 +4,7 @@ import * as React from 'react';
 
 import { mark } from '../../models/polling';
 import { formatSize } from '../../snippets';
+import { themedMermaid, useJupyterTheme } from '../../components/mermaidTheme';
 import type { ModelVault } from '../../tokens';
 import { FilesGrid, IGridColumn } from './FilesGrid';
 import { MimeView } from './MimeView';
@@ -312,6 +313,7 @@ const MERMAID = 'text/vnd.mermaid';
 
 function Lineage(props: IModelPageViewProps): JSX.Element | null {
   const { model, rendermime, trans } = props;
+  useJupyterTheme(); // re-render (re-read the colours) when the theme changes
   const overview = model.overview;
   if (!overview) {
     return null;
@@ -338,7 +340,7 @@ function Lineage(props: IModelPageViewProps): JSX.Element | null {
           <MimeView
             rendermime={rendermime}
             mimeType={MERMAID}
-            source={mermaidDefinition(graph)}
+            source={themedMermaid(mermaidDefinition(graph))}
           />
         </div>
       )}

@@ -5,11 +5,9 @@ import {
 } from '@jupyterlab/application';
 import {
   Clipboard,
-  Dialog,
   ICommandPalette,
   InputDialog,
   Notification,
-  showDialog,
   WidgetTracker
 } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -17,8 +15,10 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 
 import { VaultClient } from '../../api/client';
+import { Confirm } from '../../dialogs/confirm';
 import { snippetsFor } from '../../snippets';
 import { IModelVault } from '../../tokens';
+import { showMainAreaPage } from '../mainArea';
 import { ModelPageCommandIDs } from './commands';
 import { ModelPage } from './ModelPage';
 import { IModelPageArgs, ModelPageModel } from './ModelPageModel';
@@ -93,18 +93,9 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
         }
       },
       revoke: async waiver => {
-        const result = await showDialog({
-          title: trans.__('Revoke waiver %1?', waiver.id),
-          body: trans.__(
-            'Policy "%1" will block this content again for everyone.',
-            waiver.policy
-          ),
-          buttons: [
-            Dialog.cancelButton(),
-            Dialog.warnButton({ label: trans.__('Revoke') })
-          ]
-        });
-        if (!result.button.accept) {
+        if (
+          !(await Confirm.waiverRevocation(trans, waiver.id, waiver.policy))
+        ) {
           return;
         }
         try {
@@ -136,35 +127,27 @@ export const modelPagePlugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    const open = async (args: IModelPageArgs): Promise<ModelPage> => {
-      const id = ModelPage.idOf(args);
-      const existing = tracker.find(w => w.id === id);
-      if (existing) {
-        app.shell.activateById(id);
-        return existing;
-      }
-      const model = new ModelPageModel({ args, client });
-      const page = new ModelPage({
-        model,
-        rendermime,
-        actions: actionsFor(model),
-        trans
+    const open = (args: IModelPageArgs): Promise<ModelPage> =>
+      showMainAreaPage(app, tracker, ModelPage.idOf(args), () => {
+        const model = new ModelPageModel({ args, client });
+        const page = new ModelPage({
+          model,
+          rendermime,
+          actions: actionsFor(model),
+          trans
+        });
+        const follow = (
+          _: unknown,
+          change: CommandRegistry.ICommandChangedArgs
+        ) => {
+          if (change.id === ModelPageCommandIDs.insertSnippet) {
+            page.content.update();
+          }
+        };
+        app.commands.commandChanged.connect(follow, page);
+        void model.load();
+        return page;
       });
-      const follow = (
-        _: unknown,
-        change: CommandRegistry.ICommandChangedArgs
-      ) => {
-        if (change.id === ModelPageCommandIDs.insertSnippet) {
-          page.content.update();
-        }
-      };
-      app.commands.commandChanged.connect(follow, page);
-      void tracker.add(page);
-      app.shell.add(page, 'main');
-      app.shell.activateById(page.id);
-      void model.load();
-      return page;
-    };
 
     app.commands.addCommand(ModelPageCommandIDs.open, {
       label: args =>
