@@ -188,7 +188,11 @@ describe('lineage graph', () => {
       lineageGraph(OVERVIEW, { affected: AFFECTED })
     );
     const lines = text.split('\n');
-    expect(lines[0]).toBe('flowchart LR');
+    expect(lines[0]).toBe('%%{init: {"theme": "default"}}%%');
+    expect(lines[1]).toBe('flowchart LR');
+    expect(
+      mermaidDefinition(lineageGraph(OVERVIEW, { affected: AFFECTED }), true)
+    ).toMatch(/^%%\{init: \{"theme": "dark"\}\}%%\n/);
     expect(lines).toContain('  n0[["acme/leaf"]]');
     expect(lines).toContain('  n4[/"bundle rel 1.0.0 #91;QA#93;"/]');
     expect(lines).toContain('  n0 -->|"fine-tuned from"| n1');
@@ -214,7 +218,7 @@ describe('lineage graph', () => {
         ]
       }
     );
-    for (const line of mermaidDefinition(graph).split('\n').slice(1)) {
+    for (const line of mermaidDefinition(graph).split('\n').slice(2)) {
       expect(line).toMatch(
         /^ {2}(n\d+(\[\[|\[\/|\(\[|\[|\()"[^"]*"(\]\]|\/\]|\]\)|\]|\))|n\d+ -->\|"[^"]*"\| n\d+|class [n\d,]+ mv-[a-z-]+)$/
       );

@@ -310,8 +310,28 @@ function Card(props: IModelPageViewProps): JSX.Element | null {
 
 const MERMAID = 'text/vnd.mermaid';
 
+/**
+ * Whether JupyterLab shows a dark theme now (follows theme changes).
+ */
+function useDarkTheme(): boolean {
+  const read = () => document.body.dataset.jpThemeLight === 'false';
+  const [dark, setDark] = React.useState(read);
+  React.useEffect(() => {
+    const observer = new MutationObserver(() => setDark(read()));
+    observer.observe(document.body, {
+      attributes: true,
+      attributeFilter: ['data-jp-theme-light']
+    });
+    return () => observer.disconnect();
+  }, []);
+  return dark;
+}
+
 function Lineage(props: IModelPageViewProps): JSX.Element | null {
   const { model, rendermime, trans } = props;
+  const dark = useDarkTheme();
+  // The theme of the drawn graph (what screenshots wait for).
+  const [drawn, setDrawn] = React.useState<string | null>(null);
   const overview = model.overview;
   if (!overview) {
     return null;
@@ -334,11 +354,13 @@ function Lineage(props: IModelPageViewProps): JSX.Element | null {
           role="img"
           aria-label={trans.__('Lineage graph of %1', overview.repo_id)}
           aria-describedby={textId}
+          data-drawn-theme={drawn ?? undefined}
         >
           <MimeView
             rendermime={rendermime}
             mimeType={MERMAID}
-            source={mermaidDefinition(graph)}
+            source={mermaidDefinition(graph, dark)}
+            onRendered={() => setDrawn(dark ? 'dark' : 'light')}
           />
         </div>
       )}

@@ -172,8 +172,10 @@ export function lineageGraph(
 /**
  * Mermaid flowchart of a lineage graph. Labels are untrusted (repo ids, notebook
  * paths): every character Mermaid treats as syntax is written as an entity.
+ * The theme is part of the text: a page drawn before a theme change is drawn
+ * again in the new one (JupyterLab does not redraw rendered diagrams).
  */
-export function mermaidDefinition(graph: ILineageGraph): string {
+export function mermaidDefinition(graph: ILineageGraph, dark = false): string {
   const shapes: Record<LineageNodeKind, [string, string]> = {
     model: ['[["', '"]]'],
     base: ['["', '"]'],
@@ -182,7 +184,8 @@ export function mermaidDefinition(graph: ILineageGraph): string {
     notebook: ['("', '")'],
     user: ['(["', '"])']
   };
-  const lines = ['flowchart LR'];
+  const theme = dark ? 'dark' : 'default';
+  const lines = [`%%{init: {"theme": "${theme}"}}%%`, 'flowchart LR'];
   for (const n of graph.nodes) {
     const [open, close] = shapes[n.kind];
     lines.push(`  ${n.id}${open}${mermaidText(n.label)}${close}`);
