@@ -1,5 +1,11 @@
 import * as React from 'react';
 
+import {
+  rowIndexOf,
+  useRowWindow,
+  verticalStep
+} from '../../components/VirtualList';
+
 /**
  * A column of a `FilesGrid`.
  */
@@ -39,10 +45,62 @@ export interface IFilesGridProps<T> {
   onPainted?: () => void;
 }
 
-const OVERSCAN = 10;
+interface IGridRowProps<T> {
+  item: T;
+  index: number;
+  columns: ReadonlyArray<IGridColumn<T>>;
+  /**
+   * The active column if this is the active row, else -1.
+   */
+  activeCol: number;
+  transform: string;
+  rowHeight: number;
+  idPrefix: string;
+}
+
+function cellId(idPrefix: string, row: number, col: number): string {
+  return `${idPrefix}-r${row}-c${col}`;
+}
 
 /**
- * An ARIA grid that renders only the rows in view: 10,000 rows cost what 40 do.
+ * One row of a `FilesGrid`: rendered again only when its item, index or
+ * active cell changes (not on every scroll step).
+ */
+const GridRow = React.memo(function GridRow<T>(
+  props: IGridRowProps<T>
+): JSX.Element {
+  const { item, index, activeCol } = props;
+  const active = activeCol >= 0;
+  return (
+    <div
+      role="row"
+      aria-rowindex={index + 2}
+      aria-selected={active}
+      data-index={index}
+      className={`jp-ModelVault-Grid-row${active ? ' jp-mod-active' : ''}`}
+      style={{ height: props.rowHeight, transform: props.transform }}
+    >
+      {props.columns.map((column, c) => (
+        <div
+          key={column.id}
+          id={cellId(props.idPrefix, index, c)}
+          role="gridcell"
+          aria-colindex={c + 1}
+          data-col={c}
+          className={`jp-ModelVault-Grid-cell${
+            c === activeCol ? ' jp-mod-active' : ''
+          }`}
+        >
+          {column.render(item, index)}
+        </div>
+      ))}
+    </div>
+  );
+}) as <T>(props: IGridRowProps<T>) => JSX.Element;
+
+/**
+ * An ARIA grid that renders only the rows in view (windowing of
+ * `useRowWindow`): 10,000 rows cost what 40 do.
  *
  * The grid is one tab stop; the active cell is announced through
  * `aria-activedescendant`. Arrow keys move between cells, PageUp/PageDown by a
@@ -52,11 +110,15 @@ const OVERSCAN = 10;
  */
 export function FilesGrid<T>(props: IFilesGridProps<T>): JSX.Element {
   const { items, columns, rowHeight, height, idPrefix, onPainted } = props;
-  const [scrollTop, setScrollTop] = React.useState(0);
   const [row, setRow] = React.useState(0);
   const [col, setCol] = React.useState(0);
-  const viewport = React.useRef<HTMLDivElement>(null);
   const grid = React.useRef<HTMLDivElement>(null);
+  const viewportHeight = Math.min(height, items.length * rowHeight + 2);
+  const rows = useRowWindow({
+    count: items.length,
+    rowHeight,
+    height: viewportHeight
+  });
 
   React.useEffect(() => {
     if (!onPainted) {
@@ -67,26 +129,8 @@ export function FilesGrid<T>(props: IFilesGridProps<T>): JSX.Element {
   }, [items]);
 
   const activeRow = Math.min(row, Math.max(items.length - 1, 0));
-  const first = Math.max(0, Math.floor(scrollTop / rowHeight) - OVERSCAN);
-  const last = Math.min(
-    items.length,
-    Math.ceil((scrollTop + height) / rowHeight) + OVERSCAN
-  );
+  // One track list for every row, as a custom property of the grid.
   const template = columns.map(c => c.width).join(' ');
-  const cellId = (r: number, c: number) => `${idPrefix}-r${r}-c${c}`;
-
-  const reveal = (index: number) => {
-    const node = viewport.current;
-    if (!node) {
-      return;
-    }
-    const top = index * rowHeight;
-    if (top < node.scrollTop) {
-      node.scrollTop = top;
-    } else if (top + rowHeight > node.scrollTop + node.clientHeight) {
-      node.scrollTop = top + rowHeight - node.clientHeight;
-    }
-  };
 
   const onKeyDown = (event: React.KeyboardEvent) => {
     if (event.target !== grid.current) {
@@ -99,27 +143,20 @@ export function FilesGrid<T>(props: IFilesGridProps<T>): JSX.Element {
     if (items.length === 0) {
       return;
     }
-    const page = Math.max(1, Math.floor(height / rowHeight) - 1);
-    let nextRow = activeRow;
+    let nextRow =
+      verticalStep(event.key, activeRow, items.length, rows.page) ?? activeRow;
     let nextCol = col;
     switch (event.key) {
       case 'ArrowDown':
-        nextRow++;
-        break;
       case 'ArrowUp':
-        nextRow--;
+      case 'PageDown':
+      case 'PageUp':
         break;
       case 'ArrowRight':
         nextCol++;
         break;
       case 'ArrowLeft':
         nextCol--;
-        break;
-      case 'PageDown':
-        nextRow += page;
-        break;
-      case 'PageUp':
-        nextRow -= page;
         break;
       case 'Home':
         if (event.ctrlKey) {
@@ -136,7 +173,7 @@ export function FilesGrid<T>(props: IFilesGridProps<T>): JSX.Element {
       case 'Enter':
       case 'F2': {
         const control = document
-          .getElementById(cellId(activeRow, col))
+          .getElementById(cellId(idPrefix, activeRow, col))
           ?.querySelector<HTMLElement>('button, a, input, select');
         if (control) {
           event.preventDefault();
@@ -148,46 +185,38 @@ export function FilesGrid<T>(props: IFilesGridProps<T>): JSX.Element {
         return;
     }
     event.preventDefault();
-    nextRow = Math.max(0, Math.min(items.length - 1, nextRow));
     nextCol = Math.max(0, Math.min(columns.length - 1, nextCol));
     setRow(nextRow);
     setCol(nextCol);
-    reveal(nextRow);
+    rows.reveal(nextRow);
   };
 
-  const rows: React.ReactNode[] = [];
-  for (let index = first; index < last; index++) {
-    const item = items[index];
-    const active = index === activeRow;
-    rows.push(
-      <div
-        key={props.keyOf(item)}
-        role="row"
-        aria-rowindex={index + 2}
-        aria-selected={active}
-        className={`jp-ModelVault-Grid-row${active ? ' jp-mod-active' : ''}`}
-        style={{
-          top: index * rowHeight,
-          height: rowHeight,
-          gridTemplateColumns: template
-        }}
-        onClick={() => setRow(index)}
-      >
-        {columns.map((column, c) => (
-          <div
-            key={column.id}
-            id={cellId(index, c)}
-            role="gridcell"
-            aria-colindex={c + 1}
-            className={`jp-ModelVault-Grid-cell${
-              active && c === col ? ' jp-mod-active' : ''
-            }`}
-            onClick={() => setCol(c)}
-          >
-            {column.render(item, index)}
-          </div>
-        ))}
-      </div>
+  // One handler for every cell: rows stay free of per-row closures.
+  const onClick = (event: React.MouseEvent) => {
+    const index = rowIndexOf(event);
+    if (index === null || index >= items.length) {
+      return;
+    }
+    const cell = (event.target as Element).closest('[data-col]');
+    setRow(index);
+    if (cell) {
+      setCol(Number(cell.getAttribute('data-col')));
+    }
+  };
+
+  const children: React.ReactNode[] = [];
+  for (let index = rows.first; index < rows.last; index++) {
+    children.push(
+      <GridRow
+        key={index % rows.slots}
+        item={items[index]}
+        index={index}
+        columns={columns}
+        activeCol={index === activeRow ? col : -1}
+        transform={rows.transformOf(index)}
+        rowHeight={rowHeight}
+        idPrefix={idPrefix}
+      />
     );
   }
 
@@ -201,16 +230,14 @@ export function FilesGrid<T>(props: IFilesGridProps<T>): JSX.Element {
       aria-rowcount={items.length + 1}
       aria-colcount={columns.length}
       aria-activedescendant={
-        items.length > 0 ? cellId(activeRow, col) : undefined
+        items.length > 0 ? cellId(idPrefix, activeRow, col) : undefined
+      }
+      style={
+        { '--jp-modelvault-grid-columns': template } as React.CSSProperties
       }
       onKeyDown={onKeyDown}
     >
-      <div
-        role="row"
-        aria-rowindex={1}
-        className="jp-ModelVault-Grid-header"
-        style={{ gridTemplateColumns: template }}
-      >
+      <div role="row" aria-rowindex={1} className="jp-ModelVault-Grid-header">
         {columns.map((column, c) => (
           <div
             key={column.id}
@@ -223,17 +250,17 @@ export function FilesGrid<T>(props: IFilesGridProps<T>): JSX.Element {
         ))}
       </div>
       <div
-        ref={viewport}
+        ref={rows.viewport}
         className="jp-ModelVault-Grid-viewport"
         role="rowgroup"
-        style={{ height: Math.min(height, items.length * rowHeight + 2) }}
-        onScroll={event => setScrollTop(event.currentTarget.scrollTop)}
+        style={{ height: viewportHeight }}
+        onClick={onClick}
       >
         <div
           className="jp-ModelVault-Grid-inner"
           style={{ height: items.length * rowHeight }}
         >
-          {rows}
+          {children}
         </div>
       </div>
     </div>

@@ -313,7 +313,10 @@ const MERMAID = 'text/vnd.mermaid';
 
 function Lineage(props: IModelPageViewProps): JSX.Element | null {
   const { model, rendermime, trans } = props;
-  useJupyterTheme(); // re-render (re-read the colours) when the theme changes
+  // Re-render (re-read the theme's colours) when the theme changes.
+  const dark = useJupyterTheme().endsWith(':false');
+  // The theme of the drawn graph (what screenshots wait for).
+  const [drawn, setDrawn] = React.useState<string | null>(null);
   const overview = model.overview;
   if (!overview) {
     return null;
@@ -336,11 +339,13 @@ function Lineage(props: IModelPageViewProps): JSX.Element | null {
           role="img"
           aria-label={trans.__('Lineage graph of %1', overview.repo_id)}
           aria-describedby={textId}
+          data-drawn-theme={drawn ?? undefined}
         >
           <MimeView
             rendermime={rendermime}
             mimeType={MERMAID}
             source={themedMermaid(mermaidDefinition(graph))}
+            onRendered={() => setDrawn(dark ? 'dark' : 'light')}
           />
         </div>
       )}
