@@ -56,11 +56,12 @@ grep -q "modelvault-jlab.*enabled.*OK" <<<"$out" || { echo "labextension not ena
 out=$(jupyter server extension list 2>&1)
 grep -q "modelvault_jlab.*enabled" <<<"$out" || { echo "server extension not enabled"; echo "$out"; exit 1; }
 
-step "lint and types"
-ruff check modelvault_jlab tests bench
-mypy
-lint-imports --no-cache  # layers, forbidden imports and no cycles: [tool.importlinter] in pyproject.toml
-jlpm lint:check
+lint_and_types() {
+  ruff check modelvault_jlab tests bench
+  mypy
+  lint-imports --no-cache  # layers, forbidden imports and no cycles: [tool.importlinter] in pyproject.toml
+  jlpm lint:check
+}
 
 step "frontend unit tests"
 jlpm test
@@ -78,5 +79,18 @@ export MODELVAULT_FAIL_ON_SKIP=1
 pytest_part() {  # exit 5 (nothing selected, e.g. a path given as "$@") is not a failure
   python -m pytest -q -p no:cacheprovider "$@" || { rc=$?; [ "$rc" -eq 5 ] || exit "$rc"; }
 }
+# Lint and types (1.5 min of mostly one core) run beside the parallel group, whose workers often
+# wait on servers and clients: nothing there measures time (that is the serial group, which
+# starts only once they finished). Not beside Galata: its screenshots and frame timings would.
+lint_log=$(mktemp)
+( set -e; lint_and_types ) >"$lint_log" 2>&1 &
+lint=$!
+trap 'kill "$lint" 2>/dev/null || true' EXIT  # pytest_part exits on a failure
 pytest_part -n "${PYTEST_WORKERS:-2}" --dist loadfile -m "not serial" "$@"
+step "lint and types (ran beside the parallel group)"
+lint_rc=0
+wait "$lint" || lint_rc=$?
+cat "$lint_log"
+[ "$lint_rc" -eq 0 ] || { echo "lint and types failed"; exit "$lint_rc"; }
+step "pytest: serial group"
 pytest_part -m serial "$@"

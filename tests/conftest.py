@@ -60,10 +60,22 @@ SERIAL_MODULES = frozenset(
         "tests/governance/test_hostile_card.py",
         "tests/kernel/test_demo_notebook.py",
         "tests/replicas/test_coordination.py",
-        "tests/replicas/test_replicas.py",
         "tests/test_egress.py",
         "tests/web/test_api_fuzz.py",
-        "tests/web/test_bounded_requests.py",
+    }
+)
+
+# Single tests that measure time in modules whose other tests do not: only these run alone
+# (their module's servers then start once in each group, seconds against minutes of tests
+# that waited for a free machine for nothing).
+SERIAL_TESTS = frozenset(
+    {
+        # a stalled upstream of 1.5 s must see every replica's clients arrive; a bound of 10 s
+        "tests/replicas/test_replicas.py::test_cold_downloads_split_over_both_replicas_fetch_upstream_once",
+        "tests/replicas/test_replicas.py::test_a_killed_replica_leaves_nothing_half_visible_and_its_lease_is_taken_over",
+        # a bound of 5 s; a latency probe against its own baseline
+        "tests/web/test_bounded_requests.py::test_lfs_batch_sizes",
+        "tests/web/test_bounded_requests.py::test_hostile_requests_do_not_stall_the_server",
     }
 )
 
@@ -71,7 +83,9 @@ SERIAL_MODULES = frozenset(
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = Path(str(config.rootpath))
     for item in items:
-        if Path(str(item.path)).relative_to(root).as_posix() in SERIAL_MODULES:
+        module = Path(str(item.path)).relative_to(root).as_posix()
+        name = getattr(item, "originalname", item.name)  # without parameters
+        if module in SERIAL_MODULES or f"{module}::{name}" in SERIAL_TESTS:
             item.add_marker(pytest.mark.serial)
 
 

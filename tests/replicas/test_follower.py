@@ -8,6 +8,7 @@ behind a proxy that sends half of each file and then stalls until the test relea
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -122,12 +123,13 @@ def test_followers_stream_the_holders_partial_file_and_upstream_is_fetched_once(
 
 
 def test_a_holder_that_dies_cuts_its_followers_off_and_a_retry_fetches(
-    tmp_path: Path, upstream: RunningServer, proxy: FaultyProxy
+    pair: tuple[RunningServer, RunningServer], upstream: RunningServer, proxy: FaultyProxy
 ) -> None:
     """Nothing complete-looking reaches a follower whose holder died mid-transfer."""
-    shared = tmp_path / "vault"
-    with running(start_standalone(shared)) as survivor:
-        victim = start_standalone(shared)
+    # The survivor is the pair's first replica; only the victim, killed here, is a new process
+    # (on the pair's data dir; its transfer is of a new repository).
+    with contextlib.nullcontext(pair[0]) as survivor:
+        victim = start_standalone(survivor.data_dir)
         try:
             repo_id, files = _seed_upstream(upstream)
             data = files["model.safetensors"]

@@ -285,10 +285,19 @@ def test_transformers_model_pushed_with_xet(vault: RunningServer, tmp_path: Path
     build = BUILD_AND_PUSH.replace("hidden_size=16", "hidden_size=1024")
     assert build != BUILD_AND_PUSH
     repo_id = f"tiny/xet-bert-{uuid.uuid4().hex[:8]}"
-    pushed = _client(vault, XET_ON + build, tmp_path / "push", REPO_ID=repo_id)
+    # One interpreter pushes, then loads from the server into its still empty cache (torch and
+    # transformers cost seconds to import; tests/compat/test_transformers.py loads in a fresh one).
+    push_then_load = (
+        XET_ON
+        + "\n_emit, _results = emit, []\nemit = _results.append\n"
+        + build
+        + LOAD
+        + "\n_emit({'pushed': _results[0], 'loaded': _results[1]})\n"
+    )
+    got = _client(vault, push_then_load, tmp_path / "home", REPO_ID=repo_id)
+    pushed, loaded = got["pushed"], got["loaded"]
     assert "model.safetensors" in pushed["files"]
     assert _head(vault, repo_id, "model.safetensors").headers.get("X-Xet-Hash")
-    loaded = _client(vault, XET_ON + LOAD, tmp_path / "load", REPO_ID=repo_id)
     assert loaded["hidden"] == 1024
     assert loaded["ids"] == pushed["ids"] == [5, 6]
     assert abs(loaded["sum"] - pushed["sum"]) < 1e-3
@@ -346,54 +355,55 @@ def test_fresh_client_reupload_of_a_multi_xorb_file_sends_only_changed_chunks(
 
 
 @pytest.mark.slow
-def test_kill_client_after_upload_before_commit_leaves_nothing(tmp_path: Path) -> None:
-    with running(start_standalone(tmp_path / "vault")) as server:
-        repo = "xet/killed"
-        _create_repo(server, "xet/killed")
-        head0 = httpx.get(
-            f"{server.hf_endpoint()}/api/models/{repo}/revision/main", headers=server.headers()
-        ).json()["sha"]
-        src = tmp_path / "model.bin"
-        _random(src, 12 * MiB)
-        env = client_env(
-            endpoint=server.hf_endpoint(),
-            token=server.admin_token,
-            hf_home=tmp_path / "home",
-            extra_env={"REPO_ID": repo, "SRC": str(src), "DEST": "model.bin"},
-        )
-        proc = subprocess.Popen(
-            [sys.executable, "-c", client_script(UPLOAD_THEN_HANG)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()  # blocks until the xorb and shard are uploaded
-            assert line.strip() == "__UPLOADED__", (line, proc.stderr and proc.stderr.read())
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(30)
-        stored = blob_bytes(server.data_dir)
-        assert stored >= 12 * MiB, "the xorb reached the server before the kill"
-        info = httpx.get(
-            f"{server.hf_endpoint()}/api/models/{repo}/revision/main", headers=server.headers()
-        ).json()
-        assert info["sha"] == head0, "no commit"
-        assert all(s["rfilename"] != "model.bin" for s in info.get("siblings", []))
-        assert _head(server, repo, "model.bin").status_code == 404
-        # a new client finishes the same upload (the orphaned xorb does not get in the way)
-        _client(
-            server, UPLOAD_ONE, tmp_path / "home2", REPO_ID=repo, SRC=str(src), DEST="model.bin"
-        )
-        r = httpx.get(
-            f"{server.hf_endpoint()}/{repo}/resolve/main/model.bin",
-            headers=server.headers(),
-            follow_redirects=True,
-            timeout=60,
-        )
-        assert hashlib.sha256(r.content).hexdigest() == _sha(src)
+def test_kill_client_after_upload_before_commit_leaves_nothing(
+    vault: RunningServer, tmp_path: Path
+) -> None:
+    server = vault  # the client is killed, not the server: the module's server serves
+    repo = "xet/killed"
+    _create_repo(server, "xet/killed")
+    head0 = httpx.get(
+        f"{server.hf_endpoint()}/api/models/{repo}/revision/main", headers=server.headers()
+    ).json()["sha"]
+    src = tmp_path / "model.bin"
+    _random(src, 12 * MiB)
+    stored0 = blob_bytes(server.data_dir)
+    env = client_env(
+        endpoint=server.hf_endpoint(),
+        token=server.admin_token,
+        hf_home=tmp_path / "home",
+        extra_env={"REPO_ID": repo, "SRC": str(src), "DEST": "model.bin"},
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", client_script(UPLOAD_THEN_HANG)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # blocks until the xorb and shard are uploaded
+        assert line.strip() == "__UPLOADED__", (line, proc.stderr and proc.stderr.read())
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    stored = blob_bytes(server.data_dir) - stored0
+    assert stored >= 12 * MiB, "the xorb reached the server before the kill"
+    info = httpx.get(
+        f"{server.hf_endpoint()}/api/models/{repo}/revision/main", headers=server.headers()
+    ).json()
+    assert info["sha"] == head0, "no commit"
+    assert all(s["rfilename"] != "model.bin" for s in info.get("siblings", []))
+    assert _head(server, repo, "model.bin").status_code == 404
+    # a new client finishes the same upload (the orphaned xorb does not get in the way)
+    _client(server, UPLOAD_ONE, tmp_path / "home2", REPO_ID=repo, SRC=str(src), DEST="model.bin")
+    r = httpx.get(
+        f"{server.hf_endpoint()}/{repo}/resolve/main/model.bin",
+        headers=server.headers(),
+        follow_redirects=True,
+        timeout=60,
+    )
+    assert hashlib.sha256(r.content).hexdigest() == _sha(src)
 
 
 @pytest.mark.slow
