@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from tests.compat.hub_client import run_client
-from tests.servers import RunningServer, mint_token, running, start_standalone
+from tests.remotes import create_hf_remote
+from tests.servers import RunningServer, running, start_standalone
 from tests.xet.server_counters import metric_total
 
 MiB = 1024**2
@@ -76,21 +77,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         repo_id = f"up/xet-{uuid.uuid4().hex[:8]}"
         run_client(PUSH, endpoint=up.hf_endpoint(), token=up.admin_token, hf_home=base_dir / "h",
                    extra_env={"REPO_ID": repo_id, "SRC": str(base_dir / "src")})  # fmt: skip
-        key = f"xet-remote-{uuid.uuid4().hex[:6]}"
-        r = httpx.post(
-            vault.api("repositories"),
-            json={
-                "key": key,
-                "kind": "hf-remote",
-                "config": {
-                    "upstream": up.hf_endpoint(),
-                    "upstream_token": mint_token(up.data_dir, "read", "mirror"),
-                    "timeout_seconds": 30,
-                },
-            },
-            headers=vault.headers(),
-        )
-        assert r.status_code == 201, r.text
+        key = create_hf_remote(vault, up, prefix="xet-remote", timeout_seconds=30)
         yield Setup(up, vault, key, repo_id, base, tuned)
 
 

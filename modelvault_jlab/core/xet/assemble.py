@@ -23,7 +23,7 @@ from ...ids import Sha256
 from ...storage.blobs import BlobStore
 from ...storage.meta import XetStore
 from ...storage.records import XetTermRecord, XorbChunkRecord
-from .xorb import decode_chunk
+from .xorb import decode_chunk_view
 
 READ_PIECE_BYTES = 1 << 20
 """Serialized bytes read from a xorb blob at a time."""
@@ -87,9 +87,13 @@ class _Terms:
         return chunks
 
 
-def _decoded(serialized: bytes, chunk: XorbChunkRecord, xorb_hash: str) -> bytes:
+def decoded_chunk(
+    serialized: bytes | memoryview, chunk: XorbChunkRecord, xorb_hash: str
+) -> bytes | memoryview:
+    """One stored chunk's uncompressed bytes, checked against its row (a view into
+    ``serialized`` when the chunk was stored uncompressed: no copy)."""
     try:
-        raw = decode_chunk(serialized)
+        raw = decode_chunk_view(serialized)
     except ValueError as exc:
         raise XetContentError(
             f"Chunk {chunk.index} of xorb {xorb_hash} is damaged: {exc}"
@@ -121,7 +125,7 @@ def _iter_chunks(
             serialized = bytes(buf[:need])
             del buf[:need]
             base = ch.ser_end
-            yield _decoded(serialized, ch, xorb_hash)
+            yield bytes(decoded_chunk(serialized, ch, xorb_hash))
     finally:
         pieces.close()
 
@@ -223,7 +227,7 @@ class TermsReader(io.RawIOBase):
         serialized = reader.read(ch.ser_end - ch.ser_start)
         if len(serialized) != ch.ser_end - ch.ser_start:
             raise XetContentError(f"Xorb {term.xorb_hash} is shorter than its chunks.")
-        self._chunk = _decoded(serialized, ch, term.xorb_hash)
+        self._chunk = bytes(decoded_chunk(serialized, ch, term.xorb_hash))
         self._chunk_at = self._offsets[i] + ch.raw_start - base_raw
 
     def _reader(self, blob: Sha256) -> BinaryIO:

@@ -16,8 +16,8 @@ from ...ids import Sha256
 from ...storage.blobs import BlobStore
 from ...storage.meta import XetStore
 from ...storage.records import XetTermRecord, XorbChunkRecord
-from .assemble import XetContentError, _Terms
-from .xorb import CHUNK_HEADER_BYTES, MAX_COMPRESSED_CHUNK_BYTES, decode_chunk_view
+from .assemble import XetContentError, _Terms, decoded_chunk
+from .xorb import CHUNK_HEADER_BYTES, MAX_COMPRESSED_CHUNK_BYTES
 
 PROVE_PIECE_BYTES = 1 << 20
 """Serialized bytes read at a time (whole chunks; a piece holds at least one)."""
@@ -43,7 +43,9 @@ def file_sha256(meta: XetStore, blobs: BlobStore, terms: Sequence[XetTermRecord]
                 view = memoryview(buffer)[: chunks[j - 1].ser_end - base]
                 _read_exactly(reader, view, term.xorb_hash)
                 for ch in chunks[i:j]:
-                    raw = _decoded(view[ch.ser_start - base : ch.ser_end - base], ch, term)
+                    raw = decoded_chunk(
+                        view[ch.ser_start - base : ch.ser_end - base], ch, term.xorb_hash
+                    )
                     digest.update(raw)
                 i = j
     return Sha256(digest.hexdigest())
@@ -68,17 +70,3 @@ def _read_exactly(reader: object, view: memoryview, xorb_hash: str) -> None:
         if not n:
             raise XetContentError(f"Xorb {xorb_hash} is shorter than its chunks.")
         got += n
-
-
-def _decoded(
-    serialized: memoryview, chunk: XorbChunkRecord, term: XetTermRecord
-) -> bytes | memoryview:
-    try:
-        raw = decode_chunk_view(serialized)
-    except ValueError as exc:
-        raise XetContentError(
-            f"Chunk {chunk.index} of xorb {term.xorb_hash} is damaged: {exc}"
-        ) from None
-    if len(raw) != chunk.raw_len:
-        raise XetContentError(f"Chunk {chunk.index} of xorb {term.xorb_hash} has the wrong length.")
-    return raw
