@@ -9,14 +9,19 @@ addresses are used. Benchmarks put the repository root on ``sys.path`` and impor
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
+import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +54,34 @@ def save_result(name: str, result: dict[str, Any], table: str, quick: bool) -> P
     path.write_text(json.dumps(result, indent=2, default=str))
     print(f"\nJSON: {path}")
     return path
+
+
+def run_in_temp_dir(
+    name: str,
+    args: argparse.Namespace,
+    run: Callable[[argparse.Namespace, Path], dict[str, Any]],
+    report: Callable[[dict[str, Any]], str],
+    *,
+    tools: Sequence[str],
+    quick: bool,
+) -> int:
+    """The frame of a bench's ``main``: check ``tools``, ``run`` in a fresh temp dir under
+    ``args.tmp_parent`` (removed unless ``args.keep``), print ``report``'s table, save the JSON."""
+    for tool in tools:
+        if not shutil.which(tool):
+            sys.exit(f"{tool} not found (nginx: apt-get install -y nginx)")
+    tmp = Path(tempfile.mkdtemp(prefix=f"mv-bench-{name}-", dir=args.tmp_parent))
+    try:
+        result = run(args, tmp)
+    finally:
+        if not getattr(args, "keep", False):
+            shutil.rmtree(tmp, ignore_errors=True)
+    result["command"] = " ".join([os.path.basename(sys.executable), *sys.argv])
+    table = report(result)
+    print()
+    print(table)
+    save_result(name, result, table, quick)
+    return 0
 
 
 def med(values: list[float]) -> float:

@@ -28,7 +28,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,7 @@ from bench._common import (
     make_file,
     mbps,
     med,
-    save_result,
+    run_in_temp_dir,
     sha256_of,
 )
 from tests.latency_probe import latency_probe
@@ -559,21 +558,9 @@ def main() -> int:
     if args.quick:
         args.size_gib = 0.25
         args.files = 1000
-    for tool in ("curl", "nginx", "cp"):
-        if not shutil.which(tool):
-            sys.exit(f"{tool} not found (nginx: apt-get install -y nginx)")
-    tmp = Path(tempfile.mkdtemp(prefix="mv-bench-", dir=args.tmp_parent))
-    try:
-        result = run(args, tmp)
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
-    result["command"] = " ".join([os.path.basename(sys.executable), *sys.argv])
-    table = report(result)
-    print()
-    print(table)
-    save_result("foundation", result, table, args.quick)
-    return 0
+    return run_in_temp_dir(
+        "foundation", args, run, report, tools=("curl", "nginx", "cp"), quick=args.quick
+    )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,6 @@ import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -55,7 +54,7 @@ from bench._common import (
     log,
     mbps,
     med,
-    save_result,
+    run_in_temp_dir,
     sha256_of,
 )
 from tests.compat.hub_client import run_client
@@ -462,21 +461,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.size_mib, args.reps, args.upload_only = 64, 1, True
-    for tool in ("curl", "nginx"):
-        if not shutil.which(tool):
-            sys.exit(f"{tool} not found (nginx: apt-get install -y nginx)")
-    tmp = Path(tempfile.mkdtemp(prefix="mv-bench-xet-", dir=args.tmp_parent))
-    try:
-        result = run(args, tmp)
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
-    result["command"] = " ".join([os.path.basename(sys.executable), *sys.argv])
-    table = report(result)
-    print()
-    print(table)
-    save_result("xet", result, table, args.size_mib < 2048)
-    return 0
+    return run_in_temp_dir(
+        "xet", args, run, report, tools=("curl", "nginx"), quick=args.size_mib < 2048
+    )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,7 @@ from bench._common import (
     log,
     mbps,
     med,
-    save_result,
+    run_in_temp_dir,
     sha256_of,
 )
 from bench.bench_xet import CREATE, REPO, UPLOAD, Clients, write_random
@@ -227,19 +226,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.size_mib, args.reps = 64, 2
-    for tool in ("curl", "nginx", *(["py-spy"] if args.profile else [])):
-        if not shutil.which(tool):
-            sys.exit(f"{tool} not found")
-    tmp = Path(tempfile.mkdtemp(prefix="mv-bench-xet-read-", dir=args.tmp_parent))
-    try:
-        result = run(args, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    table = report(result)
-    print()
-    print(table)
-    save_result("xet_read", result, table, args.quick or args.size_mib < 256)
-    return 0
+    tools = ("curl", "nginx", *(["py-spy"] if args.profile else []))
+    quick = args.quick or args.size_mib < 256
+    return run_in_temp_dir("xet_read", args, run, report, tools=tools, quick=quick)
 
 
 if __name__ == "__main__":
