@@ -38,6 +38,17 @@ from ..storage.ingest import (
     IngestPipeline,
 )
 
+_DECLARED = "_modelvault_declared_length"
+
+
+def declared_request_bytes(request: HTTPServerRequest) -> int:
+    """The body length the client declared, also once a hand read has rewritten
+    ``Content-Length`` to what it left unread for Tornado (see :meth:`RawBody.release`)."""
+    declared: int | None = getattr(request, _DECLARED, None)
+    if declared is None:
+        declared = declared_length(request.headers.get("Content-Length"))
+    return declared or 0
+
 
 class RawBody:
     """A request body claimed from Tornado; read it with :meth:`read_into`, then always
@@ -47,6 +58,7 @@ class RawBody:
         self._request = request
         self._stream = stream
         self.remaining = length
+        setattr(request, _DECLARED, length)  # release() rewrites Content-Length
 
     async def read_into(self, buffer: memoryview) -> int:
         """Fill ``buffer`` (or what is left of the body, if less); the bytes read.
@@ -137,4 +149,4 @@ async def read_body_into(
     return True
 
 
-__all__ = ["RawBody", "body_length", "claim_body", "read_body_into"]
+__all__ = ["RawBody", "body_length", "claim_body", "declared_request_bytes", "read_body_into"]

@@ -25,6 +25,7 @@ from ..core.metrics import VaultMetrics
 from ..protocols.content_length import declared_length
 from .access_log import LogFunction
 from .base import VaultHandler, vault_auth
+from .body_ingest import declared_request_bytes
 
 _MODULE_FAMILIES = {  # a module, or a package (web/hf/, web/api/) for every module in it
     "hf": "hf_api",
@@ -106,7 +107,7 @@ def counting(metrics: VaultMetrics, inner: LogFunction) -> LogFunction:
             family,
             status,
             request.request_time(),
-            _length(request.headers.get("Content-Length")),
+            declared_request_bytes(request),
             sent,
         )
 

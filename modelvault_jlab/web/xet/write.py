@@ -183,10 +183,6 @@ class XorbHandler(CasHandler):
         assert self.xorb is not None
         if self._failed is not None:
             raise self._failed
-        if self.request.headers.get("Content-Length") == "0" and self.xorb.writer.bytes_written:
-            # read_body_into left "0 unread" for Tornado, which has read the body by now: the
-            # request-bytes metric counts the declared length, so give it back
-            self.request.headers["Content-Length"] = str(self.xorb.writer.bytes_written)
         inserted = await asyncio.to_thread(self.xorb.finish)
         self.write_json({"was_inserted": inserted})
 
